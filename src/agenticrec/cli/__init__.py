@@ -1,0 +1,30 @@
+"""The ``agenticrec`` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from agenticrec.cli import data, runs
+from agenticrec.errors import AgenticRecError
+
+app = typer.Typer(
+    help="agenticrec: LLM agents that build item features, user-intent signals and explanations for recommenders.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data.app, name="data")
+app.command("train")(runs.train)
+app.command("evaluate")(runs.evaluate)
+app.command("quickstart")(runs.quickstart)
+
+
+def main() -> None:
+    """Console entry point: user-facing errors are printed as one message, not a traceback."""
+    try:
+        app()
+    except AgenticRecError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

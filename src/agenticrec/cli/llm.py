@@ -1,0 +1,44 @@
+"""``agenticrec llm``: inspect the LLM call ledger of a run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agenticrec.llm.config import LEDGER_FILE
+from agenticrec.llm.stats import run_stats
+
+app = typer.Typer(help="Inspect LLM calls recorded in a run's ledger.", no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Keeps `stats` a subcommand (typer would otherwise promote a lone command to the group itself)."""
+
+
+def _ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:,.0f}"
+
+
+@app.command()
+def stats(
+    run_dir: Path = typer.Argument(help="run directory holding the ledger"),
+    ledger: str = typer.Option(LEDGER_FILE, help="ledger file name inside the run directory"),
+) -> None:
+    """Print calls, cache hits, tokens, failures and latency percentiles per role."""
+    rows = run_stats(run_dir, ledger)
+    table = Table(title=f"LLM calls in {run_dir}")
+    for name in ("role", "calls", "hits", "failed", "retries", "tok in", "tok out", "p50 ms", "p90 ms", "p99 ms"):
+        table.add_column(name, justify="left" if name == "role" else "right")
+    for r in rows:
+        table.add_row(r.role, f"{r.calls:,}", f"{r.cache_hits:,}", f"{r.failed:,}", f"{r.retries:,}",
+                      f"{r.tokens_in:,}", f"{r.tokens_out:,}",
+                      _ms(r.latency_p50), _ms(r.latency_p90), _ms(r.latency_p99))
+    if len(rows) > 1:
+        table.add_row("[bold]all", *(f"{sum(getattr(r, f) for r in rows):,}" for f in
+                      ("calls", "cache_hits", "failed", "retries", "tokens_in", "tokens_out")), "", "", "")
+    Console().print(table)

@@ -1,0 +1,149 @@
+"""One config system: YAML files validated by pydantic, with dotted command-line overrides.
+
+Layers, lowest first: built-in defaults < YAML file < ``--set key.path=value`` overrides.
+The resolved config is written to every run directory as ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+
+from agenticrec.errors import ConfigError
+from agenticrec.llm.config import LLMConfig
+
+
+class Section(BaseModel):
+    """Base for config sections: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(Section):
+    name: str = Field("movielens-100k", description="registered dataset name (see `agenticrec data list`)")
+    data_dir: Path | None = Field(
+        None, description="root of benchmark data; default $AGENTICREC_DATA_DIR, else ../shared/data if present"
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="loader-specific options (paths, columns)")
+
+
+class PopularityConfig(Section):
+    name: Literal["popularity"] = "popularity"
+
+
+class SASRecConfig(Section):
+    name: Literal["sasrec"] = "sasrec"
+    loss: Literal["bce", "ce"] = Field(
+        "ce", description="bce: one sampled negative per position (original SASRec); ce: full-softmax cross-entropy"
+    )
+    hidden_size: int = Field(64, gt=0)
+    num_layers: int = Field(2, gt=0)
+    num_heads: int = Field(1, gt=0)
+    dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    max_len: int = Field(50, gt=1, description="most recent items the model sees")
+
+
+def _model_name(value: Any) -> str:
+    """Which model section this is; a section without ``name`` is SASRec, the default model."""
+    return value.get("name", "sasrec") if isinstance(value, dict) else value.name
+
+
+ModelConfig = Annotated[
+    Annotated[PopularityConfig, Tag("popularity")] | Annotated[SASRecConfig, Tag("sasrec")],
+    Discriminator(_model_name),
+]
+
+
+class TrainConfig(Section):
+    epochs: int = Field(200, gt=0)
+    batch_size: int = Field(256, gt=0)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    patience: int = Field(10, gt=0, description="evaluations without validation NDCG@10 gain before stopping")
+    eval_every: int = Field(1, gt=0, description="epochs between validation runs")
+    device: str = Field("auto", description="auto, cpu or cuda")
+    threads: int | None = Field(None, description="torch CPU threads; default all cores")
+
+
+class EvaluateConfig(Section):
+    ks: list[int] = Field(default_factory=lambda: [5, 10, 20])
+    mask_history: bool = Field(
+        False, description="exclude items already in the user's history from the ranking (TIGER protocol: False)"
+    )
+    batch_size: int = Field(1024, gt=0)
+
+
+class RunConfig(Section):
+    run_dir: Path = Field(Path("runs/default"), description="where every artifact of this run is written")
+    seed: int = 42
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=SASRecConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``a.b.c=value`` into a key path and a YAML-typed value."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r} must look like key.path=value")
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {text!r}: value is not valid YAML ({exc})") from None
+    return key.strip().split("."), value
+
+
+def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
+    node = tree
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """Build a validated RunConfig from an optional YAML file and ``key=value`` overrides."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping, got {type(loaded).__name__}")
+        tree = loaded or {}
+    for text in overrides or []:
+        apply_override(tree, *parse_override(text))
+    try:
+        return RunConfig.model_validate(tree)
+    except ValidationError as exc:
+        source = f" in {path}" if path else ""
+        raise ConfigError(f"invalid config{source}:\n{_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def save_config(config: RunConfig, run_dir: Path) -> Path:
+    """Write the resolved config as ``run_dir/config.yaml`` (atomically)."""
+    from agenticrec.io import atomic_write_text
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    target = run_dir / "config.yaml"
+    atomic_write_text(target, yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    return target

@@ -1,0 +1,126 @@
+"""The in-memory dataset every stage reads: an items table, user sequences and the leave-one-out split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from agenticrec.errors import DataError
+
+MIN_SEQUENCE_LENGTH = 3  # leave-one-out needs one training item, one validation item and one test item
+
+Stage = Literal["valid", "test"]
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """Inputs and held-out targets of one evaluation stage; ``histories[u]`` never contains ``targets[u]``'s position."""
+
+    histories: list[np.ndarray]
+    targets: np.ndarray
+
+
+@dataclass(frozen=True)
+class LeaveOneOutSplit:
+    """Last item = test, second-to-last = validation, the rest = training (per user, chronological).
+
+    Item indices are 1-based; 0 is reserved for padding.
+    """
+
+    sequences: list[np.ndarray]
+
+    @cached_property
+    def train(self) -> list[np.ndarray]:
+        return [seq[:-2] for seq in self.sequences]
+
+    def stage(self, stage: Stage) -> EvalSet:
+        """Validation sees ``seq[:-2]`` and predicts ``seq[-2]``; test sees ``seq[:-1]`` and predicts ``seq[-1]``."""
+        cut = {"valid": 2, "test": 1}[stage]
+        return EvalSet(
+            histories=[seq[:-cut] for seq in self.sequences],
+            targets=np.array([seq[-cut] for seq in self.sequences], dtype=np.int64),
+        )
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A catalogue plus chronological interaction sequences.
+
+    ``items`` has one row per item with column ``item_id`` (the external id, a string) and text columns;
+    row ``i`` is internal item index ``i + 1``. ``sequences[u]`` holds user ``user_ids[u]``'s internal item
+    indices in chronological order.
+    """
+
+    name: str
+    items: pd.DataFrame
+    user_ids: list[str]
+    sequences: list[np.ndarray]
+    text_fields: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.user_ids) != len(self.sequences):
+            raise DataError(f"{self.name}: {len(self.user_ids)} user ids but {len(self.sequences)} sequences")
+        short = [u for u, seq in zip(self.user_ids, self.sequences) if len(seq) < MIN_SEQUENCE_LENGTH]
+        if short:
+            raise DataError(
+                f"{self.name}: {len(short)} users have fewer than {MIN_SEQUENCE_LENGTH} interactions "
+                f"(leave-one-out needs train, validation and test items), e.g. user {short[0]!r}"
+            )
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.sequences)
+
+    @property
+    def n_interactions(self) -> int:
+        return int(sum(len(seq) for seq in self.sequences))
+
+    def split(self) -> LeaveOneOutSplit:
+        return LeaveOneOutSplit(self.sequences)
+
+    @cached_property
+    def index_of(self) -> dict[str, int]:
+        """External item id -> internal 1-based index."""
+        return {item_id: i + 1 for i, item_id in enumerate(self.items["item_id"])}
+
+    def item_index(self, item_id: str) -> int:
+        try:
+            return self.index_of[str(item_id)]
+        except KeyError:
+            raise DataError(f"{self.name}: unknown item id {item_id!r}") from None
+
+    def item_text(self, index: int) -> str:
+        """Item text as key-value fields, e.g. ``title: OPI Nail Lacquer; brand: OPI; categories: Beauty > Nails``."""
+        row = self.items.iloc[index - 1]
+        parts = [f"{name}: {row[name]}" for name in self.text_fields if _present(row[name])]
+        return "; ".join(parts)
+
+    def item_texts(self) -> list[str]:
+        return [self.item_text(i) for i in range(1, self.n_items + 1)]
+
+    def stats(self) -> dict[str, float | int]:
+        lengths = np.array([len(seq) for seq in self.sequences])
+        return {
+            "users": self.n_users,
+            "items": self.n_items,
+            "interactions": self.n_interactions,
+            "density": self.n_interactions / (self.n_users * self.n_items),
+            "mean_sequence_length": float(lengths.mean()),
+            "max_sequence_length": int(lengths.max()),
+        }
+
+
+def _present(value: object) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float) and np.isnan(value):
+        return False
+    return str(value).strip() != ""

@@ -1,0 +1,84 @@
+"""A user's own catalogue and interaction files (JSONL, CSV, TSV or Parquet) with a column mapping.
+
+Example config::
+
+    data:
+      name: files
+      options:
+        items: catalogue.parquet
+        interactions: events.csv
+        columns: {item_id: sku, user_id: customer, timestamp: ts}
+        text_fields: [title, brand, category]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from agenticrec.data.build import build_dataset
+from agenticrec.data.dataset import Dataset
+from agenticrec.data.readers import read_table, require_columns
+from agenticrec.errors import DataError
+
+
+class ColumnMap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_id: str = "item_id"
+    user_id: str = "user_id"
+    timestamp: str | None = Field("timestamp", description="None: interactions are already in time order")
+
+
+class FilesOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: Path
+    interactions: Path
+    columns: ColumnMap = Field(default_factory=ColumnMap)
+    text_fields: list[str] = Field(default_factory=lambda: ["title"])
+    drop_short_users: bool = False
+
+
+def _timestamps(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    values = frame[column]
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all():
+        return numeric
+    parsed = pd.to_datetime(values, errors="coerce", utc=True)
+    bad = parsed.isna()
+    if bad.any():
+        row = frame[bad].iloc[0]
+        raise DataError(f"{path}, record {row['_record']}: cannot read {column} {row[column]!r} as a time")
+    return parsed
+
+
+def load(name: str, options: FilesOptions, data_dir: Path | None) -> Dataset:
+    cols = options.columns
+    items = read_table(options.items)
+    require_columns(items, [cols.item_id, *options.text_fields], options.items)
+    inter = read_table(options.interactions)
+    require_columns(inter, [cols.user_id, cols.item_id, *([cols.timestamp] if cols.timestamp else [])],
+                    options.interactions)
+    missing_ids = inter[cols.item_id].isna() | inter[cols.user_id].isna()
+    if missing_ids.any():
+        row = inter[missing_ids].iloc[0]
+        raise DataError(f"{options.interactions}, record {row['_record']}: empty {cols.user_id} or {cols.item_id}")
+    interactions = pd.DataFrame(
+        {
+            "user_id": inter[cols.user_id],
+            "item_id": inter[cols.item_id],
+            "timestamp": _timestamps(inter, cols.timestamp, options.interactions) if cols.timestamp else 0,
+            "_record": inter["_record"],
+        }
+    )
+    items = items.rename(columns={cols.item_id: "item_id"})
+    return build_dataset(
+        name,
+        items,
+        interactions,
+        items_path=options.items,
+        interactions_path=options.interactions,
+        text_fields=options.text_fields,
+        drop_short_users=options.drop_short_users,
+    )

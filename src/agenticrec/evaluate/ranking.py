@@ -1,0 +1,112 @@
+"""Full-ranking evaluation over the whole catalogue (no sampled negatives), leave-one-out.
+
+Protocol (TIGER / AgenticTagger): every user's held-out item is ranked against all items. History items
+are *not* masked by default; with ``mask_history=True`` every item of the user's input history is removed
+from the ranking (a target that repeats a history item then counts as a miss). Ties are broken by item
+index (lower index first), the same order in which top-K lists are produced, so ranks and lists agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from agenticrec.data.dataset import EvalSet
+
+Scorer = Callable[[list[np.ndarray]], torch.Tensor]
+"""Maps a batch of histories (1-based item indices) to scores of shape (batch, n_items + 1); column 0 is padding."""
+
+HEAD_SHARE = 0.2  # most popular 20% of items
+TAIL_SHARE = 0.5  # least popular 50% of items
+EXPOSURE_K = 10
+
+
+def target_ranks(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """0-based rank of each target: items scored higher, plus equal-scored items with a lower index."""
+    target_scores = scores.gather(1, targets[:, None])
+    higher = (scores > target_scores).sum(dim=1)
+    index = torch.arange(scores.shape[1], device=scores.device)[None, :]
+    tied_before = ((scores == target_scores) & (index < targets[:, None])).sum(dim=1)
+    return higher + tied_before
+
+
+def top_k(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices of the ``k`` best items per row, ties broken by lower index (stable sort)."""
+    return torch.sort(scores, dim=1, descending=True, stable=True).indices[:, :k]
+
+
+def popularity_buckets(item_counts: np.ndarray) -> np.ndarray:
+    """Label items 0 = head (top 20% by count), 1 = torso, 2 = tail (bottom 50%); index 0 is padding."""
+    n = len(item_counts) - 1
+    order = np.argsort(-item_counts[1:], kind="stable") + 1
+    buckets = np.full(len(item_counts), 1, dtype=np.int64)
+    buckets[order[: int(round(HEAD_SHARE * n))]] = 0
+    buckets[order[n - int(round(TAIL_SHARE * n)) :]] = 2
+    buckets[0] = -1
+    return buckets
+
+
+def mask_histories(scores: torch.Tensor, histories: Sequence[np.ndarray]) -> None:
+    rows = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
+    cols = np.concatenate(histories) if histories else np.empty(0, dtype=np.int64)
+    scores[torch.as_tensor(rows, device=scores.device), torch.as_tensor(cols, device=scores.device)] = -torch.inf
+
+
+def evaluate_ranking(
+    scorer: Scorer,
+    eval_set: EvalSet,
+    item_counts: np.ndarray,
+    *,
+    ks: Sequence[int] = (5, 10, 20),
+    mask_history: bool = False,
+    batch_size: int = 1024,
+    lists: bool = True,
+) -> dict[str, float]:
+    """Recall@K, NDCG@K, MRR and, with ``lists``, catalogue coverage@10 and top-10 exposure by popularity.
+
+    ``item_counts[i]`` is item ``i``'s training interaction count (defines the head/torso/tail buckets).
+    ``lists=False`` skips building top-10 lists, which is most of the cost (used for early stopping).
+    """
+    n_items = len(item_counts) - 1
+    buckets = torch.as_tensor(popularity_buckets(item_counts))
+    ranks: list[torch.Tensor] = []
+    recommended = torch.zeros(n_items + 1, dtype=torch.bool)
+    exposure = torch.zeros(3, dtype=torch.long)
+    for start in range(0, len(eval_set.targets), batch_size):
+        histories = eval_set.histories[start : start + batch_size]
+        with torch.no_grad():
+            scores = scorer(histories).float().clone()
+        if scores.shape != (len(histories), n_items + 1):
+            raise ValueError(f"scorer returned shape {tuple(scores.shape)}, expected ({len(histories)}, {n_items + 1})")
+        scores[:, 0] = -torch.inf
+        if mask_history:
+            mask_histories(scores, histories)
+        targets = torch.as_tensor(eval_set.targets[start : start + batch_size], device=scores.device)
+        ranks.append(target_ranks(scores, targets).cpu())
+        if lists:
+            top = top_k(scores, min(EXPOSURE_K, n_items))
+            top = top[scores.gather(1, top) > -torch.inf].cpu()  # padding and masked items are never listed
+            recommended[top] = True
+            exposure += torch.bincount(buckets[top], minlength=3)
+    rank = torch.cat(ranks).double()
+    metrics: dict[str, float] = {}
+    for k in ks:
+        hit = rank < k
+        metrics[f"recall@{k}"] = hit.double().mean().item()
+        metrics[f"ndcg@{k}"] = torch.where(hit, 1.0 / torch.log2(rank + 2.0), torch.zeros_like(rank)).mean().item()
+    metrics["mrr"] = (1.0 / (rank + 1.0)).mean().item()
+    if lists:
+        metrics[f"coverage@{EXPOSURE_K}"] = recommended[1:].double().mean().item()
+        shares = exposure.double() / exposure.sum()
+        for name, share in zip(("head", "torso", "tail"), shares.tolist()):
+            metrics[f"exposure@{EXPOSURE_K}_{name}"] = share
+    metrics["users"] = float(len(rank))
+    return metrics
+
+
+def item_counts(sequences: Sequence[np.ndarray], n_items: int) -> np.ndarray:
+    """Interaction count per item index (index 0 = padding, always 0)."""
+    flat = np.concatenate(sequences) if sequences else np.empty(0, dtype=np.int64)
+    return np.bincount(flat, minlength=n_items + 1)

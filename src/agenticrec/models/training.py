@@ -1,0 +1,118 @@
+"""Training loop for sequence models: mini-batches over users, early stopping on validation NDCG@10."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agenticrec.config import EvaluateConfig, TrainConfig
+from agenticrec.data.dataset import LeaveOneOutSplit
+from agenticrec.evaluate.ranking import evaluate_ranking
+from agenticrec.io import atomic_path
+from agenticrec.models.sasrec import SASRec, left_pad
+
+EARLY_STOPPING_METRIC = "ndcg@10"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def next_item_pairs(train: list[np.ndarray], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-padded (inputs, targets) for every user with at least two training items; targets = inputs shifted."""
+    usable = [seq for seq in train if len(seq) >= 2]
+    inputs = left_pad([seq[:-1] for seq in usable], max_len)
+    targets = left_pad([seq[1:] for seq in usable], max_len)
+    return inputs, targets
+
+
+def length_bucketed_batches(lengths: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """Batches of users with similar sequence lengths (random within equal lengths), in random order.
+
+    Trimming each batch to its longest sequence then skips most of the padding of short-sequence datasets.
+    """
+    shuffled = torch.randperm(len(lengths))
+    by_length = shuffled[torch.sort(lengths[shuffled], stable=True).indices]
+    batches = list(torch.split(by_length, batch_size))
+    return [batches[i] for i in torch.randperm(len(batches)).tolist()]
+
+
+def save_checkpoint(model: SASRec, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(model.state_dict(), tmp)
+
+
+def train_sequence_model(
+    model: SASRec,
+    split: LeaveOneOutSplit,
+    item_counts: np.ndarray,
+    train: TrainConfig,
+    evaluate: EvaluateConfig,
+    run_dir: Path,
+    device: torch.device,
+) -> dict[str, float]:
+    """Train ``model`` in place, keep the state with the best validation NDCG@10 and save it to the run dir.
+
+    Writes ``train_log.jsonl`` (one line per validation) and ``checkpoint.pt``; returns a training summary.
+    """
+    model.to(device)
+    inputs, targets = next_item_pairs(split.train, model.config.max_len)
+    lengths = (targets > 0).sum(dim=1)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(0.9, 0.98), weight_decay=train.weight_decay)
+    valid = split.stage("valid")
+    best_score, best_epoch, best_state, waited = -1.0, 0, None, 0
+    started = time.perf_counter()
+    log_path = run_dir / "train_log.jsonl"
+    log_path.unlink(missing_ok=True)
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[status]}")]
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task(f"SASRec-{model.config.loss}", total=train.epochs, status="")
+        for epoch in range(1, train.epochs + 1):
+            model.train()
+            total, batches = 0.0, 0
+            for batch in length_bucketed_batches(lengths, train.batch_size):
+                width = int(lengths[batch].max())
+                loss = model.loss(inputs[batch, -width:].to(device), targets[batch, -width:].to(device))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total, batches = total + loss.item(), batches + 1
+            status = f"loss {total / batches:.4f}"
+            if epoch % train.eval_every == 0 or epoch == train.epochs:
+                model.eval()
+                metrics = evaluate_ranking(model.score, valid, item_counts, ks=[10], lists=False,
+                                           mask_history=evaluate.mask_history, batch_size=evaluate.batch_size)
+                score = metrics[EARLY_STOPPING_METRIC]
+                with log_path.open("a") as log:
+                    log.write(json.dumps({"epoch": epoch, "loss": total / batches, "valid": metrics,
+                                          "seconds": time.perf_counter() - started}) + "\n")
+                if score > best_score:
+                    best_score, best_epoch, waited = score, epoch, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    waited += 1
+                status += f" | valid ndcg@10 {score:.4f} (best {best_score:.4f} @ {best_epoch})"
+            progress.update(task, advance=1, status=status)
+            if waited >= train.patience:
+                break
+    assert best_state is not None  # the last epoch always validates
+    model.load_state_dict(best_state)
+    save_checkpoint(model, run_dir / "checkpoint.pt")
+    return {"best_epoch": best_epoch, "epochs_run": epoch, "best_valid_ndcg@10": best_score,
+            "train_seconds": time.perf_counter() - started}

@@ -1,0 +1,39 @@
+"""`agenticrec llm stats RUN_DIR`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from agenticrec.cli.llm import app
+from agenticrec.llm import LLMClient, LLMError, TransientFault
+from llm_testkit import scripted_config
+
+
+def script(messages, schema):
+    text = messages[-1]["content"]
+    if text == "down":
+        raise TransientFault("HTTP 503")
+    return json.dumps({"answer": text})
+
+
+def test_stats_table_per_role(tmp_path):
+    with LLMClient(scripted_config(script), tmp_path) as client:
+        client.batch("architect", ["a", "b"])
+        client.batch("judge", ["a", "down", "c"])
+        client.batch("judge", ["a", "c"])
+    result = CliRunner().invoke(app, ["stats", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in result.output.splitlines() if line.startswith("│")}
+    # calls, hits, failed, retries, tokens in, tokens out; the judge's "a" is the architect's cached call
+    assert rows["architect"][:6] == ["2", "0", "0", "0", "2", "4"]
+    assert rows["judge"][:6] == ["1", "3", "1", "2", "1", "2"]
+    assert rows["all"][:6] == ["3", "3", "1", "2", "3", "6"]
+
+
+def test_stats_without_ledger_is_a_user_error(tmp_path):
+    result = CliRunner().invoke(app, ["stats", str(tmp_path)])
+    assert isinstance(result.exception, LLMError) and "no LLM ledger" in str(result.exception)

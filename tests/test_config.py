@@ -1,0 +1,61 @@
+"""Config: defaults, YAML files, command-line overrides and clear validation errors."""
+
+import pytest
+import yaml
+
+from agenticrec.config import PopularityConfig, SASRecConfig, load_config, save_config
+from agenticrec.errors import ConfigError
+
+
+def test_defaults_are_valid_and_model_defaults_to_sasrec():
+    config = load_config()
+    assert isinstance(config.model, SASRecConfig)
+    assert config.evaluate.mask_history is False
+
+
+def test_yaml_file_then_overrides(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("data: {name: amazon-beauty}\nmodel: {loss: bce, hidden_size: 32}\ntrain: {epochs: 7}\n")
+    config = load_config(path, ["train.epochs=9", "model.dropout=0.25"])
+    assert config.data.name == "amazon-beauty"
+    assert config.model.loss == "bce" and config.model.hidden_size == 32 and config.model.dropout == 0.25
+    assert config.train.epochs == 9
+
+
+def test_model_switch_by_override():
+    assert isinstance(load_config(None, ["model.name=popularity"]).model, PopularityConfig)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["model.loss=softmax"], "model"),
+        (["train.epochs=0"], "train.epochs"),
+        (["train.epohcs=3"], "train.epohcs"),
+        (["nonsense"], "key.path=value"),
+        (["model.name=bert4rec"], "model"),
+    ],
+)
+def test_invalid_config_names_the_key(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, overrides)
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(listy)
+
+
+def test_resolved_config_round_trips(tmp_path):
+    config = load_config(None, ["model.loss=bce", f"run_dir={tmp_path}"])
+    path = save_config(config, tmp_path)
+    assert yaml.safe_load(path.read_text())["model"]["loss"] == "bce"
+    assert load_config(path) == config
