@@ -25,7 +25,7 @@ from agenticrec.llm import LLMClient, LLMConfig
 
 LATENCY_S = 0.2
 LEVELS = (1, 8, 64, 256)
-WAVES = 10  # requests per level = WAVES * concurrency (at least 20)
+WAVES = 30  # requests per level = WAVES * concurrency (at least 20)
 
 
 class Echo(BaseModel):

@@ -41,7 +41,7 @@ class SASRecConfig(Section):
     )
     hidden_size: int = Field(64, gt=0)
     num_layers: int = Field(2, gt=0)
-    num_heads: int = Field(1, gt=0)
+    num_heads: int = Field(2, gt=0)
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
     max_len: int = Field(50, gt=1, description="most recent items the model sees")
 

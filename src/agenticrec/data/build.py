@@ -76,6 +76,10 @@ def build_dataset(
                 "Set data.options.drop_short_users=true to drop them."
             )
         interactions = interactions[~short]
+    if interactions.empty:
+        raise DataError(
+            f"{interactions_path}: no interactions left (the file has none, or all were filtered out)"
+        )
 
     used = pd.unique(interactions["item_id"])
     items = items[items["item_id"].isin(set(used))].reset_index(drop=True)

@@ -42,11 +42,22 @@ class FilesOptions(BaseModel):
 
 def _timestamps(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     values = frame[column]
-    numeric = pd.to_numeric(values, errors="coerce")
-    if numeric.notna().all():
-        return numeric
-    parsed = pd.to_datetime(values, errors="coerce", utc=True)
-    bad = parsed.isna()
+    if pd.api.types.is_datetime64_any_dtype(values):  # e.g. a Parquet timestamp column; NaT is missing
+        parsed, bad = values, values.isna()
+    else:
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.notna().all():
+            return numeric
+        # ISO 8601 in any precision or offset (vectorised), then other date formats value by value; a single
+        # inferred format would reject e.g. isoformat() output that mixes whole and fractional seconds
+        text = values.astype(str)
+        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+        retry = parsed.isna()
+        if retry.any():
+            parsed[retry] = pd.to_datetime(text[retry], errors="coerce", utc=True, format="mixed")
+        bad = parsed.isna()
+        if (bad & numeric.isna()).any():  # name a value that is neither a number nor a time, if there is one
+            bad = bad & numeric.isna()
     if bad.any():
         row = frame[bad].iloc[0]
         raise DataError(f"{path}, record {row['_record']}: cannot read {column} {row[column]!r} as a time")

@@ -74,8 +74,11 @@ def evaluate_ranking(
     ranks: list[torch.Tensor] = []
     recommended = torch.zeros(n_items + 1, dtype=torch.bool)
     exposure = torch.zeros(3, dtype=torch.long)
-    for start in range(0, len(eval_set.targets), batch_size):
-        histories = eval_set.histories[start : start + batch_size]
+    # users of similar history length share a batch, so sequence models pad less; metrics are order-free
+    order = np.argsort([len(h) for h in eval_set.histories], kind="stable")
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        histories = [eval_set.histories[u] for u in batch]
         with torch.no_grad():
             scores = scorer(histories).float().clone()
         if scores.shape != (len(histories), n_items + 1):
@@ -83,7 +86,7 @@ def evaluate_ranking(
         scores[:, 0] = -torch.inf
         if mask_history:
             mask_histories(scores, histories)
-        targets = torch.as_tensor(eval_set.targets[start : start + batch_size], device=scores.device)
+        targets = torch.as_tensor(eval_set.targets[batch], device=scores.device)
         ranks.append(target_ranks(scores, targets).cpu())
         if lists:
             top = top_k(scores, min(EXPOSURE_K, n_items))
