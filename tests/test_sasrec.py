@@ -57,7 +57,7 @@ def test_learns_a_deterministic_successor_pattern(loss, tmp_path):
                                    EvaluateConfig(), tmp_path, torch.device("cpu"))
     after = evaluate_ranking(model.score, split.stage("test"), counts, ks=[1])["recall@1"]
     assert before < 0.2
-    assert after > 0.8
+    assert after > 0.5  # random ranking gives 1/30
     assert (tmp_path / "checkpoint.pt").is_file()
     assert summary["best_epoch"] >= 1
     assert len((tmp_path / "train_log.jsonl").read_text().splitlines()) == summary["epochs_run"]

@@ -133,6 +133,13 @@ def test_plain_json_files_without_gzip(tmp_path: Path) -> None:
     assert external_sequences(dataset)["U1"] == ["B", "D", "C", "A"]
 
 
+def test_meta_lines_with_surrounding_whitespace(tmp_path: Path) -> None:
+    reviews = write_lines(tmp_path / "reviews_Toy_5.json.gz", REVIEWS)
+    meta = write_lines(tmp_path / "meta_Toy.json.gz", [f"  {line} \r" for line in META])
+    dataset = load_dataset("amazon-raw", {"reviews": str(reviews), "meta": str(meta), "core": 2})
+    assert dataset.item_text(dataset.item_index("B")) == "title: Beta Doll; categories: Toys & Games > Dolls; price: 3"
+
+
 def test_core_one_keeps_everything_but_short_users_need_dropping(raw_files: tuple[Path, Path]) -> None:
     with pytest.raises(DataError, match=r"reviews_Toy_5\.json\.gz: 2 users have fewer than 3 interactions"):
         load_raw(raw_files, core=1)

@@ -123,6 +123,15 @@ def test_iso_timestamps_with_times_zones_and_mixed_precision(tmp_path: Path) -> 
     }
 
 
+def test_non_iso_dates(tmp_path: Path) -> None:
+    """Other unambiguous date spellings are read value by value, also mixed with ISO ones."""
+    spelled = {"2024-01-01": "Jan 1, 2024", "2024-01-02": "2 January 2024 00:00", "2024-01-03": "2024-01-03"}
+    spelled |= {"2024-01-04": "Thu, 04 Jan 2024 00:00:00 GMT", "2024-01-05": "Jan 5 2024", "2024-01-06": "2024/01/06"}
+    items = write_table(tmp_path / "catalogue.csv", ITEMS)
+    events = write_table(tmp_path / "events.csv", events_frame([spelled[day] for _, _, day in EVENTS]))
+    assert external_sequences(load_files(items, events)) == CHRONOLOGICAL
+
+
 @pytest.mark.parametrize("tz", [None, timezone.utc], ids=["naive", "utc"])
 def test_parquet_native_timestamps(tmp_path: Path, tz: timezone | None) -> None:
     stamps = [pd.Timestamp(day, tz=tz) for _, _, day in EVENTS]

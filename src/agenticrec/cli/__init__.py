@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from agenticrec.cli import data, runs
+from agenticrec.cli import data, llm, runs
 from agenticrec.errors import AgenticRecError
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(llm.app, name="llm")
 app.command("train")(runs.train)
 app.command("evaluate")(runs.evaluate)
 app.command("quickstart")(runs.quickstart)
@@ -26,5 +27,5 @@ def main() -> None:
     try:
         app()
     except AgenticRecError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)

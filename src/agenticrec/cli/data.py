@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.config import parse_override
+from agenticrec.config import apply_override, parse_override
 from agenticrec.data import DATASETS, load_dataset
 
 app = typer.Typer(help="Inspect datasets.", no_args_is_help=True)
@@ -30,10 +30,9 @@ def stats(
     option: list[str] = typer.Option([], "--option", "-o", help="loader option key=value, repeatable"),
 ) -> None:
     """Load a dataset and print users, items, interactions and sequence lengths."""
-    options = {}
+    options: dict = {}
     for text in option:
-        path, value = parse_override(text)
-        options[".".join(path)] = value
+        apply_override(options, *parse_override(text))
     dataset = load_dataset(name, options, data_dir)
     table = Table("statistic", "value", title=name)
     for key, value in dataset.stats().items():

@@ -47,7 +47,13 @@ def read_reviews(path: Path) -> pd.DataFrame:
         missing = [key for key in ("reviewerID", "asin", "unixReviewTime") if key not in record]
         if missing:
             raise DataError(f"{path}, line {number}: review lacks {', '.join(missing)}")
-        rows.append((record["reviewerID"], record["asin"], int(record["unixReviewTime"]), number))
+        try:
+            stamp = int(record["unixReviewTime"])
+        except (TypeError, ValueError):
+            raise DataError(
+                f"{path}, line {number}: unixReviewTime {record['unixReviewTime']!r} is not an integer"
+            ) from None
+        rows.append((record["reviewerID"], record["asin"], stamp, number))
     return pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp", "_record"])
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from agenticrec.data.build import check_unique
-from agenticrec.data.dataset import Dataset
+from agenticrec.data.dataset import MIN_SEQUENCE_LENGTH, Dataset
 from agenticrec.data.readers import iter_json_lines, open_text, require_file
-from agenticrec.errors import DataError
+from agenticrec.errors import ConfigError, DataError
 
 
 class S3RecOptions(BaseModel):
@@ -35,6 +35,7 @@ def _join_categories(paths: object) -> str | None:
 
 def read_items(path: Path) -> pd.DataFrame:
     rows = []
+    columns = ["item_id", "title", "brand", "categories", "keywords", "asin", "_record"]
     for number, record in iter_json_lines(require_file(path, "items file")):
         if "item_id" not in record:
             raise DataError(f"{path}, line {number}: record has no 'item_id'")
@@ -50,7 +51,7 @@ def read_items(path: Path) -> pd.DataFrame:
                 "_record": number,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def read_sequences(path: Path, known: dict[str, int]) -> tuple[list[str], list[np.ndarray]]:
@@ -70,6 +71,11 @@ def read_sequences(path: Path, known: dict[str, int]) -> tuple[list[str], list[n
                 codes = [known[item] for item in items]
             except KeyError as exc:
                 raise DataError(f"{path}, line {number}: unknown item id {exc.args[0]!r}") from None
+            if len(codes) < MIN_SEQUENCE_LENGTH:
+                raise DataError(
+                    f"{path}, line {number}: user {user!r} has {len(codes)} interactions; "
+                    f"leave-one-out needs at least {MIN_SEQUENCE_LENGTH}"
+                )
             users.append(user)
             sequences.append(np.asarray(codes, dtype=np.int64))
     return users, sequences
@@ -83,6 +89,10 @@ def load(name: str, options: S3RecOptions, data_dir: Path | None) -> Dataset:
     else:
         raise DataError(f"{name}: no data directory; set data.data_dir or $AGENTICREC_DATA_DIR")
     items = read_items(folder / "items.jsonl")
+    available = ["title", "brand", "categories", "keywords"]
+    unknown = [f for f in options.text_fields if f not in available]
+    if unknown:
+        raise ConfigError(f"{name}: unknown text field(s) {', '.join(unknown)}; available: {', '.join(available)}")
     check_unique(items, "item_id", folder / "items.jsonl")
     known = {item_id: i + 1 for i, item_id in enumerate(items["item_id"])}
     users, sequences = read_sequences(folder / options.sequence_file, known)

@@ -40,6 +40,11 @@ class FilesOptions(BaseModel):
     drop_short_users: bool = False
 
 
+def _blank(values: pd.Series) -> pd.Series:
+    """Missing (JSONL null, Parquet null) or empty (a CSV/TSV field is read as "")."""
+    return values.isna() | values.astype(str).str.strip().eq("")
+
+
 def _timestamps(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     values = frame[column]
     if pd.api.types.is_datetime64_any_dtype(values):  # e.g. a Parquet timestamp column; NaT is missing
@@ -71,7 +76,7 @@ def load(name: str, options: FilesOptions, data_dir: Path | None) -> Dataset:
     inter = read_table(options.interactions)
     require_columns(inter, [cols.user_id, cols.item_id, *([cols.timestamp] if cols.timestamp else [])],
                     options.interactions)
-    missing_ids = inter[cols.item_id].isna() | inter[cols.user_id].isna()
+    missing_ids = _blank(inter[cols.item_id]) | _blank(inter[cols.user_id])
     if missing_ids.any():
         row = inter[missing_ids].iloc[0]
         raise DataError(f"{options.interactions}, record {row['_record']}: empty {cols.user_id} or {cols.item_id}")

@@ -36,8 +36,8 @@ def iter_json_lines(path: Path, parse=json.loads) -> Iterator[tuple[int, dict[st
             if not line.strip():
                 continue
             try:
-                record = parse(line)
-            except (ValueError, SyntaxError) as exc:
+                record = parse(line.strip())  # no "line 2" from the parser for a trailing newline
+            except (ValueError, SyntaxError, TypeError) as exc:
                 raise DataError(f"{path}, line {number}: malformed record ({exc})") from None
             if not isinstance(record, dict):
                 raise DataError(f"{path}, line {number}: expected an object, got {type(record).__name__}")

@@ -26,7 +26,25 @@ def left_pad(sequences: list[np.ndarray], length: int) -> torch.Tensor:
     return torch.from_numpy(batch)
 
 
+def _init_weights(module: nn.Module) -> None:
+    """BERT-style initialisation (normal weights with std 0.02, zero biases), as in S3-Rec and RecBole."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, std=0.02)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        nn.init.zeros_(module.bias)
+    if isinstance(module, nn.MultiheadAttention):
+        nn.init.normal_(module.in_proj_weight, std=0.02)
+        nn.init.zeros_(module.in_proj_bias)
+    if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+        with torch.no_grad():
+            module.weight[module.padding_idx].zero_()
+
+
 class SASRec(nn.Module):
+    """Architecture as in the S3-Rec code base behind the published Amazon figures: learned positions, post-norm
+    blocks with a 4x GELU feed-forward layer, dropout on embeddings, attention and feed-forward outputs, and
+    the item embedding table shared between input and output."""
+
     def __init__(self, n_items: int, config: SASRecConfig) -> None:
         super().__init__()
         self.n_items = n_items
@@ -34,21 +52,19 @@ class SASRec(nn.Module):
         d = config.hidden_size
         self.item_embedding = nn.Embedding(n_items + 1, d, padding_idx=0)
         self.position_embedding = nn.Embedding(config.max_len, d)
+        self.embedding_norm = nn.LayerNorm(d, eps=1e-12)
         self.dropout = nn.Dropout(config.dropout)
         layer = nn.TransformerEncoderLayer(
             d_model=d,
             nhead=config.num_heads,
-            dim_feedforward=d,
+            dim_feedforward=4 * d,
             dropout=config.dropout,
-            activation="relu",
+            activation="gelu",
+            layer_norm_eps=1e-12,
             batch_first=True,
-            norm_first=True,
         )
         self.encoder = nn.TransformerEncoder(layer, num_layers=config.num_layers, enable_nested_tensor=False)
-        self.final_norm = nn.LayerNorm(d)
-        nn.init.normal_(self.item_embedding.weight, std=d**-0.5)
-        with torch.no_grad():
-            self.item_embedding.weight[0].zero_()
+        self.apply(_init_weights)
 
     def encode(self, items: torch.Tensor) -> torch.Tensor:
         """Hidden state at every position of left-padded ``items`` (batch, length) -> (batch, length, d).
@@ -59,7 +75,7 @@ class SASRec(nn.Module):
         batch, length = items.shape
         pad = items == 0
         positions = torch.arange(self.config.max_len - length, self.config.max_len, device=items.device)
-        x = self.item_embedding(items) * self.config.hidden_size**0.5 + self.position_embedding(positions)[None]
+        x = self.embedding_norm(self.item_embedding(items) + self.position_embedding(positions)[None])
         x = self.dropout(x) * (~pad)[..., None]
         # A query may see itself and earlier non-padding keys; a padding query sees only itself (its output
         # is ignored, this only keeps the softmax defined).
@@ -67,8 +83,7 @@ class SASRec(nn.Module):
         diagonal = torch.eye(length, dtype=torch.bool, device=items.device)
         blocked = causal[None] | (pad[:, None, :] & ~diagonal[None])
         blocked = blocked.repeat_interleave(self.config.num_heads, dim=0)
-        x = self.encoder(x, mask=blocked)
-        return self.final_norm(x) * (~pad)[..., None]
+        return self.encoder(x, mask=blocked) * (~pad)[..., None]
 
     def item_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return hidden @ self.item_embedding.weight.T

@@ -73,7 +73,7 @@ def train_sequence_model(
     model.to(device)
     inputs, targets = next_item_pairs(split.train, model.config.max_len)
     lengths = (targets > 0).sum(dim=1)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(0.9, 0.98), weight_decay=train.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(0.9, 0.999), weight_decay=train.weight_decay)
     valid = split.stage("valid")
     best_score, best_epoch, best_state, waited = -1.0, 0, None, 0
     started = time.perf_counter()

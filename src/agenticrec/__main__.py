@@ -1,0 +1,3 @@
+from agenticrec.cli import main
+
+main()
