@@ -23,7 +23,7 @@ from pathlib import Path
 import llama_cpp
 from pydantic import create_model
 
-from _llm_bench import save
+from common import save
 from agenticrec.llm import LLMClient, LLMConfig, SamplingParams, chat, one_of, quote_data
 from agenticrec.llm.backends.embedded import EmbeddedBackend
 from agenticrec.llm.config import EmbeddedBackendConfig
@@ -70,7 +70,7 @@ async def timed_series(backend: EmbeddedBackend, requests, schema, model, reset:
         completion = await backend.complete(messages, schema, PARAMS)
         totals["wall_s"] += time.perf_counter() - start
         after = perf(backend.llama)
-        for key, b, a in zip(("t_prompt_ms", "t_gen_ms", "n_prompt_eval", "n_gen"), before, after):
+        for key, b, a in zip(("t_prompt_ms", "t_gen_ms", "n_prompt_eval", "n_gen"), before, after, strict=True):
             totals[key] += a - b
         totals["prompt_tokens"] += completion.tokens_in
         totals["valid"] += parse_output(completion.text, model) is not None

@@ -64,6 +64,7 @@ class TrainConfig(Section):
     weight_decay: float = Field(0.0, ge=0)
     patience: int = Field(10, gt=0, description="evaluations without validation NDCG@10 gain before stopping")
     eval_every: int = Field(1, gt=0, description="epochs between validation runs")
+    max_minutes: float | None = Field(None, gt=0, description="stop training after this wall time (then keep the best)")
     device: str = Field("auto", description="auto, cpu or cuda")
     threads: int | None = Field(None, description="torch CPU threads; default all cores")
 

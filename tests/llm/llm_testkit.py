@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -23,7 +24,7 @@ def expected(text: str) -> Echo:
 def http_config(url: str, **backend: Any) -> LLMConfig:
     """All roles on the server at `url`, with retries short enough for tests."""
     return LLMConfig.model_validate({
-        "backends": {"fake": {"kind": "openai", "base_url": url, "model": "fake-model", "timeout_s": 0.5,
+        "backends": {"fake": {"kind": "openai", "base_url": url, "model": "fake-model", "timeout_s": 2.0,
                               "max_concurrency": 32, **backend}},
         "default": {"backend": "fake"},
         "retry": {"max_attempts": 6, "base_delay_s": 0.02, "max_delay_s": 0.2},

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
@@ -52,7 +52,7 @@ def test_backoff_grows_is_jittered_bounded_and_honours_retry_after():
 def test_parse_retry_after_forms():
     assert parse_retry_after({"retry-after": "3"}) == 3.0
     assert parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
-    soon = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=60), usegmt=True)
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
     assert 50 < parse_retry_after({"retry-after": soon}) <= 60
     assert parse_retry_after({}) is None and parse_retry_after({"retry-after": "soon"}) is None
 

@@ -23,7 +23,7 @@ def test_batch_with_every_fault_kind_ends_like_a_fault_free_run(fake_server, tmp
         reference = client.batch("annotator", requests, Echo)
     assert clean.injected.total() == 0
 
-    faulty = fake_server(faults=FaultPlan(share=0.5, slow_s=1.0, seed=7))
+    faulty = fake_server(faults=FaultPlan(share=0.5, slow_s=3.0, seed=7))
     with LLMClient(http_config(faulty.url), tmp_path / "faulty") as client:
         results = client.batch("annotator", requests, Echo, concurrency=32)
 
@@ -33,7 +33,7 @@ def test_batch_with_every_fault_kind_ends_like_a_fault_free_run(fake_server, tmp
     assert [r.value for r in results] == [expected(t) for t in requests]
     # each request's retries match the faults it met, and nothing was asked more often than needed
     plan = faulty.faults
-    for text, r in zip(requests, results):
+    for text, r in zip(requests, results, strict=True):
         assert r.attempts == len(plan.faults_for(text)) + 1
         assert len(r.errors) == len(plan.faults_for(text))
     assert faulty.requests == sum(len(plan.faults_for(t)) + 1 for t in requests)

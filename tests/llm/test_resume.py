@@ -29,9 +29,12 @@ def _ledger_rows(path: Path) -> dict[str, float]:
 
 
 def _worker(url: str, run_dir: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, str(Path(__file__).parent / "resume_worker.py"), url, str(run_dir), str(N)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    here = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen(
+        [sys.executable, str(here / "resume_worker.py"), url, str(run_dir), str(N)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
 
 
 def test_sigkill_mid_batch_loses_and_repeats_nothing(fake_server, tmp_path):

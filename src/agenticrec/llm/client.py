@@ -19,8 +19,9 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any, Coroutine, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -104,6 +105,8 @@ class LLMClient:
         back with `ok == False` and its errors (and is counted in the ledger); the batch raises
         `LLMError` only when the backend is unusable or `abort_after_failures` calls fail in a row.
         """
+        if not requests:
+            return []
         show = self.config.progress if progress is None else progress
         return self._run(self._batch(role, list(requests), output_model, params, concurrency, show))
 
@@ -118,7 +121,7 @@ class LLMClient:
             self._loop = None
         self.ledger.close()
 
-    def __enter__(self) -> "LLMClient":
+    def __enter__(self) -> LLMClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -175,51 +178,48 @@ class LLMClient:
         schema = schema_for(output_model)
         convos = [_messages(r) for r in requests]
         keys = [request_key(backend.kind, backend.model, m, schema, sampling) for m in convos]
-        groups: dict[str, list[int]] = {}
+        groups: dict[str, list[int]] = {}  # identical requests are sent once
         for i, key in enumerate(keys):
             groups.setdefault(key, []).append(i)
 
         results: list[LLMResult | None] = [None] * len(requests)
-        bar = BatchProgress(role, len(requests), show)
-        done = self.ledger.completed(groups)
-        todo: deque[str] = deque()
-        hits: list[str] = []
-        for key, idxs in groups.items():
-            cached = self._from_record(done[key], output_model) if key in done else None
-            if cached is None:
-                todo.append(key)
-                hits += [key] * (len(idxs) - 1)  # in-batch duplicates are answered by the first
-                continue
-            hits += [key] * len(idxs)
-            for i in idxs:
-                results[i] = cached
-            bar.add(cached, len(idxs))
-        self.ledger.record_hits(role, hits)
-
+        cached = self._cached(role, groups, output_model)
+        for key, result in cached.items():
+            for i in groups[key]:
+                results[i] = result
+        todo = deque(key for key in groups if key not in cached)
         abort: list[str] = []
         failures_in_row = 0
+        bar = BatchProgress(role, len(requests), show)
+        for key, result in cached.items():
+            bar.add(result, len(groups[key]))
 
         async def worker() -> None:
             nonlocal failures_in_row
             while todo and not abort:
                 key = todo.popleft()
                 idxs = groups[key]
-                result = await self._one(role, role_cfg.backend, backend, convos[idxs[0]], output_model,
-                                         schema, sampling, key)
+                result = await self._one(
+                    role, role_cfg.backend, backend, convos[idxs[0]], output_model, schema, sampling, key
+                )
                 for i in idxs:
                     results[i] = result
+                if result.ok and len(idxs) > 1:
+                    self.ledger.record_hits(role, [key] * (len(idxs) - 1))
                 bar.add(result, len(idxs))
                 failures_in_row = 0 if result.ok else failures_in_row + 1
                 if failures_in_row >= self.config.abort_after_failures:
-                    abort.append(f"{failures_in_row} LLM calls for role {role!r} failed in a row; "
-                                 f"last error: {result.error}")
+                    abort.append(
+                        f"{failures_in_row} LLM calls for role {role!r} failed in a row; last error: {result.error}"
+                    )
 
-        n_workers = min(concurrency or backend.max_concurrency, len(todo))
-        tasks = [asyncio.create_task(worker()) for _ in range(n_workers)]
+        tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency or backend.max_concurrency, len(todo)))]
         try:
             await asyncio.gather(*tasks)
         except BackendUnavailable as fault:
-            raise LLMError(f"LLM backend {role_cfg.backend!r} (role {role!r}) cannot serve requests: {fault}") from None
+            raise LLMError(
+                f"LLM backend {role_cfg.backend!r} (role {role!r}) cannot serve requests: {fault}"
+            ) from None
         finally:
             for task in tasks:
                 task.cancel()
@@ -230,6 +230,18 @@ class LLMClient:
         log.info("LLM %s: %d requests, %d calls, %d cached, %d failed, %d tokens",
                  role, len(requests), bar.calls, bar.cached, bar.failed, bar.tokens)
         return results  # type: ignore[return-value]
+
+    def _cached(
+        self, role: str, groups: dict[str, list[int]], output_model: type[BaseModel] | None
+    ) -> dict[str, LLMResult]:
+        """Results of `groups` already in the ledger (still valid for `output_model`); counts the hits."""
+        found: dict[str, LLMResult] = {}
+        for key, rec in self.ledger.completed(groups).items():
+            result = self._from_record(rec, output_model)
+            if result is not None:
+                found[key] = result
+        self.ledger.record_hits(role, [key for key in found for _ in groups[key]])
+        return found
 
     def _from_record(self, rec: CallRecord, output_model: type[BaseModel] | None) -> LLMResult | None:
         try:

@@ -9,7 +9,8 @@ the layer works with no server, key or download.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, Literal, Union
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ImportString, model_validator
 
@@ -89,7 +90,7 @@ class ScriptedBackendConfig(_Strict):
 
 
 BackendConfig = Annotated[
-    Union[EmbeddedBackendConfig, OpenAIBackendConfig, ScriptedBackendConfig], Field(discriminator="kind")
+    EmbeddedBackendConfig | OpenAIBackendConfig | ScriptedBackendConfig, Field(discriminator="kind")
 ]
 
 
@@ -123,7 +124,7 @@ class LLMConfig(_Strict):
     progress: bool = Field(True, description="Show a progress bar for batches.")
 
     @model_validator(mode="after")
-    def _check_backends(self) -> "LLMConfig":
+    def _check_backends(self) -> LLMConfig:
         self.backends.setdefault(DEFAULT_BACKEND, EmbeddedBackendConfig(kind="embedded"))
         for role, rc in {"default": self.default, **self.roles}.items():
             if rc.backend not in self.backends:

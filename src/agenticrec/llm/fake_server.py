@@ -24,8 +24,9 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 FAULT_KINDS = (
     "http_500", "http_503", "http_429", "reset", "slow", "invalid_json", "truncated_json", "schema_violation",
@@ -114,7 +115,7 @@ class FakeLLMServer:
         assert self._server is not None
         await self._server.serve_forever()
 
-    def start(self) -> "FakeLLMServer":
+    def start(self) -> FakeLLMServer:
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
 
@@ -147,7 +148,7 @@ class FakeLLMServer:
         self._loop.close()
         self._loop = None
 
-    def __enter__(self) -> "FakeLLMServer":
+    def __enter__(self) -> FakeLLMServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -168,7 +169,7 @@ class FakeLLMServer:
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 if not await self._route(method, target.split("?")[0], headers, body, writer):
                     return
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             return
         except asyncio.CancelledError:  # server shutdown; end quietly so asyncio logs no error
             return

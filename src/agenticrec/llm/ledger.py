@@ -13,9 +13,10 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from agenticrec.llm.calls import Message
 from agenticrec.llm.config import SamplingParams

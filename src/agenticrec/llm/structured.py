@@ -72,7 +72,9 @@ def parse_output(text: str, model: type[BaseModel] | None, *, truncated: bool = 
         data = _extract_json(text)
     except OutputInvalid:
         if truncated:
-            raise OutputInvalid("the answer was cut off before the JSON was complete; answer more briefly")
+            raise OutputInvalid(
+                "the answer was cut off before the JSON was complete; answer more briefly"
+            ) from None
         raise
     try:
         return model.model_validate(data)

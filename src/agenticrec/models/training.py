@@ -76,6 +76,7 @@ def train_sequence_model(
     optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(0.9, 0.999), weight_decay=train.weight_decay)
     valid = split.stage("valid")
     best_score, best_epoch, best_state, waited = -1.0, 0, None, 0
+    stopped_by = "epoch limit"
     started = time.perf_counter()
     log_path = run_dir / "train_log.jsonl"
     log_path.unlink(missing_ok=True)
@@ -110,9 +111,13 @@ def train_sequence_model(
                 status += f" | valid ndcg@10 {score:.4f} (best {best_score:.4f} @ {best_epoch})"
             progress.update(task, advance=1, status=status)
             if waited >= train.patience:
+                stopped_by = "early stopping"
+                break
+            if train.max_minutes and time.perf_counter() - started > 60 * train.max_minutes and best_state is not None:
+                stopped_by = "time budget"
                 break
     assert best_state is not None  # the last epoch always validates
     model.load_state_dict(best_state)
     save_checkpoint(model, run_dir / "checkpoint.pt")
-    return {"best_epoch": best_epoch, "epochs_run": epoch, "best_valid_ndcg@10": best_score,
+    return {"best_epoch": best_epoch, "epochs_run": epoch, "stopped_by": stopped_by, "best_valid_ndcg@10": best_score,
             "train_seconds": time.perf_counter() - started}

@@ -82,7 +82,9 @@ class EmbeddedBackend(Backend):
             try:
                 self._grammars[text] = LlamaGrammar.from_json_schema(text, verbose=False)
             except Exception as err:  # the converter raises assorted errors on unsupported schemas
-                log.warning("schema %s has no llama.cpp grammar (%s); constraining to any JSON", schema.get("title"), err)
+                log.warning(
+                    "schema %s has no llama.cpp grammar (%s); constraining to any JSON", schema.get("title"), err
+                )
                 self._grammars[text] = LlamaGrammar.from_string(JSON_GBNF, verbose=False)
         return self._grammars[text]
 

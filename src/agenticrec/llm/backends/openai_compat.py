@@ -63,7 +63,7 @@ class OpenAICompatBackend(Backend):
 
     async def start(self) -> None:
         limits = type(openai.DEFAULT_CONNECTION_LIMITS)(  # the HTTP library's Limits class, whichever it is
-            max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency
+            max_connections=2 * self.max_concurrency, max_keepalive_connections=2 * self.max_concurrency
         )
         self._client = openai.AsyncOpenAI(
             api_key=self._secret or "no-key",
