@@ -65,6 +65,7 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             values = [r["test"][metric] for r in group]
             row[metric] = {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
         row["best_epoch"] = [r["train"].get("best_epoch") for r in group]
+        row["stopped_by"] = sorted({r["train"].get("stopped_by", "-") for r in group if r["train"]})
         row["wall_seconds_per_run"] = statistics.fmean(r["wall_seconds"] for r in group)
         row["target_ndcg@10"] = TARGETS.get((dataset, model))
         rows.append(row)
@@ -84,8 +85,8 @@ def markdown(rows: list[dict[str, Any]], runs: list[dict[str, Any]], protocol: d
         f"test metrics, mean ± std over seeds {protocol['seeds']}; early stopping on validation NDCG@10.  ",
         f"Hyperparameters: {protocol['hyperparameters']}",
         "",
-        "| dataset | model | NDCG@10 | target | Recall@10 | NDCG@20 | MRR | coverage@10 | tail exposure@10 | best epochs | s/run |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | model | NDCG@10 | target | Recall@10 | NDCG@20 | MRR | coverage@10 | tail exposure@10 | best epochs | stopped by | s/run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         cell = lambda m: f"{row[m]['mean']:.4f} ± {row[m]['std']:.4f}"  # noqa: E731
@@ -94,7 +95,7 @@ def markdown(rows: list[dict[str, Any]], runs: list[dict[str, Any]], protocol: d
         lines.append(
             f"| {row['dataset']} | {row['model']} | {cell('ndcg@10')} | {verdict} | {cell('recall@10')} | "
             f"{cell('ndcg@20')} | {cell('mrr')} | {cell('coverage@10')} | {cell('exposure@10_tail')} | "
-            f"{row['best_epoch']} | {row['wall_seconds_per_run']:.0f} |"
+            f"{row['best_epoch']} | {', '.join(row['stopped_by']) or '-'} | {row['wall_seconds_per_run']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -109,12 +110,13 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks"))
     parser.add_argument("--name", default="sasrec_baselines", help="results file and BENCHMARKS.md section")
     parser.add_argument("--fresh", action="store_true", help="drop runs kept from earlier invocations")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the table from the results file")
     args = parser.parse_args()
 
     started = time.perf_counter()
-    jobs = [(d, m, s) for d in args.datasets for m in args.models for s in args.seeds]
+    jobs = [] if args.report_only else [(d, m, s) for d in args.datasets for m in args.models for s in args.seeds]
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    if args.jobs == 1:
+    if args.jobs == 1 or not jobs:
         runs = [run_one(d, m, s, args.runs_dir, args.overrides, threads) for d, m, s in jobs]
     else:
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -134,8 +136,8 @@ def main() -> None:
         "history_masked": runs[0]["config"]["evaluate"]["mask_history"],
         "seeds": sorted({r["seed"] for r in runs}),
         "hyperparameters": {**{k: v for k, v in sasrec.items() if k not in ("name", "loss")},
-                            **{k: train[k] for k in ("epochs", "batch_size", "lr", "weight_decay", "patience")},
-                            "overrides": args.overrides},
+                            **{k: train.get(k) for k in ("epochs", "batch_size", "lr", "weight_decay", "patience",
+                                                         "eval_every", "max_minutes")}},
     }
     rows = summarise(runs)
     path = save(args.name, rows, protocol, runs=runs)

@@ -20,7 +20,7 @@ QUICKSTART_RUNS = {
     "sasrec-bce": ["model.name=sasrec", "model.loss=bce"],
     "sasrec-ce": ["model.name=sasrec", "model.loss=ce"],
 }
-QUICKSTART_BASE = ["data.name=movielens-100k", "model.max_len=200", "model.dropout=0.2", "train.patience=5"]
+QUICKSTART_BASE = ["data.name=movielens-100k", "model.max_len=50", "model.dropout=0.2", "train.patience=5"]
 
 ConfigOption = typer.Option(None, "--config", "-c", help="YAML run config")
 SetOption = typer.Option([], "--set", "-s", help="override a config key, e.g. model.loss=bce (repeatable)")
