@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from agenticrec.errors import ConfigError
 from agenticrec.llm.config import LLMConfig
+from agenticrec.tagger.config import TaggerConfig
 
 
 class Section(BaseModel):
@@ -85,6 +86,7 @@ class RunConfig(Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
+    tagger: TaggerConfig = Field(default_factory=TaggerConfig)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from agenticrec.cli import data, llm, runs
+from agenticrec.cli import data, llm, runs, tag
 from agenticrec.errors import AgenticRecError
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(llm.app, name="llm")
+app.add_typer(tag.app, name="tag")
 app.command("train")(runs.train)
 app.command("evaluate")(runs.evaluate)
 app.command("quickstart")(runs.quickstart)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ImportString, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ImportString, field_serializer, model_validator
 
 DEFAULT_BACKEND = "smollm2"
 LEDGER_FILE = "llm.sqlite"
@@ -87,6 +87,12 @@ class ScriptedBackendConfig(_Strict):
     )
     name: str = Field("scripted", description="Model name recorded in the ledger key.")
     max_concurrency: int = Field(8, ge=1, description="Most calls in flight.")
+
+    @field_serializer("script")
+    def _import_path(self, script: Callable[..., Any]) -> str:
+        """Saved configs name a function by import path; other callables (test objects) by their repr."""
+        name = getattr(script, "__qualname__", "")
+        return f"{script.__module__}:{name}" if name and "<" not in name else repr(script)
 
 
 BackendConfig = Annotated[

@@ -1,0 +1,4 @@
+"""AgenticTagger: an architect LLM and annotator LLMs build a hierarchical descriptor vocabulary for an
+item corpus (`build`: Algorithm 1, `refine`: Algorithm 2), assign one descriptor per level to every item
+(`assign`), and report its quality and cost (`report`). `keywords` is the free-form keyword baseline.
+"""

@@ -1,0 +1,152 @@
+"""The architect and annotator agents: their prompts, output models and how their answers are checked.
+
+Every request is a (system, user) pair whose system part holds the instructions and the category list,
+so calls about the same node share a prompt prefix; item text goes in the user part, quoted as data.
+Category choices are `one_of` the current names, so no answer can name a category outside the list.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model, field_validator
+
+from agenticrec.llm import Message, chat, load_prompt, one_of, quote_data
+from agenticrec.tagger.vocabulary import Descriptor
+
+NONE = "NONE"
+"""The annotator's answer when no category fits."""
+
+Action = Literal["CREATE_NEW_CATEGORY", "EXPAND_EXISTING_CATEGORY", "IGNORE_AS_OUTLIERS"]
+
+
+class ProposedDescriptor(BaseModel):
+    name: str = Field(min_length=1, max_length=60)
+    description: str = Field(min_length=1, max_length=400)
+    includes: list[str] = Field(default_factory=list, max_length=8)
+    excludes: list[str] = Field(default_factory=list, max_length=8)
+
+    @field_validator("name")
+    @classmethod
+    def _clean_name(cls, value: str) -> str:
+        name = " ".join(value.split())
+        if not name or name.upper() == NONE:
+            raise ValueError(f"{value!r} is not a usable category name")
+        return name
+
+    def descriptor(self) -> Descriptor:
+        """As an unplaced descriptor (id, parent and level are set when it joins the vocabulary)."""
+        return Descriptor(id="?", level=1, **self.model_dump())
+
+
+def proposal_model(min_children: int, max_children: int) -> type[BaseModel]:
+    """The architect's initial proposal: between `min_children` and `max_children` distinct descriptors."""
+
+    def distinct(value: list[ProposedDescriptor]) -> list[ProposedDescriptor]:
+        names = [d.name.casefold() for d in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"category names must be distinct; repeated: {', '.join(repeated)}")
+        return value
+
+    return create_model(
+        "InitialProposal",
+        descriptors=(list[ProposedDescriptor], Field(min_length=min_children, max_length=max_children)),
+        __validators__={"distinct": field_validator("descriptors")(distinct)},
+    )
+
+
+def label_model(names: list[str], *, allow_none: bool, items: int = 1, branching: int = 1) -> type[BaseModel]:
+    """What an annotator answers: one name per item (up to `branching` names for a single item)."""
+    choice = one_of([*names, NONE] if allow_none else names)
+    if items > 1:
+        return create_model("Labels", labels=(list[choice], Field(min_length=items, max_length=items)))
+    if branching > 1:
+        return create_model("Labels", descriptors=(list[choice], Field(min_length=1, max_length=branching)))
+    return create_model("Label", descriptor=(choice, ...))
+
+
+def labels_of(value: BaseModel) -> list[list[str]]:
+    """The chosen names per item, NONE removed, from any `label_model` answer."""
+    data = value.model_dump()
+    if "labels" in data:
+        per_item = [[name] for name in data["labels"]]
+    elif "descriptors" in data:
+        per_item = [list(dict.fromkeys(data["descriptors"]))]
+    else:
+        per_item = [[data["descriptor"]]]
+    return [[n for n in names if n != NONE] for names in per_item]
+
+
+def change_model(names: list[str]) -> type[BaseModel]:
+    """An annotator's change proposal for a cluster of unassigned items."""
+    return create_model(
+        "ChangeProposal",
+        action=(Action, ...),
+        target=(one_of(["", *names]), Field("", description="existing category, for EXPAND_EXISTING_CATEGORY")),
+        name=(str, Field("", max_length=60, description="new category name, for CREATE_NEW_CATEGORY")),
+        description=(str, Field("", max_length=400)),
+        includes=(list[str], Field(default_factory=list, max_length=8)),
+        excludes=(list[str], Field(default_factory=list, max_length=8)),
+        reasoning=(str, Field("", max_length=600)),
+    )
+
+
+class Review(BaseModel):
+    approve: bool
+    reasoning: str = Field("", max_length=600)
+
+
+def scope_line(parent: Descriptor | None) -> str:
+    """Tells the agents which part of the catalogue a split works on."""
+    if parent is None:
+        return "The items come from the whole catalogue."
+    return f"All items belong to the category {parent.card()}"
+
+
+def category_list(categories: list[Descriptor]) -> str:
+    return "\n".join(f"- {d.card()}" for d in categories)
+
+
+def items_block(texts: list[str], limit: int) -> str:
+    """Several item texts, numbered, inside one quoted data block."""
+    lines = [f"{i}. {' '.join(t.split())[:limit]}" for i, t in enumerate(texts, start=1)]
+    return quote_data("\n".join(lines), label="items")
+
+
+def propose_request(parent: Descriptor | None, sample: list[str], n: int, limit: int) -> list[Message]:
+    system = load_prompt(__file__, "prompts/architect_propose.md").render(scope=scope_line(parent), n=n)
+    return chat(system, items_block(sample, limit))
+
+
+def annotate_request(
+    parent: Descriptor | None, categories: list[Descriptor], texts: list[str], *, allow_none: bool, limit: int
+) -> list[Message]:
+    none_rule = f"If no category fits, answer {NONE}." if allow_none else "Every item fits one of them."
+    values: dict[str, Any] = {"scope": scope_line(parent), "categories": category_list(categories), "none_rule": none_rule}
+    if len(texts) == 1:
+        system = load_prompt(__file__, "prompts/annotate.md").render(**values)
+        return chat(system, quote_data(" ".join(texts[0].split())[:limit]))
+    system = load_prompt(__file__, "prompts/annotate_many.md").render(**values, count=len(texts))
+    return chat(system, items_block(texts, limit))
+
+
+def change_request(
+    parent: Descriptor | None, categories: list[Descriptor], texts: list[str], limit: int
+) -> list[Message]:
+    system = load_prompt(__file__, "prompts/propose_change.md").render(
+        scope=scope_line(parent), categories=category_list(categories)
+    )
+    return chat(system, items_block(texts, limit))
+
+
+def review_request(
+    parent: Descriptor | None, categories: list[Descriptor], proposal: dict[str, Any], texts: list[str], limit: int
+) -> list[Message]:
+    shown = {k: v for k, v in proposal.items() if v not in ("", [], None)}
+    system = load_prompt(__file__, "prompts/review_change.md").render(
+        scope=scope_line(parent), categories=category_list(categories), count=len(texts),
+        proposal=quote_data(json.dumps(shown, ensure_ascii=False), label="proposal"),
+    )
+    return chat(system, items_block(texts, limit))

@@ -1,0 +1,227 @@
+"""Assignment: one descriptor per level for every item, top-down, each choice among the children of the
+previous one, then a collision-resolver token so that every item has a unique semantic ID.
+
+Two methods (config `tagger.assign.method`):
+- `llm`: an annotator call per item and level, as in the paper (optionally several items per call);
+- `classifier`: per split node, a logistic regression on item embeddings is trained on LLM labels (the
+  labels annotators already gave while building, topped up with new ones) and labels the rest; the items
+  it is least sure of are checked by the LLM. Its agreement with held-out LLM labels is measured.
+Every LLM choice is constrained to the node's children; an item whose call failed falls back to the child
+whose description embedding is nearest (counted as `fallback`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agenticrec.config import RunConfig
+from agenticrec.embed import embed_texts
+from agenticrec.errors import AgenticRecError
+from agenticrec.io import atomic_path, write_json
+from agenticrec.tagger import artifacts
+from agenticrec.tagger.context import TaggerContext, open_context
+from agenticrec.tagger.vocabulary import Descriptor, Vocabulary
+
+Choice = dict[int, tuple[int, str]]  # item position -> (child position, source)
+
+
+class _Tally:
+    """Where the assignment's labels came from, and how well the classifier agreed with the LLM."""
+
+    def __init__(self) -> None:
+        self.sources: Counter[str] = Counter()
+        self.heldout = 0
+        self.heldout_agree = 0
+        self.checked = 0
+        self.check_changed = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sources": dict(self.sources),
+            "classifier_heldout_items": self.heldout,
+            "classifier_agreement": self.heldout_agree / self.heldout if self.heldout else None,
+            "checked_items": self.checked,
+            "check_changed_share": self.check_changed / self.checked if self.checked else None,
+        }
+
+
+def assign_paths(
+    ctx: TaggerContext, vocabulary: Vocabulary, members: dict[str, list[int]]
+) -> tuple[list[list[Descriptor]], list[list[str]], dict[str, Any]]:
+    """Descriptor path and per-level label source of every item."""
+    n = len(ctx.texts)
+    paths: list[list[Descriptor]] = [[] for _ in range(n)]
+    sources: list[list[str]] = [[] for _ in range(n)]
+    tally = _Tally()
+    frontier: dict[str | None, list[int]] = {None: list(range(n))}
+    for _level in range(1, vocabulary.depth() + 1):
+        next_frontier: dict[str | None, list[int]] = defaultdict(list)
+        for node, items in frontier.items():
+            children = vocabulary.children(node)
+            if not children:
+                continue
+            parent = None if node is None else vocabulary.get(node)
+            choice = _choose(ctx, node or "root", parent, children, items, members, tally)
+            for item in items:
+                k, source = choice[item]
+                paths[item].append(children[k])
+                sources[item].append(source)
+                tally.sources[source] += 1
+                next_frontier[children[k].id].append(item)
+        frontier = next_frontier
+    return paths, sources, tally.as_dict()
+
+
+def _choose(
+    ctx: TaggerContext, node: str, parent: Descriptor | None, children: list[Descriptor], items: list[int],
+    members: dict[str, list[int]], tally: _Tally,
+) -> Choice:
+    if len(children) == 1:
+        return {i: (0, "only") for i in items}
+    cfg = ctx.tagger.assign
+    if cfg.method == "llm":
+        return _llm_choice(ctx, parent, children, items, "llm")
+    known: Choice = {}
+    if cfg.reuse_build_labels:
+        in_node = set(items)
+        owners: dict[int, list[int]] = defaultdict(list)
+        for k, child in enumerate(children):
+            for i in members.get(child.id, ()):
+                if i in in_node:
+                    owners[i].append(k)
+        known = {i: (ks[0], "build") for i, ks in owners.items() if len(ks) == 1}
+    unknown = [i for i in items if i not in known]
+    wanted = min(cfg.labels_per_node - len(known), len(unknown))
+    if wanted > 0:
+        sample = sorted(ctx.rng("assign-sample", node).choice(unknown, wanted, replace=False).tolist())
+        known |= _llm_choice(ctx, parent, children, sample, "llm")
+    _measure_agreement(ctx, node, known, tally)
+    rest = [i for i in items if i not in known]
+    if not rest:
+        return known
+    predicted, confidence = _classify(ctx, children, known, rest)
+    order = np.argsort(confidence, kind="stable")
+    budget = math.ceil(cfg.max_check_share * len(rest))
+    unsure = [rest[j] for j in order[:budget] if confidence[j] < cfg.check_below]
+    checked = _llm_choice(ctx, parent, children, unsure, "check") if unsure else {}
+    tally.checked += len(checked)
+    tally.check_changed += sum(checked[i][0] != predicted[i][0] for i in checked)
+    return known | predicted | checked
+
+
+def _measure_agreement(ctx: TaggerContext, node: str, known: Choice, tally: _Tally) -> None:
+    """Train on a seeded 80% of the LLM-labelled items and count agreement on the other 20%."""
+    from sklearn.linear_model import LogisticRegression
+
+    labelled = sorted(known)
+    y = np.array([known[i][0] for i in labelled])
+    held = ctx.rng("assign-heldout", node).random(len(labelled)) < 0.2
+    if len(labelled) < 10 or not held.any() or len(set(y[~held].tolist())) < 2:
+        return
+    x = ctx.embeddings[labelled]
+    probe = LogisticRegression(max_iter=1000).fit(x[~held], y[~held])
+    tally.heldout += int(held.sum())
+    tally.heldout_agree += int((probe.predict(x[held]) == y[held]).sum())
+
+
+def _classify(ctx: TaggerContext, children: list[Descriptor], known: Choice, rest: list[int]) -> tuple[Choice, np.ndarray]:
+    """Logistic regression on embeddings of the labelled items; description similarity when it cannot train
+    (fewer than two labelled classes), with zero confidence so those items are checked first."""
+    from sklearn.linear_model import LogisticRegression
+
+    labelled = sorted(known)
+    y = np.array([known[i][0] for i in labelled])
+    if len(set(y.tolist())) < 2:
+        scores = _card_similarity(ctx, children, rest)
+        return {i: (int(k), "similarity") for i, k in zip(rest, scores.argmax(1))}, np.zeros(len(rest))
+    model = LogisticRegression(max_iter=1000).fit(ctx.embeddings[labelled], y)
+    proba = model.predict_proba(ctx.embeddings[rest])
+    picks = model.classes_[proba.argmax(1)]
+    return {i: (int(k), "classifier") for i, k in zip(rest, picks)}, proba.max(1)
+
+
+def _llm_choice(
+    ctx: TaggerContext, parent: Descriptor | None, children: list[Descriptor], items: list[int], source: str
+) -> Choice:
+    answers = ctx.label_items(
+        "annotator", parent, children, items, allow_none=False, per_call=ctx.tagger.assign.items_per_call
+    )
+    choice = {i: (ks[0], source) for i, ks in answers.items() if ks}
+    failed = [i for i in items if i not in choice]
+    if failed:
+        scores = _card_similarity(ctx, children, failed)
+        choice |= {i: (int(k), "fallback") for i, k in zip(failed, scores.argmax(1))}
+    return choice
+
+
+def _card_similarity(ctx: TaggerContext, children: list[Descriptor], items: list[int]) -> np.ndarray:
+    cards = embed_texts([c.card() for c in children], ctx.tagger.embedding_model,
+                        cache_dir=Path(ctx.config.run_dir) / "cache", progress=False)
+    return ctx.embeddings[items] @ cards.T
+
+
+def assignment_table(item_ids: list[str], paths: list[list[Descriptor]], sources: list[list[str]]) -> pd.DataFrame:
+    """One row per item with its path and a resolver token unique among items sharing the path."""
+    seen: Counter[tuple[str, ...]] = Counter()
+    resolvers = []
+    for path in paths:
+        key = tuple(d.id for d in path)
+        resolvers.append(seen[key])
+        seen[key] += 1
+    return pd.DataFrame({
+        "item_id": item_ids,
+        "item_index": np.arange(1, len(item_ids) + 1),
+        "descriptor_ids": [[d.id for d in p] for p in paths],
+        "descriptor_names": [[d.name for d in p] for p in paths],
+        "sources": sources,
+        "resolver": resolvers,
+        "semantic_id": [f"{p[-1].id if p else 'root'}#{r}" for p, r in zip(paths, resolvers)],
+    })
+
+
+def collision_figures(table: pd.DataFrame) -> dict[str, Any]:
+    buckets = Counter(tuple(p) for p in table["descriptor_ids"])
+    shared = sum(size for size in buckets.values() if size > 1)
+    return {"distinct_paths": len(buckets), "collision_rate": shared / len(table),
+            "largest_bucket": max(buckets.values())}
+
+
+def run_assign(config: RunConfig) -> pd.DataFrame:
+    """The `tag assign` stage: writes the assignments table and a cost and quality summary."""
+    out = artifacts.tagger_dir(Path(config.run_dir))
+    vocabulary = Vocabulary.load(out / artifacts.VOCABULARY)
+    started = time.perf_counter()
+    ctx = open_context(config)
+    try:
+        if vocabulary.dataset != config.data.name or vocabulary.n_items != len(ctx.texts):
+            raise AgenticRecError(
+                f"the vocabulary in {out} was built for {vocabulary.dataset} ({vocabulary.n_items} items), "
+                f"not {config.data.name} ({len(ctx.texts)} items)"
+            )
+        position = {item_id: i for i, item_id in enumerate(ctx.item_ids)}
+        stored = artifacts.read_json(out / artifacts.BUILD_MEMBERS)
+        members = {d: [position[i] for i in ids] for d, ids in stored.items()}
+        paths, sources, quality = assign_paths(ctx, vocabulary, members)
+    finally:
+        ctx.client.close()
+    table = assignment_table(ctx.item_ids, paths, sources)
+    with atomic_path(out / artifacts.ASSIGNMENTS) as tmp:
+        table.to_parquet(tmp, index=False)
+    write_json(out / artifacts.ASSIGN_SUMMARY, {
+        "dataset": config.data.name,
+        "method": config.tagger.assign.method,
+        "items": len(table),
+        "wall_seconds": time.perf_counter() - started,
+        "llm": ctx.meter.as_dict(),
+        **quality,
+        **collision_figures(table),
+        "config": config.tagger.assign.model_dump(),
+    })
+    return table

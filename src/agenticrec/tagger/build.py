@@ -1,0 +1,71 @@
+"""Algorithm 1: build the descriptor vocabulary top-down, splitting every large-enough descriptor.
+
+The queue starts with the root (all items). At each depth every queued node whose item set reaches the
+split threshold is split by Algorithm 2 (`refine.split_node`); its children, with the items annotated
+into them, form the next queue. Reruns replay every finished LLM call from the ledger, so an interrupted
+build resumes where it stopped without paying twice.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from agenticrec.config import RunConfig, save_config
+from agenticrec.errors import AgenticRecError
+from agenticrec.io import write_json
+from agenticrec.tagger import artifacts
+from agenticrec.tagger.context import TaggerContext, open_context
+from agenticrec.tagger.refine import split_node
+from agenticrec.tagger.vocabulary import Vocabulary
+
+
+def build_vocabulary(ctx: TaggerContext, dataset: str) -> tuple[Vocabulary, dict[str, list[int]]]:
+    """Algorithm 1; returns the vocabulary and the item positions annotated into each descriptor."""
+    cfg = ctx.tagger.build
+    n = len(ctx.texts)
+    if n < cfg.split_threshold:
+        raise AgenticRecError(f"{dataset} has {n} items, fewer than the split threshold {cfg.split_threshold}")
+    vocabulary = Vocabulary(dataset=dataset, n_items=n)
+    members: dict[str, list[int]] = {}
+    queue: list[tuple[str | None, list[int]]] = [(None, list(range(n)))]
+    for level in range(1, cfg.max_depth + 1):
+        next_queue: list[tuple[str | None, list[int]]] = []
+        for parent_id, items in queue:
+            if len(items) < cfg.split_threshold:
+                continue
+            parent = None if parent_id is None else vocabulary.get(parent_id)
+            result = split_node(ctx, parent_id or "root", parent, items, level)
+            for child, child_items in zip(vocabulary.add_children(parent_id, result.children), result.members):
+                members[child.id] = child_items
+                next_queue.append((child.id, child_items))
+        queue = next_queue
+    return vocabulary, members
+
+
+def run_build(config: RunConfig) -> Vocabulary:
+    """The `tag build` stage: writes the vocabulary, the build log, the members and a cost summary."""
+    run_dir = Path(config.run_dir)
+    out = artifacts.tagger_dir(run_dir)
+    save_config(config, run_dir)
+    started = time.perf_counter()
+    ctx = open_context(config)
+    try:
+        vocabulary, members = build_vocabulary(ctx, config.data.name)
+    finally:
+        ctx.write_log(out / artifacts.BUILD_LOG)
+        ctx.client.close()
+    vocabulary.save(out / artifacts.VOCABULARY)
+    write_json(out / artifacts.BUILD_MEMBERS,
+               {d: [ctx.item_ids[i] for i in items] for d, items in members.items()})
+    write_json(out / artifacts.BUILD_SUMMARY, {
+        "dataset": config.data.name,
+        "items": len(ctx.texts),
+        "wall_seconds": time.perf_counter() - started,
+        "vocabulary_size": len(vocabulary.descriptors),
+        "size_per_level": vocabulary.size_per_level(),
+        "splits": sum(1 for e in ctx.events if e["event"] == "split"),
+        "llm": ctx.meter.as_dict(),
+        "config": config.tagger.build.model_dump(),
+    })
+    return vocabulary

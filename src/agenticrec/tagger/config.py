@@ -1,0 +1,61 @@
+"""The `tagger:` section of a run config: AgenticTagger's hyperparameters, with the paper's defaults."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BuildConfig(_Section):
+    """Vocabulary building: Algorithm 1 (top-down splitting) and Algorithm 2 (self-refinement)."""
+
+    max_depth: int = Field(3, ge=1, le=8, description="D_max: most descriptor levels")
+    split_threshold: int = Field(30, ge=2, description="tau_split: a descriptor with this many items is split")
+    initial_children: int = Field(15, ge=2, le=60, description="n: children the architect first proposes")
+    max_children: int = Field(40, ge=2, description="a split never has more children than this")
+    max_cycles: int = Field(3, ge=1, description="C_max: refinement cycles per split")
+    anomaly_threshold: int = Field(20, ge=0, description="tau_anom: stop refining below this many unassigned items")
+    stop_coverage: float = Field(0.95, gt=0, le=1, description="stop refining once this share of items is assigned")
+    branching: int = Field(1, ge=1, le=5, description="b: children an item may join per level while building")
+    max_items_per_split: int | None = Field(
+        None, ge=10, description="annotate a seeded random subsample of at most this many items per split "
+        "(None = all); children then hold the subsample's items"
+    )
+    distill_samples: int = Field(40, ge=2, description="K-medoids samples of a node shown to the architect")
+    error_clusters: int = Field(5, ge=1, description="clusters of unassigned items, one change proposal each")
+    cluster_examples: int = Field(8, ge=1, description="items of an error cluster shown to the proposing annotator")
+    annotate_items_per_call: int = Field(1, ge=1, le=20, description="items an annotator labels in one call")
+
+
+class AssignConfig(_Section):
+    """Assignment of one descriptor per level to every item, top-down and constrained to the vocabulary."""
+
+    method: Literal["llm", "classifier"] = Field(
+        "classifier",
+        description="llm: an LLM call per item and level (the paper); classifier: a logistic regression on "
+        "item embeddings per descriptor, trained on LLM labels, with an LLM check where it is unsure",
+    )
+    items_per_call: int = Field(1, ge=1, le=20, description="items labelled in one LLM call")
+    reuse_build_labels: bool = Field(True, description="classifier: train on the labels annotators gave while building")
+    labels_per_node: int = Field(60, ge=2, description="classifier: LLM labels wanted per split node for training")
+    check_below: float = Field(0.5, ge=0, le=1, description="classifier: ask the LLM when its top probability is lower")
+    max_check_share: float = Field(0.2, ge=0, le=1, description="classifier: most items per node sent to the LLM check")
+
+
+class TaggerConfig(_Section):
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="sentence-transformers model for item text")
+    max_text_chars: int = Field(400, ge=20, description="item text is cut to this length in prompts")
+    build: BuildConfig = Field(default_factory=BuildConfig)
+    assign: AssignConfig = Field(default_factory=AssignConfig)
+    keyword_items: int = Field(500, ge=1, description="items in the free-form keyword baseline (a seeded sample)")
+
+    @model_validator(mode="after")
+    def _check(self) -> TaggerConfig:
+        if self.build.initial_children > self.build.max_children:
+            raise ValueError("tagger.build.initial_children must not exceed tagger.build.max_children")
+        return self

@@ -1,0 +1,105 @@
+"""What every tagger stage works with: item texts and embeddings, the LLM client, the log and the meter."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from agenticrec.config import RunConfig
+from agenticrec.embed import embed_texts
+from agenticrec.io import atomic_write_text
+from agenticrec.llm import LLMClient
+from agenticrec.tagger.agents import annotate_request, label_model, labels_of
+from agenticrec.tagger.config import TaggerConfig
+from agenticrec.tagger.costs import CostMeter
+from agenticrec.tagger.vocabulary import Descriptor
+
+
+@dataclass
+class TaggerContext:
+    """Items are addressed by position 0..n-1 (dataset item index minus one)."""
+
+    config: RunConfig
+    client: LLMClient
+    item_ids: list[str]
+    texts: list[str]
+    embeddings: np.ndarray
+    meter: CostMeter = field(default_factory=CostMeter)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    console: Console = field(default_factory=lambda: Console(stderr=True))
+
+    @property
+    def tagger(self) -> TaggerConfig:
+        return self.config.tagger
+
+    def log(self, event: str, **fields: Any) -> None:
+        self.events.append({"event": event, **fields})
+
+    def write_log(self, path: Path) -> None:
+        atomic_write_text(path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in self.events))
+
+    def rng(self, *salt: object) -> np.random.Generator:
+        """A generator seeded by the run seed and `salt`, so reruns draw the same samples."""
+        return np.random.default_rng([self.config.seed, *(_stable(s) for s in salt)])
+
+    def label_items(
+        self,
+        role: str,
+        parent: Descriptor | None,
+        categories: list[Descriptor],
+        items: list[int],
+        *,
+        allow_none: bool,
+        per_call: int = 1,
+        branching: int = 1,
+    ) -> dict[int, list[int]]:
+        """Ask `role` which of `categories` each item belongs to; returns category positions per item.
+
+        An item whose call failed after its retries gets no entry (the failure is counted); an item the
+        annotator reported as fitting nothing gets an empty list.
+        """
+        names = [c.name for c in categories]
+        chunks = [items[i : i + per_call] for i in range(0, len(items), per_call)]
+        limit = self.tagger.max_text_chars
+        requests = [
+            annotate_request(parent, categories, [self.texts[i] for i in chunk], allow_none=allow_none, limit=limit)
+            for chunk in chunks
+        ]
+        answers: dict[int, list[int]] = {}
+        for size in sorted({len(c) for c in chunks}):
+            picked = [k for k, c in enumerate(chunks) if len(c) == size]
+            model = label_model(names, allow_none=allow_none, items=size, branching=branching)
+            results = self.client.batch(role, [requests[k] for k in picked], model)
+            self.meter.add(role, results)
+            for k, result in zip(picked, results):
+                if result.ok:
+                    for item, chosen in zip(chunks[k], labels_of(result.value)):
+                        answers[item] = [names.index(n) for n in chosen]
+        return answers
+
+
+def _stable(value: object) -> int:
+    """A process-independent integer for seeding (Python's hash() is salted per process)."""
+    return int.from_bytes(hashlib.sha256(str(value).encode()).digest()[:4], "little")
+
+
+def open_context(config: RunConfig) -> TaggerContext:
+    """Load the configured dataset, embed its item texts (cached in the run directory), open the client."""
+    from agenticrec.pipeline import load_configured_dataset
+
+    dataset = load_configured_dataset(config)
+    texts = dataset.item_texts()
+    embeddings = embed_texts(texts, config.tagger.embedding_model, cache_dir=Path(config.run_dir) / "cache")
+    return TaggerContext(
+        config=config,
+        client=LLMClient(config.llm, config.run_dir),
+        item_ids=[str(i) for i in dataset.items["item_id"]],
+        texts=texts,
+        embeddings=embeddings,
+    )
