@@ -3,8 +3,11 @@ this folder on sys.path, and the resume test's subprocess adds it to PYTHONPATH)
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -54,17 +57,19 @@ class TaggerScript:
     approve: the architect's review decision
     second_level: children the architect proposes below a level-1 descriptor
     off_list: the annotator answers this name (not in the list) instead of a valid choice
+    group_name: per-cluster architect answers this name for every group (default: the medoid's kind)
     """
 
     def __init__(self, initial: dict[str, str] | None = None, change: dict[str, Any] | str | None = None,
                  approve: bool = True, second_level: dict[str, str] | None = None, off_list: str | None = None,
-                 multi: bool = False):
+                 multi: bool = False, group_name: str | None = None):
         self.initial = initial or {"fruit": "fresh fruit", "vegetable": "fresh vegetables"}
         self.change = change or {"action": "CREATE_NEW_CATEGORY", "name": "dairy", "description": "milk products"}
         self.approve = approve
         self.second_level = second_level or {"small": "short words", "large": "long words"}
         self.off_list = off_list
         self.multi = multi
+        self.group_name = group_name
         self.calls: list[str] = []
 
     def __call__(self, messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str:
@@ -74,6 +79,10 @@ class TaggerScript:
             top = "whole catalogue" in system
             children = self.initial if top else self.second_level
             return json.dumps({"descriptors": [{"name": n, "description": d} for n, d in children.items()]})
+        if "form one group" in system:
+            self.calls.append("name_group")
+            kind = kind_of(quoted_lines(user)[0])
+            return json.dumps({"name": self.group_name or kind, "description": f"all {kind}"})
         if "Propose one change" in system:
             self.calls.append("change")
             return self.change if isinstance(self.change, str) else json.dumps(self.change)
@@ -114,7 +123,7 @@ def run_config(tmp_path: Path, script: Any, **tagger: Any) -> RunConfig:
         "data": write_catalogue(tmp_path / "data"),
         "llm": {"backends": {"script": {"kind": "scripted", "script": script}}, "default": {"backend": "script"},
                 "retry": {"max_attempts": 2, "base_delay_s": 0.0, "max_delay_s": 0.0}, "progress": False},
-        "tagger": {"build": {"split_threshold": 10, "max_depth": 1, "initial_children": 2, "anomaly_threshold": 2,
+        "tagger": {"build": {"architect": "joint", "split_threshold": 10, "max_depth": 1, "initial_children": 2, "anomaly_threshold": 2,
                              "distill_samples": 6, "error_clusters": 1, **tagger.pop("build", {})}, **tagger},
     })
 
@@ -127,3 +136,21 @@ def write_yaml_config(tmp_path: Path, script_path: str, **tagger: Any) -> Path:
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+_KILLABLE = TaggerScript()
+
+
+def call_hash(messages: list[dict[str, str]]) -> str:
+    return hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+
+
+def killable_script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str:
+    """`TaggerScript()` that appends each request's hash to $TAGGER_CALLS and SIGKILLs its own process
+    when the call count reaches $TAGGER_KILL_AT (the call in flight is then never completed)."""
+    calls = Path(os.environ["TAGGER_CALLS"])
+    with calls.open("a") as handle:
+        handle.write(call_hash(messages) + "\n")
+    if len(calls.read_text().splitlines()) == int(os.environ.get("TAGGER_KILL_AT", "0")):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _KILLABLE(messages, schema)

@@ -69,8 +69,9 @@ def parse_output(text: str, model: type[BaseModel] | None, *, truncated: bool = 
     if model is None:
         return text
     try:
-        data = _extract_json(text)
-    except OutputInvalid:
+        # a cut-off answer may still contain a complete inner object, which must not pass for the answer
+        data = json.loads(text) if truncated else _extract_json(text)
+    except (OutputInvalid, json.JSONDecodeError):
         if truncated:
             raise OutputInvalid(
                 "the answer was cut off before the JSON was complete; answer more briefly"

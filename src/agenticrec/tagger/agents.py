@@ -8,7 +8,7 @@ Category choices are `one_of` the current names, so no answer can name a categor
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model, field_validator
 
@@ -16,16 +16,23 @@ from agenticrec.llm import Message, chat, load_prompt, one_of, quote_data
 from agenticrec.tagger.vocabulary import Descriptor
 
 NONE = "NONE"
+TOKENS_PER_DESCRIPTOR = 120
+"""Generation budget per proposed descriptor (name, description, includes, excludes)."""
 """The annotator's answer when no category fits."""
 
 Action = Literal["CREATE_NEW_CATEGORY", "EXPAND_EXISTING_CATEGORY", "IGNORE_AS_OUTLIERS"]
 
 
+Example = Annotated[str, Field(max_length=60)]
+
+
 class ProposedDescriptor(BaseModel):
+    """Bounded lengths keep answers short; grammar-constrained models cannot ramble past them."""
+
     name: str = Field(min_length=1, max_length=60)
-    description: str = Field(min_length=1, max_length=400)
-    includes: list[str] = Field(default_factory=list, max_length=8)
-    excludes: list[str] = Field(default_factory=list, max_length=8)
+    description: str = Field(min_length=1, max_length=300)
+    includes: list[Example] = Field(default_factory=list, max_length=4)
+    excludes: list[Example] = Field(default_factory=list, max_length=4)
 
     @field_validator("name")
     @classmethod
@@ -86,16 +93,16 @@ def change_model(names: list[str]) -> type[BaseModel]:
         action=(Action, ...),
         target=(one_of(["", *names]), Field("", description="existing category, for EXPAND_EXISTING_CATEGORY")),
         name=(str, Field("", max_length=60, description="new category name, for CREATE_NEW_CATEGORY")),
-        description=(str, Field("", max_length=400)),
-        includes=(list[str], Field(default_factory=list, max_length=8)),
-        excludes=(list[str], Field(default_factory=list, max_length=8)),
-        reasoning=(str, Field("", max_length=600)),
+        description=(str, Field("", max_length=300)),
+        includes=(list[Example], Field(default_factory=list, max_length=4)),
+        excludes=(list[Example], Field(default_factory=list, max_length=4)),
+        reasoning=(str, Field("", max_length=400)),
     )
 
 
 class Review(BaseModel):
     approve: bool
-    reasoning: str = Field("", max_length=600)
+    reasoning: str = Field("", max_length=400)
 
 
 def scope_line(parent: Descriptor | None) -> str:
@@ -118,6 +125,11 @@ def items_block(texts: list[str], limit: int) -> str:
 def propose_request(parent: Descriptor | None, sample: list[str], n: int, limit: int) -> list[Message]:
     system = load_prompt(__file__, "prompts/architect_propose.md").render(scope=scope_line(parent), n=n)
     return chat(system, items_block(sample, limit))
+
+
+def name_group_request(parent: Descriptor | None, texts: list[str], limit: int) -> list[Message]:
+    system = load_prompt(__file__, "prompts/architect_name_group.md").render(scope=scope_line(parent))
+    return chat(system, items_block(texts, limit))
 
 
 def annotate_request(

@@ -17,6 +17,12 @@ class BuildConfig(_Section):
     max_depth: int = Field(3, ge=1, le=8, description="D_max: most descriptor levels")
     split_threshold: int = Field(30, ge=2, description="tau_split: a descriptor with this many items is split")
     initial_children: int = Field(15, ge=2, le=60, description="n: children the architect first proposes")
+    architect: Literal["per_cluster", "joint"] = Field(
+        "per_cluster",
+        description="joint: one architect call proposes all n children (the paper; needs a strong model); "
+        "per_cluster: the node's items are grouped into n K-medoids clusters and the architect names each group "
+        "in a short call of its own (works with small local models); repeated names are merged",
+    )
     max_children: int = Field(40, ge=2, description="a split never has more children than this")
     max_cycles: int = Field(3, ge=1, description="C_max: refinement cycles per split")
     anomaly_threshold: int = Field(20, ge=0, description="tau_anom: stop refining below this many unassigned items")

@@ -1,6 +1,8 @@
 """Algorithm 2: split one node's items into child descriptors by multi-agent self-refinement.
 
-1. The architect proposes ~n mutually exclusive children from a distilled sample (K-medoids medoids).
+1. The architect proposes ~n mutually exclusive children from a distilled sample: in one call over the
+   K-medoids medoids (`joint`, the paper), or one short call naming each of n K-medoids groups
+   (`per_cluster`, for small local models).
 2. Up to C_max cycles: annotators assign the items (or report that none fits); the unassigned items are
    clustered, an annotator turns each cluster into a change proposal (create, expand, ignore as
    outliers), the architect approves or rejects each, and approved changes are applied. The loop stops
@@ -19,9 +21,12 @@ import numpy as np
 from agenticrec.embed import kmedoids_indices
 from agenticrec.errors import AgenticRecError
 from agenticrec.tagger.agents import (
+    TOKENS_PER_DESCRIPTOR,
+    ProposedDescriptor,
     Review,
     change_model,
     change_request,
+    name_group_request,
     proposal_model,
     propose_request,
     review_request,
@@ -93,29 +98,53 @@ def _initial_children(
     ctx: TaggerContext, node: str, parent: Descriptor | None, items: list[int]
 ) -> list[Descriptor]:
     cfg = ctx.tagger.build
-    picks = kmedoids_indices(ctx.embeddings[items], cfg.distill_samples, seed=ctx.config.seed)
-    sample = [ctx.texts[items[i]] for i in picks]
-    request = propose_request(parent, sample, cfg.initial_children, ctx.tagger.max_text_chars)
-    model = proposal_model(2, cfg.max_children)
-    result = ctx.client.batch("architect", [request], model, progress=False)[0]
-    ctx.meter.add("architect", [result])
-    if not result.ok:
-        raise AgenticRecError(
-            f"the architect gave no usable proposal for node {node} after {result.attempts} attempts: {result.error}"
-        )
-    categories = [d.descriptor() for d in result.value.descriptors]
+    limit = ctx.tagger.max_text_chars
+    if cfg.architect == "joint":
+        picks = kmedoids_indices(ctx.embeddings[items], cfg.distill_samples, seed=ctx.config.seed)
+        request = propose_request(parent, [ctx.texts[items[i]] for i in picks], cfg.initial_children, limit)
+        budget = {"max_tokens": TOKENS_PER_DESCRIPTOR * cfg.max_children}
+        result = ctx.client.batch("architect", [request], proposal_model(2, cfg.max_children), params=budget,
+                                  progress=False)[0]
+        ctx.meter.add("architect", [result])
+        if not result.ok:
+            raise AgenticRecError(
+                f"the architect gave no usable proposal for node {node} after {result.attempts} attempts: "
+                f"{result.error} (small models do better with tagger.build.architect=per_cluster)"
+            )
+        categories = [d.descriptor() for d in result.value.descriptors]
+    else:
+        groups = _clusters(ctx, items, cfg.initial_children)
+        requests = [name_group_request(parent, [ctx.texts[i] for i in g[: cfg.cluster_examples]], limit)
+                    for g in groups]
+        results = ctx.client.batch("architect", requests, ProposedDescriptor, progress=False)
+        ctx.meter.add("architect", results)
+        named = {}
+        for result in results:
+            if result.ok:
+                named.setdefault(result.value.name.casefold(), result.value.descriptor())
+        categories = list(named.values())
+        if len(categories) < 2:
+            raise AgenticRecError(
+                f"the architect named fewer than two distinct groups for node {node} "
+                f"({sum(r.ok for r in results)} of {len(results)} calls succeeded)"
+            )
     ctx.log("initial_proposal", node=node, children=[c.name for c in categories],
             descriptors=[c.model_dump(include={"name", "description", "includes", "excludes"}) for c in categories])
     return categories
 
 
-def _clusters(ctx: TaggerContext, items: list[int]) -> list[list[int]]:
-    """Group unassigned items around K-medoids centres of their embeddings (the error clusters)."""
-    k = min(ctx.tagger.build.error_clusters, len(items))
+def _clusters(ctx: TaggerContext, items: list[int], k: int) -> list[list[int]]:
+    """Group items around `k` K-medoids centres of their embeddings, each group led by its medoid."""
+    k = min(k, len(items))
     vectors = ctx.embeddings[items]
     medoids = kmedoids_indices(vectors, k, seed=ctx.config.seed)
-    nearest = np.argmax(vectors @ vectors[medoids].T, axis=1)
-    return [[items[i] for i in np.flatnonzero(nearest == c)] for c in range(len(medoids))]
+    similarity = vectors @ vectors[medoids].T
+    nearest = np.argmax(similarity, axis=1)
+    groups = []
+    for c in range(len(medoids)):
+        members = np.flatnonzero(nearest == c)
+        groups.append([items[i] for i in members[np.argsort(-similarity[members, c], kind="stable")]])
+    return groups
 
 
 def _refine(
@@ -125,7 +154,7 @@ def _refine(
     """One round of change proposals and reviews; edits `categories` in place, returns new outliers."""
     cfg = ctx.tagger.build
     limit = ctx.tagger.max_text_chars
-    clusters = _clusters(ctx, unassigned)
+    clusters = _clusters(ctx, unassigned, cfg.error_clusters)
     shown = [[ctx.texts[i] for i in cluster[: cfg.cluster_examples]] for cluster in clusters]
     names = [c.name for c in categories]
     results = ctx.client.batch(
