@@ -26,6 +26,7 @@ from agenticrec.embed import embed_texts
 from agenticrec.errors import AgenticRecError
 from agenticrec.io import atomic_path, write_json
 from agenticrec.tagger import artifacts
+from agenticrec.tagger.classifier import fit_predict
 from agenticrec.tagger.context import TaggerContext, open_context
 from agenticrec.tagger.vocabulary import Descriptor, Vocabulary
 
@@ -118,33 +119,27 @@ def _choose(
 
 def _measure_agreement(ctx: TaggerContext, node: str, known: Choice, tally: _Tally) -> None:
     """Train on a seeded 80% of the LLM-labelled items and count agreement on the other 20%."""
-    from sklearn.linear_model import LogisticRegression
-
     labelled = sorted(known)
     y = np.array([known[i][0] for i in labelled])
     held = ctx.rng("assign-heldout", node).random(len(labelled)) < 0.2
     if len(labelled) < 10 or not held.any() or len(set(y[~held].tolist())) < 2:
         return
     x = ctx.embeddings[labelled]
-    probe = LogisticRegression(max_iter=1000).fit(x[~held], y[~held])
+    predicted, _ = fit_predict(x[~held], y[~held], x[held])
     tally.heldout += int(held.sum())
-    tally.heldout_agree += int((probe.predict(x[held]) == y[held]).sum())
+    tally.heldout_agree += int((predicted == y[held]).sum())
 
 
 def _classify(ctx: TaggerContext, children: list[Descriptor], known: Choice, rest: list[int]) -> tuple[Choice, np.ndarray]:
     """Logistic regression on embeddings of the labelled items; description similarity when it cannot train
     (fewer than two labelled classes), with zero confidence so those items are checked first."""
-    from sklearn.linear_model import LogisticRegression
-
     labelled = sorted(known)
     y = np.array([known[i][0] for i in labelled])
     if len(set(y.tolist())) < 2:
         scores = _card_similarity(ctx, children, rest)
         return {i: (int(k), "similarity") for i, k in zip(rest, scores.argmax(1))}, np.zeros(len(rest))
-    model = LogisticRegression(max_iter=1000).fit(ctx.embeddings[labelled], y)
-    proba = model.predict_proba(ctx.embeddings[rest])
-    picks = model.classes_[proba.argmax(1)]
-    return {i: (int(k), "classifier") for i, k in zip(rest, picks)}, proba.max(1)
+    picks, confidence = fit_predict(ctx.embeddings[labelled], y, ctx.embeddings[rest])
+    return {i: (int(k), "classifier") for i, k in zip(rest, picks)}, confidence
 
 
 def _llm_choice(

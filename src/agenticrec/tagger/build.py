@@ -1,8 +1,10 @@
 """Algorithm 1: build the descriptor vocabulary top-down, splitting every large-enough descriptor.
 
 The queue starts with the root (all items). At each depth every queued node whose item set reaches the
-split threshold is split by Algorithm 2 (`refine.split_node`); its children, with the items annotated
-into them, form the next queue. Reruns replay every finished LLM call from the ledger, so an interrupted
+split threshold is split by Algorithm 2 (`refine.split_node`); its children form the next queue. Items
+the annotators did not label (outside the subsample, or fitting no child) are routed to a child by a
+classifier trained on the annotators' labels, so every level sees whole groups; only the LLM labels are
+kept for assignment. Reruns replay every finished LLM call from the ledger, so an interrupted
 build resumes where it stopped without paying twice.
 """
 
@@ -11,10 +13,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from agenticrec.config import RunConfig, save_config
 from agenticrec.errors import AgenticRecError
 from agenticrec.io import write_json
 from agenticrec.tagger import artifacts
+from agenticrec.tagger.classifier import fit_predict
 from agenticrec.tagger.context import TaggerContext, open_context
 from agenticrec.tagger.refine import split_node
 from agenticrec.tagger.vocabulary import Vocabulary
@@ -36,11 +41,27 @@ def build_vocabulary(ctx: TaggerContext, dataset: str) -> tuple[Vocabulary, dict
                 continue
             parent = None if parent_id is None else vocabulary.get(parent_id)
             result = split_node(ctx, parent_id or "root", parent, items, level)
-            for child, child_items in zip(vocabulary.add_children(parent_id, result.children), result.members):
-                members[child.id] = child_items
+            routed = _route(ctx, items, result.members)
+            counted = [child.model_copy(update={"item_count": len(r)}) for child, r in zip(result.children, routed)]
+            for child, labelled, child_items in zip(vocabulary.add_children(parent_id, counted), result.members, routed):
+                members[child.id] = labelled
                 next_queue.append((child.id, child_items))
         queue = next_queue
     return vocabulary, members
+
+
+def _route(ctx: TaggerContext, items: list[int], labelled: list[list[int]]) -> list[list[int]]:
+    """Every item of the node in the children: the LLM's labels, and for items without one (not in the
+    subsample, or reported as fitting nothing) the classifier's choice, so deeper levels see whole groups."""
+    owner = {i: k for k, child_items in enumerate(labelled) for i in child_items}
+    rest = [i for i in items if i not in owner]
+    routed = [list(child_items) for child_items in labelled]
+    if rest:
+        train = sorted(owner)
+        picks, _ = fit_predict(ctx.embeddings[train], np.array([owner[i] for i in train]), ctx.embeddings[rest])
+        for i, k in zip(rest, picks):
+            routed[int(k)].append(i)
+    return [sorted(set(r)) for r in routed]
 
 
 def run_build(config: RunConfig) -> Vocabulary:
