@@ -14,7 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
-from common import machine, save, update_section
+from common import command, machine, save, update_section
 from agenticrec.config import load_config
 from agenticrec.tagger.assign import run_assign
 from agenticrec.tagger.build import run_build
@@ -79,7 +79,7 @@ def markdown(name: str, dataset: str, r: dict, seconds: dict, model: dict, note:
     m = machine()
     return (
         f"## AgenticTagger on {dataset}\n\n"
-        f"Command: `.venv/bin/python benchmarks/tagger_run.py --config <see results JSON> --fresh`  \n"
+        f"Command: `{command()}`  \n"
         f"Machine: {m['cpu']}, {m['cores_available']} cores; LLM: {model}  \n"
         f"Raw figures: `benchmarks/results/{name}.json`. {note}\n\n| figure | value |\n|---|---|\n{table}\n"
     )
