@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 from pydantic import BaseModel, Field
@@ -20,7 +21,11 @@ from agenticrec.tagger.context import open_context
 
 
 class Keywords(BaseModel):
-    keywords: list[str] = Field(min_length=3, max_length=3)
+    keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=3, max_length=3)
+
+
+MAX_TOKENS = 64
+"""Three short keywords fit easily; the cap stops small models that ramble inside the JSON."""
 
 
 def normalise(keyword: str) -> str:
@@ -43,7 +48,7 @@ def run_keywords(config: RunConfig) -> dict:
         system = load_prompt(__file__, "prompts/keywords.md").render()
         limit = config.tagger.max_text_chars
         requests = [chat(system, quote_data(" ".join(ctx.texts[i].split())[:limit])) for i in sample]
-        results = ctx.client.batch("annotator", requests, Keywords)
+        results = ctx.client.batch("annotator", requests, Keywords, params={"max_tokens": MAX_TOKENS})
         ctx.meter.add("annotator", results)
     finally:
         ctx.client.close()
