@@ -82,18 +82,19 @@ def markdown(rows: list[dict[str, Any]], runs: list[dict[str, Any]], protocol: d
         "Commands: " + ", ".join(f"`{c}`" for c in commands) + "  ",
         f"Machine: {where}, torch {info.get('torch')}; last updated {time.strftime('%Y-%m-%d')}  ",
         f"Protocol: {protocol['split']}; {protocol['ranking']}; history masked: {protocol['history_masked']}; "
-        f"test metrics, mean ± std over seeds {protocol['seeds']}; early stopping on validation NDCG@10.  ",
+        f"test metrics, mean (± std where several seeds ran) over seeds {protocol['seeds']}; early stopping on validation NDCG@10.  ",
         f"Hyperparameters: {protocol['hyperparameters']}",
         "",
-        "| dataset | model | NDCG@10 | target | Recall@10 | NDCG@20 | MRR | coverage@10 | tail exposure@10 | best epochs | stopped by | s/run |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | model | seeds | NDCG@10 | target | Recall@10 | NDCG@20 | MRR | coverage@10 | tail exposure@10 | best epochs | stopped by | s/run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        cell = lambda m: f"{row[m]['mean']:.4f} ± {row[m]['std']:.4f}"  # noqa: E731
+        seeds = len(row["best_epoch"])
+        cell = lambda m: f"{row[m]['mean']:.4f}" + (f" ± {row[m]['std']:.4f}" if seeds > 1 else "")  # noqa: E731
         target = row["target_ndcg@10"]
         verdict = "–" if target is None else f"{target} ({'met' if row['ndcg@10']['mean'] >= target else 'missed'})"
         lines.append(
-            f"| {row['dataset']} | {row['model']} | {cell('ndcg@10')} | {verdict} | {cell('recall@10')} | "
+            f"| {row['dataset']} | {row['model']} | {seeds} | {cell('ndcg@10')} | {verdict} | {cell('recall@10')} | "
             f"{cell('ndcg@20')} | {cell('mrr')} | {cell('coverage@10')} | {cell('exposure@10_tail')} | "
             f"{row['best_epoch']} | {', '.join(row['stopped_by']) or '-'} | {row['wall_seconds_per_run']:.0f} |"
         )

@@ -59,3 +59,11 @@ def test_resolved_config_round_trips(tmp_path):
     path = save_config(config, tmp_path)
     assert yaml.safe_load(path.read_text())["model"]["loss"] == "bce"
     assert load_config(path) == config
+
+
+def test_tagger_settings_are_validated():
+    with pytest.raises(ConfigError, match="branching > 1 needs annotate_items_per_call = 1"):
+        load_config(None, ["tagger.build.branching=2", "tagger.build.annotate_items_per_call=4"])
+    with pytest.raises(ConfigError, match="tagger.assign.method"):
+        load_config(None, ["tagger.assign.method=magic"])
+    assert load_config(None, ["tagger.build.max_depth=2"]).tagger.build.max_depth == 2

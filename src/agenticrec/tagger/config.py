@@ -37,6 +37,12 @@ class BuildConfig(_Section):
     cluster_examples: int = Field(8, ge=1, description="items of an error cluster shown to the proposing annotator")
     annotate_items_per_call: int = Field(1, ge=1, le=20, description="items an annotator labels in one call")
 
+    @model_validator(mode="after")
+    def _check(self) -> BuildConfig:
+        if self.branching > 1 and self.annotate_items_per_call > 1:
+            raise ValueError("branching > 1 needs annotate_items_per_call = 1 (one item per call)")
+        return self
+
 
 class AssignConfig(_Section):
     """Assignment of one descriptor per level to every item, top-down and constrained to the vocabulary."""
