@@ -30,6 +30,8 @@ def test_parse_rejects_non_json_and_truncation_with_distinct_messages():
         parse_output("I think x is one", Pair)
     with pytest.raises(OutputInvalid, match="cut off"):
         parse_output('{"x": 1, "y"', Pair, truncated=True)
+    with pytest.raises(OutputInvalid, match="cut off"):  # a complete inner object is not the answer
+        parse_output('{"pairs": [{"x": 1, "y": 2}, {"x": 3', Pair, truncated=True)
 
 
 def test_one_of_rejects_values_outside_the_list():
