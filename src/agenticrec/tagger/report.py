@@ -1,63 +1,105 @@
-"""The tagger's quality and cost report: figures (report.json), plots (PNG) and an HTML page with the tree."""
+"""The tagger's quality and cost report: figures (report.json), PNG plots and an HTML page with the tree."""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 from typing import Any
 
+import pandas as pd
 from rich.table import Table
 
-from agenticrec.io import atomic_write_text, write_json
+from agenticrec.io import atomic_path, atomic_write_text, write_json
 from agenticrec.tagger import artifacts
 from agenticrec.tagger.vocabulary import Vocabulary
+
+REPORT_JSON = "report.json"
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
 
 
 def coverage_per_cycle(log: list[dict[str, Any]], level: int | None = None) -> list[float]:
     """Assigned / annotated items after each refinement cycle, summed over splits (the paper's Figure 4).
 
-    A split that stopped early carries its last figures into the later cycles.
+    A split that stopped early carries its last figures into the later cycles; `level` keeps only the
+    splits that create descriptors of that level.
     """
-    splits: dict[str, list[dict[str, Any]]] = {}
+    splits: dict[str, dict[int, dict[str, Any]]] = {}
     for e in log:
         if e["event"] == "cycle" and (level is None or e["level"] == level):
-            splits.setdefault(e["node"], []).append(e)
-    cycles = max((len(c) for c in splits.values()), default=0)
-    out = []
-    for c in range(cycles):
-        rows = [s[min(c, len(s) - 1)] for s in splits.values()]
-        out.append(sum(r["assigned"] for r in rows) / sum(r["items"] for r in rows))
-    return out
+            splits.setdefault(e["node"], {})[e["cycle"]] = e
+    runs = [[cycles[c] for c in sorted(cycles)] for cycles in splits.values()]
+    coverage = []
+    for c in range(max(map(len, runs), default=0)):
+        rows = [run[min(c, len(run) - 1)] for run in runs]
+        coverage.append(sum(r["assigned"] for r in rows) / max(sum(r["items"] for r in rows), 1))
+    return coverage
 
 
-def _per_item(summary: dict[str, Any] | None) -> dict[str, float] | None:
+def _costs(summary: dict[str, Any] | None) -> dict[str, float] | None:
+    """LLM calls, tokens and wall seconds per item of a stage summary (all roles together)."""
     if summary is None:
         return None
-    llm = summary["llm"].values()
-    n = summary["items"]
+    roles = summary.get("llm", {}).values()
+    n = max(summary["items"], 1)
     return {
-        "llm_calls": sum(r["calls"] for r in llm) / n,
-        "llm_calls_cached": sum(r["cached"] for r in llm) / n,
-        "tokens_in": sum(r["tokens_in"] for r in llm) / n,
-        "tokens_out": sum(r["tokens_out"] for r in llm) / n,
+        "items": summary["items"],
+        "llm_calls": sum(r["calls"] for r in roles) / n,
+        "llm_calls_cached": sum(r["cached"] for r in roles) / n,
+        "tokens_in": sum(r["tokens_in"] for r in roles) / n,
+        "tokens_out": sum(r["tokens_out"] for r in roles) / n,
         "wall_seconds": summary["wall_seconds"] / n,
-        "failed_calls": sum(r["failed"] for r in llm),
+        "failed_calls": sum(r["failed"] for r in roles),
+    }
+
+
+def _assignment_figures(vocabulary: Vocabulary, table: pd.DataFrame) -> dict[str, Any]:
+    """Utilisation, items per descriptor, collisions and depths of the assigned descriptor paths."""
+    paths = [tuple(p) for p in table["descriptor_ids"]]
+    on_path = Counter(d for p in paths for d in p)
+    at_end = Counter(p[-1] for p in paths if p)
+    counts = {d.id: on_path[d.id] for d in vocabulary.descriptors}
+    parents = {d.parent for d in vocabulary.descriptors}
+    leaves = [d.id for d in vocabulary.descriptors if d.id not in parents]
+    buckets = Counter(paths)
+    values = list(counts.values())
+    return {
+        "assigned_items": len(paths),
+        "utilisation": _share(sum(c > 1 for c in values), len(values)),
+        "leaf_utilisation": _share(sum(at_end[d] > 1 for d in leaves), len(leaves)),
+        "unused_descriptors": sum(c == 0 for c in values),
+        "items_per_descriptor": {
+            "min": min(values, default=0),
+            "median": median(values) if values else 0,
+            "mean": sum(values) / len(values) if values else 0,
+            "max": max(values, default=0),
+            "counts": counts,
+        },
+        "distinct_paths": len(buckets),
+        "collision_rate": _share(sum(n for n in buckets.values() if n > 1), len(paths)),
+        "largest_bucket": max(buckets.values(), default=0),
+        "path_depths": dict(sorted(Counter(map(len, paths)).items())),
+        "label_sources": dict(Counter(s for row in table["sources"] for s in row)),
     }
 
 
 def compute_report(run_dir: Path) -> dict[str, Any]:
-    """Every figure of the report, from the artifacts in RUN_DIR/tagger (assignment figures need `tag assign`)."""
+    """Every figure of the report from the artifacts in RUN_DIR/tagger; assignment figures only after `tag assign`."""
     out = artifacts.tagger_dir(run_dir)
     vocabulary = Vocabulary.load(out / artifacts.VOCABULARY)
     log = artifacts.read_build_log(out / artifacts.BUILD_LOG)
-    optional = {name: artifacts.read_json(out / name) if (out / name).is_file() else None
-                for name in (artifacts.BUILD_SUMMARY, artifacts.ASSIGN_SUMMARY, artifacts.KEYWORDS_SUMMARY)}
+
+    def optional(name: str) -> dict[str, Any] | None:
+        return artifacts.read_json(out / name) if (out / name).is_file() else None
+
     proposals = [e for e in log if e["event"] == "proposal"]
     decisions = [e for e in log if e["event"] == "decision"]
+    assign_summary = optional(artifacts.ASSIGN_SUMMARY)
     report: dict[str, Any] = {
         "dataset": vocabulary.dataset,
         "items": vocabulary.n_items,
@@ -67,60 +109,97 @@ def compute_report(run_dir: Path) -> dict[str, Any]:
         "coverage_per_cycle_by_level": {lvl: coverage_per_cycle(log, lvl) for lvl in vocabulary.size_per_level()},
         "splits": sum(e["event"] == "split" for e in log),
         "stopped_by": dict(Counter(e["stopped_by"] for e in log if e["event"] == "split_done")),
-        "proposals": dict(Counter(str(p["action"]) for p in proposals)),
+        "proposals": dict(Counter(p["action"] or "none" for p in proposals)),
         "invalid_proposals": sum(not p["valid"] for p in proposals),
-        "approval_rate": sum(d["approved"] for d in decisions) / len(decisions) if decisions else None,
-        "build_per_item": _per_item(optional[artifacts.BUILD_SUMMARY]),
-        "assign_per_item": _per_item(optional[artifacts.ASSIGN_SUMMARY]),
-        "keywords": optional[artifacts.KEYWORDS_SUMMARY],
+        "approval_rate": _share(sum(d["approved"] for d in decisions), len(decisions)),
+        "build_per_item": _costs(optional(artifacts.BUILD_SUMMARY)),
+        "assign_per_item": _costs(assign_summary),
+        "keywords": optional(artifacts.KEYWORDS_SUMMARY),
     }
     if (out / artifacts.ASSIGNMENTS).is_file():
         report |= _assignment_figures(vocabulary, artifacts.read_assignments(out / artifacts.ASSIGNMENTS))
-        summary = optional[artifacts.ASSIGN_SUMMARY] or {}
-        report["label_sources"] = summary.get("sources")
-        report["classifier_agreement"] = summary.get("classifier_agreement")
+        report["classifier_agreement"] = (assign_summary or {}).get("classifier_agreement")
     return report
 
 
-def _assignment_figures(vocabulary: Vocabulary, table: Any) -> dict[str, Any]:
-    paths = [tuple(p) for p in table["descriptor_ids"]]
-    usage = Counter(d for p in paths for d in p)
-    counts = [usage.get(d.id, 0) for d in vocabulary.descriptors]
-    buckets = Counter(paths)
-    return {
-        "utilisation": sum(c > 1 for c in counts) / len(counts),
-        "unused_descriptors": sum(c == 0 for c in counts),
-        "items_per_descriptor": {"min": min(counts), "median": median(counts), "mean": sum(counts) / len(counts),
-                                 "max": max(counts), "counts": counts},
-        "distinct_paths": len(buckets),
-        "collision_rate": sum(n for n in buckets.values() if n > 1) / len(paths),
-        "largest_bucket": max(buckets.values()),
-        "path_depths": dict(sorted(Counter(len(p) for p in paths).items())),
-    }
+def _fmt(value: Any) -> str:
+    """Floats to three decimals, also inside lists and dicts; None as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_fmt, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
-def _png(draw: Any) -> str:
-    """Run `draw(ax)` on a fresh figure; return the PNG as base64."""
-    import matplotlib
+def _key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, formatted value) of the figures shown in the terminal and in the HTML table."""
+    spread = report.get("items_per_descriptor")
+    figures: list[tuple[str, Any]] = [
+        ("descriptors", report["vocabulary_size"]),
+        ("descriptors per level", report["size_per_level"]),
+        ("coverage per cycle", report["coverage_per_cycle"]),
+        ("coverage per cycle by level", report["coverage_per_cycle_by_level"]),
+        ("splits", report["splits"]),
+        ("split stop reasons", report["stopped_by"]),
+        ("proposals by action", report["proposals"]),
+        ("invalid proposals", report["invalid_proposals"]),
+        ("approval rate", report["approval_rate"]),
+        ("utilisation (used by >1 item)", report.get("utilisation")),
+        ("leaf utilisation (path ends)", report.get("leaf_utilisation")),
+        ("unused descriptors", report.get("unused_descriptors")),
+        ("items per descriptor min/median/mean/max",
+         spread and [spread[k] for k in ("min", "median", "mean", "max")]),
+        ("distinct paths", report.get("distinct_paths")),
+        ("collision rate", report.get("collision_rate")),
+        ("largest bucket", report.get("largest_bucket")),
+        ("path depths", report.get("path_depths")),
+        ("label sources", report.get("label_sources")),
+        ("classifier agreement", report.get("classifier_agreement")),
+    ]
+    for stage in ("build", "assign"):
+        costs = report[f"{stage}_per_item"]
+        figures.append((f"{stage}: LLM calls / tokens in / tokens out / seconds per item",
+                        costs and [costs[k] for k in ("llm_calls", "tokens_in", "tokens_out", "wall_seconds")]))
+    figures.append(("keywords", report["keywords"]))
+    return [(label, _fmt(value)) for label, value in figures]
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    draw(ax)
+def summary_table(report: dict[str, Any]) -> Table:
+    """The key figures for the terminal."""
+    table = Table("figure", "value", title=f"tagger report: {report['dataset']}")
+    for label, value in _key_figures(report):
+        table.add_row(label, value)
+    return table
+
+
+def _save_plot(path: Path, draw: Callable[[Any], None]) -> None:
+    """Draw on a fresh Agg figure's axes and write it atomically as PNG."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.5))
+    FigureCanvasAgg(fig)
+    draw(fig.subplots())
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
 
 
-def _plots(report: dict[str, Any]) -> dict[str, str]:
+def _write_plots(out: Path, report: dict[str, Any]) -> list[str]:
+    """Write the report's plots into `out`; return their file names."""
+    from matplotlib.ticker import MaxNLocator
+
     def coverage(ax: Any) -> None:
-        for label, values in [("all", report["coverage_per_cycle"]),
-                              *((f"level {k}", v) for k, v in report["coverage_per_cycle_by_level"].items())]:
+        lines = {"all levels": report["coverage_per_cycle"],
+                 **{f"level {k}": v for k, v in report["coverage_per_cycle_by_level"].items()}}
+        for label, values in lines.items():
             ax.plot(range(1, len(values) + 1), values, marker="o", label=label)
         ax.set(xlabel="refinement cycle", ylabel="coverage", title="Coverage per refinement cycle", ylim=(0, 1.02))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
 
     def sizes(ax: Any) -> None:
@@ -129,64 +208,52 @@ def _plots(report: dict[str, Any]) -> dict[str, str]:
         ax.set(xlabel="level", ylabel="descriptors", title="Vocabulary size per level")
 
     def spread(ax: Any) -> None:
-        ax.hist(report["items_per_descriptor"]["counts"], bins=30)
-        ax.set(xlabel="items per descriptor", ylabel="descriptors", title="Items per descriptor")
+        ax.hist(list(report["items_per_descriptor"]["counts"].values()), bins=30)
+        ax.set(xlabel="items per descriptor (item counted on every level)", ylabel="descriptors",
+               title="Items per descriptor")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
-    plots = {"coverage_per_cycle": coverage, "vocabulary_per_level": sizes}
+    plots = {"coverage_per_cycle.png": coverage, "vocabulary_per_level.png": sizes}
     if "items_per_descriptor" in report:
-        plots["items_per_descriptor"] = spread
-    return {name: _png(draw) for name, draw in plots.items()}
+        plots["items_per_descriptor.png"] = spread
+    for name, draw in plots.items():
+        _save_plot(out / name, draw)
+    return list(plots)
 
 
-def _tree_html(vocabulary: Vocabulary, parent: str | None = None) -> str:
-    items = []
+def _tree_html(vocabulary: Vocabulary, assigned: dict[str, int] | None, parent: str | None = None) -> str:
+    """The vocabulary below `parent` as nested lists; every LLM-written text is escaped."""
+    entries = []
     for d in vocabulary.children(parent):
-        label = (f"<b>{html.escape(d.name)}</b> <small>({html.escape(d.id)}, {d.item_count} items)</small> "
+        used = "" if assigned is None else f", {assigned.get(d.id, 0)} assigned"
+        label = (f"<b>{html.escape(d.name)}</b> <small>({html.escape(d.id)}, {d.item_count} items{used})</small> "
                  f"{html.escape(d.description)}")
-        below = _tree_html(vocabulary, d.id)
-        items.append(f"<li><details><summary>{label}</summary>{below}</details></li>" if below else f"<li>{label}</li>")
-    return f"<ul>{''.join(items)}</ul>" if items else ""
+        below = _tree_html(vocabulary, assigned, d.id)
+        entries.append(f"<li><details><summary>{label}</summary>{below}</details></li>" if below
+                       else f"<li>{label}</li>")
+    return f"<ul>{''.join(entries)}</ul>" if entries else ""
 
 
 def write_report(run_dir: Path) -> Path:
-    """Write report.json, the plots as PNG files and report.html into RUN_DIR/tagger; return the HTML path."""
+    """Write report.json, PNG plots and report.html into RUN_DIR/tagger; return the HTML path."""
     out = artifacts.tagger_dir(run_dir)
     report = compute_report(run_dir)
-    figures = {k: v for k, v in report.items() if k != "items_per_descriptor"}
-    if "items_per_descriptor" in report:
-        figures["items_per_descriptor"] = {k: v for k, v in report["items_per_descriptor"].items() if k != "counts"}
-    write_json(out / "report.json", report)
-    images = []
-    for name, data in _plots(report).items():
-        (out / f"{name}.png").write_bytes(base64.b64decode(data))
-        images.append(f'<img alt="{name}" src="data:image/png;base64,{data}">')
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in figures.items())
+    vocabulary = Vocabulary.load(out / artifacts.VOCABULARY)
+    write_json(out / REPORT_JSON, report)
+    images = "".join(f'<img alt="{name}" src="{name}">' for name in _write_plots(out, report))
+    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+                   for label, value in _key_figures(report))
+    assigned = report.get("items_per_descriptor", {}).get("counts")
+    counts = f"{report['items']} items, {report['vocabulary_size']} descriptors on {len(report['size_per_level'])} levels"
+    if "assigned_items" in report:
+        counts += f", {report['assigned_items']} items assigned"
     page = (
         "<!doctype html><meta charset='utf-8'><title>agenticrec tagger report</title>"
-        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}td,th{text-align:left;padding:2px 8px;"
+        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}th,td{text-align:left;padding:2px 8px;"
         "vertical-align:top}img{max-width:48%}</style>"
-        f"<h1>Descriptor vocabulary: {html.escape(report['dataset'])}</h1>"
-        f"<p>{report['items']} items, {report['vocabulary_size']} descriptors.</p>"
-        f"<h2>Figures</h2><table>{rows}</table><h2>Plots</h2>{''.join(images)}"
-        f"<h2>Taxonomy</h2>{_tree_html(Vocabulary.load(out / artifacts.VOCABULARY))}"
+        f"<h1>Descriptor vocabulary: {html.escape(report['dataset'])}</h1><p>{counts}.</p>"
+        f"<h2>Figures</h2><table>{rows}</table><h2>Plots</h2>{images}"
+        f"<h2>Taxonomy</h2>{_tree_html(vocabulary, assigned)}"
     )
     atomic_write_text(out / artifacts.REPORT, page)
     return out / artifacts.REPORT
-
-
-def summary_table(report: dict[str, Any]) -> Table:
-    """The key figures for the terminal."""
-    table = Table("figure", "value", title=f"tagger report: {report['dataset']}")
-    shown = {
-        "descriptors per level": report["size_per_level"],
-        "coverage per cycle": [round(c, 3) for c in report["coverage_per_cycle"]],
-        "utilisation (used by >1 item)": report.get("utilisation"),
-        "collision rate": report.get("collision_rate"),
-        "largest bucket": report.get("largest_bucket"),
-        "build: LLM calls / item": report["build_per_item"] and round(report["build_per_item"]["llm_calls"], 3),
-        "assign: LLM calls / item": report["assign_per_item"] and round(report["assign_per_item"]["llm_calls"], 3),
-        "classifier agreement": report.get("classifier_agreement"),
-    }
-    for name, value in shown.items():
-        table.add_row(name, "-" if value is None else str(value))
-    return table
