@@ -20,7 +20,7 @@ from agenticrec.config import load_config
 from agenticrec.tagger.assign import run_assign
 from agenticrec.tagger.build import run_build
 from agenticrec.tagger.keywords import run_keywords
-from agenticrec.tagger.report import compute_report, write_report
+from agenticrec.tagger.report import compute_report, key_figures, write_report
 
 STAGES = {"build": run_build, "assign": run_assign, "keywords": run_keywords}
 
@@ -50,54 +50,22 @@ def main() -> None:
             seconds[stage_name] = time.perf_counter() - started
     write_report(config.run_dir)
     report = compute_report(config.run_dir)
-    report.pop("items_per_descriptor", None)
     llm = config.llm.role("annotator")
     model = config.llm.backends[llm.backend].model_dump(mode="json")
     protocol = {"config": str(args.config), "overrides": args.set, "tagger": config.tagger.model_dump(),
                 "annotator_backend": model}
     if not args.report_only:
-        save(name, report, protocol, stage_seconds=seconds)
+        spread = {k: v for k, v in report.get("items_per_descriptor", {}).items() if k != "counts"}
+        save(name, {**report, "items_per_descriptor": spread}, protocol, stage_seconds=seconds)
     update_section(name, markdown(name, config.data.name, report, seconds, model, args.note, run_command))
     written = "BENCHMARKS.md" if args.report_only else f"benchmarks/results/{name}.json and BENCHMARKS.md"
     print(f"wrote {written} (stages took {sum(seconds.values()) / 60:.1f} min)")
 
 
-def _fmt(value: object) -> str:
-    """Floats, also inside lists and dicts, to three decimals."""
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
 def markdown(name: str, dataset: str, r: dict, seconds: dict, model: dict, note: str, run_command: str) -> str:
-    build, assign = r["build_per_item"], r["assign_per_item"]
-    keywords = r["keywords"] or {}
-    rows = [
-        ("items", r["items"]),
-        ("descriptors per level", r["size_per_level"]),
-        ("coverage after each refinement cycle", [round(c, 3) for c in r["coverage_per_cycle"]]),
-        ("split stop reasons", r["stopped_by"]),
-        ("change proposals (invalid) / approval rate",
-         f"{r['proposals']} ({r['invalid_proposals']}) / {_fmt(r['approval_rate'])}"),
-        ("utilisation: descriptors used by >1 item", r.get("utilisation")),
-        ("distinct paths / collision rate / largest bucket",
-         f"{r.get('distinct_paths')} / {_fmt(r.get('collision_rate'))} / {r.get('largest_bucket')}"),
-        ("label sources (assignment)", r.get("label_sources")),
-        ("classifier agreement with held-out LLM labels", r.get("classifier_agreement")),
-        ("build: LLM calls, tokens in/out, seconds per item",
-         f"{build['llm_calls']:.3f}, {build['tokens_in']:.1f}/{build['tokens_out']:.1f}, {build['wall_seconds']:.3f}"),
-        ("assign: LLM calls, tokens in/out, seconds per item",
-         f"{assign['llm_calls']:.3f}, {assign['tokens_in']:.1f}/{assign['tokens_out']:.1f}, {assign['wall_seconds']:.4f}"),
-        ("free-form keywords: items, unique, reused share / descriptors' reused share",
-         f"{keywords.get('items')}, {keywords.get('unique_keywords')}, {_fmt(keywords.get('keyword_reused_share'))} / "
-         f"{_fmt(keywords.get('descriptor_reused_share'))}"),
-        ("wall seconds: build / assign / keywords", " / ".join(f"{s:.0f}" for s in seconds.values())),
-    ]
-    table = "\n".join(f"| {k} | {_fmt(v)} |" for k, v in rows)
+    rows = [("items", str(r["items"])), *key_figures(r),
+            ("wall seconds: " + " / ".join(seconds), " / ".join(f"{s:.0f}" for s in seconds.values()))]
+    table = "\n".join(f"| {label} | {value} |" for label, value in rows)
     m = machine()
     return (
         f"## AgenticTagger on {dataset}\n\n"

@@ -182,10 +182,11 @@ def assignment_table(item_ids: list[str], paths: list[list[Descriptor]], sources
 
 
 def collision_figures(table: pd.DataFrame) -> dict[str, Any]:
+    """Distinct descriptor paths, share of items sharing their path with another item, largest bucket."""
     buckets = Counter(tuple(p) for p in table["descriptor_ids"])
     shared = sum(size for size in buckets.values() if size > 1)
-    return {"distinct_paths": len(buckets), "collision_rate": shared / len(table),
-            "largest_bucket": max(buckets.values())}
+    return {"distinct_paths": len(buckets), "collision_rate": shared / len(table) if len(table) else None,
+            "largest_bucket": max(buckets.values(), default=0)}
 
 
 def run_assign(config: RunConfig) -> pd.DataFrame:

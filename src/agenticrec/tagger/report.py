@@ -14,6 +14,7 @@ from rich.table import Table
 
 from agenticrec.io import atomic_path, atomic_write_text, write_json
 from agenticrec.tagger import artifacts
+from agenticrec.tagger.assign import collision_figures
 from agenticrec.tagger.vocabulary import Vocabulary
 
 REPORT_JSON = "report.json"
@@ -66,7 +67,6 @@ def _assignment_figures(vocabulary: Vocabulary, table: pd.DataFrame) -> dict[str
     counts = {d.id: on_path[d.id] for d in vocabulary.descriptors}
     parents = {d.parent for d in vocabulary.descriptors}
     leaves = [d.id for d in vocabulary.descriptors if d.id not in parents]
-    buckets = Counter(paths)
     values = list(counts.values())
     return {
         "assigned_items": len(paths),
@@ -80,9 +80,7 @@ def _assignment_figures(vocabulary: Vocabulary, table: pd.DataFrame) -> dict[str
             "max": max(values, default=0),
             "counts": counts,
         },
-        "distinct_paths": len(buckets),
-        "collision_rate": _share(sum(n for n in buckets.values() if n > 1), len(paths)),
-        "largest_bucket": max(buckets.values(), default=0),
+        **collision_figures(table),
         "path_depths": dict(sorted(Counter(map(len, paths)).items())),
         "label_sources": dict(Counter(s for row in table["sources"] for s in row)),
     }
@@ -122,20 +120,20 @@ def compute_report(run_dir: Path) -> dict[str, Any]:
     return report
 
 
-def _fmt(value: Any) -> str:
+def format_figure(value: Any) -> str:
     """Floats to three decimals, also inside lists and dicts; None as '-'."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, list):
-        return "[" + ", ".join(map(_fmt, value)) + "]"
+        return "[" + ", ".join(map(format_figure, value)) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {format_figure(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 
-def _key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
+def key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, formatted value) of the figures shown in the terminal and in the HTML table."""
     spread = report.get("items_per_descriptor")
     figures: list[tuple[str, Any]] = [
@@ -165,13 +163,13 @@ def _key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
         figures.append((f"{stage}: LLM calls / tokens in / tokens out / seconds per item",
                         costs and [costs[k] for k in ("llm_calls", "tokens_in", "tokens_out", "wall_seconds")]))
     figures.append(("keywords", report["keywords"]))
-    return [(label, _fmt(value)) for label, value in figures]
+    return [(label, format_figure(value)) for label, value in figures]
 
 
 def summary_table(report: dict[str, Any]) -> Table:
     """The key figures for the terminal."""
     table = Table("figure", "value", title=f"tagger report: {report['dataset']}")
-    for label, value in _key_figures(report):
+    for label, value in key_figures(report):
         table.add_row(label, value)
     return table
 
@@ -242,7 +240,7 @@ def write_report(run_dir: Path) -> Path:
     write_json(out / REPORT_JSON, report)
     images = "".join(f'<img alt="{name}" src="{name}">' for name in _write_plots(out, report))
     rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
-                   for label, value in _key_figures(report))
+                   for label, value in key_figures(report))
     assigned = report.get("items_per_descriptor", {}).get("counts")
     counts = f"{report['items']} items, {report['vocabulary_size']} descriptors on {len(report['size_per_level'])} levels"
     if "assigned_items" in report:

@@ -71,6 +71,9 @@ class Vocabulary(BaseModel):
 
     def add_children(self, parent: str | None, children: list[Descriptor]) -> list[Descriptor]:
         """Attach `children` under `parent`, giving them path ids; returns the stored descriptors."""
+        names = [c.name for c in children]
+        if len(set(names)) != len(names):
+            raise AgenticRecError(f"two children of {parent or 'the root'} share a name: {names}")
         level = 1 if parent is None else self.get(parent).level + 1
         prefix = "" if parent is None else f"{parent}."
         stored = [
@@ -78,7 +81,6 @@ class Vocabulary(BaseModel):
             for i, child in enumerate(children, start=1)
         ]
         self.descriptors.extend(stored)
-        Vocabulary.model_validate(self.model_dump())  # raises on duplicate sibling names
         return stored
 
     def depth(self) -> int:
