@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from agenticrec.errors import ConfigError
 from agenticrec.llm.config import LLMConfig
+from agenticrec.semantic_ids.config import SemanticIDConfig
 from agenticrec.tagger.config import TaggerConfig
 
 
@@ -45,6 +46,24 @@ class SASRecConfig(Section):
     num_heads: int = Field(2, gt=0)
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
     max_len: int = Field(50, gt=1, description="most recent items the model sees")
+    semantic_id_features: bool = Field(
+        False, description="add the embeddings of the item's semantic-ID tokens (see `semantic_ids:`, resolver "
+        "excluded) to its id embedding"
+    )
+
+
+class GenerativeConfig(Section):
+    """Encoder-decoder over semantic-ID tokens (TIGER / AgenticTagger settings), decoded by trie-constrained beam search."""
+
+    name: Literal["generative"] = "generative"
+    num_layers: int = Field(4, gt=0, description="encoder layers and decoder layers")
+    d_model: int = Field(128, gt=0)
+    d_ff: int = Field(1024, gt=0)
+    num_heads: int = Field(6, gt=0)
+    d_kv: int = Field(64, gt=0, description="width of each attention head")
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    max_items: int = Field(20, gt=0, description="most recent history items the encoder reads")
+    beam: int = Field(20, gt=0, description="beam width; the ranked list has at most this many items")
 
 
 def _model_name(value: Any) -> str:
@@ -53,7 +72,9 @@ def _model_name(value: Any) -> str:
 
 
 ModelConfig = Annotated[
-    Annotated[PopularityConfig, Tag("popularity")] | Annotated[SASRecConfig, Tag("sasrec")],
+    Annotated[PopularityConfig, Tag("popularity")]
+    | Annotated[SASRecConfig, Tag("sasrec")]
+    | Annotated[GenerativeConfig, Tag("generative")],
     Discriminator(_model_name),
 ]
 
@@ -65,6 +86,8 @@ class TrainConfig(Section):
     weight_decay: float = Field(0.0, ge=0)
     patience: int = Field(10, gt=0, description="evaluations without validation NDCG@10 gain before stopping")
     eval_every: int = Field(1, gt=0, description="epochs between validation runs")
+    schedule: Literal["constant", "cosine"] = Field("constant", description="learning rate: constant, or cosine "
+                                                    "decay to 0 over `epochs`")
     max_minutes: float | None = Field(None, gt=0, description="stop training after this wall time (then keep the best)")
     device: str = Field("auto", description="auto, cpu or cuda")
     threads: int | None = Field(None, description="torch CPU threads; default all cores")
@@ -87,6 +110,7 @@ class RunConfig(Section):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     tagger: TaggerConfig = Field(default_factory=TaggerConfig)
+    semantic_ids: SemanticIDConfig = Field(default_factory=SemanticIDConfig)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -34,9 +34,17 @@ def protocol(config: RunConfig, dataset: Dataset) -> dict[str, Any]:
         "history_masked": config.evaluate.mask_history,
         "model": model.name,
         "loss": getattr(model, "loss", None),
+        "semantic_ids": config.semantic_ids.method if _uses_semantic_ids(config) else None,
         "seed": config.seed,
         "early_stopping": "validation ndcg@10" if model.name != "popularity" else None,
+        **({"decoding": f"trie-constrained beam search, beam {model.beam}: the beam is the ranked list, items "
+                        f"outside it rank below it (MRR and metrics at K > {model.beam} are truncated)"}
+           if model.name == "generative" else {}),
     }
+
+
+def _uses_semantic_ids(config: RunConfig) -> bool:
+    return config.model.name == "generative" or getattr(config.model, "semantic_id_features", False)
 
 
 def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
@@ -50,7 +58,7 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     dataset = load_configured_dataset(config)
     split = dataset.split()
     counts = item_counts(split.train, dataset.n_items)
-    model, summary = MODELS[config.model.name].fit(config, split, counts)
+    model, summary = MODELS[config.model.name].fit(config, dataset, split, counts)
     results: dict[str, Any] = {"protocol": protocol(config, dataset), "train": summary}
     for stage in ("valid", "test"):
         results[stage] = evaluate_ranking(model.score, split.stage(stage), counts, ks=config.evaluate.ks,

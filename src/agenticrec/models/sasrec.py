@@ -45,7 +45,8 @@ class SASRec(nn.Module):
     blocks with a 4x GELU feed-forward layer, dropout on embeddings, attention and feed-forward outputs, and
     the item embedding table shared between input and output."""
 
-    def __init__(self, n_items: int, config: SASRecConfig) -> None:
+    def __init__(self, n_items: int, config: SASRecConfig, feature_tokens: list[list[int]] | None = None) -> None:
+        """``feature_tokens[i]``: token ids whose embeddings are added to item ``i``'s (semantic-ID features)."""
         super().__init__()
         self.n_items = n_items
         self.config = config
@@ -65,6 +66,21 @@ class SASRec(nn.Module):
         )
         self.encoder = nn.TransformerEncoder(layer, num_layers=config.num_layers, enable_nested_tensor=False)
         self.apply(_init_weights)
+        self.features: nn.EmbeddingBag | None = None
+        if feature_tokens is not None:
+            lengths = torch.tensor([len(tokens) for tokens in feature_tokens])
+            self.register_buffer("feature_ids", torch.tensor([t for tokens in feature_tokens for t in tokens],
+                                                              dtype=torch.long), persistent=False)
+            self.register_buffer("feature_offsets", torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)[:-1]]),
+                                 persistent=False)
+            self.features = nn.EmbeddingBag(max(self.feature_ids.tolist(), default=0) + 1, d, mode="sum")
+            nn.init.normal_(self.features.weight, std=0.02)
+
+    def item_table(self) -> torch.Tensor:
+        """Item embeddings (n_items + 1, d): the id embedding, plus the summed feature-token embeddings."""
+        if self.features is None:
+            return self.item_embedding.weight
+        return self.item_embedding.weight + self.features(self.feature_ids, self.feature_offsets)
 
     def encode(self, items: torch.Tensor) -> torch.Tensor:
         """Hidden state at every position of left-padded ``items`` (batch, length) -> (batch, length, d).
@@ -75,7 +91,7 @@ class SASRec(nn.Module):
         batch, length = items.shape
         pad = items == 0
         positions = torch.arange(self.config.max_len - length, self.config.max_len, device=items.device)
-        x = self.embedding_norm(self.item_embedding(items) + self.position_embedding(positions)[None])
+        x = self.embedding_norm(self.item_table()[items] + self.position_embedding(positions)[None])
         x = self.dropout(x) * (~pad)[..., None]
         # A query may see itself and earlier non-padding keys; a padding query sees only itself (its output
         # is ignored, this only keeps the softmax defined).
@@ -86,7 +102,7 @@ class SASRec(nn.Module):
         return self.encoder(x, mask=blocked) * (~pad)[..., None]
 
     def item_logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        return hidden @ self.item_embedding.weight.T
+        return hidden @ self.item_table().T
 
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Next-item loss over every non-padding position; ``targets`` is ``inputs`` shifted left by one."""
@@ -100,8 +116,9 @@ class SASRec(nn.Module):
         negatives = torch.randint(1, self.n_items + 1, positives.shape, device=positives.device)
         clash = negatives == positives
         negatives[clash] = negatives[clash] % self.n_items + 1
-        pos_logit = (hidden * self.item_embedding(positives)).sum(-1)
-        neg_logit = (hidden * self.item_embedding(negatives)).sum(-1)
+        table = self.item_table()
+        pos_logit = (hidden * table[positives]).sum(-1)
+        neg_logit = (hidden * table[negatives]).sum(-1)
         return F.binary_cross_entropy_with_logits(
             torch.cat([pos_logit, neg_logit]),
             torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]),

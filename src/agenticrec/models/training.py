@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import random
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +15,13 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agenticrec.config import EvaluateConfig, TrainConfig
-from agenticrec.data.dataset import LeaveOneOutSplit
+from agenticrec.data.dataset import EvalSet, LeaveOneOutSplit
 from agenticrec.evaluate.ranking import evaluate_ranking
 from agenticrec.io import atomic_path
 from agenticrec.models.sasrec import SASRec, left_pad
 
 EARLY_STOPPING_METRIC = "ndcg@10"
+
 
 
 def seed_everything(seed: int) -> None:
@@ -52,7 +55,7 @@ def length_bucketed_batches(lengths: torch.Tensor, batch_size: int) -> list[torc
     return [batches[i] for i in torch.randperm(len(batches)).tolist()]
 
 
-def save_checkpoint(model: SASRec, path: Path) -> None:
+def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
     with atomic_path(path) as tmp:
         torch.save(model.state_dict(), tmp)
 
@@ -66,15 +69,41 @@ def train_sequence_model(
     run_dir: Path,
     device: torch.device,
 ) -> dict[str, float]:
-    """Train ``model`` in place, keep the state with the best validation NDCG@10 and save it to the run dir.
-
-    Writes ``train_log.jsonl`` (one line per validation) and ``checkpoint.pt``; returns a training summary.
-    """
+    """Train SASRec on next-item pairs of the training sequences (see ``fit_with_early_stopping``)."""
     model.to(device)
     inputs, targets = next_item_pairs(split.train, model.config.max_len)
     lengths = (targets > 0).sum(dim=1)
+
+    def epoch() -> Iterator[torch.Tensor]:
+        for batch in length_bucketed_batches(lengths, train.batch_size):
+            width = int(lengths[batch].max())
+            yield model.loss(inputs[batch, -width:].to(device), targets[batch, -width:].to(device))
+
+    return fit_with_early_stopping(model, epoch, len(lengths), split.stage("valid"), item_counts, train, evaluate,
+                                   run_dir, f"SASRec-{model.config.loss}")
+
+
+def fit_with_early_stopping(
+    model: torch.nn.Module,
+    epoch: Callable[[], Iterator[torch.Tensor]],
+    examples: int,
+    valid: EvalSet,
+    item_counts: np.ndarray,
+    train: TrainConfig,
+    evaluate: EvaluateConfig,
+    run_dir: Path,
+    label: str,
+) -> dict[str, float]:
+    """Train ``model`` (a module with a ``score`` method) in place, keep the state with the best validation NDCG@10 and save it to the run dir.
+
+    ``epoch()`` yields one loss per mini-batch of an epoch over ``examples`` training examples. Writes
+    ``train_log.jsonl`` (one line per validation) and ``checkpoint.pt``; returns a training summary.
+    """
     optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(0.9, 0.999), weight_decay=train.weight_decay)
-    valid = split.stage("valid")
+    scheduler = None
+    if train.schedule == "cosine":
+        steps = train.epochs * max(1, math.ceil(examples / train.batch_size))
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     best_score, best_epoch, best_state, waited = -1.0, 0, None, 0
     stopped_by = "epoch limit"
     started = time.perf_counter()
@@ -83,28 +112,28 @@ def train_sequence_model(
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[status]}")]
     with Progress(*columns, transient=False) as progress:
-        task = progress.add_task(f"SASRec-{model.config.loss}", total=train.epochs, status="")
-        for epoch in range(1, train.epochs + 1):
+        task = progress.add_task(label, total=train.epochs, status="")
+        for number in range(1, train.epochs + 1):
             model.train()
             total, batches = 0.0, 0
-            for batch in length_bucketed_batches(lengths, train.batch_size):
-                width = int(lengths[batch].max())
-                loss = model.loss(inputs[batch, -width:].to(device), targets[batch, -width:].to(device))
+            for loss in epoch():
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 total, batches = total + loss.item(), batches + 1
             status = f"loss {total / batches:.4f}"
-            if epoch % train.eval_every == 0 or epoch == train.epochs:
+            if number % train.eval_every == 0 or number == train.epochs:
                 model.eval()
                 metrics = evaluate_ranking(model.score, valid, item_counts, ks=[10], lists=False,
                                            mask_history=evaluate.mask_history, batch_size=evaluate.batch_size)
                 score = metrics[EARLY_STOPPING_METRIC]
                 with log_path.open("a") as log:
-                    log.write(json.dumps({"epoch": epoch, "loss": total / batches, "valid": metrics,
+                    log.write(json.dumps({"epoch": number, "loss": total / batches, "valid": metrics,
                                           "seconds": time.perf_counter() - started}) + "\n")
                 if score > best_score:
-                    best_score, best_epoch, waited = score, epoch, 0
+                    best_score, best_epoch, waited = score, number, 0
                     best_state = copy.deepcopy(model.state_dict())
                 else:
                     waited += 1
@@ -119,5 +148,5 @@ def train_sequence_model(
     assert best_state is not None  # the last epoch always validates
     model.load_state_dict(best_state)
     save_checkpoint(model, run_dir / "checkpoint.pt")
-    return {"best_epoch": best_epoch, "epochs_run": epoch, "stopped_by": stopped_by, "best_valid_ndcg@10": best_score,
-            "train_seconds": time.perf_counter() - started}
+    return {"best_epoch": best_epoch, "epochs_run": number, "stopped_by": stopped_by,
+            "best_valid_ndcg@10": best_score, "train_seconds": time.perf_counter() - started}

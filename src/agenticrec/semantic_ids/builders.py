@@ -1,0 +1,91 @@
+"""Semantic-ID builders, one registry: residual k-means codes, descriptor paths, catalogue category paths.
+
+Adding a builder is one function plus one line in ``SEMANTIC_ID_BUILDERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+from agenticrec.data import Dataset
+from agenticrec.embed import embed_texts
+from agenticrec.errors import AgenticRecError
+from agenticrec.io import write_json
+from agenticrec.semantic_ids.codes import SemanticIDs
+from agenticrec.semantic_ids.config import SemanticIDConfig
+from agenticrec.tagger import artifacts
+
+Builder = Callable[[Dataset, SemanticIDConfig, Path, int], SemanticIDs]
+
+
+def residual_kmeans_codes(embeddings: np.ndarray, levels: int, codes: int, seed: int) -> np.ndarray:
+    """(n, levels) codes: level l clusters the residual left after subtracting the centroids of levels < l."""
+    residual = embeddings.astype(np.float64)
+    k = min(codes, len(embeddings))
+    out = np.zeros((len(embeddings), levels), dtype=np.int64)
+    for level in range(levels):
+        kmeans = KMeans(n_clusters=k, n_init=1, random_state=seed + level).fit(residual)
+        out[:, level] = kmeans.labels_
+        residual = residual - kmeans.cluster_centers_[kmeans.labels_]
+    return out
+
+
+def build_rkmeans(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, seed: int) -> SemanticIDs:
+    """TIGER-style IDs from MiniLM embeddings of the item text (the RQ-VAE replaced by residual k-means)."""
+    vectors = embed_texts(dataset.item_texts(), config.embedding_model, cache_dir=run_dir / "cache")
+    codes = residual_kmeans_codes(vectors, config.levels, config.codes, seed)
+    paths = [tuple(f"L{level + 1}:{c}" for level, c in enumerate(row)) for row in codes]
+    return SemanticIDs.from_paths("rkmeans", paths)
+
+
+def build_descriptors(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, seed: int) -> SemanticIDs:
+    """AgenticTagger descriptor paths from ``tagger/assignments.parquet`` (ids as tokens, names as labels)."""
+    source = config.tagger_run or run_dir
+    table = artifacts.read_assignments(artifacts.tagger_dir(source) / artifacts.ASSIGNMENTS)
+    ids = [str(i) for i in table["item_id"]]
+    if ids != [str(i) for i in dataset.items["item_id"]]:
+        raise AgenticRecError(
+            f"{source}: the tagger's assignments are for another catalogue than {dataset.name} "
+            f"({len(ids)} items vs {dataset.n_items}); rerun `agenticrec tag assign` for this dataset"
+        )
+    return SemanticIDs.from_paths("descriptors", [tuple(p) for p in table["descriptor_ids"]],
+                                  [tuple(n) for n in table["descriptor_names"]])
+
+
+def build_categories(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, seed: int) -> SemanticIDs:
+    """The item's first 'A > B > C' category path; tokens are the path prefixes, so each is unique."""
+    field = config.category_field
+    if field not in dataset.items.columns:
+        raise AgenticRecError(f"{dataset.name}: items have no {field!r} column for category semantic IDs")
+    paths, names = [], []
+    for value in dataset.items[field]:
+        first = str(value).split(" | ")[0] if isinstance(value, str) and value.strip() else ""
+        levels = [part.strip() for part in first.split(" > ") if part.strip()]
+        paths.append(tuple(" > ".join(levels[: i + 1]) for i in range(len(levels))))
+        names.append(tuple(levels))
+    return SemanticIDs.from_paths("categories", paths, names)
+
+
+SEMANTIC_ID_BUILDERS: dict[str, Builder] = {
+    "rkmeans": build_rkmeans,
+    "descriptors": build_descriptors,
+    "categories": build_categories,
+}
+
+
+def semantic_ids_path(run_dir: Path, method: str) -> Path:
+    return Path(run_dir) / "semantic_ids" / f"{method}.parquet"
+
+
+def build_semantic_ids(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, seed: int) -> SemanticIDs:
+    """Build the configured IDs and save them (with their collision figures) under ``run_dir/semantic_ids``."""
+    ids = SEMANTIC_ID_BUILDERS[config.method](dataset, config, Path(run_dir), seed)
+    path = semantic_ids_path(run_dir, config.method)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ids.save(path)
+    write_json(path.with_suffix(".stats.json"), ids.stats())
+    return ids
