@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import platform
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from agenticrec.config import RunConfig, load_config, save_config
 from agenticrec.data import Dataset, load_dataset
-from agenticrec.data.dataset import Stage
+from agenticrec.data.dataset import LeaveOneOutSplit, Stage
 from agenticrec.evaluate import evaluate_ranking, item_counts
 from agenticrec.io import write_json
-from agenticrec.models.registry import MODELS
+from agenticrec.models.registry import MODELS, Recommender
 from agenticrec.models.training import seed_everything
 
 
@@ -71,18 +73,35 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     return results
 
 
-def evaluate_run(run_dir: Path, stage: Stage = "test", mask_history: bool | None = None) -> dict[str, Any]:
-    """Re-evaluate a finished run from its saved config and checkpoint."""
-    config = load_config(run_dir / "config.yaml", [f"run_dir={run_dir}"])
-    if mask_history is not None:
-        config.evaluate.mask_history = mask_history
+@dataclass(frozen=True)
+class TrainedRun:
+    """A finished run read back: its config, data, split, training counts and model."""
+
+    config: RunConfig
+    dataset: Dataset
+    split: LeaveOneOutSplit
+    counts: np.ndarray
+    model: Recommender
+
+
+def load_run(run_dir: Path) -> TrainedRun:
+    """Read a run directory written by ``train_and_evaluate`` (config.yaml + checkpoint)."""
+    config = load_config(Path(run_dir) / "config.yaml", [f"run_dir={run_dir}"])
     dataset = load_configured_dataset(config)
     split = dataset.split()
     counts = item_counts(split.train, dataset.n_items)
-    model = MODELS[config.model.name].load(config, counts)
-    metrics = evaluate_ranking(model.score, split.stage(stage), counts, ks=config.evaluate.ks,
+    return TrainedRun(config, dataset, split, counts, MODELS[config.model.name].load(config, counts))
+
+
+def evaluate_run(run_dir: Path, stage: Stage = "test", mask_history: bool | None = None) -> dict[str, Any]:
+    """Re-evaluate a finished run from its saved config and checkpoint."""
+    run = load_run(run_dir)
+    config = run.config
+    if mask_history is not None:
+        config.evaluate.mask_history = mask_history
+    metrics = evaluate_ranking(run.model.score, run.split.stage(stage), run.counts, ks=config.evaluate.ks,
                                mask_history=config.evaluate.mask_history, batch_size=config.evaluate.batch_size)
-    return {"protocol": protocol(config, dataset), stage: metrics}
+    return {"protocol": protocol(config, run.dataset), stage: metrics}
 
 
 def machine() -> str:

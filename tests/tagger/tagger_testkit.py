@@ -154,3 +154,16 @@ def killable_script(messages: list[dict[str, str]], schema: dict[str, Any] | Non
     if len(calls.read_text().splitlines()) == int(os.environ.get("TAGGER_KILL_AT", "0")):
         os.kill(os.getpid(), signal.SIGKILL)
     return _KILLABLE(messages, schema)
+
+
+_THREE_KINDS = TaggerScript(initial={"fruit": "fresh fruit", "vegetable": "fresh vegetables", "dairy": "milk products"})
+
+
+def shopper_script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str:
+    """The tagger agents with three kinds, plus a critiquing shopper who picks the wanted item's kind."""
+    system, user = messages[0]["content"], messages[1]["content"]
+    if "You are a shopper" not in system:
+        return _THREE_KINDS(messages, schema)
+    offered = [name for name, _ in categories(system)]
+    assert sorted(offered) == ["dairy", "fruit", "vegetable"], offered
+    return json.dumps({"categories": [kind_of(quoted_lines(user)[0])]})

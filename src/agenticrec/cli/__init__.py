@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from agenticrec.cli import data, llm, runs, tag
+from agenticrec.cli import data, llm, recommend, runs, tag
 from agenticrec.errors import AgenticRecError
 
 app = typer.Typer(
@@ -20,6 +20,8 @@ app.add_typer(llm.app, name="llm")
 app.add_typer(tag.app, name="tag")
 app.command("train")(runs.train)
 app.command("evaluate")(runs.evaluate)
+app.command("recommend")(recommend.recommend)
+app.command("critique")(recommend.critique)
 app.command("quickstart")(runs.quickstart)
 
 

@@ -15,13 +15,6 @@ from agenticrec.pipeline import evaluate_run, train_and_evaluate
 TABLE_METRICS = {"recall@10": "R@10", "ndcg@10": "N@10", "ndcg@20": "N@20", "mrr": "MRR",
                  "coverage@10": "cov@10", "exposure@10_tail": "tail@10"}
 
-QUICKSTART_RUNS = {
-    "popularity": ["model.name=popularity"],
-    "sasrec-bce": ["model.name=sasrec", "model.loss=bce"],
-    "sasrec-ce": ["model.name=sasrec", "model.loss=ce"],
-}
-QUICKSTART_BASE = ["data.name=movielens-100k", "model.max_len=50", "model.dropout=0.2", "train.patience=5"]
-
 ConfigOption = typer.Option(None, "--config", "-c", help="YAML run config")
 SetOption = typer.Option([], "--set", "-s", help="override a config key, e.g. model.loss=bce (repeatable)")
 
@@ -68,9 +61,8 @@ def quickstart(
     run_dir: Path = typer.Option(Path("runs/quickstart"), help="parent directory of the quickstart runs"),
     set_: list[str] = SetOption,
 ) -> None:
-    """The main job on the embedded default: MovieLens-100k, popularity and SASRec (BCE and CE), results table."""
-    rows = {}
-    for name, overrides in QUICKSTART_RUNS.items():
-        config = load_config(None, [*QUICKSTART_BASE, *overrides, *set_, f"run_dir={run_dir / name}"])
-        rows[name] = train_and_evaluate(config)
-    Console().print(results_table(rows, "MovieLens-100k, leave-one-out, full ranking (test)"))
+    """The main job on the embedded default: MovieLens-100k, AgenticTagger descriptors with the embedded LLM,
+    generative retrieval on descriptor IDs vs popularity and SASRec, example lists, a critique example, a report."""
+    from agenticrec.quickstart import run_quickstart
+
+    run_quickstart(run_dir, set_)

@@ -93,19 +93,26 @@ def evaluate_ranking(
             top = top[scores.gather(1, top) > -torch.inf].cpu()  # padding and masked items are never listed
             recommended[top] = True
             exposure += torch.bincount(buckets[top], minlength=3)
-    rank = torch.cat(ranks).double()
-    metrics: dict[str, float] = {}
-    for k in ks:
-        hit = rank < k
-        metrics[f"recall@{k}"] = hit.double().mean().item()
-        metrics[f"ndcg@{k}"] = torch.where(hit, 1.0 / torch.log2(rank + 2.0), torch.zeros_like(rank)).mean().item()
-    metrics["mrr"] = (1.0 / (rank + 1.0)).mean().item()
+    rank = torch.cat(ranks)
+    metrics = rank_metrics(rank, ks)
     if lists:
         metrics[f"coverage@{EXPOSURE_K}"] = recommended[1:].double().mean().item()
         shares = exposure.double() / exposure.sum()
         for name, share in zip(("head", "torso", "tail"), shares.tolist()):
             metrics[f"exposure@{EXPOSURE_K}_{name}"] = share
     metrics["users"] = float(len(rank))
+    return metrics
+
+
+def rank_metrics(rank: torch.Tensor, ks: Sequence[int]) -> dict[str, float]:
+    """Recall@K, NDCG@K and MRR from each user's 0-based target rank (one relevant item per user)."""
+    rank = rank.double()
+    metrics: dict[str, float] = {}
+    for k in ks:
+        hit = rank < k
+        metrics[f"recall@{k}"] = hit.double().mean().item()
+        metrics[f"ndcg@{k}"] = torch.where(hit, 1.0 / torch.log2(rank + 2.0), torch.zeros_like(rank)).mean().item()
+    metrics["mrr"] = (1.0 / (rank + 1.0)).mean().item()
     return metrics
 
 

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 
 from agenticrec.config import EvaluateConfig, GenerativeConfig, TrainConfig
 from agenticrec.data.dataset import LeaveOneOutSplit
+from agenticrec.errors import AgenticRecError
 from agenticrec.models.sasrec import left_pad
 from agenticrec.models.training import fit_with_early_stopping, length_bucketed_batches
 from agenticrec.semantic_ids.tokenizer import PAD, SemanticIDTokenizer
@@ -233,6 +234,8 @@ def train_generative(
     """Train on every next-item example of the training sequences, early stopping on validation NDCG@10."""
     model.to(device)
     histories, targets = training_examples(split.train, model.config.max_items)
+    if not len(targets):
+        raise AgenticRecError("no training examples: every user has fewer than 2 training interactions")
     lengths = (histories > 0).sum(dim=1)
 
     def epoch() -> Iterator[torch.Tensor]:

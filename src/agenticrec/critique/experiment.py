@@ -1,0 +1,75 @@
+"""The single-turn critique experiment of AgenticTagger: for test users, an LLM playing the user sees the
+held-out item's text and picks the level-1 descriptors it wants; Recall/NDCG of vanilla beam search are
+compared with beam search restricted to items under the picked descriptors."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agenticrec.critique.simulated_user import level1_options, pick_level1
+from agenticrec.errors import AgenticRecError
+from agenticrec.evaluate.ranking import rank_metrics
+from agenticrec.io import write_json
+from agenticrec.llm import LLMClient
+from agenticrec.models.generative import GenerativeRetrieval
+from agenticrec.pipeline import load_run
+
+CRITIQUE_FILE = "critique.json"
+
+
+def list_ranks(lists: np.ndarray, targets: np.ndarray) -> torch.Tensor:
+    """0-based position of each target in its ranked list; a target outside the list ranks after it."""
+    hits = lists == targets[:, None]
+    return torch.as_tensor(np.where(hits.any(axis=1), hits.argmax(axis=1), lists.shape[1]))
+
+
+def generative_model(model: object, run_dir: Path) -> GenerativeRetrieval:
+    if not isinstance(model, GenerativeRetrieval):
+        raise AgenticRecError(f"{run_dir}: critique control needs a generative model (model.name=generative)")
+    return model
+
+
+def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int, ...] = (5, 10, 20)) -> dict[str, Any]:
+    """Run the experiment on up to ``users`` seeded test users and write ``critique.json`` in the run dir."""
+    started = time.perf_counter()
+    run = load_run(run_dir)
+    model = generative_model(run.model, run_dir)
+    ids = model.tokenizer.ids
+    options = level1_options(ids, run.config.semantic_ids.tagger_run or run_dir)
+    if len(options) < 2:
+        raise AgenticRecError(f"{run_dir}: the semantic IDs have {len(options)} level-1 token(s); nothing to critique")
+    test = run.split.stage("test")
+    chosen = np.sort(np.random.default_rng(seed).permutation(len(test.targets))[: min(users, len(test.targets))])
+    with LLMClient(run.config.llm, run_dir) as client:
+        picks = pick_level1(client, [run.dataset.item_text(int(test.targets[u])) for u in chosen], options)
+    answered = [k for k, p in enumerate(picks) if p is not None]
+    if not answered:
+        raise AgenticRecError(f"{run_dir}: every simulated-user call failed; see `agenticrec llm stats {run_dir}`")
+    users_kept = chosen[answered]
+    histories = [test.histories[u] for u in users_kept]
+    targets = test.targets[users_kept]
+    allowed = np.stack([ids.items_under([(token,) for token in picks[k]]) for k in answered])
+    beam = max(ks)
+    vanilla, _ = model.recommend(histories, k=beam)
+    critiqued, _ = model.recommend(histories, k=beam, allowed=allowed)
+    result = {
+        "protocol": {
+            "dataset": run.dataset.name, "split": "leave-one-out test users", "users_sampled": len(chosen),
+            "seed": seed, "semantic_ids": ids.method, "beam": beam, "level1_options": len(options),
+            "simulated_user": run.config.llm.role("simulated_user").model_dump(mode="json"),
+        },
+        "users": len(users_kept),
+        "failed_llm_calls": len(chosen) - len(users_kept),
+        "mean_picked": float(np.mean([len(picks[k]) for k in answered])),
+        "target_under_picks": float(allowed[np.arange(len(targets)), targets].mean()),
+        "vanilla": rank_metrics(list_ranks(vanilla, targets), ks),
+        "critique": rank_metrics(list_ranks(critiqued, targets), ks),
+        "wall_seconds": time.perf_counter() - started,
+    }
+    write_json(Path(run_dir) / CRITIQUE_FILE, result)
+    return result

@@ -1,0 +1,48 @@
+"""An LLM that plays the user in the critique experiment: it sees the wanted item and picks the level-1
+descriptors it would steer the recommender towards. Its answer is constrained to the listed names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field, create_model
+
+from agenticrec.llm import LLMClient, chat, load_prompt, one_of, quote_data
+from agenticrec.semantic_ids.codes import SemanticIDs
+from agenticrec.tagger import artifacts
+from agenticrec.tagger.vocabulary import Vocabulary
+
+ROLE = "simulated_user"
+
+
+@dataclass(frozen=True)
+class Option:
+    token: str  # the level-1 token in the semantic IDs
+    name: str
+    card: str  # name plus description, as the prompt shows it
+
+
+def level1_options(ids: SemanticIDs, tagger_run: Path | None = None) -> list[Option]:
+    """Distinct level-1 tokens of ``ids`` with their names; descriptor cards come from the tagger's vocabulary."""
+    cards: dict[str, str] = {}
+    if ids.method == "descriptors" and tagger_run is not None:
+        path = artifacts.tagger_dir(tagger_run) / artifacts.VOCABULARY
+        if path.is_file():
+            cards = {d.id: d.card() for d in Vocabulary.load(path).children(None)}
+    seen: dict[str, Option] = {}
+    for path, names in zip(ids.paths, ids.names):
+        if path and path[0] not in seen:
+            seen[path[0]] = Option(path[0], names[0], cards.get(path[0], names[0]))
+    return list(seen.values())
+
+
+def pick_level1(client: LLMClient, texts: list[str], options: list[Option], max_chars: int = 400) -> list[list[str] | None]:
+    """Per item text, the level-1 tokens the simulated user picks (None where the call failed)."""
+    names = [o.name for o in options]
+    by_name = {o.name: o.token for o in options}
+    answer = create_model("Picks", categories=(list[one_of(names)], Field(min_length=1, max_length=len(names))))
+    system = load_prompt(__file__, "prompts/pick_level1.md").render(
+        categories="\n".join(f"- {o.card}" for o in options))
+    results = client.batch(ROLE, [chat(system, quote_data(text[:max_chars])) for text in texts], answer)
+    return [sorted({by_name[n] for n in r.value.categories}) if r.ok else None for r in results]
