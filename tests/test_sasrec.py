@@ -75,3 +75,30 @@ def test_one_epoch_on_movielens_then_reevaluate(tmp_path):
     assert 0.0 <= result["test"]["ndcg@10"] <= result["test"]["recall@10"] <= 1.0
     again = evaluate_run(run, "test")
     assert again["test"]["ndcg@10"] == pytest.approx(result["test"]["ndcg@10"], abs=1e-9)
+
+
+def test_semantic_id_features_add_token_embeddings_to_the_item_table():
+    torch.manual_seed(0)
+    config = SASRecConfig(hidden_size=8, num_layers=1, num_heads=1, max_len=4)
+    # items 1 and 2 share token 3; item 3 has tokens 4 and 5; padding has none
+    model = SASRec(3, config, feature_tokens=[[], [3], [3], [4, 5]])
+    table = model.item_table()
+    ids, tokens = model.item_embedding.weight, model.features.weight
+    assert torch.allclose(table[0], ids[0])
+    assert torch.allclose(table[1], ids[1] + tokens[3])
+    assert torch.allclose(table[2], ids[2] + tokens[3])
+    assert torch.allclose(table[3], ids[3] + tokens[4] + tokens[5])
+    plain = SASRec(3, config)
+    assert plain.item_table() is plain.item_embedding.weight
+
+
+@pytest.mark.slow
+def test_movielens_sasrec_with_genre_features_trains_and_reloads(tmp_path):
+    config = load_config(None, ["data.name=movielens-100k", "model.loss=ce", "model.semantic_id_features=true",
+                                "semantic_ids.method=categories", "semantic_ids.category_field=genres",
+                                "train.epochs=1", f"run_dir={tmp_path}"])
+    result = train_and_evaluate(config)
+    assert result["protocol"]["semantic_ids"] == "categories"
+    assert (tmp_path / "semantic_ids" / "categories.parquet").is_file()
+    again = evaluate_run(tmp_path, "test")
+    assert again["test"]["ndcg@10"] == pytest.approx(result["test"]["ndcg@10"])

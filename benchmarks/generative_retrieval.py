@@ -1,0 +1,158 @@
+"""Semantic IDs at work on Amazon Beauty and Sports: generative retrieval on residual k-means, descriptor and
+category IDs, and SASRec-CE with semantic-ID features, against plain SASRec-CE. Leave-one-out, full ranking.
+
+    .venv/bin/python benchmarks/generative_retrieval.py --datasets amazon-beauty --variants gen-rkmeans --seeds 0
+    .venv/bin/python benchmarks/generative_retrieval.py --variants gen-descriptors \\
+        --set semantic_ids.tagger_run=runs/tagger-amazon-beauty       # descriptors from `agenticrec tag assign`
+
+Besides the ranking metrics, every generative run reports its IDs' collision figures, the share of invalid
+IDs among all decoded list entries, and beam-search time per user (batched, on this machine). Results
+accumulate in benchmarks/results/<name>.json across invocations (``--fresh`` starts over).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from common import RESULTS, command, machine, save, update_section
+
+VARIANTS = {
+    "gen-rkmeans": ["model.name=generative", "semantic_ids.method=rkmeans"],
+    "gen-descriptors": ["model.name=generative", "semantic_ids.method=descriptors"],
+    "gen-categories": ["model.name=generative", "semantic_ids.method=categories"],
+    "sasrec-ce": ["model.name=sasrec", "model.loss=ce"],
+    "sasrec-ce+rkmeans": ["model.name=sasrec", "model.loss=ce", "model.semantic_id_features=true",
+                          "semantic_ids.method=rkmeans"],
+    "sasrec-ce+descriptors": ["model.name=sasrec", "model.loss=ce", "model.semantic_id_features=true",
+                              "semantic_ids.method=descriptors"],
+    "sasrec-ce+categories": ["model.name=sasrec", "model.loss=ce", "model.semantic_id_features=true",
+                             "semantic_ids.method=categories"],
+}
+GENERATIVE_DEFAULTS = ["train.schedule=cosine", "train.epochs=40"]
+# NDCG@10 (full ranking, leave-one-out): TIGER and AgenticTagger papers, Table 1; the issue's "best model" bar.
+TARGETS = {
+    ("amazon-beauty", "gen-rkmeans"): 0.0384, ("amazon-sports", "gen-rkmeans"): 0.0225,
+    ("amazon-beauty", "gen-descriptors"): 0.0408, ("amazon-sports", "gen-descriptors"): 0.0251,
+}
+BEST_MODEL_TARGET = {"amazon-beauty": 0.055, "amazon-sports": 0.033}
+REPORTED = ["ndcg@10", "recall@10", "ndcg@20", "recall@20", "coverage@10", "exposure@10_tail"]
+TIMED_USERS = 1024
+
+
+def decoding_figures(run_dir: Path) -> dict[str, float]:
+    """Invalid-ID share over every decoded list entry of the test users, and beam-search ms per user."""
+    import numpy as np
+
+    from agenticrec.pipeline import load_run
+
+    run = load_run(run_dir)
+    test = run.split.stage("test")
+    histories = test.histories[:TIMED_USERS]
+    started = time.perf_counter()
+    items, scores = run.model.recommend(histories)  # type: ignore[attr-defined]
+    seconds = time.perf_counter() - started
+    decoded = items[np.isfinite(scores)]
+    return {"invalid_id_share": float(((decoded < 1) | (decoded > run.dataset.n_items)).mean()),
+            "empty_slots": float((~np.isfinite(scores)).mean()),
+            "beam_ms_per_user": 1000 * seconds / len(histories), "timed_users": len(histories)}
+
+
+def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: list[str]) -> dict[str, Any]:
+    from agenticrec.config import load_config
+    from agenticrec.pipeline import train_and_evaluate
+
+    generative = variant.startswith("gen-")
+    run_dir = runs_dir / f"{dataset}-{variant}-seed{seed}"
+    config = load_config(None, [f"data.name={dataset}", *VARIANTS[variant], *(GENERATIVE_DEFAULTS if generative else []),
+                                f"seed={seed}", *overrides, f"run_dir={run_dir}"])
+    result = train_and_evaluate(config)
+    return {"dataset": dataset, "variant": variant, "seed": seed, "command": command(), "machine": result["machine"],
+            "finished": result["finished"], "test": result["test"], "train": result["train"],
+            "wall_seconds": result["wall_seconds"], "decoding": decoding_figures(run_dir) if generative else None,
+            "config": config.model_dump(mode="json", exclude={"llm", "tagger"})}
+
+
+def markdown(runs: list[dict[str, Any]]) -> str:
+    info = machine()
+    where = info.get("gpu") or f"{info['cpu']}, {info['cores_available']} cores"
+    lines = [
+        "## Generative retrieval and semantic-ID features",
+        "",
+        "Commands: " + ", ".join(f"`{c}`" for c in sorted({r['command'] for r in runs})) + "  ",
+        f"Machine: {where}, torch {info.get('torch')}; last updated {time.strftime('%Y-%m-%d')}  ",
+        "Protocol: leave-one-out (last item test, second-last validation), full ranking over all items, history "
+        "not masked, test metrics, early stopping on validation NDCG@10. Generative runs rank the beam (20) only: "
+        "items outside it count as misses. Encoder-decoder: 4+4 layers, d_model 128, d_ff 1024, 6 heads of 64, "
+        "dropout 0.1, AdamW lr 1e-3, cosine schedule, batch 256, 20 history items. SASRec-CE: 2 layers, hidden "
+        "64, 2 heads, dropout 0.5, max_len 50. Seeds and time budgets per row.",
+        "",
+        "| dataset | variant | seeds | NDCG@10 | target | Recall@10 | NDCG@20 | coverage@10 | tail@10 | IDs: collision rate / largest bucket | invalid IDs | beam ms/user | best epoch | stopped by | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["dataset"], run["variant"]), []).append(run)
+    for (dataset, variant), group in groups.items():
+        def cell(metric: str) -> str:
+            values = [r["test"][metric] for r in group]
+            return f"{statistics.fmean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
+
+        target = TARGETS.get((dataset, variant))
+        mean = statistics.fmean(r["test"]["ndcg@10"] for r in group)
+        verdict = "–" if target is None else f"{target} ({'met' if mean >= target else 'missed'})"
+        ids = group[0]["train"].get("semantic_ids")
+        id_cell = f"{ids['collision_rate']:.3f} / {ids['largest_bucket']}" if ids else "–"
+        decoding = group[0]["decoding"]
+        lines.append(
+            f"| {dataset} | {variant} | {len(group)} | {cell('ndcg@10')} | {verdict} | {cell('recall@10')} | "
+            f"{cell('ndcg@20')} | {cell('coverage@10')} | {cell('exposure@10_tail')} | {id_cell} | "
+            f"{'–' if not decoding else f'{decoding['invalid_id_share']:.1%}'} | "
+            f"{'–' if not decoding else f'{decoding['beam_ms_per_user']:.1f}'} | "
+            f"{[r['train'].get('best_epoch') for r in group]} | {', '.join(sorted({r['train'].get('stopped_by', '-') for r in group}))} | "
+            f"{statistics.fmean(r['train'].get('train_seconds', 0) for r in group):.0f} |"
+        )
+    best = {d: max((statistics.fmean(r["test"]["ndcg@10"] for r in g), v) for (dd, v), g in groups.items() if dd == d)
+            for d in {d for d, _ in groups}}
+    lines.append("")
+    for dataset, (value, variant) in sorted(best.items()):
+        bar = BEST_MODEL_TARGET.get(dataset)
+        lines.append(f"Best on {dataset}: {variant}, NDCG@10 {value:.4f}"
+                     + (f" (target {bar}: {'met' if value >= bar else 'missed'})" if bar else "") + "  ")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=["amazon-beauty", "amazon-sports"])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides for every run")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks"))
+    parser.add_argument("--name", default="generative_retrieval", help="results file and BENCHMARKS.md section")
+    parser.add_argument("--fresh", action="store_true", help="drop runs kept from earlier invocations")
+    args = parser.parse_args()
+
+    runs = [run_one(d, v, s, args.runs_dir, args.overrides) for d in args.datasets for v in args.variants
+            for s in args.seeds]
+    previous = RESULTS / f"{args.name}.json"
+    if previous.exists() and not args.fresh:
+        done = {(r["dataset"], r["variant"], r["seed"]) for r in runs}
+        runs = [r for r in json.loads(previous.read_text())["runs"]
+                if (r["dataset"], r["variant"], r["seed"]) not in done] + runs
+    protocol = {"split": "leave-one-out", "ranking": "full ranking; generative: beam list, outside = miss",
+                "history_masked": False}
+    path = save(args.name, [{k: r[k] for k in ("dataset", "variant", "seed")} | {m: r["test"][m] for m in REPORTED}
+                            for r in runs], protocol, runs=runs)
+    update_section(args.name, markdown(runs))
+    for r in runs:
+        print(f"{r['dataset']:15s} {r['variant']:22s} seed {r['seed']} ndcg@10 {r['test']['ndcg@10']:.4f}")
+    print(f"wrote {path} and BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
