@@ -20,6 +20,8 @@ def test_training_examples_cover_every_next_item_and_never_the_held_out_ones():
     histories, targets = training_examples(split.train, max_items=2)
     assert targets.tolist() == [2, 3]  # user 1 trains on 1, 2, 3; user 2 on 6 only (nothing to predict)
     assert histories.tolist() == [[0, 1], [1, 2]]
+    _, recent = training_examples(split.train, max_items=2, per_user=1)
+    assert recent.tolist() == [3]  # only user 1's most recent example
 
 
 def test_learns_a_deterministic_successor_pattern(tmp_path):

@@ -102,3 +102,16 @@ def test_movielens_sasrec_with_genre_features_trains_and_reloads(tmp_path):
     assert (tmp_path / "semantic_ids" / "categories.parquet").is_file()
     again = evaluate_run(tmp_path, "test")
     assert again["test"]["ndcg@10"] == pytest.approx(result["test"]["ndcg@10"])
+
+
+def test_time_budget_stops_mid_epoch_and_keeps_a_validated_checkpoint(tmp_path):
+    sequences = [np.arange(1, 9, dtype=np.int64) for _ in range(64)]
+    split = LeaveOneOutSplit(sequences)
+    counts = item_counts(split.train, 10)
+    summary = train_sequence_model(small_model(n_items=10), split, counts,
+                                   TrainConfig(epochs=50, batch_size=8, max_minutes=1e-9), EvaluateConfig(), tmp_path,
+                                   torch.device("cpu"))
+    assert summary["stopped_by"] == "time budget"
+    assert summary["epochs_run"] == 1 and summary["best_epoch"] == 1
+    assert (tmp_path / "checkpoint.pt").is_file()
+    assert len((tmp_path / "train_log.jsonl").read_text().splitlines()) == 1

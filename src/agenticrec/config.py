@@ -63,6 +63,10 @@ class GenerativeConfig(Section):
     d_kv: int = Field(64, gt=0, description="width of each attention head")
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     max_items: int = Field(20, gt=0, description="most recent history items the encoder reads")
+    examples_per_user: int | None = Field(
+        None, gt=0, description="train on each user's most recent next-item examples only (None = all); "
+        "bounds the cost of long histories on a CPU"
+    )
     beam: int = Field(20, gt=0, description="beam width; the ranked list has at most this many items")
 
 
@@ -88,7 +92,9 @@ class TrainConfig(Section):
     eval_every: int = Field(1, gt=0, description="epochs between validation runs")
     schedule: Literal["constant", "cosine"] = Field("constant", description="learning rate: constant, or cosine "
                                                     "decay to 0 over `epochs`")
-    max_minutes: float | None = Field(None, gt=0, description="stop training after this wall time (then keep the best)")
+    max_minutes: float | None = Field(
+        None, gt=0, description="stop training after this wall time, mid-epoch if need be (then keep the best)"
+    )
     device: str = Field("auto", description="auto, cpu or cuda")
     threads: int | None = Field(None, description="torch CPU threads; default all cores")
 

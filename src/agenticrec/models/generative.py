@@ -212,11 +212,14 @@ class GenerativeRetrieval(nn.Module):
         return out
 
 
-def training_examples(train: list[np.ndarray], max_items: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every next-item example of the training sequences: (left-padded last ``max_items`` items, next item)."""
+def training_examples(train: list[np.ndarray], max_items: int,
+                      per_user: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Next-item examples of the training sequences, (left-padded last ``max_items`` items, next item): every
+    one, or each user's ``per_user`` most recent."""
     histories, targets = [], []
     for seq in train:
-        for t in range(1, len(seq)):
+        first = 1 if per_user is None else max(1, len(seq) - per_user)
+        for t in range(first, len(seq)):
             histories.append(seq[max(0, t - max_items) : t])
             targets.append(seq[t])
     return left_pad(histories, max_items), torch.as_tensor(np.array(targets, dtype=np.int64))
@@ -231,9 +234,9 @@ def train_generative(
     run_dir: Path,
     device: torch.device,
 ) -> dict[str, float]:
-    """Train on every next-item example of the training sequences, early stopping on validation NDCG@10."""
+    """Train on the next-item examples of the training sequences, early stopping on validation NDCG@10."""
     model.to(device)
-    histories, targets = training_examples(split.train, model.config.max_items)
+    histories, targets = training_examples(split.train, model.config.max_items, model.config.examples_per_user)
     if not len(targets):
         raise AgenticRecError("no training examples: every user has fewer than 2 training interactions")
     lengths = (histories > 0).sum(dim=1)

@@ -23,7 +23,6 @@ from agenticrec.models.sasrec import SASRec, left_pad
 EARLY_STOPPING_METRIC = "ndcg@10"
 
 
-
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -94,7 +93,8 @@ def fit_with_early_stopping(
     run_dir: Path,
     label: str,
 ) -> dict[str, float]:
-    """Train ``model`` (a module with a ``score`` method) in place, keep the state with the best validation NDCG@10 and save it to the run dir.
+    """Train ``model`` (a module with a ``score`` method) in place and keep the state with the best validation
+    NDCG@10, saved to the run dir.
 
     ``epoch()`` yields one loss per mini-batch of an epoch over ``examples`` training examples. Writes
     ``train_log.jsonl`` (one line per validation) and ``checkpoint.pt``; returns a training summary.
@@ -109,6 +109,10 @@ def fit_with_early_stopping(
     started = time.perf_counter()
     log_path = run_dir / "train_log.jsonl"
     log_path.unlink(missing_ok=True)
+
+    def out_of_time() -> bool:
+        return bool(train.max_minutes) and time.perf_counter() - started > 60 * train.max_minutes
+
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("{task.fields[status]}")]
     with Progress(*columns, transient=False) as progress:
@@ -123,8 +127,10 @@ def fit_with_early_stopping(
                 if scheduler is not None:
                     scheduler.step()
                 total, batches = total + loss.item(), batches + 1
+                if out_of_time():
+                    break  # validate what has been learnt so far, then stop
             status = f"loss {total / batches:.4f}"
-            if number % train.eval_every == 0 or number == train.epochs:
+            if number % train.eval_every == 0 or number == train.epochs or out_of_time():
                 model.eval()
                 metrics = evaluate_ranking(model.score, valid, item_counts, ks=[10], lists=False,
                                            mask_history=evaluate.mask_history, batch_size=evaluate.batch_size)
@@ -142,7 +148,7 @@ def fit_with_early_stopping(
             if waited >= train.patience:
                 stopped_by = "early stopping"
                 break
-            if train.max_minutes and time.perf_counter() - started > 60 * train.max_minutes and best_state is not None:
+            if out_of_time():
                 stopped_by = "time budget"
                 break
     assert best_state is not None  # the last epoch always validates
