@@ -48,13 +48,15 @@ def decoding_figures(run_dir: Path) -> dict[str, float]:
     """Invalid-ID share over every decoded list entry of the test users, and beam-search ms per user."""
     import numpy as np
 
+    from agenticrec.critique.experiment import generative_model
     from agenticrec.pipeline import load_run
 
     run = load_run(run_dir)
+    model = generative_model(run.model, run_dir)
     test = run.split.stage("test")
     histories = test.histories[:TIMED_USERS]
     started = time.perf_counter()
-    items, scores = run.model.recommend(histories)  # type: ignore[attr-defined]
+    items, scores = model.recommend(histories)
     seconds = time.perf_counter() - started
     decoded = items[np.isfinite(scores)]
     return {"invalid_id_share": float(((decoded < 1) | (decoded > run.dataset.n_items)).mean()),
@@ -77,6 +79,19 @@ def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: li
             "config": config.model_dump(mode="json", exclude={"llm", "tagger"})}
 
 
+def settings(config: dict[str, Any]) -> str:
+    """The model size and training budget of a run, in a few words."""
+    model, train = config["model"], config["train"]
+    if model["name"] == "generative":
+        size = (f"{model['num_layers']}+{model['num_layers']} layers, d {model['d_model']}, d_ff {model['d_ff']}, "
+                f"{model['num_heads']}x{model['d_kv']} heads, {model['max_items']} items, "
+                f"{model['examples_per_user'] or 'all'} examples/user, beam {model['beam']}")
+    else:
+        size = (f"{model['num_layers']} layers, hidden {model['hidden_size']}, dropout {model['dropout']}, "
+                f"max_len {model['max_len']}")
+    return f"{size}; lr {train['lr']}, batch {train['batch_size']}, {train['max_minutes'] or 'no'} min budget"
+
+
 def markdown(runs: list[dict[str, Any]]) -> str:
     info = machine()
     where = info.get("gpu") or f"{info['cpu']}, {info['cores_available']} cores"
@@ -86,13 +101,12 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         "Commands: " + ", ".join(f"`{c}`" for c in sorted({r['command'] for r in runs})) + "  ",
         f"Machine: {where}, torch {info.get('torch')}; last updated {time.strftime('%Y-%m-%d')}  ",
         "Protocol: leave-one-out (last item test, second-last validation), full ranking over all items, history "
-        "not masked, test metrics, early stopping on validation NDCG@10. Generative runs rank the beam (20) only: "
-        "items outside it count as misses. Encoder-decoder: 4+4 layers, d_model 128, d_ff 1024, 6 heads of 64, "
-        "dropout 0.1, AdamW lr 1e-3, cosine schedule, batch 256, 20 history items. SASRec-CE: 2 layers, hidden "
-        "64, 2 heads, dropout 0.5, max_len 50. Seeds and time budgets per row.",
+        "not masked, test metrics, early stopping on validation NDCG@10. Generative runs rank the beam only: "
+        "items outside it count as misses. Model size and training budget per row (the papers' encoder-decoder: "
+        "4+4 layers, d_model 128, d_ff 1024, 6 heads of 64, dropout 0.1, AdamW, cosine schedule, batch 256).",
         "",
-        "| dataset | variant | seeds | NDCG@10 | target | Recall@10 | NDCG@20 | coverage@10 | tail@10 | IDs: collision rate / largest bucket | invalid IDs | beam ms/user | best epoch | stopped by | train s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | variant | settings | seeds | NDCG@10 | target | Recall@10 | NDCG@20 | coverage@10 | tail@10 | IDs: collision rate / largest bucket | invalid IDs | beam ms/user | best epoch | stopped by | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for run in runs:
@@ -109,7 +123,7 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         id_cell = f"{ids['collision_rate']:.3f} / {ids['largest_bucket']}" if ids else "–"
         decoding = group[0]["decoding"]
         lines.append(
-            f"| {dataset} | {variant} | {len(group)} | {cell('ndcg@10')} | {verdict} | {cell('recall@10')} | "
+            f"| {dataset} | {variant} | {settings(group[0]['config'])} | {len(group)} | {cell('ndcg@10')} | {verdict} | {cell('recall@10')} | "
             f"{cell('ndcg@20')} | {cell('coverage@10')} | {cell('exposure@10_tail')} | {id_cell} | "
             f"{'–' if not decoding else f'{decoding['invalid_id_share']:.1%}'} | "
             f"{'–' if not decoding else f'{decoding['beam_ms_per_user']:.1f}'} | "

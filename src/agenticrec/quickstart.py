@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
+from agenticrec.cli.recommend import recommendation_rows, rows_table
 from agenticrec.cli.runs import TABLE_METRICS, results_table
+from agenticrec.critique.experiment import generative_model
 from agenticrec.config import load_config
 from agenticrec.io import atomic_write_text
 from agenticrec.llm import LLMClient
@@ -68,38 +69,33 @@ def run_quickstart(root: Path, overrides: list[str]) -> Path:
     generative = load_run(root / "generative-descriptors")
     examples = example_lists(generative)
     for user, rows in examples.items():
-        console.print(_list_table(f"user {user}", rows))
+        console.print(rows_table(rows, f"user {user}"))
     console.rule("4/4 critique: keep only items under the descriptors an LLM user picks for the wanted item")
     critique = critique_example(generative)
     console.print(critique["summary"])
     for label in ("vanilla", "critique"):
         if critique.get(label):
-            console.print(_list_table(f"{label} list", critique[label]))
+            console.print(rows_table(critique[label], f"{label} list"))
     report = write_quickstart_report(root, results, examples, critique, tagger_report, time.perf_counter() - started)
     console.print(f"wrote {report}")
     return report
-
-
-def _rows(run: TrainedRun, items: np.ndarray, scores: np.ndarray, target: int | None = None) -> list[dict[str, str]]:
-    ids = run.model.tokenizer.ids  # type: ignore[attr-defined]
-    return [{"item": run.dataset.item_text(int(i))[:70], "descriptor path": ids.label(int(i)),
-             "target": "yes" if target is not None and int(i) == target else ""}
-            for i, s in zip(items, scores) if np.isfinite(s)]
 
 
 def example_lists(run: TrainedRun) -> dict[str, list[dict[str, str]]]:
     """Top items after each of the first test users' histories."""
     test = run.split.stage("test")
     users = list(range(min(EXAMPLE_USERS, len(test.targets))))
-    items, scores = run.model.recommend([test.histories[u] for u in users], k=LIST_LENGTH)  # type: ignore[attr-defined]
-    return {run.dataset.user_ids[u]: _rows(run, items[k], scores[k]) for k, u in enumerate(users)}
+    model = generative_model(run.model, run.config.run_dir)
+    items, scores = model.recommend([test.histories[u] for u in users], k=LIST_LENGTH)
+    return {run.dataset.user_ids[u]: recommendation_rows(run, items[k], scores[k]) for k, u in enumerate(users)}
 
 
 def critique_example(run: TrainedRun) -> dict[str, Any]:
     """The first test user's list, vanilla and restricted to the level-1 descriptors an LLM user picks."""
     from agenticrec.critique.simulated_user import level1_options, pick_level1
 
-    ids = run.model.tokenizer.ids  # type: ignore[attr-defined]
+    model = generative_model(run.model, run.config.run_dir)
+    ids = model.tokenizer.ids
     options = level1_options(ids, run.config.semantic_ids.tagger_run)
     if len(options) < 2:
         return {"summary": f"The vocabulary has {len(options)} level-1 descriptor(s), so there is nothing to steer "
@@ -111,28 +107,22 @@ def critique_example(run: TrainedRun) -> dict[str, Any]:
     if picks is None:
         return {"summary": "The simulated user's LLM call failed; see `agenticrec llm stats`."}
     allowed = ids.items_under([(p,) for p in picks])
-    vanilla = run.model.recommend([history], k=LIST_LENGTH)  # type: ignore[attr-defined]
-    steered = run.model.recommend([history], k=LIST_LENGTH, allowed=allowed)  # type: ignore[attr-defined]
+    vanilla = model.recommend([history], k=LIST_LENGTH)
+    steered = model.recommend([history], k=LIST_LENGTH, allowed=allowed)
     names = [o.name for o in options if o.token in picks]
     return {
         "summary": f"user {run.dataset.user_ids[0]} wants: {run.dataset.item_text(target)[:90]}\n"
                    f"the LLM user picks: {', '.join(names)}",
-        "vanilla": _rows(run, vanilla[0][0], vanilla[1][0], target),
-        "critique": _rows(run, steered[0][0], steered[1][0], target),
+        "vanilla": recommendation_rows(run, vanilla[0][0], vanilla[1][0], target),
+        "critique": recommendation_rows(run, steered[0][0], steered[1][0], target),
     }
 
 
-def _list_table(title: str, rows: list[dict[str, str]]) -> Table:
-    table = Table("#", "item", "descriptor path", "target", title=title)
-    for rank, row in enumerate(rows, start=1):
-        table.add_row(str(rank), row["item"], row["descriptor path"], row["target"])
-    return table
-
-
 def _html_rows(rows: list[dict[str, str]]) -> str:
+    header = "".join(f"<th>{html.escape(column)}</th>" for column in (rows[0] if rows else ()))
     body = "".join(f"<tr><td>{k}</td>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>"
                    for k, row in enumerate(rows, start=1))
-    return f"<table><tr><th>#</th><th>item</th><th>descriptor path</th><th>target</th></tr>{body}</table>"
+    return f"<table><tr><th>#</th>{header}</tr>{body}</table>"
 
 
 def write_quickstart_report(root: Path, results: dict[str, dict[str, Any]], examples: dict[str, list[dict[str, str]]],

@@ -82,10 +82,17 @@ def test_residual_kmeans_caps_codes_at_the_number_of_items():
 def test_category_paths_use_prefixes_as_tokens():
     data = catalogue(["Beauty > Makeup > Nails | Beauty > Other", "Beauty > Makeup", "", "Beauty > Skin"])
     ids = build_categories(data, SemanticIDConfig(method="categories"), None, 0)
-    assert ids.paths[0] == ("Beauty", "Beauty > Makeup", "Beauty > Makeup > Nails")
-    assert ids.names[0] == ("Beauty", "Makeup", "Nails")
+    assert ids.paths[0] == ("Beauty > Makeup", "Beauty > Makeup > Nails")  # the shared root "Beauty" is dropped
+    assert ids.names[0] == ("Makeup", "Nails")
+    assert ids.paths[1] == ("Beauty > Makeup",)
     assert ids.paths[2] == ()
-    assert ids.label(1) == "Beauty > Makeup > Nails #0"
+    assert ids.label(1) == "Makeup > Nails #0"
+
+
+def test_category_root_is_kept_when_it_is_a_whole_path():
+    data = catalogue(["Toys", "Toys > Cars"])
+    ids = build_categories(data, SemanticIDConfig(method="categories"), None, 0)
+    assert ids.paths == [("Toys",), ("Toys", "Toys > Cars")]
 
 
 def test_category_ids_need_the_column():

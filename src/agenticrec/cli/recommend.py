@@ -32,13 +32,25 @@ def allowed_mask(run: TrainedRun, allow: list[str]) -> np.ndarray | None:
     return ids.items_under([(lookup.get(a) or lookup[a.casefold()],) for a in allow])
 
 
-def recommendation_table(run: TrainedRun, items: np.ndarray, scores: np.ndarray, title: str) -> Table:
-    ids = run.model.tokenizer.ids  # type: ignore[attr-defined]
-    table = Table("#", "item", "semantic ID", "text", "log p", title=title)
-    for rank, (item, score) in enumerate(zip(items, scores), start=1):
+def recommendation_rows(run: TrainedRun, items: np.ndarray, scores: np.ndarray,
+                        target: int | None = None) -> list[dict[str, str]]:
+    """One row per listed item (id, semantic ID, text, beam log-probability; with ``target``, whether it is it)."""
+    from agenticrec.critique.experiment import generative_model
+
+    ids = generative_model(run.model, run.config.run_dir).tokenizer.ids
+    rows = []
+    for item, score in zip(items.tolist(), scores.tolist()):
         if np.isfinite(score):
-            table.add_row(str(rank), str(run.dataset.items["item_id"].iloc[item - 1]), ids.label(int(item)),
-                          run.dataset.item_text(int(item))[:80], f"{score:.2f}")
+            row = {"item": str(run.dataset.items["item_id"].iloc[item - 1]), "semantic ID": ids.label(item),
+                   "text": run.dataset.item_text(item)[:80], "log p": f"{score:.2f}"}
+            rows.append(row | ({"target": "yes" if item == target else ""} if target is not None else {}))
+    return rows
+
+
+def rows_table(rows: list[dict[str, str]], title: str) -> Table:
+    table = Table("#", *(rows[0] if rows else ()), title=title)
+    for rank, row in enumerate(rows, start=1):
+        table.add_row(str(rank), *row.values())
     return table
 
 
@@ -59,7 +71,7 @@ def recommend(
         raise AgenticRecError(f"{run.dataset.name}: unknown user id {user!r}") from None
     items, scores = model.recommend([history], k=k, allowed=allowed_mask(run, allow))
     title = f"user {user} ({len(history)} interactions)" + (f", only under {', '.join(allow)}" if allow else "")
-    Console().print(recommendation_table(run, items[0], scores[0], title))
+    Console().print(rows_table(recommendation_rows(run, items[0], scores[0]), title))
 
 
 def critique(

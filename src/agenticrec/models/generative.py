@@ -22,7 +22,7 @@ from agenticrec.config import EvaluateConfig, GenerativeConfig, TrainConfig
 from agenticrec.data.dataset import LeaveOneOutSplit
 from agenticrec.errors import AgenticRecError
 from agenticrec.models.sasrec import left_pad
-from agenticrec.models.training import fit_with_early_stopping, length_bucketed_batches
+from agenticrec.models.training import train_next_item
 from agenticrec.semantic_ids.tokenizer import PAD, SemanticIDTokenizer
 from agenticrec.semantic_ids.trie import ItemTrie
 
@@ -178,8 +178,7 @@ class GenerativeRetrieval(nn.Module):
         return items, scores
 
     def _chunks(self, count: int, beam: int) -> Iterator[slice]:
-        widest = int((self.trie.child_ptr[1:] - self.trie.child_ptr[:-1]).max())
-        size = max(1, CANDIDATES_PER_CHUNK // (beam * max(widest, 1)))
+        size = max(1, CANDIDATES_PER_CHUNK // (beam * self.trie.max_fan_out))
         for start in range(0, count, size):
             yield slice(start, start + size)
 
@@ -234,16 +233,9 @@ def train_generative(
     run_dir: Path,
     device: torch.device,
 ) -> dict[str, float]:
-    """Train on the next-item examples of the training sequences, early stopping on validation NDCG@10."""
-    model.to(device)
+    """Train on the next-item examples of the training sequences (see ``train_next_item``)."""
     histories, targets = training_examples(split.train, model.config.max_items, model.config.examples_per_user)
     if not len(targets):
         raise AgenticRecError("no training examples: every user has fewer than 2 training interactions")
-    lengths = (histories > 0).sum(dim=1)
-
-    def epoch() -> Iterator[torch.Tensor]:
-        for batch in length_bucketed_batches(lengths, train.batch_size):
-            yield model.loss(histories[batch].to(device), targets[batch].to(device))
-
-    return fit_with_early_stopping(model, epoch, len(targets), split.stage("valid"), item_counts, train, evaluate,
-                                   run_dir, f"generative ({model.tokenizer.ids.method} IDs)")
+    return train_next_item(model, histories, targets, split, item_counts, train, evaluate, run_dir, device,
+                           f"generative ({model.tokenizer.ids.method} IDs)")

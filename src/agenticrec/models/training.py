@@ -68,18 +68,41 @@ def train_sequence_model(
     run_dir: Path,
     device: torch.device,
 ) -> dict[str, float]:
-    """Train SASRec on next-item pairs of the training sequences (see ``fit_with_early_stopping``)."""
-    model.to(device)
+    """Train SASRec on next-item pairs of the training sequences (see ``train_next_item``)."""
     inputs, targets = next_item_pairs(split.train, model.config.max_len)
-    lengths = (targets > 0).sum(dim=1)
+    return train_next_item(model, inputs, targets, split, item_counts, train, evaluate, run_dir, device,
+                           f"SASRec-{model.config.loss}")
+
+
+def train_next_item(
+    model: torch.nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    split: LeaveOneOutSplit,
+    item_counts: np.ndarray,
+    train: TrainConfig,
+    evaluate: EvaluateConfig,
+    run_dir: Path,
+    device: torch.device,
+    label: str,
+) -> dict[str, float]:
+    """Train ``model`` (with ``loss(inputs, targets)``) on left-padded ``inputs`` (N, L) and their ``targets``,
+    either (N, L) next items per position or (N,) one next item, with early stopping on validation.
+
+    Batches group examples of similar length and are trimmed to their longest input.
+    """
+    model.to(device)
+    lengths = (inputs > 0).sum(dim=1)
+    per_position = targets.dim() == 2
 
     def epoch() -> Iterator[torch.Tensor]:
         for batch in length_bucketed_batches(lengths, train.batch_size):
-            width = int(lengths[batch].max())
-            yield model.loss(inputs[batch, -width:].to(device), targets[batch, -width:].to(device))
+            width = max(int(lengths[batch].max()), 1)
+            batch_targets = targets[batch, -width:] if per_position else targets[batch]
+            yield model.loss(inputs[batch, -width:].to(device), batch_targets.to(device))
 
     return fit_with_early_stopping(model, epoch, len(lengths), split.stage("valid"), item_counts, train, evaluate,
-                                   run_dir, f"SASRec-{model.config.loss}")
+                                   run_dir, label)
 
 
 def fit_with_early_stopping(

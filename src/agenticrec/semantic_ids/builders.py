@@ -57,17 +57,33 @@ def build_descriptors(dataset: Dataset, config: SemanticIDConfig, run_dir: Path,
 
 
 def build_categories(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, seed: int) -> SemanticIDs:
-    """The item's first 'A > B > C' category path; tokens are the path prefixes, so each is unique."""
+    """The item's first 'A > B > C' category path; tokens are the path prefixes, so each is unique. Leading
+    levels that every categorised item shares (Amazon's 'Beauty') are dropped: they tell items nothing apart."""
     field = config.category_field
     if field not in dataset.items.columns:
         raise AgenticRecError(f"{dataset.name}: items have no {field!r} column for category semantic IDs")
-    paths, names = [], []
+    levels = []
     for value in dataset.items[field]:
         first = str(value).split(" | ")[0] if isinstance(value, str) and value.strip() else ""
-        levels = [part.strip() for part in first.split(" > ") if part.strip()]
-        paths.append(tuple(" > ".join(levels[: i + 1]) for i in range(len(levels))))
-        names.append(tuple(levels))
+        levels.append([part.strip() for part in first.split(" > ") if part.strip()])
+    shared = _shared_root(levels)
+    paths, names = [], []
+    for item_levels in levels:
+        kept = item_levels[shared:]
+        paths.append(tuple(" > ".join(item_levels[: shared + i + 1]) for i in range(len(kept))))
+        names.append(tuple(kept))
     return SemanticIDs.from_paths("categories", paths, names)
+
+
+def _shared_root(paths: list[list[str]]) -> int:
+    """How many leading levels all non-empty paths share (never a whole path: a leaf stays)."""
+    present = [p for p in paths if p]
+    if not present:
+        return 0
+    depth = 0
+    while all(len(p) > depth + 1 and p[depth] == present[0][depth] for p in present):
+        depth += 1
+    return depth
 
 
 SEMANTIC_ID_BUILDERS: dict[str, Builder] = {

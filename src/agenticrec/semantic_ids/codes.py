@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +60,20 @@ class SemanticIDs:
         """A readable ID, e.g. ``Skin Care > Moisturisers #2``."""
         return f"{' > '.join(self.names[index - 1]) or '(root)'} {RESOLVER_PREFIX}{self.resolvers[index - 1]}"
 
+    @cached_property
+    def _items_by_prefix(self) -> dict[tuple[str, ...], np.ndarray]:
+        """Item indices under every prefix of every path (the empty prefix covers all items)."""
+        groups: defaultdict[tuple[str, ...], list[int]] = defaultdict(list)
+        for index, path in enumerate(self.paths, start=1):
+            for depth in range(len(path) + 1):
+                groups[path[:depth]].append(index)
+        return {prefix: np.asarray(items) for prefix, items in groups.items()}
+
     def items_under(self, prefixes: Sequence[Sequence[str]]) -> np.ndarray:
         """Boolean mask over item indices (entry 0 = padding, False): items whose path starts with a prefix."""
-        wanted = [tuple(p) for p in prefixes]
         mask = np.zeros(self.n_items + 1, dtype=bool)
-        for i, path in enumerate(self.paths, start=1):
-            mask[i] = any(path[: len(p)] == p for p in wanted)
+        for prefix in prefixes:
+            mask[self._items_by_prefix.get(tuple(prefix), [])] = True
         return mask
 
     def stats(self) -> dict[str, Any]:

@@ -50,6 +50,7 @@ class ItemTrie:
         self.child_ptr = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
         self.child_ids = torch.as_tensor([c for cs in children for c in cs], dtype=torch.long)
         self.max_depth = max((len(t) for t in item_tokens[1:]), default=0)
+        self.max_fan_out = max(int(counts.max()) if len(counts) else 1, 1)
 
     @property
     def n_nodes(self) -> int:
