@@ -105,6 +105,10 @@ class EvaluateConfig(Section):
         False, description="exclude items already in the user's history from the ranking (TIGER protocol: False)"
     )
     batch_size: int = Field(1024, gt=0)
+    valid_users: int | None = Field(
+        None, gt=0, description="early stopping on a seeded sample of this many validation users (None = all); "
+        "test metrics always cover every user"
+    )
 
 
 class RunConfig(Section):

@@ -105,3 +105,12 @@ def test_leave_one_out_on_beauty(shared_data_dir: Path) -> None:
     assert split.stage("valid").targets[0] == 4 and split.stage("test").targets[0] == 5
     total = sum(len(t) for t in split.train) + 2 * dataset.n_users
     assert total == dataset.n_interactions == 198_502
+
+
+def test_validation_sample_is_seeded_and_keeps_user_pairs() -> None:
+    valid = make_dataset([[k, k + 1, k + 2] for k in range(1, 40)]).split().stage("valid")
+    sample = valid.sample(10, seed=3)
+    assert len(sample.targets) == 10 and sample.targets.tolist() == valid.sample(10, seed=3).targets.tolist()
+    assert all(h.tolist() == [t - 1] for h, t in zip(sample.histories, sample.targets))
+    assert sample.targets.tolist() == sorted(sample.targets.tolist())  # users keep their order
+    assert valid.sample(None) is valid and valid.sample(100) is valid

@@ -23,6 +23,13 @@ class EvalSet:
     histories: list[np.ndarray]
     targets: np.ndarray
 
+    def sample(self, users: int | None, seed: int = 0) -> EvalSet:
+        """A seeded random subset of ``users`` users (in their original order); all of them if None or more."""
+        if users is None or users >= len(self.targets):
+            return self
+        chosen = np.sort(np.random.default_rng(seed).choice(len(self.targets), users, replace=False))
+        return EvalSet([self.histories[u] for u in chosen], self.targets[chosen])
+
 
 @dataclass(frozen=True)
 class LeaveOneOutSplit:

@@ -101,8 +101,8 @@ def train_next_item(
             batch_targets = targets[batch, -width:] if per_position else targets[batch]
             yield model.loss(inputs[batch, -width:].to(device), batch_targets.to(device))
 
-    return fit_with_early_stopping(model, epoch, len(lengths), split.stage("valid"), item_counts, train, evaluate,
-                                   run_dir, label)
+    valid = split.stage("valid").sample(evaluate.valid_users)
+    return fit_with_early_stopping(model, epoch, len(lengths), valid, item_counts, train, evaluate, run_dir, label)
 
 
 def fit_with_early_stopping(
