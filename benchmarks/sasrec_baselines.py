@@ -26,7 +26,8 @@ from common import RESULTS, command, machine, save, update_section
 MODELS = {
     "popularity": ["model.name=popularity"],
     "sasrec-bce": ["model.name=sasrec", "model.loss=bce"],
-    "sasrec-ce": ["model.name=sasrec", "model.loss=ce"],
+    # the 2025 study's Beauty/Sports setting (1 block, 1 head, dropout 0.2): as good as 2 blocks here, half the time
+    "sasrec-ce": ["model.name=sasrec", "model.loss=ce", "model.num_layers=1", "model.num_heads=1", "model.dropout=0.2"],
 }
 # NDCG@10 targets (full ranking, leave-one-out): TIGER Table 1 for BCE, a 2025 study for full-softmax CE.
 TARGETS = {
@@ -35,6 +36,11 @@ TARGETS = {
     ("amazon-beauty", "sasrec-ce"): 0.050,
     ("amazon-sports", "sasrec-ce"): 0.029,
 }
+# The published SASRec figures come from code that drops the user's own history from the ranking (S3-Rec's
+# full-sort evaluation, quoted by TIGER; filtered viewed items in the 2025 study), so targets are checked
+# against the masked figures; the unmasked ones are the TIGER protocol for generative retrieval.
+PROTOCOLS = {"test_history_masked": "history masked", "test": "history not masked"}
+TARGET_PROTOCOL = "test_history_masked"
 REPORTED = ["ndcg@10", "recall@10", "ndcg@20", "recall@20", "mrr", "coverage@10", "exposure@10_tail"]
 
 
@@ -42,15 +48,16 @@ def run_one(dataset: str, model: str, seed: int, runs_dir: Path, overrides: list
     import torch
 
     from agenticrec.config import load_config
-    from agenticrec.pipeline import train_and_evaluate
+    from agenticrec.pipeline import evaluate_run, train_and_evaluate
 
     torch.set_num_threads(threads)
-    config = load_config(None, [f"data.name={dataset}", *MODELS[model], f"seed={seed}", *overrides,
-                                f"run_dir={runs_dir / f'{dataset}-{model}-seed{seed}'}"])
+    run_dir = runs_dir / f"{dataset}-{model}-seed{seed}"
+    config = load_config(None, [f"data.name={dataset}", *MODELS[model], f"seed={seed}", *overrides, f"run_dir={run_dir}"])
     result = train_and_evaluate(config)
+    masked = evaluate_run(run_dir, "test", mask_history=True)["test"]
     return {"dataset": dataset, "model": model, "seed": seed, "command": command(), "machine": result["machine"],
-            "finished": result["finished"], "test": result["test"], "valid": result["valid"],
-            "train": result["train"], "wall_seconds": result["wall_seconds"],
+            "finished": result["finished"], "test": result["test"], "test_history_masked": masked,
+            "valid": result["valid"], "train": result["train"], "wall_seconds": result["wall_seconds"],
             "config": config.model_dump(mode="json", exclude={"llm"})}
 
 
@@ -61,9 +68,12 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for (dataset, model), group in groups.items():
         row: dict[str, Any] = {"dataset": dataset, "model": model, "seeds": [r["seed"] for r in group]}
-        for metric in REPORTED:
-            values = [r["test"][metric] for r in group]
-            row[metric] = {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+        for protocol in PROTOCOLS:
+            for metric in REPORTED:
+                values = [r[protocol][metric] for r in group if protocol in r]
+                if values:
+                    row.setdefault(protocol, {})[metric] = {
+                        "mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
         row["best_epoch"] = [r["train"].get("best_epoch") for r in group]
         row["stopped_by"] = sorted({r["train"].get("stopped_by", "-") for r in group if r["train"]})
         row["wall_seconds_per_run"] = statistics.fmean(r["wall_seconds"] for r in group)
@@ -81,22 +91,33 @@ def markdown(rows: list[dict[str, Any]], runs: list[dict[str, Any]], protocol: d
         "",
         "Commands: " + ", ".join(f"`{c}`" for c in commands) + "  ",
         f"Machine: {where}, torch {info.get('torch')}; last updated {time.strftime('%Y-%m-%d')}  ",
-        f"Protocol: {protocol['split']}; {protocol['ranking']}; history masked: {protocol['history_masked']}; "
-        f"test metrics, mean (± std where several seeds ran) over seeds {protocol['seeds']}; early stopping on validation NDCG@10.  ",
-        f"Hyperparameters: {protocol['hyperparameters']}",
+        f"Protocol: {protocol['split']}; {protocol['ranking']}; test metrics under both protocols (early stopping on "
+        f"validation NDCG@10, history not masked), mean (± std where several seeds ran) over seeds {protocol['seeds']}. "
+        "Targets are checked against the history-masked figures, the protocol of the published SASRec numbers.  ",
+        *(f"Hyperparameters of {model}: {values}  " for model, values in protocol["hyperparameters"].items()),
         "",
-        "| dataset | model | seeds | NDCG@10 | target | Recall@10 | NDCG@20 | MRR | coverage@10 | tail exposure@10 | best epochs | stopped by | s/run |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | model | seeds | NDCG@10 masked | target | Recall@10 masked | NDCG@20 masked | NDCG@10 not masked | "
+        "Recall@10 not masked | MRR not masked | coverage@10 | tail exposure@10 | best epochs | stopped by | s/run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         seeds = len(row["best_epoch"])
-        cell = lambda m: f"{row[m]['mean']:.4f}" + (f" ± {row[m]['std']:.4f}" if seeds > 1 else "")  # noqa: E731
+
+        def cell(protocol: str, metric: str) -> str:
+            if protocol not in row:
+                return "–"
+            value = row[protocol][metric]
+            return f"{value['mean']:.4f}" + (f" ± {value['std']:.4f}" if seeds > 1 else "")
+
         target = row["target_ndcg@10"]
-        verdict = "–" if target is None else f"{target} ({'met' if row['ndcg@10']['mean'] >= target else 'missed'})"
+        reached = TARGET_PROTOCOL in row and row[TARGET_PROTOCOL]["ndcg@10"]["mean"] >= (target or 0)
+        verdict = "–" if target is None else f"{target} ({'met' if reached else 'missed'})"
         lines.append(
-            f"| {row['dataset']} | {row['model']} | {seeds} | {cell('ndcg@10')} | {verdict} | {cell('recall@10')} | "
-            f"{cell('ndcg@20')} | {cell('mrr')} | {cell('coverage@10')} | {cell('exposure@10_tail')} | "
-            f"{row['best_epoch']} | {', '.join(row['stopped_by']) or '-'} | {row['wall_seconds_per_run']:.0f} |"
+            f"| {row['dataset']} | {row['model']} | {seeds} | {cell(TARGET_PROTOCOL, 'ndcg@10')} | {verdict} | "
+            f"{cell(TARGET_PROTOCOL, 'recall@10')} | {cell(TARGET_PROTOCOL, 'ndcg@20')} | {cell('test', 'ndcg@10')} | "
+            f"{cell('test', 'recall@10')} | {cell('test', 'mrr')} | {cell('test', 'coverage@10')} | "
+            f"{cell('test', 'exposure@10_tail')} | {row['best_epoch']} | {', '.join(row['stopped_by']) or '-'} | "
+            f"{row['wall_seconds_per_run']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -129,23 +150,25 @@ def main() -> None:
         done = {(r["dataset"], r["model"], r["seed"]) for r in runs}
         kept = [r for r in json.loads(previous.read_text())["runs"] if (r["dataset"], r["model"], r["seed"]) not in done]
         runs = kept + runs
-    sasrec = next((r["config"]["model"] for r in runs if r["model"] != "popularity"), {})
-    train = runs[0]["config"]["train"]
+    train_keys = ("epochs", "batch_size", "lr", "weight_decay", "patience", "eval_every", "max_minutes")
+    hyperparameters = {r["model"]: {**{k: v for k, v in r["config"]["model"].items() if k not in ("name", "loss")},
+                                    **{k: r["config"]["train"].get(k) for k in train_keys}}
+                       for r in runs if r["model"] != "popularity"}
     protocol = {
         "split": "leave-one-out (last item test, second-last validation)",
         "ranking": "full ranking over all items",
-        "history_masked": runs[0]["config"]["evaluate"]["mask_history"],
         "seeds": sorted({r["seed"] for r in runs}),
-        "hyperparameters": {**{k: v for k, v in sasrec.items() if k not in ("name", "loss")},
-                            **{k: train.get(k) for k in ("epochs", "batch_size", "lr", "weight_decay", "patience",
-                                                         "eval_every", "max_minutes")}},
+        "hyperparameters": hyperparameters,
     }
     rows = summarise(runs)
     path = save(args.name, rows, protocol, runs=runs)
     update_section(args.name, markdown(rows, runs, protocol))
     for row in rows:
-        print(f"{row['dataset']:15s} {row['model']:11s} ndcg@10 {row['ndcg@10']['mean']:.4f} ± {row['ndcg@10']['std']:.4f}"
-              f"  recall@10 {row['recall@10']['mean']:.4f}  target {row['target_ndcg@10']}")
+        for protocol, label in PROTOCOLS.items():
+            if protocol in row:
+                ndcg = row[protocol]["ndcg@10"]
+                print(f"{row['dataset']:15s} {row['model']:11s} {label:18s} ndcg@10 {ndcg['mean']:.4f} ± {ndcg['std']:.4f}"
+                      f"  target {row['target_ndcg@10']}")
     print(f"wrote {path} and BENCHMARKS.md ({wall / 60:.1f} min)")
 
 
