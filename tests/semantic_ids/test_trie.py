@@ -23,6 +23,7 @@ def test_trie_leaves_are_exactly_the_catalogue(item_paths):
     assert trie.item_ids()[1:] == tok.item_tokens[1:]
     leaves = trie.leaf_item[trie.leaf_item > 0].sort().values
     assert leaves.tolist() == list(range(1, len(item_paths) + 1))
+    assert trie.max_fan_out == max(max(len(trie.children(n)) for n in range(trie.n_nodes)), 1)
 
 
 @settings(max_examples=60, deadline=None)
