@@ -15,8 +15,8 @@ from rich.console import Console
 
 from agenticrec.cli.recommend import recommendation_rows, rows_table
 from agenticrec.cli.runs import TABLE_METRICS, results_table
-from agenticrec.critique.experiment import generative_model
 from agenticrec.config import load_config
+from agenticrec.critique.experiment import generative_model
 from agenticrec.io import atomic_write_text
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import TrainedRun, load_run, train_and_evaluate
