@@ -43,28 +43,26 @@ def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int,
     options = level1_options(ids, run.config.semantic_ids.tagger_run or run_dir)
     if len(options) < 2:
         raise AgenticRecError(f"{run_dir}: the semantic IDs have {len(options)} level-1 token(s); nothing to critique")
-    test = run.split.stage("test")
-    chosen = np.sort(np.random.default_rng(seed).permutation(len(test.targets))[: min(users, len(test.targets))])
+    test = run.split.stage("test").sample(users, seed)
     with LLMClient(run.config.llm, run_dir) as client:
-        picks = pick_level1(client, [run.dataset.item_text(int(test.targets[u])) for u in chosen], options)
+        picks = pick_level1(client, [run.dataset.item_text(int(target)) for target in test.targets], options)
     answered = [k for k, p in enumerate(picks) if p is not None]
     if not answered:
         raise AgenticRecError(f"{run_dir}: every simulated-user call failed; see `agenticrec llm stats {run_dir}`")
-    users_kept = chosen[answered]
-    histories = [test.histories[u] for u in users_kept]
-    targets = test.targets[users_kept]
+    histories = [test.histories[k] for k in answered]
+    targets = test.targets[answered]
     allowed = np.stack([ids.items_under([(token,) for token in picks[k]]) for k in answered])
     beam = max(ks)
     vanilla, _ = model.recommend(histories, k=beam)
     critiqued, _ = model.recommend(histories, k=beam, allowed=allowed)
     result = {
         "protocol": {
-            "dataset": run.dataset.name, "split": "leave-one-out test users", "users_sampled": len(chosen),
+            "dataset": run.dataset.name, "split": "leave-one-out test users", "users_sampled": len(test.targets),
             "seed": seed, "semantic_ids": ids.method, "beam": beam, "level1_options": len(options),
             "simulated_user": run.config.llm.role("simulated_user").model_dump(mode="json"),
         },
-        "users": len(users_kept),
-        "failed_llm_calls": len(chosen) - len(users_kept),
+        "users": len(answered),
+        "failed_llm_calls": len(test.targets) - len(answered),
         "mean_picked": float(np.mean([len(picks[k]) for k in answered])),
         "target_under_picks": float(allowed[np.arange(len(targets)), targets].mean()),
         "vanilla": rank_metrics(list_ranks(vanilla, targets), ks),

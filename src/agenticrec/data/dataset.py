@@ -27,7 +27,7 @@ class EvalSet:
         """A seeded random subset of ``users`` users (in their original order); all of them if None or more."""
         if users is None or users >= len(self.targets):
             return self
-        chosen = np.sort(np.random.default_rng(seed).choice(len(self.targets), users, replace=False))
+        chosen = np.sort(np.random.default_rng(seed).permutation(len(self.targets))[:users])
         return EvalSet([self.histories[u] for u in chosen], self.targets[chosen])
 
 
