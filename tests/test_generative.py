@@ -9,7 +9,8 @@ import torch
 from agenticrec.config import EvaluateConfig, GenerativeConfig, TrainConfig, load_config
 from agenticrec.data.dataset import LeaveOneOutSplit
 from agenticrec.evaluate import evaluate_ranking, item_counts
-from agenticrec.models.generative import GenerativeRetrieval, train_generative, training_examples
+from agenticrec.models.generative import GenerativeRetrieval, training_examples
+from agenticrec.models.training import train_next_item
 from agenticrec.pipeline import evaluate_run, train_and_evaluate
 from agenticrec.semantic_ids.codes import SemanticIDs
 from agenticrec.semantic_ids.tokenizer import SemanticIDTokenizer
@@ -39,8 +40,8 @@ def test_learns_a_deterministic_successor_pattern(tmp_path):
     config = GenerativeConfig(num_layers=2, d_model=32, d_ff=64, num_heads=2, d_kv=16, dropout=0.0, max_items=5,
                               beam=5)
     model = GenerativeRetrieval(SemanticIDTokenizer(ids), config)
-    train_generative(model, split, counts, TrainConfig(epochs=40, batch_size=32, lr=5e-3, patience=40),
-                     EvaluateConfig(), tmp_path, torch.device("cpu"))
+    train_next_item(model, split, counts, TrainConfig(epochs=40, batch_size=32, lr=5e-3, patience=40),
+                    EvaluateConfig(), tmp_path, torch.device("cpu"))
     after = evaluate_ranking(model.score, split.stage("test"), counts, ks=[1])["recall@1"]
     assert after > 0.6  # random guessing gives 1/24
     assert (tmp_path / "checkpoint.pt").is_file()

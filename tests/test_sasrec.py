@@ -10,7 +10,7 @@ from agenticrec.config import SASRecConfig, TrainConfig, EvaluateConfig, load_co
 from agenticrec.data.dataset import LeaveOneOutSplit
 from agenticrec.evaluate import evaluate_ranking, item_counts
 from agenticrec.models.sasrec import SASRec, left_pad
-from agenticrec.models.training import train_sequence_model
+from agenticrec.models.training import train_next_item
 from agenticrec.pipeline import evaluate_run, train_and_evaluate
 
 
@@ -53,8 +53,8 @@ def test_learns_a_deterministic_successor_pattern(loss, tmp_path):
     counts = item_counts(split.train, n_items)
     model = small_model(loss, n_items)
     before = evaluate_ranking(model.score, split.stage("valid"), counts, ks=[1])["recall@1"]
-    summary = train_sequence_model(model, split, counts, TrainConfig(epochs=25, batch_size=32, lr=5e-3, patience=25),
-                                   EvaluateConfig(), tmp_path, torch.device("cpu"))
+    summary = train_next_item(model, split, counts, TrainConfig(epochs=25, batch_size=32, lr=5e-3, patience=25),
+                              EvaluateConfig(), tmp_path, torch.device("cpu"))
     after = evaluate_ranking(model.score, split.stage("test"), counts, ks=[1])["recall@1"]
     assert before < 0.2
     assert after > 0.5  # random ranking gives 1/30
@@ -108,9 +108,9 @@ def test_time_budget_stops_mid_epoch_and_keeps_a_validated_checkpoint(tmp_path):
     sequences = [np.arange(1, 9, dtype=np.int64) for _ in range(64)]
     split = LeaveOneOutSplit(sequences)
     counts = item_counts(split.train, 10)
-    summary = train_sequence_model(small_model(n_items=10), split, counts,
-                                   TrainConfig(epochs=50, batch_size=8, max_minutes=1e-9), EvaluateConfig(), tmp_path,
-                                   torch.device("cpu"))
+    summary = train_next_item(small_model(n_items=10), split, counts,
+                              TrainConfig(epochs=50, batch_size=8, max_minutes=1e-9), EvaluateConfig(), tmp_path,
+                              torch.device("cpu"))
     assert summary["stopped_by"] == "time budget"
     assert summary["epochs_run"] == 1 and summary["best_epoch"] == 1
     assert (tmp_path / "checkpoint.pt").is_file()

@@ -87,7 +87,8 @@ def example_lists(run: TrainedRun) -> dict[str, list[dict[str, str]]]:
     users = list(range(min(EXAMPLE_USERS, len(test.targets))))
     model = generative_model(run.model, run.config.run_dir)
     items, scores = model.recommend([test.histories[u] for u in users], k=LIST_LENGTH)
-    return {run.dataset.user_ids[u]: recommendation_rows(run, items[k], scores[k]) for k, u in enumerate(users)}
+    return {run.dataset.user_ids[u]: recommendation_rows(run.dataset, model.tokenizer.ids, items[k], scores[k])
+            for k, u in enumerate(users)}
 
 
 def critique_example(run: TrainedRun) -> dict[str, Any]:
@@ -113,8 +114,8 @@ def critique_example(run: TrainedRun) -> dict[str, Any]:
     return {
         "summary": f"user {run.dataset.user_ids[0]} wants: {run.dataset.item_text(target)[:90]}\n"
                    f"the LLM user picks: {', '.join(names)}",
-        "vanilla": recommendation_rows(run, vanilla[0][0], vanilla[1][0], target),
-        "critique": recommendation_rows(run, steered[0][0], steered[1][0], target),
+        "vanilla": recommendation_rows(run.dataset, ids, vanilla[0][0], vanilla[1][0], target),
+        "critique": recommendation_rows(run.dataset, ids, steered[0][0], steered[1][0], target),
     }
 
 

@@ -9,8 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
 from agenticrec.pipeline import TrainedRun, load_run
+from agenticrec.semantic_ids.codes import SemanticIDs
 
 RunDirArgument = typer.Argument(help="a run directory of a trained generative model")
 
@@ -32,17 +34,14 @@ def allowed_mask(run: TrainedRun, allow: list[str]) -> np.ndarray | None:
     return ids.items_under([(lookup.get(a) or lookup[a.casefold()],) for a in allow])
 
 
-def recommendation_rows(run: TrainedRun, items: np.ndarray, scores: np.ndarray,
+def recommendation_rows(dataset: Dataset, ids: SemanticIDs, items: np.ndarray, scores: np.ndarray,
                         target: int | None = None) -> list[dict[str, str]]:
     """One row per listed item (id, semantic ID, text, beam log-probability; with ``target``, whether it is it)."""
-    from agenticrec.critique.experiment import generative_model
-
-    ids = generative_model(run.model, run.config.run_dir).tokenizer.ids
     rows = []
     for item, score in zip(items.tolist(), scores.tolist()):
         if np.isfinite(score):
-            row = {"item": str(run.dataset.items["item_id"].iloc[item - 1]), "semantic ID": ids.label(item),
-                   "text": run.dataset.item_text(item)[:80], "log p": f"{score:.2f}"}
+            row = {"item": str(dataset.items["item_id"].iloc[item - 1]), "semantic ID": ids.label(item),
+                   "text": dataset.item_text(item)[:80], "log p": f"{score:.2f}"}
             rows.append(row | ({"target": "yes" if item == target else ""} if target is not None else {}))
     return rows
 
@@ -71,7 +70,7 @@ def recommend(
         raise AgenticRecError(f"{run.dataset.name}: unknown user id {user!r}") from None
     items, scores = model.recommend([history], k=k, allowed=allowed_mask(run, allow))
     title = f"user {user} ({len(history)} interactions)" + (f", only under {', '.join(allow)}" if allow else "")
-    Console().print(rows_table(recommendation_rows(run, items[0], scores[0]), title))
+    Console().print(rows_table(recommendation_rows(run.dataset, model.tokenizer.ids, items[0], scores[0]), title))
 
 
 def critique(

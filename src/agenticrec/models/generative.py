@@ -11,18 +11,15 @@ embeddings. The encoder input is a fixed grid: ``max_items`` history slots of ``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agenticrec.config import EvaluateConfig, GenerativeConfig, TrainConfig
-from agenticrec.data.dataset import LeaveOneOutSplit
+from agenticrec.config import GenerativeConfig
 from agenticrec.errors import AgenticRecError
 from agenticrec.models.sasrec import left_pad
-from agenticrec.models.training import train_next_item
 from agenticrec.semantic_ids.tokenizer import PAD, SemanticIDTokenizer
 from agenticrec.semantic_ids.trie import ItemTrie
 
@@ -80,6 +77,7 @@ class GenerativeRetrieval(nn.Module):
         super().__init__()
         self.config = config
         self.tokenizer = tokenizer
+        self.label = f"generative ({tokenizer.ids.method} IDs)"
         self.n_items = tokenizer.n_items
         self.id_length = tokenizer.max_id_length
         grid = np.zeros((self.n_items + 1, self.id_length), dtype=np.int64)
@@ -125,6 +123,12 @@ class GenerativeRetrieval(nn.Module):
             x = block(x, causal, memory, memory_mask, beams)
         logits = self.decoder_norm(x) @ self.embedding.weight.T
         return logits.view(batch, beams, length, -1)
+
+    def training_examples(self, train: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        histories, targets = training_examples(train, self.config.max_items, self.config.examples_per_user)
+        if not len(targets):
+            raise AgenticRecError("no training examples: every user has fewer than 2 training interactions")
+        return histories, targets
 
     def loss(self, histories: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Cross-entropy of each target item's ID tokens (EOS included) given the history."""
@@ -222,20 +226,3 @@ def training_examples(train: list[np.ndarray], max_items: int,
             histories.append(seq[max(0, t - max_items) : t])
             targets.append(seq[t])
     return left_pad(histories, max_items), torch.as_tensor(np.array(targets, dtype=np.int64))
-
-
-def train_generative(
-    model: GenerativeRetrieval,
-    split: LeaveOneOutSplit,
-    item_counts: np.ndarray,
-    train: TrainConfig,
-    evaluate: EvaluateConfig,
-    run_dir: Path,
-    device: torch.device,
-) -> dict[str, float]:
-    """Train on the next-item examples of the training sequences (see ``train_next_item``)."""
-    histories, targets = training_examples(split.train, model.config.max_items, model.config.examples_per_user)
-    if not len(targets):
-        raise AgenticRecError("no training examples: every user has fewer than 2 training interactions")
-    return train_next_item(model, histories, targets, split, item_counts, train, evaluate, run_dir, device,
-                           f"generative ({model.tokenizer.ids.method} IDs)")

@@ -14,10 +14,10 @@ from agenticrec.config import RunConfig
 from agenticrec.data import Dataset
 from agenticrec.data.dataset import LeaveOneOutSplit
 from agenticrec.errors import AgenticRecError
-from agenticrec.models.generative import GenerativeRetrieval, train_generative
+from agenticrec.models.generative import GenerativeRetrieval
 from agenticrec.models.popularity import Popularity
 from agenticrec.models.sasrec import SASRec
-from agenticrec.models.training import resolve_device, train_sequence_model
+from agenticrec.models.training import resolve_device, train_next_item
 from agenticrec.semantic_ids.builders import build_semantic_ids, semantic_ids_path
 from agenticrec.semantic_ids.codes import SemanticIDs
 from agenticrec.semantic_ids.tokenizer import SemanticIDTokenizer
@@ -53,8 +53,8 @@ def _fit_popularity(config: RunConfig, dataset: Dataset, split: LeaveOneOutSplit
 
 def _fit_sasrec(config: RunConfig, dataset: Dataset, split: LeaveOneOutSplit, counts: np.ndarray):
     model = _sasrec(config, len(counts) - 1, dataset)
-    summary = train_sequence_model(model, split, counts, config.train, config.evaluate, config.run_dir,
-                                   resolve_device(config.train.device))
+    summary = train_next_item(model, split, counts, config.train, config.evaluate, config.run_dir,
+                              resolve_device(config.train.device))
     return model, summary
 
 
@@ -62,8 +62,8 @@ def _fit_generative(config: RunConfig, dataset: Dataset, split: LeaveOneOutSplit
     assert config.model.name == "generative"
     tokenizer = _tokenizer(config, dataset)
     model = GenerativeRetrieval(tokenizer, config.model)
-    summary = train_generative(model, split, counts, config.train, config.evaluate, config.run_dir,
-                               resolve_device(config.train.device))
+    summary = train_next_item(model, split, counts, config.train, config.evaluate, config.run_dir,
+                              resolve_device(config.train.device))
     return model, {**summary, "semantic_ids": tokenizer.ids.stats()}
 
 

@@ -50,6 +50,7 @@ class SASRec(nn.Module):
         super().__init__()
         self.n_items = n_items
         self.config = config
+        self.label = f"SASRec-{config.loss}"
         d = config.hidden_size
         self.item_embedding = nn.Embedding(n_items + 1, d, padding_idx=0)
         self.position_embedding = nn.Embedding(config.max_len, d)
@@ -75,6 +76,13 @@ class SASRec(nn.Module):
                                  persistent=False)
             self.features = nn.EmbeddingBag(max(self.feature_ids.tolist(), default=0) + 1, d, mode="sum")
             nn.init.normal_(self.features.weight, std=0.02)
+
+    def training_examples(self, train: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded (inputs, targets) for every user with at least two training items; targets = inputs shifted."""
+        usable = [seq for seq in train if len(seq) >= 2]
+        inputs = left_pad([seq[:-1] for seq in usable], self.config.max_len)
+        targets = left_pad([seq[1:] for seq in usable], self.config.max_len)
+        return inputs, targets
 
     def item_table(self) -> torch.Tensor:
         """Item embeddings (n_items + 1, d): the id embedding, plus the summed feature-token embeddings."""

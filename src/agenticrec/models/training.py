@@ -9,6 +9,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -18,7 +19,6 @@ from agenticrec.config import EvaluateConfig, TrainConfig
 from agenticrec.data.dataset import EvalSet, LeaveOneOutSplit
 from agenticrec.evaluate.ranking import evaluate_ranking
 from agenticrec.io import atomic_path
-from agenticrec.models.sasrec import SASRec, left_pad
 
 EARLY_STOPPING_METRIC = "ndcg@10"
 
@@ -35,12 +35,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def next_item_pairs(train: list[np.ndarray], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Left-padded (inputs, targets) for every user with at least two training items; targets = inputs shifted."""
-    usable = [seq for seq in train if len(seq) >= 2]
-    inputs = left_pad([seq[:-1] for seq in usable], max_len)
-    targets = left_pad([seq[1:] for seq in usable], max_len)
-    return inputs, targets
+class NextItemModel(Protocol):
+    """What ``train_next_item`` needs from a model (besides being an ``nn.Module``)."""
+
+    label: str
+
+    def training_examples(self, train: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded inputs (N, L) and their targets: (N, L) next items per position, or (N,) one next item."""
+
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
+
+    def score(self, histories: list[np.ndarray]) -> torch.Tensor: ...
 
 
 def length_bucketed_batches(lengths: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
@@ -59,38 +64,21 @@ def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
         torch.save(model.state_dict(), tmp)
 
 
-def train_sequence_model(
-    model: SASRec,
-    split: LeaveOneOutSplit,
-    item_counts: np.ndarray,
-    train: TrainConfig,
-    evaluate: EvaluateConfig,
-    run_dir: Path,
-    device: torch.device,
-) -> dict[str, float]:
-    """Train SASRec on next-item pairs of the training sequences (see ``train_next_item``)."""
-    inputs, targets = next_item_pairs(split.train, model.config.max_len)
-    return train_next_item(model, inputs, targets, split, item_counts, train, evaluate, run_dir, device,
-                           f"SASRec-{model.config.loss}")
-
-
 def train_next_item(
-    model: torch.nn.Module,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
+    model: NextItemModel,
     split: LeaveOneOutSplit,
     item_counts: np.ndarray,
     train: TrainConfig,
     evaluate: EvaluateConfig,
     run_dir: Path,
     device: torch.device,
-    label: str,
 ) -> dict[str, float]:
-    """Train ``model`` (with ``loss(inputs, targets)``) on left-padded ``inputs`` (N, L) and their ``targets``,
-    either (N, L) next items per position or (N,) one next item, with early stopping on validation.
+    """Train ``model`` on its next-item examples of the training sequences, with early stopping on validation.
 
     Batches group examples of similar length and are trimmed to their longest input.
     """
+    assert isinstance(model, torch.nn.Module)
+    inputs, targets = model.training_examples(split.train)
     model.to(device)
     lengths = (inputs > 0).sum(dim=1)
     per_position = targets.dim() == 2
@@ -102,7 +90,7 @@ def train_next_item(
             yield model.loss(inputs[batch, -width:].to(device), batch_targets.to(device))
 
     valid = split.stage("valid").sample(evaluate.valid_users)
-    return fit_with_early_stopping(model, epoch, len(lengths), valid, item_counts, train, evaluate, run_dir, label)
+    return fit_with_early_stopping(model, epoch, len(lengths), valid, item_counts, train, evaluate, run_dir, model.label)
 
 
 def fit_with_early_stopping(
