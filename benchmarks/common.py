@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import re
 import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -70,3 +74,22 @@ def update_section(name: str, markdown: str) -> None:
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     BENCHMARKS_MD.write_text(text)
+
+
+def run_parallel(run: Callable[..., dict[str, Any]], jobs: Sequence[tuple], workers: int) -> list[dict[str, Any]]:
+    """``run(*job, threads)`` for every job, ``workers`` at a time in fresh processes that share the cores evenly."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    if workers == 1 or not jobs:
+        return [run(*job, threads) for job in jobs]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(run, *job, threads) for job in jobs]
+        return [future.result() for future in futures]
+
+
+def with_earlier_runs(name: str, runs: list[dict[str, Any]], key: tuple[str, ...], fresh: bool) -> list[dict[str, Any]]:
+    """``runs`` plus the runs of benchmarks/results/<name>.json whose ``key`` fields they do not repeat."""
+    previous = RESULTS / f"{name}.json"
+    if fresh or not previous.exists():
+        return runs
+    done = {tuple(r[k] for k in key) for r in runs}
+    return [r for r in json.loads(previous.read_text())["runs"] if tuple(r[k] for k in key) not in done] + runs

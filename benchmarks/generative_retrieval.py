@@ -13,13 +13,12 @@ accumulate in benchmarks/results/<name>.json across invocations (``--fresh`` sta
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, command, machine, save, update_section
+from common import command, machine, run_parallel, save, update_section, with_earlier_runs
 
 SASREC_CE = ["model.name=sasrec", "model.loss=ce", "model.num_layers=1", "model.num_heads=1", "model.dropout=0.2"]
 VARIANTS = {
@@ -62,10 +61,13 @@ def decoding_figures(run_dir: Path) -> dict[str, float]:
             "beam_ms_per_user": 1000 * seconds / len(histories), "timed_users": len(histories)}
 
 
-def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: list[str]) -> dict[str, Any]:
+def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: list[str], threads: int) -> dict[str, Any]:
+    import torch
+
     from agenticrec.config import load_config
     from agenticrec.pipeline import evaluate_run, train_and_evaluate
 
+    torch.set_num_threads(threads)
     generative = variant.startswith("gen-")
     run_dir = runs_dir / f"{dataset}-{variant}-seed{seed}"
     config = load_config(None, [f"data.name={dataset}", *VARIANTS[variant], *(GENERATIVE_DEFAULTS if generative else []),
@@ -73,7 +75,7 @@ def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: li
     result = train_and_evaluate(config)
     return {"dataset": dataset, "variant": variant, "seed": seed, "command": command(), "machine": result["machine"],
             "finished": result["finished"], "test": result["test"], "train": result["train"],
-            "test_history_masked": None if generative else evaluate_run(run_dir, "test", mask_history=True)["test"],
+            "test_history_masked": evaluate_run(run_dir, "test", mask_history=True)["test"],
             "wall_seconds": result["wall_seconds"], "decoding": decoding_figures(run_dir) if generative else None,
             "config": config.model_dump(mode="json", exclude={"llm", "tagger"})}
 
@@ -99,9 +101,10 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         "",
         "Commands: " + ", ".join(f"`{c}`" for c in sorted({r['command'] for r in runs})) + "  ",
         f"Machine: {where}, torch {info.get('torch')}; last updated {time.strftime('%Y-%m-%d')}  ",
-        "Protocol: leave-one-out (last item test, second-last validation), full ranking over all items, history "
-        "not masked, test metrics, early stopping on validation NDCG@10. Generative runs rank the beam only: "
-        "items outside it count as misses. Model size and training budget per row (the papers' encoder-decoder: "
+        "Protocol: leave-one-out (last item test, second-last validation), full ranking over all items, test "
+        "metrics with history not masked (TIGER) and masked (the published SASRec figures), early stopping on "
+        "validation NDCG@10 (not masked). Generative runs rank the beam only: items outside it count as misses, "
+        "and masking drops history items from the beam's list after decoding. Model size and training budget per row (the papers' encoder-decoder: "
         "4+4 layers, d_model 128, d_ff 1024, 6 heads of 64, dropout 0.1, AdamW, cosine schedule, batch 256).",
         "",
         "| dataset | variant | settings | seeds | NDCG@10 | target | NDCG@10 history masked | Recall@10 | NDCG@20 | coverage@10 | tail@10 | IDs: collision rate / largest bucket | invalid IDs | beam ms/user | best epoch | stopped by | train s |",
@@ -153,20 +156,16 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides for every run")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks"))
     parser.add_argument("--name", default="generative_retrieval", help="results file and BENCHMARKS.md section")
     parser.add_argument("--fresh", action="store_true", help="drop runs kept from earlier invocations")
     args = parser.parse_args()
 
-    runs = [run_one(d, v, s, args.runs_dir, args.overrides) for d in args.datasets for v in args.variants
-            for s in args.seeds]
-    previous = RESULTS / f"{args.name}.json"
-    if previous.exists() and not args.fresh:
-        done = {(r["dataset"], r["variant"], r["seed"]) for r in runs}
-        runs = [r for r in json.loads(previous.read_text())["runs"]
-                if (r["dataset"], r["variant"], r["seed"]) not in done] + runs
+    jobs = [(d, v, s, args.runs_dir, args.overrides) for d in args.datasets for v in args.variants for s in args.seeds]
+    runs = with_earlier_runs(args.name, run_parallel(run_one, jobs, args.jobs), ("dataset", "variant", "seed"), args.fresh)
     protocol = {"split": "leave-one-out", "ranking": "full ranking; generative: beam list, outside = miss",
-                "history_masked": False}
+                "history_masked": "both (test and test_history_masked)"}
     path = save(args.name, [{k: r[k] for k in ("dataset", "variant", "seed")} | {m: r["test"][m] for m in REPORTED}
                             for r in runs], protocol, runs=runs)
     update_section(args.name, markdown(runs))

@@ -12,16 +12,12 @@ file for other (dataset, model, seed) combinations are kept, so the table can be
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
-import os
 import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, command, machine, save, update_section
+from common import command, machine, run_parallel, save, update_section, with_earlier_runs
 
 MODELS = {
     "popularity": ["model.name=popularity"],
@@ -137,19 +133,9 @@ def main() -> None:
 
     started = time.perf_counter()
     jobs = [] if args.report_only else [(d, m, s) for d in args.datasets for m in args.models for s in args.seeds]
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    if args.jobs == 1 or not jobs:
-        runs = [run_one(d, m, s, args.runs_dir, args.overrides, threads) for d, m, s in jobs]
-    else:
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(run_one, d, m, s, args.runs_dir, args.overrides, threads) for d, m, s in jobs]
-            runs = [f.result() for f in futures]
+    runs = run_parallel(run_one, [(d, m, s, args.runs_dir, args.overrides) for d, m, s in jobs], args.jobs)
     wall = time.perf_counter() - started
-    previous = RESULTS / f"{args.name}.json"
-    if previous.exists() and not args.fresh:
-        done = {(r["dataset"], r["model"], r["seed"]) for r in runs}
-        kept = [r for r in json.loads(previous.read_text())["runs"] if (r["dataset"], r["model"], r["seed"]) not in done]
-        runs = kept + runs
+    runs = with_earlier_runs(args.name, runs, ("dataset", "model", "seed"), args.fresh)
     train_keys = ("epochs", "batch_size", "lr", "weight_decay", "patience", "eval_every", "max_minutes")
     hyperparameters = {r["model"]: {**{k: v for k, v in r["config"]["model"].items() if k not in ("name", "loss")},
                                     **{k: r["config"]["train"].get(k) for k in train_keys}}
