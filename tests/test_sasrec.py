@@ -115,3 +115,16 @@ def test_time_budget_stops_mid_epoch_and_keeps_a_validated_checkpoint(tmp_path):
     assert summary["epochs_run"] == 1 and summary["best_epoch"] == 1
     assert (tmp_path / "checkpoint.pt").is_file()
     assert len((tmp_path / "train_log.jsonl").read_text().splitlines()) == 1
+
+
+def test_bce_negatives_avoid_the_users_own_items():
+    torch.manual_seed(0)
+    model = small_model("bce", n_items=40)
+    inputs = torch.tensor([[0, 0, 1, 2, 3, 4], [5, 6, 7, 8, 9, 10]])
+    targets = torch.tensor([[0, 0, 2, 3, 4, 11], [6, 7, 8, 9, 10, 12]])
+    for _ in range(50):
+        negatives = model.sample_negatives(inputs, targets)
+        assert negatives.shape == targets.shape
+        assert ((negatives >= 1) & (negatives <= 40)).all()
+        for row in range(2):
+            assert not set(negatives[row].tolist()) & set(torch.cat([inputs[row], targets[row]]).tolist())
