@@ -40,7 +40,7 @@ def test_trimming_left_padding_does_not_change_scores():
     assert torch.allclose(full, trimmed, atol=1e-5)
 
 
-@pytest.mark.parametrize("loss", ["bce", "ce"])
+@pytest.mark.parametrize("loss", ["bce", "ce", "sampled_softmax"])
 def test_learns_a_deterministic_successor_pattern(loss, tmp_path):
     # every user walks i, i+1, i+2, ...: the next item is always the successor of the last one
     rng = np.random.default_rng(0)
@@ -128,3 +128,10 @@ def test_bce_negatives_avoid_the_users_own_items():
         assert ((negatives >= 1) & (negatives <= 40)).all()
         for row in range(2):
             assert not set(negatives[row].tolist()) & set(torch.cat([inputs[row], targets[row]]).tolist())
+
+
+def test_sampled_softmax_leaves_out_negatives_that_are_the_target():
+    # one-item catalogue: every negative is the target, so only the target's own logit is left and the loss is 0
+    model = small_model("sampled_softmax", n_items=1)
+    inputs, targets = torch.tensor([[0, 1, 1]]), torch.tensor([[1, 1, 1]])
+    assert model.loss(inputs, targets).item() == pytest.approx(0.0, abs=1e-6)

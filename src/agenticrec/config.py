@@ -38,9 +38,11 @@ class PopularityConfig(Section):
 
 class SASRecConfig(Section):
     name: Literal["sasrec"] = "sasrec"
-    loss: Literal["bce", "ce"] = Field(
-        "ce", description="bce: one sampled negative per position (original SASRec); ce: full-softmax cross-entropy"
+    loss: Literal["bce", "ce", "sampled_softmax"] = Field(
+        "ce", description="bce: one sampled negative per position (original SASRec); ce: full-softmax cross-entropy; "
+        "sampled_softmax: softmax over the target and `negatives` uniformly sampled items"
     )
+    negatives: int = Field(256, gt=0, description="sampled_softmax: negatives drawn per sequence")
     hidden_size: int = Field(64, gt=0)
     num_layers: int = Field(2, gt=0)
     num_heads: int = Field(2, gt=0)
