@@ -47,6 +47,9 @@ class SASRecConfig(Section):
     num_layers: int = Field(2, gt=0)
     num_heads: int = Field(2, gt=0)
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    item_dropout: float = Field(
+        0.0, ge=0.0, lt=1.0, description="dropout on the item embedding table in training (it also scores the outputs)"
+    )
     max_len: int = Field(50, gt=1, description="most recent items the model sees")
     semantic_id_features: bool = Field(
         False, description="add the embeddings of the item's semantic-ID tokens (see `semantic_ids:`, resolver "

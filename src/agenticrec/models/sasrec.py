@@ -88,12 +88,16 @@ class SASRec(nn.Module):
         return inputs, targets
 
     def item_table(self) -> torch.Tensor:
-        """Item embeddings (n_items + 1, d): the id embedding, plus the summed feature-token embeddings."""
-        if self.features is None:
-            return self.item_embedding.weight
-        return self.item_embedding.weight + self.features(self.feature_ids, self.feature_offsets)
+        """Item embeddings (n_items + 1, d): the id embedding, plus the summed feature-token embeddings; in training,
+        with ``item_dropout``. One table serves a batch's inputs and outputs."""
+        table = self.item_embedding.weight
+        if self.features is not None:
+            table = table + self.features(self.feature_ids, self.feature_offsets)
+        if self.training and self.config.item_dropout > 0:
+            table = F.dropout(table, self.config.item_dropout)
+        return table
 
-    def encode(self, items: torch.Tensor) -> torch.Tensor:
+    def encode(self, items: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         """Hidden state at every position of left-padded ``items`` (batch, length) -> (batch, length, d).
 
         ``length`` may be shorter than ``max_len``: positions count back from the end, so the last item always
@@ -102,7 +106,8 @@ class SASRec(nn.Module):
         batch, length = items.shape
         pad = items == 0
         positions = torch.arange(self.config.max_len - length, self.config.max_len, device=items.device)
-        x = self.embedding_norm(self.item_table()[items] + self.position_embedding(positions)[None])
+        table = self.item_table() if table is None else table
+        x = self.embedding_norm(table[items] + self.position_embedding(positions)[None])
         x = self.dropout(x) * (~pad)[..., None]
         # A query may see itself and earlier non-padding keys; a padding query sees only itself (its output
         # is ignored, this only keeps the softmax defined).
@@ -112,22 +117,22 @@ class SASRec(nn.Module):
         blocked = blocked.repeat_interleave(self.config.num_heads, dim=0)
         return self.encoder(x, mask=blocked) * (~pad)[..., None]
 
-    def item_logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        return hidden @ self.item_table().T
+    def item_logits(self, hidden: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        return hidden @ (self.item_table() if table is None else table).T
 
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Next-item loss over every non-padding position; ``targets`` is ``inputs`` shifted left by one."""
-        hidden = self.encode(inputs)
+        table = self.item_table()
+        hidden = self.encode(inputs, table)
         valid = targets > 0
         if self.config.loss == "sampled_softmax":
-            return self._sampled_softmax_loss(hidden, targets, valid)
+            return self._sampled_softmax_loss(hidden, table, targets, valid)
         hidden, positives = hidden[valid], targets[valid]
         if self.config.loss == "ce":
-            logits = self.item_logits(hidden)
+            logits = self.item_logits(hidden, table)
             logits[:, 0] = -torch.inf
             return F.cross_entropy(logits, positives)
         negatives = self.sample_negatives(inputs, targets)[valid]
-        table = self.item_table()
         pos_logit = (hidden * table[positives]).sum(-1)
         neg_logit = (hidden * table[negatives]).sum(-1)
         return F.binary_cross_entropy_with_logits(
@@ -135,11 +140,11 @@ class SASRec(nn.Module):
             torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]),
         )
 
-    def _sampled_softmax_loss(self, hidden: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    def _sampled_softmax_loss(self, hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor,
+                              valid: torch.Tensor) -> torch.Tensor:
         """Cross-entropy over each target and ``config.negatives`` uniform items drawn per sequence and shared by its
         positions (the 2025 study draws them per position; sharing keeps the CPU cost at one matrix product).
         A negative that happens to be the target is left out."""
-        table = self.item_table()
         negatives = torch.randint(1, self.n_items + 1, (len(targets), self.config.negatives), device=targets.device)
         positive = (hidden * table[targets]).sum(-1, keepdim=True)
         negative = (hidden @ table[negatives].transpose(1, 2)).masked_fill(negatives[:, None, :] == targets[..., None],
