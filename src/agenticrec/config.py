@@ -51,6 +51,9 @@ class SASRecConfig(Section):
         0.0, ge=0.0, lt=1.0, description="dropout on the item embedding table in training (it also scores the outputs)"
     )
     max_len: int = Field(50, gt=1, description="most recent items the model sees")
+    pre_norm: bool = Field(
+        False, description="pre-norm blocks and a final LayerNorm (original SASRec code) instead of post-norm (S3-Rec)"
+    )
     semantic_id_features: bool = Field(
         False, description="add the embeddings of the item's semantic-ID tokens (see `semantic_ids:`, resolver "
         "excluded) to its id embedding"

@@ -67,8 +67,10 @@ class SASRec(nn.Module):
             activation="gelu",
             layer_norm_eps=1e-12,
             batch_first=True,
+            norm_first=config.pre_norm,
         )
-        self.encoder = nn.TransformerEncoder(layer, num_layers=config.num_layers, enable_nested_tensor=False)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=config.num_layers, enable_nested_tensor=False,
+                                             norm=nn.LayerNorm(d, eps=1e-12) if config.pre_norm else None)
         self.apply(_init_weights)
         self.features: nn.EmbeddingBag | None = None
         if feature_tokens is not None:
