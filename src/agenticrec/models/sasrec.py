@@ -1,9 +1,8 @@
 """SASRec (Kang & McAuley, 2018): a causal self-attention encoder over the item sequence.
 
-Two training losses, reported separately because published numbers differ by loss:
+Three training losses, reported separately because published numbers differ by loss:
 - ``bce``: binary cross-entropy with one negative per position, drawn uniformly from the items outside the user's
-  sequence, as in the original paper
-  and behind the SASRec figures quoted by TIGER and AgenticTagger.
+  sequence, as in the original paper and behind the SASRec figures quoted by TIGER and AgenticTagger.
 - ``ce``: cross-entropy over the full catalogue (full softmax), which is markedly stronger.
 - ``sampled_softmax``: cross-entropy over the target and a few hundred uniformly sampled items, the loss behind
   the SASRec+SS figures of the 2025 eSASRec study; much cheaper than ``ce`` on large catalogues.
