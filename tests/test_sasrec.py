@@ -130,8 +130,11 @@ def test_bce_negatives_avoid_the_users_own_items():
             assert not set(negatives[row].tolist()) & set(torch.cat([inputs[row], targets[row]]).tolist())
 
 
-def test_sampled_softmax_leaves_out_negatives_that_are_the_target():
+@pytest.mark.parametrize("per", ["position", "sequence"])
+def test_sampled_softmax_leaves_out_negatives_that_are_the_target(per):
     # one-item catalogue: every negative is the target, so only the target's own logit is left and the loss is 0
     model = small_model("sampled_softmax", n_items=1)
+    model.config.negatives_per = per
     inputs, targets = torch.tensor([[0, 1, 1]]), torch.tensor([[1, 1, 1]])
     assert model.loss(inputs, targets).item() == pytest.approx(0.0, abs=1e-6)
+

@@ -42,7 +42,11 @@ class SASRecConfig(Section):
         "ce", description="bce: one sampled negative per position (original SASRec); ce: full-softmax cross-entropy; "
         "sampled_softmax: softmax over the target and `negatives` uniformly sampled items"
     )
-    negatives: int = Field(256, gt=0, description="sampled_softmax: negatives drawn per sequence")
+    negatives: int = Field(256, gt=0, description="sampled_softmax: negatives per target")
+    negatives_per: Literal["position", "sequence"] = Field(
+        "sequence", description="sampled_softmax: fresh negatives for every target, or one draw per sequence shared "
+        "by its positions (cheaper)"
+    )
     hidden_size: int = Field(64, gt=0)
     num_layers: int = Field(2, gt=0)
     num_heads: int = Field(2, gt=0)

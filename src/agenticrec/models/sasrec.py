@@ -143,14 +143,23 @@ class SASRec(nn.Module):
 
     def _sampled_softmax_loss(self, hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor,
                               valid: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy over each target and ``config.negatives`` uniform items drawn per sequence and shared by its
-        positions (the 2025 study draws them per position; sharing keeps the CPU cost at one matrix product).
-        A negative that happens to be the target is left out."""
-        negatives = torch.randint(1, self.n_items + 1, (len(targets), self.config.negatives), device=targets.device)
-        positive = (hidden * table[targets]).sum(-1, keepdim=True)
-        negative = (hidden @ table[negatives].transpose(1, 2)).masked_fill(negatives[:, None, :] == targets[..., None],
-                                                                           -torch.inf)
-        logits = torch.cat([positive, negative], dim=-1)[valid]
+        """Cross-entropy over each target and ``config.negatives`` uniform items drawn for it (per position, as in the
+        2025 study, or per sequence and shared by its positions: ``config.negatives_per``). A negative that happens
+        to be the target is left out."""
+        k = self.config.negatives
+        if self.config.negatives_per == "position":
+            hidden, positives = hidden[valid], targets[valid]
+            negatives = torch.randint(1, self.n_items + 1, (len(positives), k), device=targets.device)
+            negative = torch.einsum("nd,nkd->nk", hidden, table[negatives])
+            negative = negative.masked_fill(negatives == positives[:, None], -torch.inf)
+            positive = (hidden * table[positives]).sum(-1, keepdim=True)
+            logits = torch.cat([positive, negative], dim=-1)
+        else:
+            negatives = torch.randint(1, self.n_items + 1, (len(targets), k), device=targets.device)
+            negative = (hidden @ table[negatives].transpose(1, 2)).masked_fill(
+                negatives[:, None, :] == targets[..., None], -torch.inf)
+            positive = (hidden * table[targets]).sum(-1, keepdim=True)
+            logits = torch.cat([positive, negative], dim=-1)[valid]
         return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
 
     def sample_negatives(self, inputs: torch.Tensor, targets: torch.Tensor, redraws: int = 10) -> torch.Tensor:
