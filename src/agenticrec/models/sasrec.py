@@ -163,8 +163,8 @@ class SASRec(nn.Module):
         return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
 
     def sample_negatives(self, inputs: torch.Tensor, targets: torch.Tensor, redraws: int = 10) -> torch.Tensor:
-        """One uniform negative per position of ``targets``, drawn outside the row's own items as in the SASRec and
-        S3-Rec code; a draw that hits the row is redrawn up to ``redraws`` times (only rows that hold most of a tiny
+        """One uniform negative per position of ``targets``, drawn outside the row's own items as in the original
+        SASRec code; a draw that hits the row is redrawn up to ``redraws`` times (only rows that hold most of a tiny
         catalogue can keep a clash)."""
         seen = torch.cat([inputs, targets], dim=1)
         negatives = torch.randint(1, self.n_items + 1, targets.shape, device=targets.device)
