@@ -104,8 +104,9 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         "Protocol: leave-one-out (last item test, second-last validation), full ranking over all items, test "
         "metrics with history not masked (TIGER) and masked (the published SASRec figures), early stopping on "
         "validation NDCG@10 (not masked). Generative runs rank the beam only: items outside it count as misses, "
-        "and masking drops history items from the beam's list after decoding. Model size and training budget per row (the papers' encoder-decoder: "
-        "4+4 layers, d_model 128, d_ff 1024, 6 heads of 64, dropout 0.1, AdamW, cosine schedule, batch 256).",
+        "and masking drops history items from the beam's list after decoding. Model size and training budget per "
+        "row (the papers' encoder-decoder: 4+4 layers, d_model 128, d_ff 1024, 6 heads of 64, dropout 0.1, AdamW, "
+        "cosine schedule, batch 256).",
         "",
         "| dataset | variant | settings | seeds | NDCG@10 | target | NDCG@10 history masked | Recall@10 | NDCG@20 | coverage@10 | tail@10 | IDs: collision rate / largest bucket | invalid IDs | beam ms/user | best epoch | stopped by | train s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
