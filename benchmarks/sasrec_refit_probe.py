@@ -3,7 +3,8 @@
 Leave-one-out toolkits differ here: S3-Rec-style code trains once on the training part, while a holdout
 workflow may refit on everything before the test item. This trains the same SASRec for a fixed number of epochs
 (the best epoch found on validation) twice: on the training part, and on training + validation items. Both
-are evaluated on the test items, history masked and not.
+are evaluated on the test items, history masked and not. Writes benchmarks/results/sasrec_refit_probe-<dataset>-
+seed<seed>.json.
 
     .venv/bin/python benchmarks/sasrec_refit_probe.py --dataset amazon-sports --epochs 7 \\
         --set model.loss=sampled_softmax model.num_layers=1 model.num_heads=1 model.dropout=0.2
@@ -16,6 +17,8 @@ import json
 
 import numpy as np
 import torch
+
+from common import save
 
 from agenticrec.config import load_config
 from agenticrec.evaluate import evaluate_ranking, item_counts
@@ -63,6 +66,9 @@ def main() -> None:
                                                     mask_history=masked)["ndcg@10"]
                          for protocol, masked in (("masked", True), ("not masked", False))}
         print(name, json.dumps(results[name]))
+    protocol = {"split": "leave-one-out", "ranking": "full ranking", "metric": "test ndcg@10", "epochs": args.epochs,
+                "seed": args.seed, "config": config.model.model_dump(mode="json")}
+    print("wrote", save(f"sasrec_refit_probe-{args.dataset}-seed{args.seed}", results, protocol))
 
 
 if __name__ == "__main__":
