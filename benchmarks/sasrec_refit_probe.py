@@ -23,19 +23,16 @@ from common import save
 from agenticrec.config import load_config
 from agenticrec.evaluate import evaluate_ranking, item_counts
 from agenticrec.models.sasrec import SASRec
-from agenticrec.models.training import length_bucketed_batches, seed_everything
+from agenticrec.models.training import next_item_losses, seed_everything
 from agenticrec.pipeline import load_configured_dataset
 
 
 def fit_fixed_epochs(model: SASRec, sequences: list[np.ndarray], epochs: int, lr: float, batch_size: int) -> None:
     inputs, targets = model.training_examples(sequences)
-    lengths = (inputs > 0).sum(dim=1)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     model.train()
     for _ in range(epochs):
-        for batch in length_bucketed_batches(lengths, batch_size):
-            width = max(int(lengths[batch].max()), 1)
-            loss = model.loss(inputs[batch, -width:], targets[batch, -width:])
+        for loss in next_item_losses(model, inputs, targets, batch_size, torch.device("cpu")):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -11,20 +11,18 @@ from rich.table import Table
 
 from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
-from agenticrec.pipeline import TrainedRun, load_run
+from agenticrec.pipeline import load_run
 from agenticrec.semantic_ids.codes import SemanticIDs
 
 RunDirArgument = typer.Argument(help="a run directory of a trained generative model")
 
 
-def allowed_mask(run: TrainedRun, allow: list[str]) -> np.ndarray | None:
+def allowed_mask(ids: SemanticIDs, allow: list[str]) -> np.ndarray | None:
     """Items under the given level-1 tokens or names (e.g. descriptor ``3`` or ``Skin Care``), None for all."""
-    from agenticrec.critique.experiment import generative_model
     from agenticrec.critique.simulated_user import level1_options
 
     if not allow:
         return None
-    ids = generative_model(run.model, run.config.run_dir).tokenizer.ids
     options = level1_options(ids)
     lookup = {o.token: o.token for o in options} | {o.name.casefold(): o.token for o in options}
     unknown = [a for a in allow if a not in lookup and a.casefold() not in lookup]
@@ -68,7 +66,7 @@ def recommend(
         history = run.dataset.sequences[run.dataset.user_ids.index(user)]
     except ValueError:
         raise AgenticRecError(f"{run.dataset.name}: unknown user id {user!r}") from None
-    items, scores = model.recommend([history], k=k, allowed=allowed_mask(run, allow))
+    items, scores = model.recommend([history], k=k, allowed=allowed_mask(model.tokenizer.ids, allow))
     title = f"user {user} ({len(history)} interactions)" + (f", only under {', '.join(allow)}" if allow else "")
     Console().print(rows_table(recommendation_rows(run.dataset, model.tokenizer.ids, items[0], scores[0]), title))
 

@@ -141,25 +141,23 @@ class SASRec(nn.Module):
             torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]),
         )
 
-    def _sampled_softmax_loss(self, hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor,
+    def _sampled_softmax_loss(self, all_hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor,
                               valid: torch.Tensor) -> torch.Tensor:
         """Cross-entropy over each target and ``config.negatives`` uniform items drawn for it (per position, as in the
         2025 study, or per sequence and shared by its positions: ``config.negatives_per``). A negative that happens
         to be the target is left out."""
+        hidden, positives = all_hidden[valid], targets[valid]
         k = self.config.negatives
         if self.config.negatives_per == "position":
-            hidden, positives = hidden[valid], targets[valid]
             negatives = torch.randint(1, self.n_items + 1, (len(positives), k), device=targets.device)
             negative = torch.einsum("nd,nkd->nk", hidden, table[negatives])
-            negative = negative.masked_fill(negatives == positives[:, None], -torch.inf)
-            positive = (hidden * table[positives]).sum(-1, keepdim=True)
-            logits = torch.cat([positive, negative], dim=-1)
         else:
-            negatives = torch.randint(1, self.n_items + 1, (len(targets), k), device=targets.device)
-            negative = (hidden @ table[negatives].transpose(1, 2)).masked_fill(
-                negatives[:, None, :] == targets[..., None], -torch.inf)
-            positive = (hidden * table[targets]).sum(-1, keepdim=True)
-            logits = torch.cat([positive, negative], dim=-1)[valid]
+            per_row = torch.randint(1, self.n_items + 1, (len(targets), k), device=targets.device)
+            negative = (all_hidden @ table[per_row].transpose(1, 2))[valid]
+            negatives = per_row[:, None, :].expand(-1, targets.shape[1], -1)[valid]
+        negative = negative.masked_fill(negatives == positives[:, None], -torch.inf)
+        positive = (hidden * table[positives]).sum(-1, keepdim=True)
+        logits = torch.cat([positive, negative], dim=-1)
         return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
 
     def sample_negatives(self, inputs: torch.Tensor, targets: torch.Tensor, redraws: int = 10) -> torch.Tensor:

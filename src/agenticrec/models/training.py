@@ -75,22 +75,25 @@ def train_next_item(
 ) -> dict[str, float]:
     """Train ``model`` on its next-item examples of the training sequences, with early stopping on validation.
 
-    Batches group examples of similar length and are trimmed to their longest input.
     """
     assert isinstance(model, torch.nn.Module)
     inputs, targets = model.training_examples(split.train)
     model.to(device)
+    valid = split.stage("valid").sample(evaluate.valid_users)
+    return fit_with_early_stopping(model, lambda: next_item_losses(model, inputs, targets, train.batch_size, device),
+                                   len(inputs), valid, item_counts, train, evaluate, run_dir, model.label)
+
+
+def next_item_losses(model: NextItemModel, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int,
+                     device: torch.device) -> Iterator[torch.Tensor]:
+    """One epoch over left-padded ``inputs`` and their ``targets`` ((N, L) per position or (N,)): the loss of each
+    mini-batch of similar-length examples, trimmed to its longest input."""
     lengths = (inputs > 0).sum(dim=1)
     per_position = targets.dim() == 2
-
-    def epoch() -> Iterator[torch.Tensor]:
-        for batch in length_bucketed_batches(lengths, train.batch_size):
-            width = max(int(lengths[batch].max()), 1)
-            batch_targets = targets[batch, -width:] if per_position else targets[batch]
-            yield model.loss(inputs[batch, -width:].to(device), batch_targets.to(device))
-
-    valid = split.stage("valid").sample(evaluate.valid_users)
-    return fit_with_early_stopping(model, epoch, len(lengths), valid, item_counts, train, evaluate, run_dir, model.label)
+    for batch in length_bucketed_batches(lengths, batch_size):
+        width = max(int(lengths[batch].max()), 1)
+        batch_targets = targets[batch, -width:] if per_position else targets[batch]
+        yield model.loss(inputs[batch, -width:].to(device), batch_targets.to(device))
 
 
 def fit_with_early_stopping(
