@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from common import command, machine, run_parallel, save, update_section, with_earlier_runs
+from sasrec_baselines import SASREC_CE, SASREC_SS
 
-SASREC_CE = ["model.name=sasrec", "model.loss=ce", "model.num_layers=1", "model.num_heads=1", "model.dropout=0.2"]
 VARIANTS = {
     "gen-rkmeans": ["model.name=generative", "semantic_ids.method=rkmeans"],
     "gen-descriptors": ["model.name=generative", "semantic_ids.method=descriptors"],
@@ -29,6 +29,10 @@ VARIANTS = {
     "sasrec-ce+rkmeans": [*SASREC_CE, "model.semantic_id_features=true", "semantic_ids.method=rkmeans"],
     "sasrec-ce+descriptors": [*SASREC_CE, "model.semantic_id_features=true", "semantic_ids.method=descriptors"],
     "sasrec-ce+categories": [*SASREC_CE, "model.semantic_id_features=true", "semantic_ids.method=categories"],
+    # sampled softmax, refit on training + validation items for the early-stopped epoch count (holdout protocol);
+    # its plain counterpart is sasrec-ss-refit in sasrec_baselines.py
+    "sasrec-ss+rkmeans-refit": [*SASREC_SS, "train.refit=true", "model.semantic_id_features=true",
+                                "semantic_ids.method=rkmeans"],
 }
 GENERATIVE_DEFAULTS = ["train.schedule=cosine", "train.epochs=40"]
 # NDCG@10 (full ranking, leave-one-out): TIGER and AgenticTagger papers, Table 1; the "best model" bar.
@@ -90,7 +94,8 @@ def settings(config: dict[str, Any]) -> str:
     else:
         size = (f"{model['num_layers']} layers, hidden {model['hidden_size']}, dropout {model['dropout']}, "
                 f"max_len {model['max_len']}")
-    return f"{size}; lr {train['lr']}, batch {train['batch_size']}, {train['max_minutes'] or 'no'} min budget"
+    refit = ", refit on train + valid" if train.get("refit") else ""
+    return f"{size}; lr {train['lr']}, batch {train['batch_size']}, {train['max_minutes'] or 'no'} min budget{refit}"
 
 
 def markdown(runs: list[dict[str, Any]]) -> str:

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from agenticrec.config import SASRecConfig, TrainConfig, EvaluateConfig, load_config
-from agenticrec.data.dataset import LeaveOneOutSplit
+from agenticrec.data.dataset import EvalSet, LeaveOneOutSplit
+from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate import evaluate_ranking, item_counts
 from agenticrec.models.sasrec import SASRec, left_pad
 from agenticrec.models.training import train_next_item
@@ -138,3 +139,43 @@ def test_sampled_softmax_leaves_out_negatives_that_are_the_target(per):
     inputs, targets = torch.tensor([[0, 1, 1]]), torch.tensor([[1, 1, 1]])
     assert model.loss(inputs, targets).item() == pytest.approx(0.0, abs=1e-6)
 
+
+
+def test_refit_trains_on_the_validation_items_for_the_best_epoch_count(tmp_path):
+    # group A walks successors over items 1..20, so validation improves and picks an epoch count; group B always
+    # goes 21, 22 -> 29 (validation) -> 30 (test): only a refit model has seen anything lead to item 29
+    rng = np.random.default_rng(0)
+    walks = [np.arange(s, s + int(rng.integers(4, 9)), dtype=np.int64) for s in rng.integers(1, 13, size=150)]
+    split = LeaveOneOutSplit([*walks, *[np.array([21, 22, 29, 30])] * 50])
+    counts = item_counts(split.train, 30)
+    valid = split.stage("valid")
+    b_valid = EvalSet(valid.histories[150:], valid.targets[150:])
+
+    def recall_of_29(model):
+        return evaluate_ranking(model.score, b_valid, counts, ks=[1])["recall@1"]
+
+    runs = {}
+    for refit in (False, True):
+        model = small_model("ce", n_items=30)
+        (tmp_path / str(refit)).mkdir()
+        summary = train_next_item(model, split, counts, TrainConfig(epochs=12, batch_size=32, lr=5e-3, patience=12,
+                                                                    refit=refit),
+                                  EvaluateConfig(), tmp_path / str(refit), torch.device("cpu"))
+        runs[refit] = (summary, recall_of_29(model))
+    (once, once_recall), (refit, refit_recall) = runs[False], runs[True]
+    assert "refit" not in once and once_recall < 0.1
+    assert refit_recall > 0.9
+    assert refit["refit"]["epochs"] == refit["best_epoch"] == once["best_epoch"]
+    log = [json.loads(line) for line in (tmp_path / "True" / "train_log.jsonl").read_text().splitlines()]
+    assert [entry["refit_epoch"] for entry in log if "refit_epoch" in entry] == list(range(1, refit["best_epoch"] + 1))
+
+
+def test_a_refit_run_reports_no_validation_metrics(tmp_path):
+    config = load_config(None, ["data.name=movielens-100k", "model.loss=ce", "model.max_len=50", "train.epochs=1",
+                                "train.refit=true", f"run_dir={tmp_path}"])
+    result = train_and_evaluate(config)
+    assert "valid" not in result and result["protocol"]["refit"]
+    assert result["train"]["refit"]["epochs"] == 1
+    with pytest.raises(AgenticRecError, match="refit"):
+        evaluate_run(tmp_path, "valid")
+    assert evaluate_run(tmp_path, "test")["test"]["ndcg@10"] == pytest.approx(result["test"]["ndcg@10"], abs=1e-9)

@@ -107,6 +107,11 @@ class TrainConfig(Section):
     max_minutes: float | None = Field(
         None, gt=0, description="stop training after this wall time, mid-epoch if need be (then keep the best)"
     )
+    refit: bool = Field(
+        False, description="after early stopping, retrain from the initial weights for the best epoch count on "
+        "every item before the test item (training + validation items) and keep that model; validation metrics "
+        "are then not reported, as the validation items were trained on. `max_minutes` bounds the first pass only"
+    )
     device: str = Field("auto", description="auto, cpu or cuda")
     threads: int | None = Field(None, description="torch CPU threads; default all cores")
 

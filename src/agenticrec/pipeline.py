@@ -15,6 +15,7 @@ import torch
 from agenticrec.config import RunConfig, load_config, save_config
 from agenticrec.data import Dataset, load_dataset
 from agenticrec.data.dataset import LeaveOneOutSplit, Stage
+from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate import evaluate_ranking, item_counts
 from agenticrec.io import write_json
 from agenticrec.models.registry import MODELS, Recommender
@@ -39,10 +40,18 @@ def protocol(config: RunConfig, dataset: Dataset) -> dict[str, Any]:
         "semantic_ids": config.semantic_ids.method if _uses_semantic_ids(config) else None,
         "seed": config.seed,
         "early_stopping": "validation ndcg@10" if model.name != "popularity" else None,
+        "refit": _refit_protocol(config),
         **({"decoding": f"trie-constrained beam search, beam {model.beam}: the beam is the ranked list, items "
                         f"outside it rank below it (MRR and metrics at K > {model.beam} are truncated)"}
            if model.name == "generative" else {}),
     }
+
+
+def _refit_protocol(config: RunConfig) -> str | None:
+    if not config.train.refit or config.model.name == "popularity":
+        return None
+    return ("refit for the best validation epoch count on training + validation items (every item before the test "
+            "item); the test model never saw its test item, and there are no validation metrics")
 
 
 def _uses_semantic_ids(config: RunConfig) -> bool:
@@ -62,7 +71,7 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     counts = item_counts(split.train, dataset.n_items)
     model, summary = MODELS[config.model.name].fit(config, dataset, split, counts)
     results: dict[str, Any] = {"protocol": protocol(config, dataset), "train": summary}
-    for stage in ("valid", "test"):
+    for stage in _evaluated_stages(config):
         results[stage] = evaluate_ranking(model.score, split.stage(stage), counts, ks=config.evaluate.ks,
                                           mask_history=config.evaluate.mask_history,
                                           batch_size=config.evaluate.batch_size)
@@ -71,6 +80,10 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     results["machine"] = machine()
     write_json(run_dir / "metrics.json", results)
     return results
+
+
+def _evaluated_stages(config: RunConfig) -> tuple[Stage, ...]:
+    return ("test",) if _refit_protocol(config) else ("valid", "test")
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,9 @@ def evaluate_run(run_dir: Path, stage: Stage = "test", mask_history: bool | None
     """Re-evaluate a finished run from its saved config and checkpoint."""
     run = load_run(run_dir)
     config = run.config
+    if stage not in _evaluated_stages(config):
+        raise AgenticRecError(f"{run_dir} was refit on the validation items (train.refit); its {stage} metrics "
+                              "would be measured on items it trained on")
     if mask_history is not None:
         config.evaluate.mask_history = mask_history
     metrics = evaluate_ranking(run.model.score, run.split.stage(stage), run.counts, ks=config.evaluate.ks,

@@ -1,4 +1,5 @@
-"""Training loop for sequence models: mini-batches over users, early stopping on validation NDCG@10."""
+"""Training loop for sequence models: mini-batches over users, early stopping on validation NDCG@10, optional
+refit on training + validation items."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -72,16 +73,42 @@ def train_next_item(
     evaluate: EvaluateConfig,
     run_dir: Path,
     device: torch.device,
-) -> dict[str, float]:
-    """Train ``model`` on its next-item examples of the training sequences, with early stopping on validation.
+) -> dict[str, Any]:
+    """Train ``model`` on its next-item examples of the training sequences, with early stopping on validation, and
+    save the kept state to ``run_dir/checkpoint.pt``.
 
+    With ``train.refit`` the early-stopped pass only chooses the number of epochs: the model then goes back to
+    its initial weights, trains that many epochs on every item before the test item (training + validation
+    items), and keeps its last state.
     """
     assert isinstance(model, torch.nn.Module)
-    inputs, targets = model.training_examples(split.train)
+    initial = copy.deepcopy(model.state_dict())
     model.to(device)
     valid = split.stage("valid").sample(evaluate.valid_users)
-    return fit_with_early_stopping(model, lambda: next_item_losses(model, inputs, targets, train.batch_size, device),
-                                   len(inputs), valid, item_counts, train, evaluate, run_dir, model.label)
+    summary = fit_with_early_stopping(model, _NextItemEpoch(model, split.train, train.batch_size, device), valid,
+                                      item_counts, train, evaluate, run_dir, model.label)
+    if train.refit:
+        model.load_state_dict(initial)
+        everything_before_test = split.stage("test").histories
+        summary["refit"] = fit_epochs(model, _NextItemEpoch(model, everything_before_test, train.batch_size, device),
+                                      summary["best_epoch"], train, run_dir, f"{model.label} refit")
+        summary["train_seconds"] += summary["refit"]["train_seconds"]
+    save_checkpoint(model, run_dir / "checkpoint.pt")
+    return summary
+
+
+class _NextItemEpoch:
+    """Epochs over a model's next-item examples of some sequences."""
+
+    def __init__(self, model: NextItemModel, sequences: list[np.ndarray], batch_size: int, device: torch.device):
+        self.model, self.batch_size, self.device = model, batch_size, device
+        self.inputs, self.targets = model.training_examples(sequences)
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __call__(self) -> Iterator[torch.Tensor]:
+        return next_item_losses(self.model, self.inputs, self.targets, self.batch_size, self.device)
 
 
 def next_item_losses(model: NextItemModel, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int,
@@ -96,62 +123,88 @@ def next_item_losses(model: NextItemModel, inputs: torch.Tensor, targets: torch.
         yield model.loss(inputs[batch, -width:].to(device), batch_targets.to(device))
 
 
+class Epoch(Protocol):
+    """One epoch of training: ``len`` is the number of examples, calling it yields one loss per mini-batch."""
+
+    def __len__(self) -> int: ...
+
+    def __call__(self) -> Iterator[torch.Tensor]: ...
+
+
+class _Optimisation:
+    """AdamW and the configured learning-rate schedule, stepping over mini-batch losses."""
+
+    def __init__(self, model: torch.nn.Module, train: TrainConfig, examples: int):
+        self.model = model
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(0.9, 0.999),
+                                           weight_decay=train.weight_decay)
+        self.scheduler = None
+        if train.schedule == "cosine":
+            steps = train.epochs * max(1, math.ceil(examples / train.batch_size))
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=steps)
+
+    def epoch(self, losses: Iterator[torch.Tensor], stop: Callable[[], bool] = lambda: False) -> float:
+        """Step through one epoch's ``losses`` (until ``stop()``) and return their mean."""
+        self.model.train()
+        total, batches = 0.0, 0
+        for loss in losses:
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            if self.scheduler is not None:
+                self.scheduler.step()
+            total, batches = total + loss.item(), batches + 1
+            if stop():
+                break
+        self.model.eval()
+        return total / max(batches, 1)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[status]}"), transient=False)
+
+
+def _log(run_dir: Path, entry: dict[str, Any]) -> None:
+    with (run_dir / "train_log.jsonl").open("a") as log:
+        log.write(json.dumps(entry) + "\n")
+
+
 def fit_with_early_stopping(
     model: torch.nn.Module,
-    epoch: Callable[[], Iterator[torch.Tensor]],
-    examples: int,
+    epoch: Epoch,
     valid: EvalSet,
     item_counts: np.ndarray,
     train: TrainConfig,
     evaluate: EvaluateConfig,
     run_dir: Path,
     label: str,
-) -> dict[str, float]:
-    """Train ``model`` (a module with a ``score`` method) in place and keep the state with the best validation
-    NDCG@10, saved to the run dir.
+) -> dict[str, Any]:
+    """Train ``model`` (a module with a ``score`` method) in place and leave it in the state with the best
+    validation NDCG@10.
 
-    ``epoch()`` yields one loss per mini-batch of an epoch over ``examples`` training examples. Writes
-    ``train_log.jsonl`` (one line per validation) and ``checkpoint.pt``; returns a training summary.
+    Starts ``run_dir/train_log.jsonl`` afresh and writes one line per validation; returns a training summary.
     """
-    optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(0.9, 0.999), weight_decay=train.weight_decay)
-    scheduler = None
-    if train.schedule == "cosine":
-        steps = train.epochs * max(1, math.ceil(examples / train.batch_size))
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    optimisation = _Optimisation(model, train, len(epoch))
     best_score, best_epoch, best_state, waited = -1.0, 0, None, 0
     stopped_by = "epoch limit"
     started = time.perf_counter()
-    log_path = run_dir / "train_log.jsonl"
-    log_path.unlink(missing_ok=True)
+    (run_dir / "train_log.jsonl").unlink(missing_ok=True)
 
     def out_of_time() -> bool:
         return bool(train.max_minutes) and time.perf_counter() - started > 60 * train.max_minutes
 
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[status]}")]
-    with Progress(*columns, transient=False) as progress:
+    with _progress() as progress:
         task = progress.add_task(label, total=train.epochs, status="")
         for number in range(1, train.epochs + 1):
-            model.train()
-            total, batches = 0.0, 0
-            for loss in epoch():
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                total, batches = total + loss.item(), batches + 1
-                if out_of_time():
-                    break  # validate what has been learnt so far, then stop
-            status = f"loss {total / batches:.4f}"
+            loss = optimisation.epoch(epoch(), stop=out_of_time)  # a late epoch is cut short, then validated
+            status = f"loss {loss:.4f}"
             if number % train.eval_every == 0 or number == train.epochs or out_of_time():
-                model.eval()
                 metrics = evaluate_ranking(model.score, valid, item_counts, ks=[10], lists=False,
                                            mask_history=evaluate.mask_history, batch_size=evaluate.batch_size)
                 score = metrics[EARLY_STOPPING_METRIC]
-                with log_path.open("a") as log:
-                    log.write(json.dumps({"epoch": number, "loss": total / batches, "valid": metrics,
-                                          "seconds": time.perf_counter() - started}) + "\n")
+                _log(run_dir, {"epoch": number, "loss": loss, "valid": metrics,
+                               "seconds": time.perf_counter() - started})
                 if score > best_score:
                     best_score, best_epoch, waited = score, number, 0
                     best_state = copy.deepcopy(model.state_dict())
@@ -167,6 +220,19 @@ def fit_with_early_stopping(
                 break
     assert best_state is not None  # the last epoch always validates
     model.load_state_dict(best_state)
-    save_checkpoint(model, run_dir / "checkpoint.pt")
     return {"best_epoch": best_epoch, "epochs_run": number, "stopped_by": stopped_by,
             "best_valid_ndcg@10": best_score, "train_seconds": time.perf_counter() - started}
+
+
+def fit_epochs(model: torch.nn.Module, epoch: Epoch, epochs: int, train: TrainConfig, run_dir: Path,
+               label: str) -> dict[str, Any]:
+    """Train ``model`` in place for exactly ``epochs`` epochs, without validation; append to the training log."""
+    optimisation = _Optimisation(model, train, len(epoch))
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task(label, total=epochs, status="")
+        for number in range(1, epochs + 1):
+            loss = optimisation.epoch(epoch())
+            _log(run_dir, {"refit_epoch": number, "loss": loss, "seconds": time.perf_counter() - started})
+            progress.update(task, advance=1, status=f"loss {loss:.4f}")
+    return {"epochs": epochs, "examples": len(epoch), "train_seconds": time.perf_counter() - started}
