@@ -98,29 +98,24 @@ def train_next_item(
 
 
 class _NextItemEpoch:
-    """Epochs over a model's next-item examples of some sequences."""
+    """Epochs over a model's next-item examples of some sequences: left-padded inputs with their targets, (N, L)
+    per position or (N,), in mini-batches of similar-length examples trimmed to their longest input."""
 
     def __init__(self, model: NextItemModel, sequences: list[np.ndarray], batch_size: int, device: torch.device):
         self.model, self.batch_size, self.device = model, batch_size, device
         self.inputs, self.targets = model.training_examples(sequences)
+        self.lengths = (self.inputs > 0).sum(dim=1)
 
     def __len__(self) -> int:
         return len(self.inputs)
 
     def __call__(self) -> Iterator[torch.Tensor]:
-        return next_item_losses(self.model, self.inputs, self.targets, self.batch_size, self.device)
-
-
-def next_item_losses(model: NextItemModel, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int,
-                     device: torch.device) -> Iterator[torch.Tensor]:
-    """One epoch over left-padded ``inputs`` and their ``targets`` ((N, L) per position or (N,)): the loss of each
-    mini-batch of similar-length examples, trimmed to its longest input."""
-    lengths = (inputs > 0).sum(dim=1)
-    per_position = targets.dim() == 2
-    for batch in length_bucketed_batches(lengths, batch_size):
-        width = max(int(lengths[batch].max()), 1)
-        batch_targets = targets[batch, -width:] if per_position else targets[batch]
-        yield model.loss(inputs[batch, -width:].to(device), batch_targets.to(device))
+        """The loss of each mini-batch of one epoch."""
+        per_position = self.targets.dim() == 2
+        for batch in length_bucketed_batches(self.lengths, self.batch_size):
+            width = max(int(self.lengths[batch].max()), 1)
+            targets = self.targets[batch, -width:] if per_position else self.targets[batch]
+            yield self.model.loss(self.inputs[batch, -width:].to(self.device), targets.to(self.device))
 
 
 class Epoch(Protocol):
