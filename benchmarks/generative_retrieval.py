@@ -92,7 +92,7 @@ def settings(config: dict[str, Any]) -> str:
                 f"{model['num_heads']}x{model['d_kv']} heads, {model['max_items']} items, "
                 f"{model['examples_per_user'] or 'all'} examples/user, beam {model['beam']}")
     else:
-        size = (f"{model['num_layers']} layers, hidden {model['hidden_size']}, dropout {model['dropout']}, "
+        size = (f"{model['num_layers']} block(s), hidden {model['hidden_size']}, dropout {model['dropout']}, "
                 f"max_len {model['max_len']}")
     refit = ", refit on train + valid" if train.get("refit") else ""
     return f"{size}; lr {train['lr']}, batch {train['batch_size']}, {train['max_minutes'] or 'no'} min budget{refit}"
@@ -120,8 +120,10 @@ def markdown(runs: list[dict[str, Any]]) -> str:
     for run in runs:
         groups.setdefault((run["dataset"], run["variant"]), []).append(run)
     for (dataset, variant), group in groups.items():
-        def cell(metric: str) -> str:
-            values = [r["test"][metric] for r in group]
+        def cell(metric: str, protocol: str = "test") -> str:
+            values = [r[protocol][metric] for r in group if r.get(protocol)]
+            if not values:
+                return "–"
             return f"{statistics.fmean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
 
         target = TARGETS.get((dataset, variant))
@@ -132,12 +134,10 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         decoding = group[0]["decoding"]
         invalid = f"{decoding['invalid_id_share']:.1%}" if decoding else "–"
         beam_ms = f"{decoding['beam_ms_per_user']:.1f}" if decoding else "–"
-        masked_values = [r["test_history_masked"]["ndcg@10"] for r in group if r.get("test_history_masked")]
-        masked = f"{statistics.fmean(masked_values):.4f}" if masked_values else "–"
         stopped = ", ".join(sorted({r["train"].get("stopped_by", "-") for r in group}))
         lines.append(
             f"| {dataset} | {variant} | {settings(group[0]['config'])} | {len(group)} | {cell('ndcg@10')} | {verdict} | "
-            f"{masked} | {cell('recall@10')} | "
+            f"{cell('ndcg@10', 'test_history_masked')} | {cell('recall@10')} | "
             f"{cell('ndcg@20')} | {cell('coverage@10')} | {cell('exposure@10_tail')} | {id_cell} | "
             f"{invalid} | {beam_ms} | {[r['train'].get('best_epoch') for r in group]} | {stopped} | "
             f"{statistics.fmean(r['train'].get('train_seconds', 0) for r in group):.0f} |"
@@ -166,9 +166,11 @@ def main() -> None:
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks"))
     parser.add_argument("--name", default="generative_retrieval", help="results file and BENCHMARKS.md section")
     parser.add_argument("--fresh", action="store_true", help="drop runs kept from earlier invocations")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the table from the results file")
     args = parser.parse_args()
 
-    jobs = [(d, v, s, args.runs_dir, args.overrides) for d in args.datasets for v in args.variants for s in args.seeds]
+    jobs = [] if args.report_only else [(d, v, s, args.runs_dir, args.overrides)
+                                        for d in args.datasets for v in args.variants for s in args.seeds]
     runs = with_earlier_runs(args.name, run_parallel(run_one, jobs, args.jobs), ("dataset", "variant", "seed"), args.fresh)
     protocol = {"split": "leave-one-out", "ranking": "full ranking; generative: beam list, outside = miss",
                 "history_masked": "both (test and test_history_masked)"}
