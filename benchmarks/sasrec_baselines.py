@@ -95,13 +95,14 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def shared_settings(runs: list[dict[str, Any]]) -> str:
-    """The config defaults every SASRec run shares (the models' own settings are in ``MODELS``)."""
-    config = next(r["config"] for r in runs if r["model"] != "popularity")
-    model, train = config["model"], config["train"]
-    return (f"hidden {model['hidden_size']}, max_len {model['max_len']}, AdamW lr {train['lr']}, weight decay "
-            f"{train['weight_decay']}, batch {train['batch_size']}, at most {train['epochs']} epochs, validation every "
-            f"{train['eval_every']} epoch(s)")
+def config_defaults() -> str:
+    """The SASRec and training defaults that a model's settings in ``MODELS`` or the command may override."""
+    from agenticrec.config import SASRecConfig, TrainConfig
+
+    model, train = SASRecConfig(), TrainConfig()
+    return (f"{model.num_layers} blocks, {model.num_heads} heads, hidden {model.hidden_size}, dropout {model.dropout}, "
+            f"max_len {model.max_len}; AdamW lr {train.lr}, weight decay {train.weight_decay}, batch "
+            f"{train.batch_size}, at most {train.epochs} epochs, validation every {train.eval_every} epoch(s)")
 
 
 def model_settings(runs: list[dict[str, Any]]) -> dict[str, str]:
@@ -126,7 +127,7 @@ def markdown(rows: list[dict[str, Any]], runs: list[dict[str, Any]], protocol: d
         f"Protocol: {protocol['split']}; {protocol['ranking']}; test metrics under both protocols (early stopping on "
         f"validation NDCG@10, history not masked), mean (± std where several seeds ran) over seeds {protocol['seeds']}. "
         "Targets are checked against the history-masked figures, the protocol of the published SASRec numbers.  ",
-        f"Shared settings: {protocol['shared_settings']}  ",
+        f"Config defaults: {protocol['config_defaults']}  ",
         *(f"{model}: {settings}  " for model, settings in protocol["model_settings"].items()),
         "",
         "| dataset | model | seeds | NDCG@10 masked | target | Recall@10 masked | NDCG@20 masked | NDCG@10 not masked | "
@@ -177,7 +178,7 @@ def main() -> None:
         "split": "leave-one-out (last item test, second-last validation)",
         "ranking": "full ranking over all items",
         "seeds": sorted({r["seed"] for r in runs}),
-        "shared_settings": shared_settings(runs),
+        "config_defaults": config_defaults(),
         "model_settings": model_settings(runs),
     }
     rows = summarise(runs)
