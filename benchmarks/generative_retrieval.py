@@ -29,8 +29,10 @@ VARIANTS = {
     "sasrec-ce+rkmeans": [*SASREC_CE, "model.semantic_id_features=true", "semantic_ids.method=rkmeans"],
     "sasrec-ce+descriptors": [*SASREC_CE, "model.semantic_id_features=true", "semantic_ids.method=descriptors"],
     "sasrec-ce+categories": [*SASREC_CE, "model.semantic_id_features=true", "semantic_ids.method=categories"],
-    # sampled softmax, refit on training + validation items for the early-stopped epoch count (holdout protocol);
-    # its plain counterpart is sasrec-ss-refit in sasrec_baselines.py
+    # refit on training + validation items for the early-stopped epoch count (holdout protocol); their plain
+    # counterparts are sasrec-ce-refit and sasrec-ss-refit in sasrec_baselines.py
+    "sasrec-ce+rkmeans-refit": [*SASREC_CE, "train.refit=true", "model.semantic_id_features=true",
+                                "semantic_ids.method=rkmeans"],
     "sasrec-ss+rkmeans-refit": [*SASREC_SS, "train.refit=true", "model.semantic_id_features=true",
                                 "semantic_ids.method=rkmeans"],
 }
