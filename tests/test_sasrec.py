@@ -140,7 +140,6 @@ def test_sampled_softmax_leaves_out_negatives_that_are_the_target(per):
     assert model.loss(inputs, targets).item() == pytest.approx(0.0, abs=1e-6)
 
 
-
 def test_refit_trains_on_the_validation_items_for_the_best_epoch_count(tmp_path):
     # group A walks successors over items 1..20, so validation improves and picks an epoch count; group B always
     # goes 21, 22 -> 29 (validation) -> 30 (test): only a refit model has seen anything lead to item 29

@@ -82,12 +82,12 @@ def train_next_item(
     items), and keeps its last state.
     """
     assert isinstance(model, torch.nn.Module)
-    initial = copy.deepcopy(model.state_dict())
+    initial = copy.deepcopy(model.state_dict()) if train.refit else None
     model.to(device)
     valid = split.stage("valid").sample(evaluate.valid_users)
     summary = fit_with_early_stopping(model, _NextItemEpoch(model, split.train, train.batch_size, device), valid,
                                       item_counts, train, evaluate, run_dir, model.label)
-    if train.refit:
+    if initial is not None:  # train.refit
         model.load_state_dict(initial)
         everything_before_test = split.stage("test").histories
         summary["refit"] = fit_epochs(model, _NextItemEpoch(model, everything_before_test, train.batch_size, device),
@@ -95,6 +95,14 @@ def train_next_item(
         summary["train_seconds"] += summary["refit"]["train_seconds"]
     save_checkpoint(model, run_dir / "checkpoint.pt")
     return summary
+
+
+class Epoch(Protocol):
+    """One epoch of training: ``len`` is the number of examples, calling it yields one loss per mini-batch."""
+
+    def __len__(self) -> int: ...
+
+    def __call__(self) -> Iterator[torch.Tensor]: ...
 
 
 class _NextItemEpoch:
@@ -116,14 +124,6 @@ class _NextItemEpoch:
             width = max(int(self.lengths[batch].max()), 1)
             targets = self.targets[batch, -width:] if per_position else self.targets[batch]
             yield self.model.loss(self.inputs[batch, -width:].to(self.device), targets.to(self.device))
-
-
-class Epoch(Protocol):
-    """One epoch of training: ``len`` is the number of examples, calling it yields one loss per mini-batch."""
-
-    def __len__(self) -> int: ...
-
-    def __call__(self) -> Iterator[torch.Tensor]: ...
 
 
 class _Optimisation:
