@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from common import command, machine, run_parallel, save, update_section, with_earlier_runs
-from sasrec_baselines import SASREC_CE, SASREC_SS
+from sasrec_baselines import REFIT, SASREC_CE, SASREC_SS
 
 VARIANTS = {
     "gen-rkmeans": ["model.name=generative", "semantic_ids.method=rkmeans"],
@@ -31,9 +31,9 @@ VARIANTS = {
     "sasrec-ce+categories": [*SASREC_CE, "model.semantic_id_features=true", "semantic_ids.method=categories"],
     # refit on training + validation items for the early-stopped epoch count (holdout protocol); their plain
     # counterparts are sasrec-ce-refit and sasrec-ss-refit in sasrec_baselines.py
-    "sasrec-ce+rkmeans-refit": [*SASREC_CE, "train.refit=true", "model.semantic_id_features=true",
+    "sasrec-ce+rkmeans-refit": [*SASREC_CE, REFIT, "model.semantic_id_features=true",
                                 "semantic_ids.method=rkmeans"],
-    "sasrec-ss+rkmeans-refit": [*SASREC_SS, "train.refit=true", "model.semantic_id_features=true",
+    "sasrec-ss+rkmeans-refit": [*SASREC_SS, REFIT, "model.semantic_id_features=true",
                                 "semantic_ids.method=rkmeans"],
 }
 GENERATIVE_DEFAULTS = ["train.schedule=cosine", "train.epochs=40"]
