@@ -1,9 +1,12 @@
 """Semantic IDs at work on Amazon Beauty and Sports: generative retrieval on residual k-means, descriptor and
-category IDs, and SASRec-CE with semantic-ID features, against plain SASRec-CE. Leave-one-out, full ranking.
+category IDs, and SASRec (full or sampled softmax, trained once or refit) with semantic-ID features, against plain
+SASRec. Leave-one-out, full ranking.
 
     .venv/bin/python benchmarks/generative_retrieval.py --datasets amazon-beauty --variants gen-rkmeans --seeds 0
-    .venv/bin/python benchmarks/generative_retrieval.py --variants gen-descriptors \\
-        --set semantic_ids.tagger_run=runs/tagger-amazon-beauty       # descriptors from `agenticrec tag assign`
+    .venv/bin/python benchmarks/generative_retrieval.py --variants gen-descriptors sasrec-ss+descriptors-refit
+
+Descriptor IDs are read from runs/tagger-<dataset>, the run directory of configs/tagger-<dataset>.yaml (`agenticrec
+tag build` and `tag assign` with that config); `--set semantic_ids.tagger_run=DIR` names another.
 
 Besides the ranking metrics, every generative run reports its IDs' collision figures, the share of invalid
 IDs among all decoded list entries, and beam-search time per user (batched, on this machine). Results
@@ -21,20 +24,21 @@ from typing import Any
 from common import command, machine, run_parallel, save, update_section, with_earlier_runs
 from sasrec_baselines import REFIT, SASREC_CE, SASREC_SS
 
+ID_METHODS = ("rkmeans", "descriptors", "categories")
+
+
+def _with_ids(base: list[str], method: str) -> list[str]:
+    return [*base, "model.semantic_id_features=true", f"semantic_ids.method={method}"]
+
+
 VARIANTS = {
-    "gen-rkmeans": ["model.name=generative", "semantic_ids.method=rkmeans"],
-    "gen-descriptors": ["model.name=generative", "semantic_ids.method=descriptors"],
-    "gen-categories": ["model.name=generative", "semantic_ids.method=categories"],
+    **{f"gen-{m}": ["model.name=generative", f"semantic_ids.method={m}"] for m in ID_METHODS},
     "sasrec-ce": SASREC_CE,
-    "sasrec-ce+rkmeans": [*SASREC_CE, "model.semantic_id_features=true", "semantic_ids.method=rkmeans"],
-    "sasrec-ce+descriptors": [*SASREC_CE, "model.semantic_id_features=true", "semantic_ids.method=descriptors"],
-    "sasrec-ce+categories": [*SASREC_CE, "model.semantic_id_features=true", "semantic_ids.method=categories"],
+    **{f"sasrec-ce+{m}": _with_ids(SASREC_CE, m) for m in ID_METHODS},
     # refit on training + validation items for the early-stopped epoch count (holdout protocol); their plain
     # counterparts are sasrec-ce-refit and sasrec-ss-refit in sasrec_baselines.py
-    "sasrec-ce+rkmeans-refit": [*SASREC_CE, REFIT, "model.semantic_id_features=true",
-                                "semantic_ids.method=rkmeans"],
-    "sasrec-ss+rkmeans-refit": [*SASREC_SS, REFIT, "model.semantic_id_features=true",
-                                "semantic_ids.method=rkmeans"],
+    **{f"sasrec-{loss}+{m}-refit": [*_with_ids(base, m), REFIT]
+       for loss, base in (("ce", SASREC_CE), ("ss", SASREC_SS)) for m in ID_METHODS},
 }
 GENERATIVE_DEFAULTS = ["train.schedule=cosine", "train.epochs=40"]
 # NDCG@10 (full ranking, leave-one-out): TIGER and AgenticTagger papers, Table 1; the issue's "best model" bar.
@@ -76,8 +80,11 @@ def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: li
     torch.set_num_threads(threads)
     generative = variant.startswith("gen-")
     run_dir = runs_dir / f"{dataset}-{variant}-seed{seed}"
+    # descriptor IDs come from the dataset's tagger run (configs/tagger-<dataset>.yaml) unless --set names another
+    descriptors = "semantic_ids.method=descriptors" in VARIANTS[variant]
+    tagger = [f"semantic_ids.tagger_run=runs/tagger-{dataset}"] if descriptors else []
     config = load_config(None, [f"data.name={dataset}", *VARIANTS[variant], *(GENERATIVE_DEFAULTS if generative else []),
-                                f"seed={seed}", *overrides, f"run_dir={run_dir}"])
+                                *tagger, f"seed={seed}", *overrides, f"run_dir={run_dir}"])
     result = train_and_evaluate(config)
     return {"dataset": dataset, "variant": variant, "seed": seed, "command": command(), "machine": result["machine"],
             "finished": result["finished"], "test": result["test"], "train": result["train"],

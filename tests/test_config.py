@@ -1,9 +1,12 @@
 """Config: defaults, YAML files, command-line overrides and clear validation errors."""
 
+from pathlib import Path
+
 import pytest
 import yaml
 
 from agenticrec.config import PopularityConfig, SASRecConfig, load_config, save_config
+from agenticrec.data import DATASETS
 from agenticrec.errors import ConfigError
 
 
@@ -67,3 +70,13 @@ def test_tagger_settings_are_validated():
     with pytest.raises(ConfigError, match="tagger.assign.method"):
         load_config(None, ["tagger.assign.method=magic"])
     assert load_config(None, ["tagger.build.max_depth=2"]).tagger.build.max_depth == 2
+
+
+SHIPPED_CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda path: path.name)
+def test_shipped_configs_validate_and_name_a_registered_dataset(path):
+    config = load_config(path)
+    assert config.data.name in DATASETS
+    assert config.run_dir.name == path.stem  # runs/tagger-<dataset>, where the benchmarks look for it
