@@ -75,7 +75,7 @@ def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: li
     import torch
 
     from agenticrec.config import load_config
-    from agenticrec.pipeline import evaluate_run, train_and_evaluate
+    from agenticrec.pipeline import train_and_evaluate
 
     torch.set_num_threads(threads)
     generative = variant.startswith("gen-")
@@ -88,7 +88,7 @@ def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: li
     result = train_and_evaluate(config)
     return {"dataset": dataset, "variant": variant, "seed": seed, "command": command(), "machine": result["machine"],
             "finished": result["finished"], "test": result["test"], "train": result["train"],
-            "test_history_masked": evaluate_run(run_dir, "test", mask_history=True)["test"],
+            "test_history_masked": result["test_history_masked"],
             "wall_seconds": result["wall_seconds"], "decoding": decoding_figures(run_dir) if generative else None,
             "config": config.model_dump(mode="json", exclude={"llm", "tagger"})}
 
@@ -183,12 +183,13 @@ def main() -> None:
     runs = with_earlier_runs(args.name, run_parallel(run_one, jobs, args.jobs), ("dataset", "variant", "seed"), args.fresh)
     protocol = {"split": "leave-one-out", "ranking": "full ranking; generative: beam list, outside = miss",
                 "history_masked": "both (test and test_history_masked)"}
-    path = save(args.name, [{k: r[k] for k in ("dataset", "variant", "seed")} | {m: r["test"][m] for m in REPORTED}
-                            for r in runs], protocol, runs=runs)
+    if not args.report_only:  # the results file keeps the command that measured it
+        save(args.name, [{k: r[k] for k in ("dataset", "variant", "seed")} | {m: r["test"][m] for m in REPORTED}
+                         for r in runs], protocol, runs=runs)
     update_section(args.name, markdown(runs))
     for r in runs:
         print(f"{r['dataset']:15s} {r['variant']:22s} seed {r['seed']} ndcg@10 {r['test']['ndcg@10']:.4f}")
-    print(f"wrote {path} and BENCHMARKS.md")
+    print("wrote BENCHMARKS.md" if args.report_only else f"wrote benchmarks/results/{args.name}.json and BENCHMARKS.md")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from agenticrec.data.dataset import EvalSet
-from agenticrec.evaluate.ranking import evaluate_ranking, popularity_buckets, target_ranks, top_k
+from agenticrec.evaluate.ranking import (
+    evaluate_protocols,
+    evaluate_ranking,
+    popularity_buckets,
+    target_ranks,
+    top_k,
+)
 
 
 def fixed_scorer(table: list[list[float]]):
@@ -53,6 +59,25 @@ def test_history_masking_removes_history_items():
     masked = evaluate_ranking(fixed_scorer(table), eval_set, counts, ks=[1], mask_history=True)
     assert plain["recall@1"] == 0.0
     assert masked["recall@1"] == 1.0
+
+
+def test_both_protocols_from_one_pass_match_separate_evaluations():
+    rng = np.random.default_rng(1)
+    table = rng.random((40, 16)).tolist()
+    histories = [rng.choice(np.arange(1, 16), size=rng.integers(1, 6), replace=False) for _ in range(40)]
+    eval_set = EvalSet(histories=histories, targets=rng.integers(1, 16, 40))
+    counts = rng.integers(1, 50, 16)
+    calls = {"n": 0}
+
+    def counted(histories):
+        calls["n"] += 1
+        return torch.tensor(table)[[int(h[0]) for h in histories]]  # rows keyed by each user's first item
+
+    both = evaluate_protocols(counted, eval_set, counts, masks=(True, False), batch_size=16)
+    assert calls["n"] == 3  # 40 users in batches of 16, scored once for both protocols
+    for mask in (False, True):
+        assert both[mask] == pytest.approx(evaluate_ranking(counted, eval_set, counts, mask_history=mask, batch_size=7))
+    assert both[True]["recall@10"] != both[False]["recall@10"]
 
 
 def test_coverage_and_popularity_exposure():

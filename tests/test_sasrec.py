@@ -76,6 +76,8 @@ def test_one_epoch_on_movielens_then_reevaluate(tmp_path):
     assert 0.0 <= result["test"]["ndcg@10"] <= result["test"]["recall@10"] <= 1.0
     again = evaluate_run(run, "test")
     assert again["test"]["ndcg@10"] == pytest.approx(result["test"]["ndcg@10"], abs=1e-9)
+    masked = evaluate_run(run, "test", mask_history=True)
+    assert saved["test_history_masked"] == pytest.approx(masked["test"], abs=1e-9)
 
 
 def test_semantic_id_features_add_token_embeddings_to_the_item_table():

@@ -16,7 +16,7 @@ from agenticrec.config import RunConfig, load_config, save_config
 from agenticrec.data import Dataset, load_dataset
 from agenticrec.data.dataset import LeaveOneOutSplit, Stage
 from agenticrec.errors import AgenticRecError
-from agenticrec.evaluate import evaluate_ranking, item_counts
+from agenticrec.evaluate import evaluate_protocols, evaluate_ranking, item_counts
 from agenticrec.io import write_json
 from agenticrec.models.registry import MODELS, Recommender
 from agenticrec.models.training import seed_everything
@@ -59,7 +59,11 @@ def _uses_semantic_ids(config: RunConfig) -> bool:
 
 
 def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
-    """Fit ``config.model`` on ``config.data`` and write config.yaml, checkpoint and metrics.json to the run dir."""
+    """Fit ``config.model`` on ``config.data`` and write config.yaml, checkpoint and metrics.json to the run dir.
+
+    ``test`` holds the test metrics under the configured protocol, and ``test_history_masked`` (or
+    ``test_history_not_masked``) the same model under the other one.
+    """
     started = time.perf_counter()
     run_dir = config.run_dir
     save_config(config, run_dir)
@@ -71,10 +75,15 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     counts = item_counts(split.train, dataset.n_items)
     model, summary = MODELS[config.model.name].fit(config, dataset, split, counts)
     results: dict[str, Any] = {"protocol": protocol(config, dataset), "train": summary}
-    for stage in _evaluated_stages(config):
-        results[stage] = evaluate_ranking(model.score, split.stage(stage), counts, ks=config.evaluate.ks,
-                                          mask_history=config.evaluate.mask_history,
-                                          batch_size=config.evaluate.batch_size)
+    masked, ks, batch_size = config.evaluate.mask_history, config.evaluate.ks, config.evaluate.batch_size
+    if "valid" in _evaluated_stages(config):
+        results["valid"] = evaluate_ranking(model.score, split.stage("valid"), counts, ks=ks, mask_history=masked,
+                                            batch_size=batch_size)
+    # test under both protocols: the published SASRec figures mask the history, the generative ones do not
+    test = evaluate_protocols(model.score, split.stage("test"), counts, masks=(masked, not masked), ks=ks,
+                              batch_size=batch_size)
+    results["test"] = test[masked]
+    results["test_history_not_masked" if masked else "test_history_masked"] = test[not masked]
     results["wall_seconds"] = time.perf_counter() - started
     results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     results["machine"] = machine()

@@ -64,16 +64,29 @@ def evaluate_ranking(
     batch_size: int = 1024,
     lists: bool = True,
 ) -> dict[str, float]:
-    """Recall@K, NDCG@K, MRR and, with ``lists``, catalogue coverage@10 and top-10 exposure by popularity.
+    """Recall@K, NDCG@K and MRR and, with ``lists``, catalogue coverage@10 and top-10 exposure by popularity.
 
     ``item_counts[i]`` is item ``i``'s training interaction count (defines the head/torso/tail buckets).
     ``lists=False`` skips building top-10 lists, which is most of the cost (used for early stopping).
     """
+    return evaluate_protocols(scorer, eval_set, item_counts, masks=(mask_history,), ks=ks, batch_size=batch_size,
+                              lists=lists)[mask_history]
+
+
+def evaluate_protocols(
+    scorer: Scorer,
+    eval_set: EvalSet,
+    item_counts: np.ndarray,
+    *,
+    masks: Sequence[bool] = (False, True),
+    ks: Sequence[int] = (5, 10, 20),
+    batch_size: int = 1024,
+    lists: bool = True,
+) -> dict[bool, dict[str, float]]:
+    """``evaluate_ranking`` with the history not masked and masked (``masks``), from one scoring pass."""
     n_items = len(item_counts) - 1
     buckets = torch.as_tensor(popularity_buckets(item_counts))
-    ranks: list[torch.Tensor] = []
-    recommended = torch.zeros(n_items + 1, dtype=torch.bool)
-    exposure = torch.zeros(3, dtype=torch.long)
+    tallies = {mask: _Tally(buckets, lists) for mask in sorted(set(masks))}  # not masked first: masking is in place
     # users of similar history length share a batch, so sequence models pad less; metrics are order-free
     order = np.argsort([len(h) for h in eval_set.histories], kind="stable")
     for start in range(0, len(order), batch_size):
@@ -84,24 +97,41 @@ def evaluate_ranking(
         if scores.shape != (len(histories), n_items + 1):
             raise ValueError(f"scorer returned shape {tuple(scores.shape)}, expected ({len(histories)}, {n_items + 1})")
         scores[:, 0] = -torch.inf
-        if mask_history:
-            mask_histories(scores, histories)
         targets = torch.as_tensor(eval_set.targets[batch], device=scores.device)
-        ranks.append(target_ranks(scores, targets).cpu())
-        if lists:
-            top = top_k(scores, min(EXPOSURE_K, n_items))
+        for mask, tally in tallies.items():
+            if mask:
+                mask_histories(scores, histories)
+            tally.add(scores, targets)
+    return {mask: tally.metrics(ks) for mask, tally in tallies.items()}
+
+
+class _Tally:
+    """Target ranks and top-10 list figures under one protocol, accumulated batch by batch."""
+
+    def __init__(self, buckets: torch.Tensor, lists: bool) -> None:
+        self.buckets, self.lists = buckets, lists
+        self.ranks: list[torch.Tensor] = []
+        self.recommended = torch.zeros(len(buckets), dtype=torch.bool)
+        self.exposure = torch.zeros(3, dtype=torch.long)
+
+    def add(self, scores: torch.Tensor, targets: torch.Tensor) -> None:
+        self.ranks.append(target_ranks(scores, targets).cpu())
+        if self.lists:
+            top = top_k(scores, min(EXPOSURE_K, scores.shape[1] - 1))
             top = top[scores.gather(1, top) > -torch.inf].cpu()  # padding and masked items are never listed
-            recommended[top] = True
-            exposure += torch.bincount(buckets[top], minlength=3)
-    rank = torch.cat(ranks)
-    metrics = rank_metrics(rank, ks)
-    if lists:
-        metrics[f"coverage@{EXPOSURE_K}"] = recommended[1:].double().mean().item()
-        shares = exposure.double() / exposure.sum()
-        for name, share in zip(("head", "torso", "tail"), shares.tolist()):
-            metrics[f"exposure@{EXPOSURE_K}_{name}"] = share
-    metrics["users"] = float(len(rank))
-    return metrics
+            self.recommended[top] = True
+            self.exposure += torch.bincount(self.buckets[top], minlength=3)
+
+    def metrics(self, ks: Sequence[int]) -> dict[str, float]:
+        rank = torch.cat(self.ranks)
+        metrics = rank_metrics(rank, ks)
+        if self.lists:
+            metrics[f"coverage@{EXPOSURE_K}"] = self.recommended[1:].double().mean().item()
+            shares = self.exposure.double() / self.exposure.sum()
+            for name, share in zip(("head", "torso", "tail"), shares.tolist()):
+                metrics[f"exposure@{EXPOSURE_K}_{name}"] = share
+        metrics["users"] = float(len(rank))
+        return metrics
 
 
 def rank_metrics(rank: torch.Tensor, ks: Sequence[int]) -> dict[str, float]:
