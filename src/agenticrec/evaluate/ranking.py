@@ -64,7 +64,7 @@ def evaluate_ranking(
     batch_size: int = 1024,
     lists: bool = True,
 ) -> dict[str, float]:
-    """Recall@K, NDCG@K and MRR and, with ``lists``, catalogue coverage@10 and top-10 exposure by popularity.
+    """Recall@K, NDCG@K, MRR and, with ``lists``, catalogue coverage@10 and top-10 exposure by popularity.
 
     ``item_counts[i]`` is item ``i``'s training interaction count (defines the head/torso/tail buckets).
     ``lists=False`` skips building top-10 lists, which is most of the cost (used for early stopping).
