@@ -9,7 +9,7 @@ from tagger_testkit import TaggerScript, run_config
 from agenticrec.errors import AgenticRecError
 from agenticrec.llm import LLMError
 from agenticrec.tagger import artifacts
-from agenticrec.tagger.assign import assignment_table, collision_figures, run_assign
+from agenticrec.tagger.assign import assignment_table, collision_figures, degeneracy_warning, run_assign
 from agenticrec.tagger.build import run_build
 from agenticrec.tagger.keywords import reused_share, run_keywords
 from agenticrec.tagger.vocabulary import Descriptor
@@ -93,3 +93,9 @@ def test_keyword_baseline_compares_with_descriptors_on_the_same_items(tmp_path):
     assert len(table) == figures["items"] == 12 and figures["failed"] == 0
     assert figures["unique_keywords"] == len({k for ks in table["keywords"] for k in ks})
     assert figures["descriptor_reused_share"] is not None
+
+
+def test_a_path_holding_most_items_is_called_degenerate():
+    assert degeneracy_warning({"largest_bucket": 50}, 100) is None
+    warning = degeneracy_warning({"largest_bucket": 12078}, 12101)
+    assert warning is not None and "12078 of 12101 items (100%)" in warning and "llm.backends" in warning

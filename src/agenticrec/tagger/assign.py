@@ -12,6 +12,7 @@ whose description embedding is nearest (counted as `fallback`).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import Counter, defaultdict
@@ -31,6 +32,9 @@ from agenticrec.tagger.context import TaggerContext, open_context
 from agenticrec.tagger.vocabulary import Descriptor, Vocabulary
 
 Choice = dict[int, tuple[int, str]]  # item position -> (child position, source)
+DEGENERATE_SHARE = 0.5  # one path holding more of the catalogue than this makes the IDs near-useless
+
+log = logging.getLogger(__name__)
 
 
 class _Tally:
@@ -189,6 +193,16 @@ def collision_figures(table: pd.DataFrame) -> dict[str, Any]:
             "largest_bucket": max(buckets.values(), default=0)}
 
 
+def degeneracy_warning(figures: dict[str, Any], items: int) -> str | None:
+    """A warning when one descriptor path holds most of the catalogue, so the paths barely tell items apart."""
+    largest = figures["largest_bucket"]
+    if not items or largest / items <= DEGENERATE_SHARE:
+        return None
+    return (f"one descriptor path holds {largest} of {items} items ({largest / items:.0%}): these semantic IDs barely "
+            "tell items apart, and their resolver token carries most of each item's identity. The annotator LLM is "
+            "most likely too weak for the task (SmolLM2-135M does this); configure a stronger one under llm.backends.")
+
+
 def run_assign(config: RunConfig) -> pd.DataFrame:
     """The `tag assign` stage: writes the assignments table and a cost and quality summary."""
     out = artifacts.tagger_dir(Path(config.run_dir))
@@ -210,6 +224,9 @@ def run_assign(config: RunConfig) -> pd.DataFrame:
     table = assignment_table(ctx.item_ids, paths, sources)
     with atomic_path(out / artifacts.ASSIGNMENTS) as tmp:
         table.to_parquet(tmp, index=False)
+    figures = collision_figures(table)
+    if warning := degeneracy_warning(figures, len(table)):
+        log.warning(warning)
     write_json(out / artifacts.ASSIGN_SUMMARY, {
         "dataset": config.data.name,
         "method": config.tagger.assign.method,
@@ -217,7 +234,7 @@ def run_assign(config: RunConfig) -> pd.DataFrame:
         "wall_seconds": time.perf_counter() - started,
         "llm": ctx.meter.as_dict(),
         **quality,
-        **collision_figures(table),
+        **figures,
         "config": config.tagger.assign.model_dump(),
     })
     return table
