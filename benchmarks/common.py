@@ -49,6 +49,13 @@ def command() -> str:
     return " ".join([".venv/bin/python", *sys.argv])
 
 
+def run_record(result: dict[str, Any]) -> dict[str, Any]:
+    """What every benchmark keeps of one ``train_and_evaluate`` result: both test protocols, training summary,
+    timing, and the command that produced it."""
+    keys = ("machine", "finished", "test", "test_history_masked", "train", "wall_seconds")
+    return {"command": command(), **{key: result[key] for key in keys}}
+
+
 def save(name: str, metrics: object, protocol: dict[str, object], **extra: object) -> Path:
     """Write benchmarks/results/<name>.json and return its path."""
     RESULTS.mkdir(parents=True, exist_ok=True)

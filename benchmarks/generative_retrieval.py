@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import command, machine, run_parallel, save, update_section, with_earlier_runs
+from common import machine, run_parallel, run_record, save, update_section, with_earlier_runs
 from sasrec_baselines import REFIT, SASREC_CE, SASREC_SS
 
 ID_METHODS = ("rkmeans", "descriptors", "categories")
@@ -86,10 +86,8 @@ def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: li
     config = load_config(None, [f"data.name={dataset}", *VARIANTS[variant], *(GENERATIVE_DEFAULTS if generative else []),
                                 *tagger, f"seed={seed}", *overrides, f"run_dir={run_dir}"])
     result = train_and_evaluate(config)
-    return {"dataset": dataset, "variant": variant, "seed": seed, "command": command(), "machine": result["machine"],
-            "finished": result["finished"], "test": result["test"], "train": result["train"],
-            "test_history_masked": result["test_history_masked"],
-            "wall_seconds": result["wall_seconds"], "decoding": decoding_figures(run_dir) if generative else None,
+    return {"dataset": dataset, "variant": variant, "seed": seed, **run_record(result),
+            "decoding": decoding_figures(run_dir) if generative else None,
             "config": config.model_dump(mode="json", exclude={"llm", "tagger"})}
 
 

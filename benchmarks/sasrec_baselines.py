@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import command, machine, run_parallel, save, update_section, with_earlier_runs
+from common import machine, run_parallel, run_record, save, update_section, with_earlier_runs
 
 # the 2025 study's Beauty/Sports setting (1 block, 1 head, dropout 0.2): as good as 2 blocks here, half the time
 SASREC_CE = ["model.name=sasrec", "model.loss=ce", "model.num_layers=1", "model.num_heads=1", "model.dropout=0.2"]
@@ -64,10 +64,7 @@ def run_one(dataset: str, model: str, seed: int, runs_dir: Path, overrides: list
     run_dir = runs_dir / f"{dataset}-{model}-seed{seed}"
     config = load_config(None, [f"data.name={dataset}", *MODELS[model], f"seed={seed}", *overrides, f"run_dir={run_dir}"])
     result = train_and_evaluate(config)
-    return {"dataset": dataset, "model": model, "seed": seed, "command": command(), "machine": result["machine"],
-            "finished": result["finished"], "test": result["test"],
-            "test_history_masked": result["test_history_masked"],
-            "valid": result.get("valid"), "train": result["train"], "wall_seconds": result["wall_seconds"],
+    return {"dataset": dataset, "model": model, "seed": seed, **run_record(result), "valid": result.get("valid"),
             "config": config.model_dump(mode="json", exclude={"llm"})}
 
 
