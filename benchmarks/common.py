@@ -1,11 +1,10 @@
-"""Shared bits of the benchmark scripts: machine description, results JSON and BENCHMARKS.md sections."""
+"""Shared bits of the benchmark scripts: results JSON and BENCHMARKS.md sections (``machine`` is the package's)."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
 import os
-import platform
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -14,35 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from agenticrec.environment import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
-
-
-def machine() -> dict[str, object]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info: dict[str, object] = {
-        "cpu": cpu,
-        "cores_available": len(os.sched_getaffinity(0)),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-    except ImportError:
-        pass
-    return info
 
 
 def command() -> str:

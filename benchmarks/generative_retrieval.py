@@ -22,25 +22,24 @@ from pathlib import Path
 from typing import Any
 
 from common import machine, run_parallel, run_record, save, update_section, with_earlier_runs
-from sasrec_baselines import REFIT, SASREC_CE, SASREC_SS
+from sasrec_baselines import REFIT
 
 ID_METHODS = ("rkmeans", "descriptors", "categories")
 
 
-def _with_ids(base: list[str], method: str) -> list[str]:
-    return [*base, "model.semantic_id_features=true", f"semantic_ids.method={method}"]
+def _with_ids(method: str) -> list[str]:
+    return ["model.semantic_id_features=true", f"semantic_ids.method={method}"]
 
 
+# variant -> (the model preset in src/agenticrec/presets/models/, overrides on top of it)
 VARIANTS = {
-    **{f"gen-{m}": ["model.name=generative", f"semantic_ids.method={m}"] for m in ID_METHODS},
-    "sasrec-ce": SASREC_CE,
-    **{f"sasrec-ce+{m}": _with_ids(SASREC_CE, m) for m in ID_METHODS},
+    **{f"gen-{m}": ("generative", [f"semantic_ids.method={m}"]) for m in ID_METHODS},
+    "sasrec-ce": ("sasrec-ce", []),
+    **{f"sasrec-ce+{m}": ("sasrec-ce", _with_ids(m)) for m in ID_METHODS},
     # refit on training + validation items for the early-stopped epoch count (holdout protocol); their plain
     # counterparts are sasrec-ce-refit and sasrec-ss-refit in sasrec_baselines.py
-    **{f"sasrec-{loss}+{m}-refit": [*_with_ids(base, m), REFIT]
-       for loss, base in (("ce", SASREC_CE), ("ss", SASREC_SS)) for m in ID_METHODS},
+    **{f"sasrec-{loss}+{m}-refit": (f"sasrec-{loss}", [*_with_ids(m), REFIT]) for loss in ("ce", "ss") for m in ID_METHODS},
 }
-GENERATIVE_DEFAULTS = ["train.schedule=cosine", "train.epochs=40"]
 # NDCG@10 (full ranking, leave-one-out): TIGER and AgenticTagger papers, Table 1; the issue's "best model" bar.
 TARGETS = {
     ("amazon-beauty", "gen-rkmeans"): 0.0384, ("amazon-sports", "gen-rkmeans"): 0.0225,
@@ -55,11 +54,10 @@ def decoding_figures(run_dir: Path) -> dict[str, float]:
     """Invalid-ID share over every decoded list entry of the test users, and beam-search ms per user."""
     import numpy as np
 
-    from agenticrec.critique.experiment import generative_model
     from agenticrec.pipeline import load_run
 
     run = load_run(run_dir)
-    model = generative_model(run.model, run_dir)
+    model = run.model
     test = run.split.stage("test")
     histories = test.histories[:TIMED_USERS]
     started = time.perf_counter()
@@ -74,17 +72,16 @@ def decoding_figures(run_dir: Path) -> dict[str, float]:
 def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: list[str], threads: int) -> dict[str, Any]:
     import torch
 
-    from agenticrec.config import load_config
-    from agenticrec.pipeline import train_and_evaluate
+    from agenticrec.pipeline import load_config, train_and_evaluate
 
     torch.set_num_threads(threads)
     generative = variant.startswith("gen-")
     run_dir = runs_dir / f"{dataset}-{variant}-seed{seed}"
+    preset, extra = VARIANTS[variant]
     # descriptor IDs come from the dataset's tagger run (configs/tagger-<dataset>.yaml) unless --set names another
-    descriptors = "semantic_ids.method=descriptors" in VARIANTS[variant]
-    tagger = [f"semantic_ids.tagger_run=runs/tagger-{dataset}"] if descriptors else []
-    config = load_config(None, [f"data.name={dataset}", *VARIANTS[variant], *(GENERATIVE_DEFAULTS if generative else []),
-                                *tagger, f"seed={seed}", *overrides, f"run_dir={run_dir}"])
+    tagger = [f"semantic_ids.tagger_run=runs/tagger-{dataset}"] if "semantic_ids.method=descriptors" in extra else []
+    config = load_config(None, [*extra, *tagger, f"seed={seed}", *overrides, f"run_dir={run_dir}"], data=dataset,
+                         model=preset)
     result = train_and_evaluate(config)
     return {"dataset": dataset, "variant": variant, "seed": seed, **run_record(result),
             "decoding": decoding_figures(run_dir) if generative else None,

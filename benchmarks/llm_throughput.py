@@ -1,6 +1,6 @@
 """Throughput of the LLM client against a local OpenAI-compatible server with a fixed answer latency.
 
-The server (agenticrec.llm.fake_server) runs in its own process and answers every chat request after
+The server (agenticrec.testing.fake_server) runs in its own process and answers every chat request after
 LATENCY seconds. The ideal rate at concurrency c is c / LATENCY calls/s; we report the measured rate as a
 fraction of it, and the client's CPU time per call (all client threads: event loop, openai client,
 validation, ledger commit). Every call is a cache miss (fresh ledger per level) with a pydantic output
@@ -39,7 +39,7 @@ class Echo(BaseModel):
 
 def start_server() -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agenticrec.llm.fake_server", "--latency", str(LATENCY_S)],
+        [sys.executable, "-m", "agenticrec.testing.fake_server", "--latency", str(LATENCY_S)],
         stdout=subprocess.PIPE, text=True,
     )
     line = proc.stdout.readline().split()
@@ -140,7 +140,7 @@ def main() -> None:
              "unit": "ms"},
         ]
     path = save("llm_throughput", metrics, {
-        "server": "agenticrec.llm.fake_server in a separate process on 127.0.0.1, fixed latency per answer",
+        "server": "agenticrec.testing.fake_server in a separate process on 127.0.0.1, fixed latency per answer",
         "latency_s": LATENCY_S,
         "levels": rows,
         "reference_raw_aiohttp": raw,

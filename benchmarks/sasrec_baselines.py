@@ -20,21 +20,16 @@ from typing import Any
 
 from common import machine, run_parallel, run_record, save, update_section, with_earlier_runs
 
-# the 2025 study's Beauty/Sports setting (1 block, 1 head, dropout 0.2): as good as 2 blocks here, half the time
-SASREC_CE = ["model.name=sasrec", "model.loss=ce", "model.num_layers=1", "model.num_heads=1", "model.dropout=0.2"]
-# SASRec+SS of the 2025 eSASRec study (Beauty/Sports: 1 block, 1 head, hidden 64, dropout 0.2, 256 negatives,
-# patience 50); patience 20 here, as validation only falls after its peak and runs stay within 20 minutes
-SASREC_SS = ["model.name=sasrec", "model.loss=sampled_softmax", "model.negatives=256", "model.num_layers=1",
-             "model.num_heads=1", "model.dropout=0.2", "train.patience=20"]
 REFIT = "train.refit=true"
+# benchmark model -> (the model preset in src/agenticrec/presets/models/, overrides on top of it)
 MODELS = {
-    "popularity": ["model.name=popularity"],
-    "sasrec-bce": ["model.name=sasrec", "model.loss=bce"],
-    "sasrec-ce": SASREC_CE,
-    "sasrec-ss": SASREC_SS,
+    "popularity": ("popularity", []),
+    "sasrec-bce": ("sasrec-bce", []),
+    "sasrec-ce": ("sasrec-ce", []),
+    "sasrec-ss": ("sasrec-ss", []),
     # the holdout protocol: the early-stopped epoch count, retrained on training + validation items
-    "sasrec-ce-refit": [*SASREC_CE, REFIT],
-    "sasrec-ss-refit": [*SASREC_SS, REFIT],
+    "sasrec-ce-refit": ("sasrec-ce", [REFIT]),
+    "sasrec-ss-refit": ("sasrec-ss", [REFIT]),
 }
 # NDCG@10 targets (full ranking, leave-one-out): TIGER Table 1 for BCE; the eSASRec study's SASRec+SS figures
 # (0.0531 / 0.0314) for sampled softmax; the issue's targets for full-softmax CE, which it derived from that study.
@@ -57,12 +52,12 @@ REPORTED = ["ndcg@10", "recall@10", "ndcg@20", "recall@20", "mrr", "coverage@10"
 def run_one(dataset: str, model: str, seed: int, runs_dir: Path, overrides: list[str], threads: int) -> dict[str, Any]:
     import torch
 
-    from agenticrec.config import load_config
-    from agenticrec.pipeline import train_and_evaluate
+    from agenticrec.pipeline import load_config, train_and_evaluate
 
     torch.set_num_threads(threads)
     run_dir = runs_dir / f"{dataset}-{model}-seed{seed}"
-    config = load_config(None, [f"data.name={dataset}", *MODELS[model], f"seed={seed}", *overrides, f"run_dir={run_dir}"])
+    preset, extra = MODELS[model]
+    config = load_config(None, [*extra, f"seed={seed}", *overrides, f"run_dir={run_dir}"], data=dataset, model=preset)
     result = train_and_evaluate(config)
     return {"dataset": dataset, "model": model, "seed": seed, **run_record(result), "valid": result.get("valid"),
             "config": config.model_dump(mode="json", exclude={"llm"})}
@@ -91,7 +86,8 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def config_defaults() -> str:
     """The SASRec and training defaults that a model's settings in ``MODELS`` or the command may override."""
-    from agenticrec.config import SASRecConfig, TrainConfig
+    from agenticrec.config import TrainConfig
+    from agenticrec.models.sasrec import SASRecConfig
 
     model, train = SASRecConfig(), TrainConfig()
     return (f"{model.num_layers} blocks, {model.num_heads} heads, hidden {model.hidden_size}, dropout {model.dropout}, "
@@ -105,7 +101,8 @@ def model_settings(runs: list[dict[str, Any]]) -> dict[str, str]:
     for name in dict.fromkeys(r["model"] for r in runs if r["model"] != "popularity"):
         budgets = sorted({f"patience {r['config']['train']['patience']}, "
                           f"{r['config']['train']['max_minutes'] or 'no'} min budget" for r in runs if r["model"] == name})
-        settings[name] = f"`{' '.join(MODELS[name])}`; runs with " + " or ".join(budgets)
+        preset, extra = MODELS[name]
+        settings[name] = f"`--model {preset}{''.join(' --set ' + e for e in extra)}`; runs with " + " or ".join(budgets)
     return settings
 
 

@@ -16,13 +16,11 @@ import time
 from pathlib import Path
 
 from common import RESULTS, command, machine, save, update_section
-from agenticrec.config import load_config
-from agenticrec.tagger.assign import run_assign
-from agenticrec.tagger.build import run_build
-from agenticrec.tagger.keywords import run_keywords
+from agenticrec.pipeline import load_config
+from agenticrec.pipeline.stages import tag_assign, tag_build, tag_keywords
 from agenticrec.tagger.report import compute_report, key_figures, write_report
 
-STAGES = {"build": run_build, "assign": run_assign, "keywords": run_keywords}
+STAGES = {"build": tag_build, "assign": tag_assign, "keywords": tag_keywords}
 
 
 def main() -> None:

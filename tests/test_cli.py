@@ -55,7 +55,7 @@ def test_train_and_evaluate_from_the_command_line(tmp_path):
         (["train", "--set", "model.loss=hinge"], "invalid config"),
         (["train", "--config", "no-such-file.yaml"], "config file not found"),
         (["data", "stats", "no-such-dataset"], "unknown dataset 'no-such-dataset'"),
-        (["evaluate", "no-such-run"], "config file not found"),
+        (["evaluate", "no-such-run"], "not a run directory"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(args, message, tmp_path):

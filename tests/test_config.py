@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agenticrec.config import PopularityConfig, SASRecConfig, load_config, save_config
+from agenticrec.config import save_config
+from agenticrec.models.popularity import PopularityConfig
+from agenticrec.models.sasrec import SASRecConfig
+from agenticrec.pipeline import load_config
 from agenticrec.data import DATASETS
 from agenticrec.errors import ConfigError
 

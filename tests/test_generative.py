@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from agenticrec.config import EvaluateConfig, GenerativeConfig, TrainConfig, load_config
+from agenticrec.config import EvaluateConfig, TrainConfig
+from agenticrec.models.generative import GenerativeConfig
+from agenticrec.pipeline import load_config
 from agenticrec.data.dataset import LeaveOneOutSplit
 from agenticrec.evaluate import evaluate_ranking, item_counts
-from agenticrec.models.generative import GenerativeRetrieval, training_examples
+from agenticrec.models.generative import GenerativeRetrieval
+from agenticrec.models.generative.model import training_examples
 from agenticrec.models.training import train_next_item
 from agenticrec.pipeline import evaluate_run, train_and_evaluate
 from agenticrec.semantic_ids.codes import SemanticIDs

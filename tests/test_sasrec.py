@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from agenticrec.config import SASRecConfig, TrainConfig, EvaluateConfig, load_config
+from agenticrec.config import EvaluateConfig, TrainConfig
+from agenticrec.models.sasrec import SASRecConfig
+from agenticrec.pipeline import load_config
 from agenticrec.data.dataset import EvalSet, LeaveOneOutSplit
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate import evaluate_ranking, item_counts

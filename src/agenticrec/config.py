@@ -1,21 +1,28 @@
-"""One config system: YAML files validated by pydantic, with dotted command-line overrides.
+"""One config system: YAML validated by pydantic, in layers, with dotted command-line overrides.
 
-Layers, lowest first: built-in defaults < YAML file < ``--set key.path=value`` overrides.
-The resolved config is written to every run directory as ``config.yaml``.
+Layers, lowest first: built-in defaults < dataset preset < model preset < LLM preset < YAML file <
+``--set key.path=value`` overrides. Presets are YAML files shipped in ``agenticrec/presets/<kind>/<name>.yaml``.
+This module holds the machinery and the sections every run shares; the run config that composes the sections
+of every layer lives in ``agenticrec.pipeline.config``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agenticrec.data import Dataset, load_dataset
 from agenticrec.errors import ConfigError
-from agenticrec.llm.config import LLMConfig
-from agenticrec.semantic_ids.config import SemanticIDConfig
-from agenticrec.tagger.config import TaggerConfig
+from agenticrec.io import atomic_write_text
+
+PRESETS = Path(__file__).parent / "presets"
+PresetKind = Literal["datasets", "models", "llm"]
+C = TypeVar("C", bound=BaseModel)
 
 
 class Section(BaseModel):
@@ -31,68 +38,8 @@ class DataConfig(Section):
     )
     options: dict[str, Any] = Field(default_factory=dict, description="loader-specific options (paths, columns)")
 
-
-class PopularityConfig(Section):
-    name: Literal["popularity"] = "popularity"
-
-
-class SASRecConfig(Section):
-    name: Literal["sasrec"] = "sasrec"
-    loss: Literal["bce", "ce", "sampled_softmax"] = Field(
-        "ce", description="bce: one sampled negative per position (original SASRec); ce: full-softmax cross-entropy; "
-        "sampled_softmax: softmax over the target and `negatives` uniformly sampled items"
-    )
-    negatives: int = Field(256, gt=0, description="sampled_softmax: negatives per target")
-    negatives_per: Literal["position", "sequence"] = Field(
-        "sequence", description="sampled_softmax: fresh negatives for every target, or one draw per sequence shared "
-        "by its positions (cheaper)"
-    )
-    hidden_size: int = Field(64, gt=0)
-    num_layers: int = Field(2, gt=0)
-    num_heads: int = Field(2, gt=0)
-    dropout: float = Field(0.5, ge=0.0, lt=1.0)
-    item_dropout: float = Field(
-        0.0, ge=0.0, lt=1.0, description="dropout on the item embedding table in training (it also scores the outputs)"
-    )
-    max_len: int = Field(50, gt=1, description="most recent items the model sees")
-    pre_norm: bool = Field(
-        False, description="pre-norm blocks and a final LayerNorm (original SASRec code) instead of post-norm (S3-Rec)"
-    )
-    semantic_id_features: bool = Field(
-        False, description="add the embeddings of the item's semantic-ID tokens (see `semantic_ids:`, resolver "
-        "excluded) to its id embedding"
-    )
-
-
-class GenerativeConfig(Section):
-    """Encoder-decoder over semantic-ID tokens (TIGER / AgenticTagger settings), decoded by trie-constrained beam search."""
-
-    name: Literal["generative"] = "generative"
-    num_layers: int = Field(4, gt=0, description="encoder layers and decoder layers")
-    d_model: int = Field(128, gt=0)
-    d_ff: int = Field(1024, gt=0)
-    num_heads: int = Field(6, gt=0)
-    d_kv: int = Field(64, gt=0, description="width of each attention head")
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
-    max_items: int = Field(20, gt=0, description="most recent history items the encoder reads")
-    examples_per_user: int | None = Field(
-        None, gt=0, description="train on each user's most recent next-item examples only (None = all); "
-        "bounds the cost of long histories on a CPU"
-    )
-    beam: int = Field(20, gt=0, description="beam width; the ranked list has at most this many items")
-
-
-def _model_name(value: Any) -> str:
-    """Which model section this is; a section without ``name`` is SASRec, the default model."""
-    return value.get("name", "sasrec") if isinstance(value, dict) else value.name
-
-
-ModelConfig = Annotated[
-    Annotated[PopularityConfig, Tag("popularity")]
-    | Annotated[SASRecConfig, Tag("sasrec")]
-    | Annotated[GenerativeConfig, Tag("generative")],
-    Discriminator(_model_name),
-]
+    def load(self) -> Dataset:
+        return load_dataset(self.name, self.options, self.data_dir)
 
 
 class TrainConfig(Section):
@@ -128,16 +75,12 @@ class EvaluateConfig(Section):
     )
 
 
-class RunConfig(Section):
-    run_dir: Path = Field(Path("runs/default"), description="where every artifact of this run is written")
-    seed: int = 42
-    data: DataConfig = Field(default_factory=DataConfig)
-    model: ModelConfig = Field(default_factory=SASRecConfig)
-    train: TrainConfig = Field(default_factory=TrainConfig)
-    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
-    llm: LLMConfig = Field(default_factory=LLMConfig)
-    tagger: TaggerConfig = Field(default_factory=TaggerConfig)
-    semantic_ids: SemanticIDConfig = Field(default_factory=SemanticIDConfig)
+@dataclass(frozen=True)
+class Layer:
+    """One source of config values: where they came from (for error messages) and the partial tree."""
+
+    source: str
+    tree: dict[str, Any]
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -163,40 +106,94 @@ def apply_override(tree: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def load_config(path: Path | None = None, overrides: list[str] | None = None) -> RunConfig:
-    """Build a validated RunConfig from an optional YAML file and ``key=value`` overrides."""
-    tree: dict[str, Any] = {}
-    if path is not None:
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping, got {type(loaded).__name__}")
-        tree = loaded or {}
-    for text in overrides or []:
-        apply_override(tree, *parse_override(text))
+def read_yaml(path: Path, source: str | None = None) -> Layer:
+    """A YAML mapping from ``path`` as a layer."""
+    label = source or str(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
     try:
-        return RunConfig.model_validate(tree)
+        loaded = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{label}: not valid YAML ({exc})") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"{label}: the top level must be a mapping, got {type(loaded).__name__}")
+    return Layer(label, loaded or {})
+
+
+def preset_names(kind: PresetKind) -> list[str]:
+    return sorted(p.stem for p in (PRESETS / kind).glob("*.yaml"))
+
+
+def preset(kind: PresetKind, name: str) -> Layer:
+    """The shipped preset ``presets/<kind>/<name>.yaml``."""
+    path = PRESETS / kind / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"unknown {kind} preset {name!r}; shipped: {', '.join(preset_names(kind)) or 'none'}")
+    return read_yaml(path, f"{kind} preset {name!r}")
+
+
+def config_layers(
+    path: Path | None = None, overrides: Sequence[str] = (), presets: Sequence[tuple[PresetKind, str]] = ()
+) -> list[Layer]:
+    """The layers above the defaults, lowest first: presets, the YAML file, then the ``--set`` overrides."""
+    layers = [preset(kind, name) for kind, name in presets]
+    if path is not None:
+        layers.append(read_yaml(path))
+    for text in overrides:
+        tree: dict[str, Any] = {}
+        apply_override(tree, *parse_override(text))
+        layers.append(Layer(f"--set {text}", tree))
+    return layers
+
+
+def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``: mappings merge key by key, any other value replaces."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def validate_layers(model: type[C], layers: Sequence[Layer]) -> C:
+    """Merge ``layers`` over ``model``'s defaults and validate; errors name the layer each bad key came from."""
+    tree: dict[str, Any] = {}
+    for layer in layers:
+        tree = merge(tree, layer.tree)
+    try:
+        return model.model_validate(tree)
     except ValidationError as exc:
-        source = f" in {path}" if path else ""
-        raise ConfigError(f"invalid config{source}:\n{_describe(exc)}") from None
+        raise ConfigError("invalid config:\n" + "\n".join(_describe(err, tree, layers) for err in exc.errors())) \
+            from None
 
 
-def _describe(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {where}: {err['msg']}")
-    return "\n".join(lines)
+def _describe(err: Any, tree: dict[str, Any], layers: Sequence[Layer]) -> str:
+    """``  key.as.written: message (from SOURCE)``; union tags pydantic adds to the location are left out."""
+    written: list[str] = []
+    node: Any = tree
+    loc = [str(part) for part in err["loc"]]
+    for k, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            written.append(part)
+            node = node[part]
+        elif k == len(loc) - 1 or not isinstance(node, dict):
+            written.append(part)
+    key = ".".join(written) or "(top level)"
+    sources = [layer.source for layer in layers if _has_key(layer.tree, written)]
+    origin = f" (from {sources[-1]})" if sources else ""
+    return f"  {key}: {err['msg']}{origin}"
 
 
-def save_config(config: RunConfig, run_dir: Path) -> Path:
+def _has_key(tree: dict[str, Any], path: list[str]) -> bool:
+    node: Any = tree
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return bool(path)
+
+
+def save_config(config: BaseModel, run_dir: Path) -> Path:
     """Write the resolved config as ``run_dir/config.yaml`` (atomically)."""
-    from agenticrec.io import atomic_write_text
-
     run_dir.mkdir(parents=True, exist_ok=True)
     target = run_dir / "config.yaml"
     atomic_write_text(target, yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))

@@ -5,21 +5,21 @@ their descriptor paths, one critique example, and an HTML report. Sized for abou
 
 from __future__ import annotations
 
-import html
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 
-from agenticrec.cli.recommend import recommendation_rows, rows_table
-from agenticrec.cli.runs import TABLE_METRICS, results_table
-from agenticrec.config import load_config
-from agenticrec.critique.experiment import generative_model
+from agenticrec.critique.experiment import run_semantic_ids
+from agenticrec.critique.simulated_user import level1_options, pick_level1
 from agenticrec.io import atomic_write_text
 from agenticrec.llm import LLMClient
-from agenticrec.pipeline import TrainedRun, load_run, train_and_evaluate
+from agenticrec.pipeline import TrainedRun, load_config, load_run, train_and_evaluate
+from agenticrec.pipeline.stages import tag_assign, tag_build
+from agenticrec.pipeline.tables import TABLE_METRICS, recommendation_rows, results_table, rows_table
+from agenticrec.render import render_html
+from agenticrec.tagger.report import write_report
 
 DATA = ["data.name=movielens-100k"]
 TAGGER = [  # as configs/tagger-movielens-100k.yaml: annotators label a sample, a classifier routes the rest
@@ -44,18 +44,14 @@ LIST_LENGTH = 5
 
 def run_quickstart(root: Path, overrides: list[str]) -> Path:
     """Run every stage under ``root`` and return the path of the HTML report."""
-    from agenticrec.tagger.assign import run_assign
-    from agenticrec.tagger.build import run_build
-    from agenticrec.tagger.report import write_report
-
     console = Console()
     started = time.perf_counter()
     tags = root / "tags"
     tag_config = load_config(None, [*DATA, *TAGGER, *overrides, f"run_dir={tags}"])
     console.rule("1/4 AgenticTagger: build and assign the descriptor vocabulary")
-    vocabulary = run_build(tag_config)
+    vocabulary = tag_build(tag_config)
     console.print(vocabulary.tree())
-    run_assign(tag_config)
+    tag_assign(tag_config)
     tagger_report = write_report(tags)
     console.rule("2/4 train and evaluate (leave-one-out, full ranking)")
     results = {}
@@ -85,18 +81,16 @@ def example_lists(run: TrainedRun) -> dict[str, list[dict[str, str]]]:
     """Top items after each of the first test users' histories."""
     test = run.split.stage("test")
     users = list(range(min(EXAMPLE_USERS, len(test.targets))))
-    model = generative_model(run.model, run.config.run_dir)
-    items, scores = model.recommend([test.histories[u] for u in users], k=LIST_LENGTH)
-    return {run.dataset.user_ids[u]: recommendation_rows(run.dataset, model.tokenizer.ids, items[k], scores[k])
+    ids = run_semantic_ids(run.semantic_ids, run.config.run_dir)
+    items, scores = run.model.recommend([test.histories[u] for u in users], k=LIST_LENGTH)
+    return {run.dataset.user_ids[u]: recommendation_rows(run.dataset, ids, items[k], scores[k])
             for k, u in enumerate(users)}
 
 
 def critique_example(run: TrainedRun) -> dict[str, Any]:
     """The first test user's list, vanilla and restricted to the level-1 descriptors an LLM user picks."""
-    from agenticrec.critique.simulated_user import level1_options, pick_level1
-
-    model = generative_model(run.model, run.config.run_dir)
-    ids = model.tokenizer.ids
+    model = run.model
+    ids = run_semantic_ids(run.semantic_ids, run.config.run_dir)
     options = level1_options(ids, run.config.semantic_ids.tagger_run)
     if len(options) < 2:
         return {"summary": f"The vocabulary has {len(options)} level-1 descriptor(s), so there is nothing to steer "
@@ -119,34 +113,12 @@ def critique_example(run: TrainedRun) -> dict[str, Any]:
     }
 
 
-def _html_rows(rows: list[dict[str, str]]) -> str:
-    header = "".join(f"<th>{html.escape(column)}</th>" for column in (rows[0] if rows else ()))
-    body = "".join(f"<tr><td>{k}</td>" + "".join(f"<td>{html.escape(v)}</td>" for v in row.values()) + "</tr>"
-                   for k, row in enumerate(rows, start=1))
-    return f"<table><tr><th>#</th>{header}</tr>{body}</table>"
-
-
 def write_quickstart_report(root: Path, results: dict[str, dict[str, Any]], examples: dict[str, list[dict[str, str]]],
                             critique: dict[str, Any], tagger_report: Path, seconds: float) -> Path:
     """One HTML page: the results table, example lists, the critique example and a link to the tagger report."""
-    header = "".join(f"<th>{label}</th>" for label in TABLE_METRICS.values())
-    metric_rows = "".join(
-        f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{r['test'][m]:.4f}</td>" for m in TABLE_METRICS) + "</tr>"
-        for name, r in results.items())
-    lists = "".join(f"<h3>user {html.escape(user)}</h3>{_html_rows(rows)}" for user, rows in examples.items())
-    steered = "".join(f"<h3>{label}</h3>{_html_rows(critique[label])}" for label in ("vanilla", "critique")
-                      if critique.get(label))
-    page = (
-        "<!doctype html><meta charset='utf-8'><title>agenticrec quickstart</title>"
-        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}th,td{text-align:left;padding:2px 8px}</style>"
-        "<h1>agenticrec quickstart: MovieLens-100k</h1>"
-        f"<p>Leave-one-out, full ranking over all items, history not masked; {seconds / 60:.1f} minutes in all. "
-        f"Descriptor vocabulary and its quality figures: <a href='{tagger_report.relative_to(root)}'>tagger report</a>."
-        "</p><h2>Test metrics</h2>"
-        f"<table><tr><th>run</th>{header}</tr>{metric_rows}</table>"
-        f"<h2>Recommendations with descriptor paths</h2>{lists}"
-        f"<h2>Critique</h2><pre>{html.escape(critique['summary'])}</pre>{steered}"
-    )
+    page = render_html("quickstart_report.html.j2", metrics=TABLE_METRICS, results=results, examples=examples,
+                       critique=critique, tagger_report=tagger_report.relative_to(root).as_posix(),
+                       minutes=seconds / 60)
     path = root / "report.html"
     atomic_write_text(path, page)
     return path

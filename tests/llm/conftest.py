@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agenticrec.llm.fake_server import FakeLLMServer
+from agenticrec.testing.fake_server import FakeLLMServer
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from agenticrec.llm import LLMClient, LLMError
-from agenticrec.llm.fake_server import FAULT_KINDS, FaultPlan
+from agenticrec.testing.fake_server import FAULT_KINDS, FaultPlan
 from agenticrec.llm.stats import run_stats
 
 from llm_testkit import Echo, expected, http_config

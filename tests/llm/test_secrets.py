@@ -8,7 +8,7 @@ import traceback
 import pytest
 
 from agenticrec.llm import LLMClient, LLMError
-from agenticrec.llm.fake_server import FaultPlan
+from agenticrec.testing.fake_server import FaultPlan
 from llm_testkit import Echo, expected, http_config
 
 SECRET = "sk-test-5f1c9a7e0b2d4e6f8a"

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agenticrec.config import GenerativeConfig
+from agenticrec.models.generative import GenerativeConfig
 from agenticrec.models.generative import GenerativeRetrieval
 from agenticrec.semantic_ids.codes import SemanticIDs
 from agenticrec.semantic_ids.tokenizer import SemanticIDTokenizer

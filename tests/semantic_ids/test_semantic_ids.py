@@ -6,11 +6,15 @@ import pytest
 
 from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
-from agenticrec.semantic_ids.builders import build_categories, build_descriptors, residual_kmeans_codes
-from agenticrec.semantic_ids.codes import SemanticIDs
+from agenticrec.semantic_ids.builders import (
+    build_categories,
+    build_descriptors,
+    residual_kmeans_codes,
+    save_semantic_ids,
+)
+from agenticrec.semantic_ids.codes import SemanticIDs, catalogue_key
 from agenticrec.semantic_ids.config import SemanticIDConfig
 from agenticrec.semantic_ids.tokenizer import EOS, PAD, SemanticIDTokenizer
-from agenticrec.tagger import artifacts
 
 
 def catalogue(categories: list[str]) -> Dataset:
@@ -101,12 +105,13 @@ def test_category_ids_need_the_column():
         build_categories(data, SemanticIDConfig(method="categories", category_field="genre"), None, 0)
 
 
-def test_descriptor_ids_come_from_the_tagger_assignments(tmp_path):
+def test_descriptor_ids_come_from_the_ids_the_tagger_published(tmp_path):
     data = catalogue(["a", "b"])
-    table = pd.DataFrame({"item_id": ["i0", "i1"], "descriptor_ids": [["1", "1.1"], ["2"]],
-                          "descriptor_names": [["Skin", "Cream"], ["Hair"]]})
-    (tmp_path / "tagger").mkdir()
-    table.to_parquet(artifacts.tagger_dir(tmp_path) / artifacts.ASSIGNMENTS)
+    with pytest.raises(AgenticRecError, match="tag assign"):
+        build_descriptors(data, SemanticIDConfig(), tmp_path, 0)
+    published = SemanticIDs.from_paths("descriptors", [["1", "1.1"], ["2"]], [["Skin", "Cream"], ["Hair"]],
+                                       catalogue=catalogue_key(data.item_ids()))
+    save_semantic_ids(published, tmp_path)
     ids = build_descriptors(data, SemanticIDConfig(), tmp_path, 0)
     assert ids.paths == [("1", "1.1"), ("2",)]
     assert ids.label(1) == "Skin > Cream #0"

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from agenticrec.config import RunConfig
+from agenticrec.pipeline import RunConfig
 
 KINDS = {"fruit": ["apple", "pear", "plum", "mango", "kiwi", "lime", "fig", "date"],
          "vegetable": ["leek", "kale", "pea", "bean", "okra", "yam", "corn", "beet"],

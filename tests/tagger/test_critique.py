@@ -10,12 +10,13 @@ from tagger_testkit import KINDS, run_config
 from typer.testing import CliRunner
 
 from agenticrec.cli import app
-from agenticrec.config import RunConfig, apply_override, load_config, parse_override
+from agenticrec.config import apply_override, parse_override
+from agenticrec.pipeline import RunConfig, load_config
 from agenticrec.critique.experiment import run_critique
 from agenticrec.errors import AgenticRecError
 from agenticrec.pipeline import load_run, train_and_evaluate
-from agenticrec.tagger.assign import run_assign
-from agenticrec.tagger.build import run_build
+from agenticrec.pipeline.stages import tag_assign as run_assign
+from agenticrec.pipeline.stages import tag_build as run_build
 
 TINY_MODEL = ["model.name=generative", "model.num_layers=1", "model.d_model=16", "model.d_ff=32",
               "model.num_heads=2", "model.d_kv=8", "model.max_items=3", "model.beam=20",
@@ -73,8 +74,8 @@ def test_recommend_command_filters_by_descriptor_name(generative_run):
     assert isinstance(unknown.exception, AgenticRecError) and "unknown user id" in str(unknown.exception)
 
 
-def test_critique_needs_a_generative_run(tmp_path):
+def test_critique_needs_a_run_with_semantic_ids(tmp_path):
     config = load_config(None, ["model.name=popularity", f"run_dir={tmp_path}"])
     train_and_evaluate(config)
-    with pytest.raises(AgenticRecError, match="needs a generative model"):
+    with pytest.raises(AgenticRecError, match="needs a run with semantic IDs"):
         run_critique(tmp_path)

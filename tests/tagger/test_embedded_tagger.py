@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from tagger_testkit import write_catalogue
 
-from agenticrec.config import RunConfig
-from agenticrec.tagger.assign import run_assign
-from agenticrec.tagger.build import run_build
+from agenticrec.pipeline import RunConfig
+from agenticrec.pipeline.stages import tag_assign as run_assign
+from agenticrec.pipeline.stages import tag_build as run_build
 
 
 @pytest.mark.slow

@@ -9,9 +9,11 @@ from tagger_testkit import TaggerScript, run_config
 from agenticrec.errors import AgenticRecError
 from agenticrec.llm import LLMError
 from agenticrec.tagger import artifacts
-from agenticrec.tagger.assign import assignment_table, collision_figures, degeneracy_warning, run_assign
-from agenticrec.tagger.build import run_build
-from agenticrec.tagger.keywords import reused_share, run_keywords
+from agenticrec.pipeline.stages import tag_assign as run_assign
+from agenticrec.pipeline.stages import tag_keywords as run_keywords
+from agenticrec.tagger.assign import assignment_table, collision_figures, degeneracy_warning, descriptor_ids
+from agenticrec.pipeline.stages import tag_build as run_build
+from agenticrec.tagger.keywords import reused_share
 from agenticrec.tagger.vocabulary import Descriptor
 
 THREE = {"fruit": "fresh fruit", "vegetable": "fresh vegetables", "dairy": "milk products"}

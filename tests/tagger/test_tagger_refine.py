@@ -9,7 +9,7 @@ from tagger_testkit import TaggerScript, run_config
 
 from agenticrec.errors import AgenticRecError
 from agenticrec.tagger import artifacts
-from agenticrec.tagger.build import run_build
+from agenticrec.pipeline.stages import tag_build as run_build
 
 
 def build(tmp_path, script, **tagger):

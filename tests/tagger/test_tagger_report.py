@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from agenticrec.cli import app
 from agenticrec.errors import AgenticRecError
 from agenticrec.tagger import artifacts
-from agenticrec.tagger.assign import run_assign
-from agenticrec.tagger.build import run_build
+from agenticrec.pipeline.stages import tag_assign as run_assign
+from agenticrec.pipeline.stages import tag_build as run_build
 from agenticrec.tagger.report import compute_report, coverage_per_cycle, write_report
 
 

@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from agenticrec.cli import data, llm, recommend, runs, tag
+from agenticrec.cli import data, ids, llm, recommend, runs, tag
 from agenticrec.errors import AgenticRecError
 
 app = typer.Typer(
@@ -18,10 +18,12 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(llm.app, name="llm")
 app.add_typer(tag.app, name="tag")
+app.add_typer(ids.app, name="ids")
 app.command("train")(runs.train)
 app.command("evaluate")(runs.evaluate)
 app.command("recommend")(recommend.recommend)
 app.command("critique")(recommend.critique)
+app.command("presets")(runs.presets)
 app.command("quickstart")(runs.quickstart)
 
 

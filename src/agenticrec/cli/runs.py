@@ -1,44 +1,40 @@
-"""``agenticrec train``, ``evaluate`` and ``quickstart``."""
+"""``agenticrec train``, ``evaluate``, ``presets`` and ``quickstart``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.config import load_config
+from agenticrec.cli.options import (
+    ConfigOption,
+    DataOption,
+    LLMOption,
+    ModelOption,
+    RunDirOption,
+    SetOption,
+    run_config,
+)
+from agenticrec.config import preset_names
 from agenticrec.pipeline import evaluate_run, train_and_evaluate
-
-TABLE_METRICS = {"recall@10": "R@10", "ndcg@10": "N@10", "ndcg@20": "N@20", "mrr": "MRR",
-                 "coverage@10": "cov@10", "exposure@10_tail": "tail@10"}
-
-ConfigOption = typer.Option(None, "--config", "-c", help="YAML run config")
-SetOption = typer.Option([], "--set", "-s", help="override a config key, e.g. model.loss=bce (repeatable)")
-
-
-def results_table(rows: dict[str, dict[str, Any]], title: str) -> Table:
-    table = Table("run", *TABLE_METRICS.values(), "train s", title=title)
-    for name, result in rows.items():
-        test = result["test"]
-        seconds = result.get("train", {}).get("train_seconds")
-        table.add_row(name, *(f"{test[m]:.4f}" for m in TABLE_METRICS), f"{seconds:.0f}" if seconds else "-")
-    return table
+from agenticrec.pipeline.tables import results_table
 
 
 def train(
     config: Path | None = ConfigOption,
     set_: list[str] = SetOption,
-    run_dir: Path | None = typer.Option(None, help="run directory (overrides run_dir in the config)"),
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+    model: str | None = ModelOption,
+    llm: str | None = LLMOption,
 ) -> None:
     """Train a model on a dataset, evaluate it (full ranking, leave-one-out) and write the run directory."""
-    overrides = [*set_, *([f"run_dir={run_dir}"] if run_dir else [])]
-    run_config = load_config(config, overrides)
-    result = train_and_evaluate(run_config)
-    Console().print(results_table({str(run_config.run_dir): result}, "test metrics"))
-    Console().print(f"wrote {run_config.run_dir / 'metrics.json'}")
+    run = run_config(config, set_, run_dir, data, model, llm)
+    result = train_and_evaluate(run)
+    Console().print(results_table({str(run.run_dir): result}, "test metrics"))
+    Console().print(f"wrote {run.run_dir / 'metrics.json'}")
 
 
 def evaluate(
@@ -54,6 +50,14 @@ def evaluate(
     table = Table("metric", "value", title=f"{run_dir} ({stage})")
     for key, value in result[stage].items():
         table.add_row(key, f"{value:.4f}")
+    Console().print(table)
+
+
+def presets() -> None:
+    """List the shipped dataset, model and LLM presets (for --data, --model and --llm)."""
+    table = Table("kind", "presets")
+    for kind in ("datasets", "models", "llm"):
+        table.add_row(kind, ", ".join(preset_names(kind)))  # type: ignore[arg-type]
     Console().print(table)
 
 

@@ -7,38 +7,30 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from agenticrec.cli.runs import ConfigOption, SetOption
-from agenticrec.config import RunConfig, load_config
+from agenticrec.cli.options import ConfigOption, DataOption, LLMOption, RunDirOption, SetOption, run_config
+from agenticrec.pipeline import stages
 from agenticrec.tagger import artifacts
 
 app = typer.Typer(help="AgenticTagger: a hierarchical descriptor vocabulary built and assigned by LLM agents.",
                   no_args_is_help=True)
 
-RunDirOption = typer.Option(None, "--run-dir", help="run directory (overrides run_dir in the config)")
-
-
-def _config(config: Path | None, set_: list[str], run_dir: Path | None) -> RunConfig:
-    return load_config(config, [*set_, *([f"run_dir={run_dir}"] if run_dir else [])])
-
 
 @app.command()
-def build(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_dir: Path | None = RunDirOption) -> None:
+def build(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_dir: Path | None = RunDirOption,
+          data: str | None = DataOption, llm: str | None = LLMOption) -> None:
     """Build the vocabulary (Algorithms 1 and 2). Resumable: a rerun replays finished calls from the ledger."""
-    from agenticrec.tagger.build import run_build
-
-    cfg = _config(config, set_, run_dir)
-    vocabulary = run_build(cfg)
+    cfg = run_config(config, set_, run_dir, data, llm=llm)
+    vocabulary = stages.tag_build(cfg)
     Console().print(vocabulary.tree())
     Console().print(f"wrote {artifacts.tagger_dir(cfg.run_dir) / artifacts.VOCABULARY}")
 
 
 @app.command()
-def assign(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_dir: Path | None = RunDirOption) -> None:
+def assign(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_dir: Path | None = RunDirOption,
+           data: str | None = DataOption, llm: str | None = LLMOption) -> None:
     """Assign one descriptor per level to every item and give each a unique semantic ID."""
-    from agenticrec.tagger.assign import run_assign
-
-    cfg = _config(config, set_, run_dir)
-    table = run_assign(cfg)
+    cfg = run_config(config, set_, run_dir, data, llm=llm)
+    table = stages.tag_assign(cfg)
     summary = artifacts.read_json(artifacts.tagger_dir(cfg.run_dir) / artifacts.ASSIGN_SUMMARY)
     Console().print(
         f"assigned {len(table)} items: {summary['distinct_paths']} distinct paths, collision rate "
@@ -47,11 +39,10 @@ def assign(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_
 
 
 @app.command()
-def keywords(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_dir: Path | None = RunDirOption) -> None:
+def keywords(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_dir: Path | None = RunDirOption,
+             data: str | None = DataOption, llm: str | None = LLMOption) -> None:
     """Free-form keyword baseline: three LLM keywords per sampled item, and how often they are reused."""
-    from agenticrec.tagger.keywords import run_keywords
-
-    summary = run_keywords(_config(config, set_, run_dir))
+    summary = stages.tag_keywords(run_config(config, set_, run_dir, data, llm=llm))
     Console().print({k: v for k, v in summary.items() if k != "llm"})
 
 

@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from agenticrec.critique.simulated_user import level1_options, pick_level1
+from agenticrec.critique.simulated_user import ROLE, level1_options, pick_level1
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate.ranking import rank_metrics
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient
-from agenticrec.models.generative import GenerativeRetrieval
 from agenticrec.pipeline import load_run
+from agenticrec.semantic_ids import SemanticIDs
 
 CRITIQUE_FILE = "critique.json"
 
@@ -28,18 +28,19 @@ def list_ranks(lists: np.ndarray, targets: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.where(hits.any(axis=1), hits.argmax(axis=1), lists.shape[1]))
 
 
-def generative_model(model: object, run_dir: Path) -> GenerativeRetrieval:
-    if not isinstance(model, GenerativeRetrieval):
-        raise AgenticRecError(f"{run_dir}: critique control needs a generative model (model.name=generative)")
-    return model
+def run_semantic_ids(ids: SemanticIDs | None, run_dir: Path) -> SemanticIDs:
+    """The run's semantic IDs, whose level-1 tokens the critique steers by."""
+    if ids is None:
+        raise AgenticRecError(f"{run_dir}: critique control needs a run with semantic IDs (e.g. model.name=generative)")
+    return ids
 
 
 def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int, ...] = (5, 10, 20)) -> dict[str, Any]:
     """Run the experiment on up to ``users`` seeded test users and write ``critique.json`` in the run dir."""
     started = time.perf_counter()
     run = load_run(run_dir)
-    model = generative_model(run.model, run_dir)
-    ids = model.tokenizer.ids
+    model = run.model
+    ids = run_semantic_ids(run.semantic_ids, run_dir)
     options = level1_options(ids, run.config.semantic_ids.tagger_run or run_dir)
     if len(options) < 2:
         raise AgenticRecError(f"{run_dir}: the semantic IDs have {len(options)} level-1 token(s); nothing to critique")
@@ -59,7 +60,7 @@ def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int,
         "protocol": {
             "dataset": run.dataset.name, "split": "leave-one-out test users", "users_sampled": len(test.targets),
             "seed": seed, "semantic_ids": ids.method, "beam": beam, "level1_options": len(options),
-            "simulated_user": run.config.llm.role("simulated_user").model_dump(mode="json"),
+            "simulated_user": run.config.llm.role(ROLE).model_dump(mode="json"),
         },
         "users": len(answered),
         "failed_llm_calls": len(test.targets) - len(answered),

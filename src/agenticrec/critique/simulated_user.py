@@ -30,11 +30,7 @@ def level1_options(ids: SemanticIDs, tagger_run: Path | None = None) -> list[Opt
         path = artifacts.tagger_dir(tagger_run) / artifacts.VOCABULARY
         if path.is_file():
             cards = {d.id: d.card() for d in Vocabulary.load(path).children(None)}
-    seen: dict[str, Option] = {}
-    for path, names in zip(ids.paths, ids.names):
-        if path and path[0] not in seen:
-            seen[path[0]] = Option(path[0], names[0], cards.get(path[0], names[0]))
-    return list(seen.values())
+    return [Option(token, name, cards.get(token, name)) for token, name in ids.level1().items()]
 
 
 def pick_level1(client: LLMClient, texts: list[str], options: list[Option], max_chars: int = 400) -> list[list[str] | None]:

@@ -113,6 +113,10 @@ class Dataset:
     def item_texts(self) -> list[str]:
         return [self.item_text(i) for i in range(1, self.n_items + 1)]
 
+    def item_ids(self) -> list[str]:
+        """External item ids in index order (position ``i`` is item index ``i + 1``)."""
+        return [str(i) for i in self.items["item_id"]]
+
     def stats(self) -> dict[str, float | int]:
         lengths = np.array([len(seq) for seq in self.sequences])
         return {

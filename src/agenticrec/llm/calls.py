@@ -22,6 +22,27 @@ class Completion:
 
 
 @dataclass(frozen=True)
+class OptionScore:
+    """Log-probability of one option's tokens as the answer to a prompt."""
+
+    logprob: float  # summed over the option's tokens
+    tokens: int
+
+    @property
+    def mean(self) -> float:
+        """Mean log-prob per token: comparable between options of different lengths."""
+        return self.logprob / max(self.tokens, 1)
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What a backend returns for one request scored against its options."""
+
+    scores: list[OptionScore]
+    tokens_in: int  # prompt plus option tokens evaluated
+
+
+@dataclass(frozen=True)
 class Usage:
     """Tokens spent by a call, summed over its attempts."""
 

@@ -3,6 +3,7 @@
     client = LLMClient(config.llm, run_dir)
     result = client.call("judge", messages, Verdict)            # one call; raises LLMCallError on failure
     results = client.batch("annotator", many_messages, Label)   # many calls, concurrent, with progress
+    picks = client.choose("annotator", many_messages, options)  # one option per request (see llm/choice.py)
 
 Each request is answered from the ledger when an identical one (same backend, model, messages, schema,
 sampling) already succeeded; otherwise it is sent with bounded retries (transient faults: backoff with
@@ -14,19 +15,20 @@ background thread owned by the client.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
 from agenticrec.llm.backends import Backend, build_backend
-from agenticrec.llm.calls import LLMResult, Message, Usage
+from agenticrec.llm.calls import LLMResult, Message, OptionScore, Usage
 from agenticrec.llm.config import LLMConfig, SamplingParams
 from agenticrec.llm.errors import (
     BackendUnavailable,
@@ -35,10 +37,13 @@ from agenticrec.llm.errors import (
     RequestRejected,
     TransientFault,
 )
-from agenticrec.llm.ledger import CallRecord, Ledger, request_key
+from agenticrec.llm.ledger import CallRecord, Ledger, request_key, score_key
 from agenticrec.llm.progress import BatchProgress
 from agenticrec.llm.retry import backoff_delay
 from agenticrec.llm.structured import OutputInvalid, parse_output, repair_messages, schema_for
+
+if TYPE_CHECKING:
+    from agenticrec.llm.choice import ChoiceResult
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,14 @@ def _messages(request: Request) -> list[Message]:
         if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
             raise TypeError(f"a message needs string 'role' and 'content', got {m!r}")
     return msgs
+
+
+def _group(keys: list[str]) -> dict[str, list[int]]:
+    """Request indices per ledger key: identical requests are sent once."""
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    return groups
 
 
 class LLMClient:
@@ -109,6 +122,34 @@ class LLMClient:
             return []
         show = self.config.progress if progress is None else progress
         return self._run(self._batch(role, list(requests), output_model, params, concurrency, show))
+
+    def score(
+        self, role: str, requests: Sequence[Request], options: Sequence[Sequence[str]], *, progress: bool | None = None
+    ) -> list[LLMResult]:
+        """Log-prob of each request's options as the answer to it; `value` is a list of `OptionScore`.
+
+        Cached and retried like `batch`; raises `ScoringUnsupported` when the role's backend cannot score.
+        """
+        if len(options) != len(requests):
+            raise ValueError(f"{len(requests)} requests but {len(options)} option lists")
+        if not requests:
+            return []
+        show = self.config.progress if progress is None else progress
+        return self._run(self._score_batch(role, list(requests), [list(o) for o in options], show))
+
+    def choose(
+        self,
+        role: str,
+        requests: Sequence[Request],
+        options: Sequence[Sequence[str]],
+        *,
+        content_free: Sequence[Request] | None = None,
+        progress: bool | None = None,
+    ) -> list[ChoiceResult]:
+        """Pick one of `options[i]` for each request, the way the role's `choice` mode says (llm/choice.py)."""
+        from agenticrec.llm.choice import choose
+
+        return choose(self, role, requests, options, content_free=content_free, progress=progress)
 
     def close(self) -> None:
         """Release backends, the background loop and the ledger."""
@@ -177,20 +218,51 @@ class LLMClient:
         backend = await self._backend(role_cfg.backend)
         schema = schema_for(output_model)
         convos = [_messages(r) for r in requests]
-        keys = [request_key(backend.kind, backend.model, m, schema, sampling) for m in convos]
-        groups: dict[str, list[int]] = {}  # identical requests are sent once
-        for i, key in enumerate(keys):
-            groups.setdefault(key, []).append(i)
+        groups = _group([request_key(backend.kind, backend.model, m, schema, sampling) for m in convos])
+        cached = self._cached(role, groups, lambda text: parse_output(text, output_model))
 
-        results: list[LLMResult | None] = [None] * len(requests)
-        cached = self._cached(role, groups, output_model)
+        def one(key: str) -> Awaitable[LLMResult]:
+            messages = convos[groups[key][0]]
+            return self._one(role, role_cfg.backend, backend, messages, output_model, schema, sampling, key)
+
+        return await self._pool(role, role_cfg.backend, backend, groups, cached, one, concurrency, show)
+
+    async def _score_batch(
+        self, role: str, requests: list[Request], options: list[list[str]], show: bool
+    ) -> list[LLMResult]:
+        role_cfg = self.config.role(role)
+        backend = await self._backend(role_cfg.backend)
+        convos = [_messages(r) for r in requests]
+        groups = _group([score_key(backend.kind, backend.model, m, o) for m, o in zip(convos, options)])
+        cached = self._cached(role, groups, _parse_scores)
+
+        def one(key: str) -> Awaitable[LLMResult]:
+            i = groups[key][0]
+            return self._score_one(role, role_cfg.backend, backend, convos[i], options[i], key)
+
+        return await self._pool(role, role_cfg.backend, backend, groups, cached, one, None, show)
+
+    async def _pool(
+        self,
+        role: str,
+        backend_name: str,
+        backend: Backend,
+        groups: dict[str, list[int]],
+        cached: dict[str, LLMResult],
+        one: Callable[[str], Awaitable[LLMResult]],
+        concurrency: int | None,
+        show: bool,
+    ) -> list[LLMResult]:
+        """Answer the requests grouped by key: `cached` from the ledger, the rest by `one(key)` in workers."""
+        total = sum(len(idxs) for idxs in groups.values())
+        results: list[LLMResult | None] = [None] * total
         for key, result in cached.items():
             for i in groups[key]:
                 results[i] = result
         todo = deque(key for key in groups if key not in cached)
         abort: list[str] = []
         failures_in_row = 0
-        bar = BatchProgress(role, len(requests), show)
+        bar = BatchProgress(role, total, show)
         for key, result in cached.items():
             bar.add(result, len(groups[key]))
 
@@ -199,9 +271,7 @@ class LLMClient:
             while todo and not abort:
                 key = todo.popleft()
                 idxs = groups[key]
-                result = await self._one(
-                    role, role_cfg.backend, backend, convos[idxs[0]], output_model, schema, sampling, key
-                )
+                result = await one(key)
                 for i in idxs:
                     results[i] = result
                 if result.ok and len(idxs) > 1:
@@ -217,9 +287,7 @@ class LLMClient:
         try:
             await asyncio.gather(*tasks)
         except BackendUnavailable as fault:
-            raise LLMError(
-                f"LLM backend {role_cfg.backend!r} (role {role!r}) cannot serve requests: {fault}"
-            ) from None
+            raise LLMError(f"LLM backend {backend_name!r} (role {role!r}) cannot serve requests: {fault}") from None
         finally:
             for task in tasks:
                 task.cancel()
@@ -228,24 +296,24 @@ class LLMClient:
         if abort:
             raise LLMError(abort[0])
         log.info("LLM %s: %d requests, %d calls, %d cached, %d failed, %d tokens",
-                 role, len(requests), bar.calls, bar.cached, bar.failed, bar.tokens)
+                 role, total, bar.calls, bar.cached, bar.failed, bar.tokens)
         return results  # type: ignore[return-value]
 
     def _cached(
-        self, role: str, groups: dict[str, list[int]], output_model: type[BaseModel] | None
+        self, role: str, groups: dict[str, list[int]], parse: Callable[[str], Any]
     ) -> dict[str, LLMResult]:
-        """Results of `groups` already in the ledger (still valid for `output_model`); counts the hits."""
+        """Results of `groups` already in the ledger (those `parse` still accepts); counts the hits."""
         found: dict[str, LLMResult] = {}
         for key, rec in self.ledger.completed(groups).items():
-            result = self._from_record(rec, output_model)
+            result = self._from_record(rec, parse)
             if result is not None:
                 found[key] = result
         self.ledger.record_hits(role, [key for key in found for _ in groups[key]])
         return found
 
-    def _from_record(self, rec: CallRecord, output_model: type[BaseModel] | None) -> LLMResult | None:
+    def _from_record(self, rec: CallRecord, parse: Callable[[str], Any]) -> LLMResult | None:
         try:
-            value = parse_output(rec.response or "", output_model)
+            value = parse(rec.response or "")
         except OutputInvalid:
             return None
         return LLMResult(value=value, text=rec.response, usage=Usage(rec.tokens_in, rec.tokens_out), cached=True,
@@ -314,3 +382,50 @@ class LLMClient:
         ))
         return LLMResult(value=None if error else value, text=text, usage=Usage(tokens_in, tokens_out),
                          cached=False, attempts=attempts, latency_s=latency, key=key, error=error, errors=errors)
+
+    async def _score_one(
+        self, role: str, backend_name: str, backend: Backend, messages: list[Message], options: list[str], key: str
+    ) -> LLMResult:
+        """Score one request's options with bounded retries, record the outcome in the ledger, and return it."""
+        retry = self.config.retry
+        estimate = sum(len(m["content"]) for m in messages) // 4 + sum(len(o) for o in options) // 2
+        errors: list[str] = []
+        attempts = tokens_in = 0
+        value: list[OptionScore] | None = None
+        error: str | None = None
+        start = time.monotonic()
+        while value is None and error is None:
+            attempts += 1
+            try:
+                await backend.limiter.acquire(estimate)
+                async with self._semaphores[backend_name]:
+                    scoring = await backend.score_options(messages, options)
+                backend.limiter.settle(estimate, scoring.tokens_in)
+                value, tokens_in = scoring.scores, scoring.tokens_in
+            except TransientFault as fault:
+                errors.append(f"attempt {attempts}: {fault}")
+                if attempts >= retry.max_attempts:
+                    error = f"gave up after {attempts} transient faults; last: {fault}"
+                else:
+                    await asyncio.sleep(backoff_delay(retry, attempts, fault.retry_after, self._rng))
+            except RequestRejected as fault:
+                errors.append(f"attempt {attempts}: {fault}")
+                error = f"request rejected: {fault}"
+        latency = time.monotonic() - start
+        text = None if value is None else json.dumps([[s.logprob, s.tokens] for s in value])
+        self.ledger.record(CallRecord(
+            key=key, role=role, backend=backend.kind, model=backend.model,
+            request={"messages": messages, "options": options, "mode": "score"},
+            status="ok" if error is None else "failed", response=text, tokens_in=tokens_in, tokens_out=0,
+            latency_s=latency, created_at=time.time(), attempts=attempts, errors=errors,
+        ))
+        return LLMResult(value=value, text=text, usage=Usage(tokens_in, 0), cached=False, attempts=attempts,
+                         latency_s=latency, key=key, error=error, errors=errors)
+
+
+def _parse_scores(text: str) -> list[OptionScore]:
+    """Option scores as the ledger stores them: `[[logprob, tokens], ...]`."""
+    try:
+        return [OptionScore(float(lp), int(n)) for lp, n in json.loads(text)]
+    except (ValueError, TypeError) as err:
+        raise OutputInvalid(f"not a list of option scores: {err}") from None

@@ -3,8 +3,9 @@
 A run config embeds `LLMConfig` as its `llm:` section. Stages never name a model: they ask for a *role*
 (architect, annotator, judge, generator, ...) and this config maps the role to a backend and sampling
 parameters, so a strong slow model and a fast cheap one can be mixed. Roles not listed in `roles` use
-`default`. The backend named `smollm2` (SmolLM2-135M-Instruct run in-process) is always defined, so
-the layer works with no server, key or download.
+`default`; a role listed there must be registered by a stage (`agenticrec.llm.roles`). The backend named
+`smollm2` (SmolLM2-135M-Instruct run in-process) is always defined, so the layer works with no server,
+key or download.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ImportString, field_serializer, model_validator
+
+from agenticrec.llm.roles import ROLES
 
 DEFAULT_BACKEND = "smollm2"
 LEDGER_FILE = "llm.sqlite"
@@ -33,14 +36,23 @@ class SamplingParams(_Strict):
     seed: int | None = Field(0, description="Sampling seed, where the backend supports one.")
 
 
+ChoiceMode = Literal["generate", "score", "calibrated"]
+
+
 class RoleConfig(SamplingParams):
-    """Which backend serves a role, and the role's default sampling parameters."""
+    """Which backend serves a role, the role's default sampling parameters, and how it picks options."""
 
     backend: str = Field(DEFAULT_BACKEND, description="Name of an entry in `backends`.")
+    choice: ChoiceMode = Field(
+        "generate",
+        description="How `choose` picks one of several options: generate = constrained generation of the "
+        "option's name; score = the option with the highest mean log-prob per token as the answer; "
+        "calibrated = score minus the same option's score after a content-free input.",
+    )
 
     def sampling(self) -> SamplingParams:
-        """The sampling parameters without the backend name."""
-        return SamplingParams(**self.model_dump(exclude={"backend"}))
+        """The sampling parameters without the backend name and the choice mode."""
+        return SamplingParams(**self.model_dump(exclude={"backend", "choice"}))
 
 
 class EmbeddedBackendConfig(_Strict):
@@ -78,19 +90,26 @@ class OpenAIBackendConfig(_Strict):
 class ScriptedBackendConfig(_Strict):
     """Test double: a Python callable `(messages, schema) -> response text` plays the model.
 
-    The callable may raise `TransientFault`, `RequestRejected` or `BackendUnavailable` to simulate faults.
+    The callables may raise `TransientFault`, `RequestRejected` or `BackendUnavailable` to simulate faults.
     """
 
     kind: Literal["scripted"]
     script: ImportString[Callable[..., Any]] = Field(
         description="The callable, or its import path 'package.module:function'."
     )
+    scorer: ImportString[Callable[..., Any]] | None = Field(
+        None,
+        description="Optional callable `(messages, options) -> summed log-prob per option` playing the model "
+        "when options are scored (each option counts one token per word); without it scoring is unsupported.",
+    )
     name: str = Field("scripted", description="Model name recorded in the ledger key.")
     max_concurrency: int = Field(8, ge=1, description="Most calls in flight.")
 
-    @field_serializer("script")
-    def _import_path(self, script: Callable[..., Any]) -> str:
+    @field_serializer("script", "scorer")
+    def _import_path(self, script: Callable[..., Any] | None) -> str | None:
         """Saved configs name a function by import path; other callables (test objects) by their repr."""
+        if script is None:
+            return None
         name = getattr(script, "__qualname__", "")
         return f"{script.__module__}:{name}" if name and "<" not in name else repr(script)
 
@@ -132,6 +151,12 @@ class LLMConfig(_Strict):
     @model_validator(mode="after")
     def _check_backends(self) -> LLMConfig:
         self.backends.setdefault(DEFAULT_BACKEND, EmbeddedBackendConfig(kind="embedded"))
+        unknown = sorted(set(self.roles) - set(ROLES))
+        if unknown:
+            raise ValueError(
+                f"llm.roles names unknown role(s) {unknown}; known roles: {sorted(ROLES)} "
+                "(`agenticrec llm roles` describes them)"
+            )
         for role, rc in {"default": self.default, **self.roles}.items():
             if rc.backend not in self.backends:
                 raise ValueError(

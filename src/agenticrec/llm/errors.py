@@ -17,6 +17,10 @@ class LLMError(AgenticRecError):
     """The LLM layer cannot go on: bad setup, unreachable backend, or a batch aborted."""
 
 
+class ScoringUnsupported(LLMError):
+    """The backend cannot score options (no log-probs); `choose` picks by constrained generation instead."""
+
+
 class LLMCallError(LLMError):
     """One call failed after its bounded retries; `errors` lists what each attempt got."""
 

@@ -60,6 +60,13 @@ def request_key(
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def score_key(backend: str, model: str, messages: list[Message], options: list[str]) -> str:
+    """Stable hash of a scoring request: the messages and the options scored as their answer."""
+    payload = {"backend": backend, "model": model, "messages": messages, "options": options, "mode": "score"}
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class CallRecord:
     """One row of the `calls` table."""

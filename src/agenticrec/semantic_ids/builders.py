@@ -15,9 +15,8 @@ from agenticrec.data import Dataset
 from agenticrec.embed import embed_texts
 from agenticrec.errors import AgenticRecError
 from agenticrec.io import write_json
-from agenticrec.semantic_ids.codes import SemanticIDs
+from agenticrec.semantic_ids.codes import SemanticIDs, catalogue_key
 from agenticrec.semantic_ids.config import SemanticIDConfig
-from agenticrec.tagger import artifacts
 
 Builder = Callable[[Dataset, SemanticIDConfig, Path, int], SemanticIDs]
 
@@ -39,21 +38,23 @@ def build_rkmeans(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, see
     vectors = embed_texts(dataset.item_texts(), config.embedding_model, cache_dir=run_dir / "cache")
     codes = residual_kmeans_codes(vectors, config.levels, config.codes, seed)
     paths = [tuple(f"L{level + 1}:{c}" for level, c in enumerate(row)) for row in codes]
-    return SemanticIDs.from_paths("rkmeans", paths)
+    return SemanticIDs.from_paths("rkmeans", paths, catalogue=catalogue_key(dataset.item_ids()))
 
 
 def build_descriptors(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, seed: int) -> SemanticIDs:
-    """AgenticTagger descriptor paths from ``tagger/assignments.parquet`` (ids as tokens, names as labels)."""
-    source = config.tagger_run or run_dir
-    table = artifacts.read_assignments(artifacts.tagger_dir(source) / artifacts.ASSIGNMENTS)
-    ids = [str(i) for i in table["item_id"]]
-    if ids != [str(i) for i in dataset.items["item_id"]]:
+    """AgenticTagger descriptor paths, as ``tag assign`` published them in its run's ``semantic_ids/`` (descriptor
+    ids as tokens, names as labels)."""
+    source = Path(config.tagger_run or run_dir)
+    path = semantic_ids_path(source, "descriptors")
+    if not path.is_file():
+        raise AgenticRecError(f"no descriptor IDs at {path}; run `agenticrec tag assign` for {source} first")
+    ids = SemanticIDs.load(path)
+    if ids.catalogue != catalogue_key(dataset.item_ids()):
         raise AgenticRecError(
             f"{source}: the tagger's assignments are for another catalogue than {dataset.name} "
-            f"({len(ids)} items vs {dataset.n_items}); rerun `agenticrec tag assign` for this dataset"
+            f"({ids.n_items} items vs {dataset.n_items}); rerun `agenticrec tag assign` for this dataset"
         )
-    return SemanticIDs.from_paths("descriptors", [tuple(p) for p in table["descriptor_ids"]],
-                                  [tuple(n) for n in table["descriptor_names"]])
+    return ids
 
 
 def build_categories(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, seed: int) -> SemanticIDs:
@@ -72,7 +73,7 @@ def build_categories(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, 
         kept = item_levels[shared:]
         paths.append(tuple(" > ".join(item_levels[: shared + i + 1]) for i in range(len(kept))))
         names.append(tuple(kept))
-    return SemanticIDs.from_paths("categories", paths, names)
+    return SemanticIDs.from_paths("categories", paths, names, catalogue=catalogue_key(dataset.item_ids()))
 
 
 def _shared_root(paths: list[list[str]]) -> int:
@@ -97,11 +98,24 @@ def semantic_ids_path(run_dir: Path, method: str) -> Path:
     return Path(run_dir) / "semantic_ids" / f"{method}.parquet"
 
 
-def build_semantic_ids(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, seed: int) -> SemanticIDs:
-    """Build the configured IDs and save them (with their collision figures) under ``run_dir/semantic_ids``."""
-    ids = SEMANTIC_ID_BUILDERS[config.method](dataset, config, Path(run_dir), seed)
-    path = semantic_ids_path(run_dir, config.method)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def save_semantic_ids(ids: SemanticIDs, run_dir: Path) -> Path:
+    """Write ``ids`` and their collision figures to ``run_dir/semantic_ids/<method>.parquet`` (+ ``.stats.json``)."""
+    path = semantic_ids_path(run_dir, ids.method)
     ids.save(path)
     write_json(path.with_suffix(".stats.json"), ids.stats())
+    return path
+
+
+def build_semantic_ids(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, seed: int) -> SemanticIDs:
+    """The `ids build` stage: build the configured IDs and save them under ``run_dir/semantic_ids``."""
+    ids = SEMANTIC_ID_BUILDERS[config.method](dataset, config, Path(run_dir), seed)
+    save_semantic_ids(ids, run_dir)
     return ids
+
+
+def load_semantic_ids(run_dir: Path, method: str) -> SemanticIDs:
+    """The IDs the `ids build` stage saved in ``run_dir``."""
+    path = semantic_ids_path(run_dir, method)
+    if not path.is_file():
+        raise AgenticRecError(f"no {method} semantic IDs in {run_dir}; build them with `agenticrec ids build`")
+    return SemanticIDs.load(path)

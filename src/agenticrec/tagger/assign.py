@@ -22,12 +22,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from agenticrec.config import RunConfig
+from agenticrec.data import Dataset
 from agenticrec.embed import embed_texts
 from agenticrec.errors import AgenticRecError
 from agenticrec.io import atomic_path, write_json
+from agenticrec.llm import LLMClient
+from agenticrec.semantic_ids import SemanticIDs, catalogue_key, save_semantic_ids
 from agenticrec.tagger import artifacts
 from agenticrec.tagger.classifier import fit_predict
+from agenticrec.tagger.config import TaggerConfig
 from agenticrec.tagger.context import TaggerContext, open_context
 from agenticrec.tagger.vocabulary import Descriptor, Vocabulary
 
@@ -162,26 +165,27 @@ def _llm_choice(
 
 def _card_similarity(ctx: TaggerContext, children: list[Descriptor], items: list[int]) -> np.ndarray:
     cards = embed_texts([c.card() for c in children], ctx.tagger.embedding_model,
-                        cache_dir=Path(ctx.config.run_dir) / "cache", progress=False)
+                        cache_dir=ctx.run_dir / "cache", progress=False)
     return ctx.embeddings[items] @ cards.T
 
 
-def assignment_table(item_ids: list[str], paths: list[list[Descriptor]], sources: list[list[str]]) -> pd.DataFrame:
-    """One row per item with its path and a resolver token unique among items sharing the path."""
-    seen: Counter[tuple[str, ...]] = Counter()
-    resolvers = []
-    for path in paths:
-        key = tuple(d.id for d in path)
-        resolvers.append(seen[key])
-        seen[key] += 1
+def descriptor_ids(item_ids: list[str], paths: list[list[Descriptor]]) -> SemanticIDs:
+    """The descriptor paths as semantic IDs (descriptor ids as tokens, names as labels), with their resolvers."""
+    return SemanticIDs.from_paths("descriptors", [[d.id for d in p] for p in paths], [[d.name for d in p] for p in paths],
+                                  catalogue=catalogue_key(item_ids))
+
+
+def assignment_table(item_ids: list[str], ids: SemanticIDs, sources: list[list[str]]) -> pd.DataFrame:
+    """One row per item with its descriptor path, label sources and the resolver token unique among items sharing
+    the path."""
     return pd.DataFrame({
         "item_id": item_ids,
         "item_index": np.arange(1, len(item_ids) + 1),
-        "descriptor_ids": [[d.id for d in p] for p in paths],
-        "descriptor_names": [[d.name for d in p] for p in paths],
+        "descriptor_ids": [list(p) for p in ids.paths],
+        "descriptor_names": [list(n) for n in ids.names],
         "sources": sources,
-        "resolver": resolvers,
-        "semantic_id": [f"{p[-1].id if p else 'root'}#{r}" for p, r in zip(paths, resolvers)],
+        "resolver": ids.resolvers,
+        "semantic_id": [f"{p[-1] if p else 'root'}#{r}" for p, r in zip(ids.paths, ids.resolvers)],
     })
 
 
@@ -203,38 +207,38 @@ def degeneracy_warning(figures: dict[str, Any], items: int) -> str | None:
             "most likely too weak for the task (SmolLM2-135M does this); configure a stronger one under llm.backends.")
 
 
-def run_assign(config: RunConfig) -> pd.DataFrame:
-    """The `tag assign` stage: writes the assignments table and a cost and quality summary."""
-    out = artifacts.tagger_dir(Path(config.run_dir))
+def run_assign(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir: Path, seed: int) -> pd.DataFrame:
+    """The `tag assign` stage: writes the assignments table, publishes the descriptor paths as semantic IDs
+    (``RUN_DIR/semantic_ids/descriptors.parquet``) and writes a cost and quality summary."""
+    out = artifacts.tagger_dir(run_dir)
     vocabulary = Vocabulary.load(out / artifacts.VOCABULARY)
+    if vocabulary.dataset != dataset.name or vocabulary.n_items != dataset.n_items:
+        raise AgenticRecError(
+            f"the vocabulary in {out} was built for {vocabulary.dataset} ({vocabulary.n_items} items), "
+            f"not {dataset.name} ({dataset.n_items} items)"
+        )
     started = time.perf_counter()
-    ctx = open_context(config)
-    try:
-        if vocabulary.dataset != config.data.name or vocabulary.n_items != len(ctx.texts):
-            raise AgenticRecError(
-                f"the vocabulary in {out} was built for {vocabulary.dataset} ({vocabulary.n_items} items), "
-                f"not {config.data.name} ({len(ctx.texts)} items)"
-            )
-        position = {item_id: i for i, item_id in enumerate(ctx.item_ids)}
-        stored = artifacts.read_json(out / artifacts.BUILD_MEMBERS)
-        members = {d: [position[i] for i in ids] for d, ids in stored.items()}
-        paths, sources, quality = assign_paths(ctx, vocabulary, members)
-    finally:
-        ctx.client.close()
-    table = assignment_table(ctx.item_ids, paths, sources)
+    ctx = open_context(dataset, config, client, run_dir, seed)
+    position = {item_id: i for i, item_id in enumerate(ctx.item_ids)}
+    stored = artifacts.read_json(out / artifacts.BUILD_MEMBERS)
+    members = {d: [position[i] for i in ids] for d, ids in stored.items()}
+    paths, sources, quality = assign_paths(ctx, vocabulary, members)
+    ids = descriptor_ids(ctx.item_ids, paths)
+    table = assignment_table(ctx.item_ids, ids, sources)
     with atomic_path(out / artifacts.ASSIGNMENTS) as tmp:
         table.to_parquet(tmp, index=False)
+    save_semantic_ids(ids, run_dir)
     figures = collision_figures(table)
     if warning := degeneracy_warning(figures, len(table)):
         log.warning(warning)
     write_json(out / artifacts.ASSIGN_SUMMARY, {
-        "dataset": config.data.name,
-        "method": config.tagger.assign.method,
+        "dataset": dataset.name,
+        "method": config.assign.method,
         "items": len(table),
         "wall_seconds": time.perf_counter() - started,
         "llm": ctx.meter.as_dict(),
         **quality,
         **figures,
-        "config": config.tagger.assign.model_dump(),
+        "config": config.assign.model_dump(),
     })
     return table

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from agenticrec.config import RunConfig, save_config
+from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
 from agenticrec.io import write_json
 from agenticrec.tagger import artifacts
+from agenticrec.llm import LLMClient
 from agenticrec.tagger.classifier import fit_predict
+from agenticrec.tagger.config import TaggerConfig
 from agenticrec.tagger.context import TaggerContext, open_context
 from agenticrec.tagger.refine import split_node
 from agenticrec.tagger.vocabulary import Vocabulary
@@ -64,29 +66,26 @@ def _route(ctx: TaggerContext, items: list[int], labelled: list[list[int]]) -> l
     return [sorted(set(r)) for r in routed]
 
 
-def run_build(config: RunConfig) -> Vocabulary:
+def run_build(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir: Path, seed: int) -> Vocabulary:
     """The `tag build` stage: writes the vocabulary, the build log, the members and a cost summary."""
-    run_dir = Path(config.run_dir)
     out = artifacts.tagger_dir(run_dir)
-    save_config(config, run_dir)
     started = time.perf_counter()
-    ctx = open_context(config)
+    ctx = open_context(dataset, config, client, run_dir, seed)
     try:
-        vocabulary, members = build_vocabulary(ctx, config.data.name)
+        vocabulary, members = build_vocabulary(ctx, dataset.name)
     finally:
         ctx.write_log(out / artifacts.BUILD_LOG)
-        ctx.client.close()
     vocabulary.save(out / artifacts.VOCABULARY)
     write_json(out / artifacts.BUILD_MEMBERS,
                {d: [ctx.item_ids[i] for i in items] for d, items in members.items()})
     write_json(out / artifacts.BUILD_SUMMARY, {
-        "dataset": config.data.name,
+        "dataset": dataset.name,
         "items": len(ctx.texts),
         "wall_seconds": time.perf_counter() - started,
         "vocabulary_size": len(vocabulary.descriptors),
         "size_per_level": vocabulary.size_per_level(),
         "splits": sum(1 for e in ctx.events if e["event"] == "split"),
         "llm": ctx.meter.as_dict(),
-        "config": config.tagger.build.model_dump(),
+        "config": config.build.model_dump(),
     })
     return vocabulary

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from agenticrec.config import RunConfig
+from agenticrec.data import Dataset
 from agenticrec.embed import embed_texts
 from agenticrec.io import atomic_write_text
 from agenticrec.llm import LLMClient
@@ -25,7 +25,9 @@ from agenticrec.tagger.vocabulary import Descriptor
 class TaggerContext:
     """Items are addressed by position 0..n-1 (dataset item index minus one)."""
 
-    config: RunConfig
+    tagger: TaggerConfig
+    seed: int
+    run_dir: Path
     client: LLMClient
     item_ids: list[str]
     texts: list[str]
@@ -33,10 +35,6 @@ class TaggerContext:
     meter: CostMeter = field(default_factory=CostMeter)
     events: list[dict[str, Any]] = field(default_factory=list)
     console: Console = field(default_factory=lambda: Console(stderr=True))
-
-    @property
-    def tagger(self) -> TaggerConfig:
-        return self.config.tagger
 
     def log(self, event: str, **fields: Any) -> None:
         self.events.append({"event": event, **fields})
@@ -46,7 +44,7 @@ class TaggerContext:
 
     def rng(self, *salt: object) -> np.random.Generator:
         """A generator seeded by the run seed and `salt`, so reruns draw the same samples."""
-        return np.random.default_rng([self.config.seed, *(_stable(s) for s in salt)])
+        return np.random.default_rng([self.seed, *(_stable(s) for s in salt)])
 
     def label_items(
         self,
@@ -89,17 +87,9 @@ def _stable(value: object) -> int:
     return int.from_bytes(hashlib.sha256(str(value).encode()).digest()[:4], "little")
 
 
-def open_context(config: RunConfig) -> TaggerContext:
-    """Load the configured dataset, embed its item texts (cached in the run directory), open the client."""
-    from agenticrec.pipeline import load_configured_dataset
-
-    dataset = load_configured_dataset(config)
+def open_context(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir: Path, seed: int) -> TaggerContext:
+    """Embed the dataset's item texts (cached in the run directory) and gather what every tagger stage needs."""
     texts = dataset.item_texts()
-    embeddings = embed_texts(texts, config.tagger.embedding_model, cache_dir=Path(config.run_dir) / "cache")
-    return TaggerContext(
-        config=config,
-        client=LLMClient(config.llm, config.run_dir),
-        item_ids=[str(i) for i in dataset.items["item_id"]],
-        texts=texts,
-        embeddings=embeddings,
-    )
+    embeddings = embed_texts(texts, config.embedding_model, cache_dir=Path(run_dir) / "cache")
+    return TaggerContext(tagger=config, seed=seed, run_dir=Path(run_dir), client=client,
+                         item_ids=dataset.item_ids(), texts=texts, embeddings=embeddings)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from agenticrec.config import RunConfig
+from agenticrec.data import Dataset
 from agenticrec.io import atomic_path, write_json
-from agenticrec.llm import chat, load_prompt, quote_data
+from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
 from agenticrec.tagger import artifacts
+from agenticrec.tagger.config import TaggerConfig
 from agenticrec.tagger.context import open_context
 
 
@@ -38,20 +39,19 @@ def reused_share(labels_per_item: list[list[str]]) -> float:
     return sum(c > 1 for c in counts.values()) / len(counts) if counts else 0.0
 
 
-def run_keywords(config: RunConfig) -> dict:
+def run_keywords(
+    dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir: Path, seed: int
+) -> dict[str, Any]:
     """The `tag keywords` stage: keywords for a sample of items, compared with their descriptors."""
-    out = artifacts.tagger_dir(Path(config.run_dir))
-    ctx = open_context(config)
-    try:
-        n = min(config.tagger.keyword_items, len(ctx.texts))
-        sample = sorted(ctx.rng("keywords").choice(len(ctx.texts), n, replace=False).tolist())
-        system = load_prompt(__file__, "prompts/keywords.md").render()
-        limit = config.tagger.max_text_chars
-        requests = [chat(system, quote_data(" ".join(ctx.texts[i].split())[:limit])) for i in sample]
-        results = ctx.client.batch("annotator", requests, Keywords, params={"max_tokens": MAX_TOKENS})
-        ctx.meter.add("annotator", results)
-    finally:
-        ctx.client.close()
+    out = artifacts.tagger_dir(run_dir)
+    ctx = open_context(dataset, config, client, run_dir, seed)
+    n = min(config.keyword_items, len(ctx.texts))
+    sample = sorted(ctx.rng("keywords").choice(len(ctx.texts), n, replace=False).tolist())
+    system = load_prompt(__file__, "prompts/keywords.md").render()
+    limit = config.max_text_chars
+    requests = [chat(system, quote_data(" ".join(ctx.texts[i].split())[:limit])) for i in sample]
+    results = ctx.client.batch("annotator", requests, Keywords, params={"max_tokens": MAX_TOKENS})
+    ctx.meter.add("annotator", results)
     done = [(i, [normalise(k) for k in r.value.keywords]) for i, r in zip(sample, results) if r.ok]
     table = pd.DataFrame({"item_id": [ctx.item_ids[i] for i, _ in done], "keywords": [k for _, k in done]})
     with atomic_path(out / artifacts.KEYWORDS) as tmp:

@@ -100,7 +100,7 @@ def _initial_children(
     cfg = ctx.tagger.build
     limit = ctx.tagger.max_text_chars
     if cfg.architect == "joint":
-        picks = kmedoids_indices(ctx.embeddings[items], cfg.distill_samples, seed=ctx.config.seed)
+        picks = kmedoids_indices(ctx.embeddings[items], cfg.distill_samples, seed=ctx.seed)
         request = propose_request(parent, [ctx.texts[items[i]] for i in picks], cfg.initial_children, limit)
         budget = {"max_tokens": TOKENS_PER_DESCRIPTOR * cfg.max_children}
         result = ctx.client.batch("architect", [request], proposal_model(2, cfg.max_children), params=budget,
@@ -137,7 +137,7 @@ def _clusters(ctx: TaggerContext, items: list[int], k: int) -> list[list[int]]:
     """Group items around `k` K-medoids centres of their embeddings, each group led by its medoid."""
     k = min(k, len(items))
     vectors = ctx.embeddings[items]
-    medoids = kmedoids_indices(vectors, k, seed=ctx.config.seed)
+    medoids = kmedoids_indices(vectors, k, seed=ctx.seed)
     similarity = vectors @ vectors[medoids].T
     nearest = np.argmax(similarity, axis=1)
     groups = []

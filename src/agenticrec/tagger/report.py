@@ -1,8 +1,8 @@
-"""The tagger's quality and cost report: figures (report.json), PNG plots and an HTML page with the tree."""
+"""The tagger's quality and cost report: figures (report.json), PNG plots and an HTML page with the tree
+(rendered from agenticrec/render/templates/tagger_report.html.j2)."""
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +13,7 @@ import pandas as pd
 from rich.table import Table
 
 from agenticrec.io import atomic_path, atomic_write_text, write_json
+from agenticrec.render import render_html
 from agenticrec.tagger import artifacts
 from agenticrec.tagger.assign import collision_figures
 from agenticrec.tagger.vocabulary import Vocabulary
@@ -219,17 +220,12 @@ def _write_plots(out: Path, report: dict[str, Any]) -> list[str]:
     return list(plots)
 
 
-def _tree_html(vocabulary: Vocabulary, assigned: dict[str, int] | None, parent: str | None = None) -> str:
-    """The vocabulary below `parent` as nested lists; every LLM-written text is escaped."""
-    entries = []
-    for d in vocabulary.children(parent):
-        used = "" if assigned is None else f", {assigned.get(d.id, 0)} assigned"
-        label = (f"<b>{html.escape(d.name)}</b> <small>({html.escape(d.id)}, {d.item_count} items{used})</small> "
-                 f"{html.escape(d.description)}")
-        below = _tree_html(vocabulary, assigned, d.id)
-        entries.append(f"<li><details><summary>{label}</summary>{below}</details></li>" if below
-                       else f"<li>{label}</li>")
-    return f"<ul>{''.join(entries)}</ul>" if entries else ""
+def _tree(vocabulary: Vocabulary, assigned: dict[str, int] | None, parent: str | None = None) -> list[dict[str, Any]]:
+    """The vocabulary below `parent` as nested dicts for the template; `assigned` is None before assignment."""
+    return [{"id": d.id, "name": d.name, "description": d.description, "item_count": d.item_count,
+             "assigned": None if assigned is None else assigned.get(d.id, 0),
+             "children": _tree(vocabulary, assigned, d.id)}
+            for d in vocabulary.children(parent)]
 
 
 def write_report(run_dir: Path) -> Path:
@@ -238,20 +234,8 @@ def write_report(run_dir: Path) -> Path:
     report = compute_report(run_dir)
     vocabulary = Vocabulary.load(out / artifacts.VOCABULARY)
     write_json(out / REPORT_JSON, report)
-    images = "".join(f'<img alt="{name}" src="{name}">' for name in _write_plots(out, report))
-    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
-                   for label, value in key_figures(report))
     assigned = report.get("items_per_descriptor", {}).get("counts")
-    counts = f"{report['items']} items, {report['vocabulary_size']} descriptors on {len(report['size_per_level'])} levels"
-    if "assigned_items" in report:
-        counts += f", {report['assigned_items']} items assigned"
-    page = (
-        "<!doctype html><meta charset='utf-8'><title>agenticrec tagger report</title>"
-        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}th,td{text-align:left;padding:2px 8px;"
-        "vertical-align:top}img{max-width:48%}</style>"
-        f"<h1>Descriptor vocabulary: {html.escape(report['dataset'])}</h1><p>{counts}.</p>"
-        f"<h2>Figures</h2><table>{rows}</table><h2>Plots</h2>{images}"
-        f"<h2>Taxonomy</h2>{_tree_html(vocabulary, assigned)}"
-    )
+    page = render_html("tagger_report.html.j2", report=report, figures=key_figures(report),
+                       plots=_write_plots(out, report), tree=_tree(vocabulary, assigned))
     atomic_write_text(out / artifacts.REPORT, page)
     return out / artifacts.REPORT

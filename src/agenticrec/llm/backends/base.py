@@ -5,8 +5,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from agenticrec.llm.calls import Completion, Message
-from agenticrec.llm.config import SamplingParams
+from agenticrec.llm.calls import Completion, Message, Scoring
+from agenticrec.llm.config import BackendConfig, SamplingParams
+from agenticrec.llm.errors import ScoringUnsupported
 from agenticrec.llm.ratelimit import RateLimiter
 
 
@@ -14,13 +15,17 @@ class Backend(ABC):
     """One model behind one transport.
 
     `complete` turns messages into a `Completion` or raises a `BackendFault`; retries, validation and
-    the ledger are the client's business. `kind` and `model` form part of every ledger key.
+    the ledger are the client's business. `kind` and `model` form part of every ledger key. Every
+    backend class is built as `Backend(name, cfg)` from its entry in `llm.backends`.
     """
 
     kind: str
     model: str
     max_concurrency: int = 1
     limiter: RateLimiter = RateLimiter(None, None)
+
+    def __init__(self, name: str, cfg: BackendConfig) -> None:
+        self.name = name
 
     async def start(self) -> None:
         """Load the model or check the server, once, before the first request; raise `LLMError` if unusable."""
@@ -30,6 +35,13 @@ class Backend(ABC):
         self, messages: list[Message], schema: dict[str, Any] | None, params: SamplingParams
     ) -> Completion:
         """Answer one request; constrain the answer to `schema` where the backend can."""
+
+    async def score_options(self, messages: list[Message], options: list[str]) -> Scoring:
+        """Log-prob of each option's tokens as the start of the assistant's answer to `messages`.
+
+        Raises `ScoringUnsupported` where the backend has no log-probs (the default).
+        """
+        raise ScoringUnsupported(f"{self.kind} backend {self.model!r} cannot score options")
 
     async def aclose(self) -> None:
         """Release connections, threads or memory."""

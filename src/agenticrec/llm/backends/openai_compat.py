@@ -17,9 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from agenticrec.llm.backends.base import Backend
 from agenticrec.llm.calls import Completion, Message
@@ -28,6 +26,9 @@ from agenticrec.llm.errors import BackendUnavailable, LLMError, RequestRejected,
 from agenticrec.llm.ratelimit import RateLimiter
 from agenticrec.llm.retry import parse_retry_after
 from agenticrec.llm.structured import with_schema_hint
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class OpenAICompatBackend(Backend):
     kind = "openai"
 
     def __init__(self, name: str, cfg: OpenAIBackendConfig):
-        self.name = name
+        super().__init__(name, cfg)
         self.cfg = cfg
         self.model = cfg.model
         self.max_concurrency = cfg.max_concurrency
@@ -62,6 +63,8 @@ class OpenAICompatBackend(Backend):
         return text.replace(self._secret, "[REDACTED]") if self._secret else text
 
     async def start(self) -> None:
+        import openai
+
         limits = type(openai.DEFAULT_CONNECTION_LIMITS)(  # the HTTP library's Limits class, whichever it is
             max_connections=2 * self.max_concurrency, max_keepalive_connections=2 * self.max_concurrency
         )
@@ -90,6 +93,8 @@ class OpenAICompatBackend(Backend):
     async def complete(
         self, messages: list[Message], schema: dict[str, Any] | None, params: SamplingParams
     ) -> Completion:
+        import openai
+
         assert self._client is not None, "start() first"
         mode = self._mode
         body: dict[str, Any] = {

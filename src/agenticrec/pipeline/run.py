@@ -1,8 +1,8 @@
-"""Train-and-evaluate runs: load data, fit a registered model, evaluate valid and test, write the run directory."""
+"""Train-and-evaluate runs: load data, build what the model needs, fit it, evaluate valid and test, write the run
+directory; and read a finished run back."""
 
 from __future__ import annotations
 
-import platform
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -12,23 +12,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from agenticrec.config import RunConfig, load_config, save_config
-from agenticrec.data import Dataset, load_dataset
+from agenticrec.config import save_config
+from agenticrec.data import Dataset
 from agenticrec.data.dataset import LeaveOneOutSplit, Stage
+from agenticrec.environment import machine
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate import evaluate_protocols, evaluate_ranking, item_counts
 from agenticrec.io import write_json
-from agenticrec.models.registry import MODELS, Recommender
-from agenticrec.models.training import seed_everything
+from agenticrec.models import Model, ModelInputs, model_class
+from agenticrec.models.training import resolve_device, seed_everything, train_next_item
+from agenticrec.pipeline.config import RunConfig, load_config
+from agenticrec.semantic_ids import SemanticIDs, build_semantic_ids, load_semantic_ids
 
-
-def load_configured_dataset(config: RunConfig) -> Dataset:
-    return load_dataset(config.data.name, config.data.options, config.data.data_dir)
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.json"
 
 
 def protocol(config: RunConfig, dataset: Dataset) -> dict[str, Any]:
     """Everything a reader needs to compare a figure with a published one."""
     model = config.model
+    cls = model_class(model.name)
     return {
         "dataset": dataset.name,
         "dataset_stats": dataset.stats(),
@@ -37,25 +40,32 @@ def protocol(config: RunConfig, dataset: Dataset) -> dict[str, Any]:
         "history_masked": config.evaluate.mask_history,
         "model": model.name,
         "loss": getattr(model, "loss", None),
-        "semantic_ids": config.semantic_ids.method if _uses_semantic_ids(config) else None,
+        "semantic_ids": config.semantic_ids.method if cls.uses_semantic_ids(model) else None,
         "seed": config.seed,
-        "early_stopping": "validation ndcg@10" if model.name != "popularity" else None,
+        "early_stopping": "validation ndcg@10" if cls.trains else None,
         "refit": _refit_protocol(config),
-        **({"decoding": f"trie-constrained beam search, beam {model.beam}: the beam is the ranked list, items "
-                        f"outside it rank below it (MRR and metrics at K > {model.beam} are truncated)"}
-           if model.name == "generative" else {}),
+        **cls.protocol_notes(model),
     }
 
 
 def _refit_protocol(config: RunConfig) -> str | None:
-    if not config.train.refit or config.model.name == "popularity":
+    if not config.train.refit or not model_class(config.model.name).supports_refit:
         return None
     return ("refit for the best validation epoch count on training + validation items (every item before the test "
             "item); the test model never saw its test item, and there are no validation metrics")
 
 
-def _uses_semantic_ids(config: RunConfig) -> bool:
-    return config.model.name == "generative" or getattr(config.model, "semantic_id_features", False)
+def _evaluated_stages(config: RunConfig) -> tuple[Stage, ...]:
+    return ("test",) if _refit_protocol(config) else ("valid", "test")
+
+
+def _semantic_ids(config: RunConfig, dataset: Dataset | None) -> SemanticIDs | None:
+    """The run's semantic IDs if its model uses any: built now (``dataset`` given) or read back."""
+    if not model_class(config.model.name).uses_semantic_ids(config.model):
+        return None
+    if dataset is not None:
+        return build_semantic_ids(dataset, config.semantic_ids, config.run_dir, config.seed)
+    return load_semantic_ids(config.run_dir, config.semantic_ids.method)
 
 
 def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
@@ -66,14 +76,22 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     """
     started = time.perf_counter()
     run_dir = config.run_dir
+    dataset = config.data.load()
     save_config(config, run_dir)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     seed_everything(config.seed)
-    dataset = load_configured_dataset(config)
     split = dataset.split()
     counts = item_counts(split.train, dataset.n_items)
-    model, summary = MODELS[config.model.name].fit(config, dataset, split, counts)
+    ids = _semantic_ids(config, dataset)
+    cls = model_class(config.model.name)
+    model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids))
+    summary: dict[str, Any] = {}
+    if cls.trains:
+        summary = train_next_item(model, split, counts, config.train, config.evaluate, run_dir,  # type: ignore[arg-type]
+                                  resolve_device(config.train.device))
+    if ids is not None and cls.decodes_semantic_ids:
+        summary["semantic_ids"] = ids.stats()
     results: dict[str, Any] = {"protocol": protocol(config, dataset), "train": summary}
     masked, ks, batch_size = config.evaluate.mask_history, config.evaluate.ks, config.evaluate.batch_size
     if "valid" in _evaluated_stages(config):
@@ -87,32 +105,48 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     results["wall_seconds"] = time.perf_counter() - started
     results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     results["machine"] = machine()
-    write_json(run_dir / "metrics.json", results)
+    write_json(run_dir / METRICS, results)
     return results
-
-
-def _evaluated_stages(config: RunConfig) -> tuple[Stage, ...]:
-    return ("test",) if _refit_protocol(config) else ("valid", "test")
 
 
 @dataclass(frozen=True)
 class TrainedRun:
-    """A finished run read back: its config, data, split, training counts and model."""
+    """A finished run read back: its config, data, split, training counts, model and semantic IDs."""
 
     config: RunConfig
     dataset: Dataset
     split: LeaveOneOutSplit
     counts: np.ndarray
-    model: Recommender
+    model: Model
+    semantic_ids: SemanticIDs | None
 
 
 def load_run(run_dir: Path) -> TrainedRun:
-    """Read a run directory written by ``train_and_evaluate`` (config.yaml + checkpoint)."""
-    config = load_config(Path(run_dir) / "config.yaml", [f"run_dir={run_dir}"])
-    dataset = load_configured_dataset(config)
+    """Read a run directory written by ``train_and_evaluate`` (config.yaml, semantic IDs, checkpoint)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise AgenticRecError(f"{run_dir} is not a run directory (no config.yaml)")
+    config = load_config(run_dir / "config.yaml", [f"run_dir={run_dir}"])
+    if not (run_dir / METRICS).is_file():
+        raise AgenticRecError(f"{run_dir} holds an unfinished run (no {METRICS}); train it with `agenticrec train`")
+    cls = model_class(config.model.name)
+    dataset = config.data.load()
     split = dataset.split()
     counts = item_counts(split.train, dataset.n_items)
-    return TrainedRun(config, dataset, split, counts, MODELS[config.model.name].load(config, counts))
+    ids = _semantic_ids(config, None)
+    model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids))
+    if cls.trains:
+        _restore(model, run_dir / CHECKPOINT, config.train.device)
+    return TrainedRun(config, dataset, split, counts, model, ids)
+
+
+def _restore(model: Model, path: Path, device_name: str) -> None:
+    assert isinstance(model, torch.nn.Module)
+    if not path.is_file():
+        raise AgenticRecError(f"no checkpoint at {path}; train first with `agenticrec train`")
+    device = resolve_device(device_name)
+    model.load_state_dict(torch.load(path, map_location=device, weights_only=True))
+    model.to(device).eval()
 
 
 def evaluate_run(run_dir: Path, stage: Stage = "test", mask_history: bool | None = None) -> dict[str, Any]:
@@ -127,8 +161,3 @@ def evaluate_run(run_dir: Path, stage: Stage = "test", mask_history: bool | None
     metrics = evaluate_ranking(run.model.score, run.split.stage(stage), run.counts, ks=config.evaluate.ks,
                                mask_history=config.evaluate.mask_history, batch_size=config.evaluate.batch_size)
     return {"protocol": protocol(config, run.dataset), stage: metrics}
-
-
-def machine() -> str:
-    device = f"GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU only"
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, {device}"

@@ -10,12 +10,16 @@ Three training losses, reported separately because published numbers differ by l
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agenticrec.config import SASRecConfig
+from agenticrec.models.base import Model, ModelInputs
+from agenticrec.models.sasrec.config import SASRecConfig
+from agenticrec.semantic_ids.tokenizer import SemanticIDTokenizer
 
 
 def left_pad(sequences: list[np.ndarray], length: int) -> torch.Tensor:
@@ -42,10 +46,23 @@ def _init_weights(module: nn.Module) -> None:
             module.weight[module.padding_idx].zero_()
 
 
-class SASRec(nn.Module):
+class SASRec(nn.Module, Model):
     """Architecture as in the S3-Rec code base behind the published Amazon figures: learned positions, post-norm
     blocks with a 4x GELU feed-forward layer, dropout on embeddings, attention and feed-forward outputs, and
     the item embedding table shared between input and output."""
+
+    config_class: ClassVar[type[SASRecConfig]] = SASRecConfig
+
+    @classmethod
+    def uses_semantic_ids(cls, config: SASRecConfig) -> bool:
+        return config.semantic_id_features
+
+    @classmethod
+    def create(cls, config: SASRecConfig, inputs: ModelInputs) -> SASRec:
+        features = None
+        if config.semantic_id_features:
+            features = SemanticIDTokenizer(inputs.require_semantic_ids()).path_tokens()
+        return cls(inputs.n_items, config, features)
 
     def __init__(self, n_items: int, config: SASRecConfig, feature_tokens: list[list[int]] | None = None) -> None:
         """``feature_tokens[i]``: token ids whose embeddings are added to item ``i``'s (semantic-ID features)."""

@@ -10,7 +10,7 @@ get through, and the server refuses work beyond `max_requests`, so a client that
 fails fast instead of looping.
 
 Run standalone (prints its URL, serves until killed):
-    python -m agenticrec.llm.fake_server --latency 0.2
+    python -m agenticrec.testing.fake_server --latency 0.2
 """
 
 from __future__ import annotations

@@ -11,14 +11,16 @@ embeddings. The encoder input is a fixed grid: ``max_items`` history slots of ``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agenticrec.config import GenerativeConfig
 from agenticrec.errors import AgenticRecError
+from agenticrec.models.base import Model, ModelInputs
+from agenticrec.models.generative.config import GenerativeConfig
 from agenticrec.models.sasrec import left_pad
 from agenticrec.semantic_ids.tokenizer import PAD, SemanticIDTokenizer
 from agenticrec.semantic_ids.trie import ItemTrie
@@ -72,7 +74,19 @@ class Block(nn.Module):
         return x + self.dropout(self.ff(self.ff_norm(x)))
 
 
-class GenerativeRetrieval(nn.Module):
+class GenerativeRetrieval(nn.Module, Model):
+    config_class: ClassVar[type[GenerativeConfig]] = GenerativeConfig
+    decodes_semantic_ids = True
+
+    @classmethod
+    def create(cls, config: GenerativeConfig, inputs: ModelInputs) -> GenerativeRetrieval:
+        return cls(SemanticIDTokenizer(inputs.require_semantic_ids()), config)
+
+    @classmethod
+    def protocol_notes(cls, config: GenerativeConfig) -> dict[str, str]:
+        return {"decoding": f"trie-constrained beam search, beam {config.beam}: the beam is the ranked list, items "
+                            f"outside it rank below it (MRR and metrics at K > {config.beam} are truncated)"}
+
     def __init__(self, tokenizer: SemanticIDTokenizer, config: GenerativeConfig) -> None:
         super().__init__()
         self.config = config

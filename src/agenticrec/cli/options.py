@@ -1,0 +1,23 @@
+"""Options shared by the commands that read a run config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from agenticrec.pipeline import RunConfig, load_config
+
+ConfigOption = typer.Option(None, "--config", "-c", help="YAML run config")
+SetOption = typer.Option([], "--set", "-s", help="override a config key, e.g. model.loss=bce (repeatable)")
+RunDirOption = typer.Option(None, "--run-dir", help="run directory (overrides run_dir in the config)")
+DataOption = typer.Option(None, "--data", help="dataset preset, e.g. amazon-beauty (see `agenticrec presets`)")
+ModelOption = typer.Option(None, "--model", help="model preset, e.g. sasrec-ce (see `agenticrec presets`)")
+LLMOption = typer.Option(None, "--llm", help="LLM preset, e.g. qwen-1.5b (see `agenticrec presets`)")
+
+
+def run_config(config: Path | None, set_: list[str], run_dir: Path | None, data: str | None = None,
+               model: str | None = None, llm: str | None = None) -> RunConfig:
+    """Presets < config file < ``--set`` < ``--run-dir``."""
+    overrides = [*set_, *([f"run_dir={run_dir}"] if run_dir else [])]
+    return load_config(config, overrides, data=data, model=model, llm=llm)

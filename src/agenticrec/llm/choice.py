@@ -1,0 +1,123 @@
+"""Picking one of several options, by constrained generation or by scoring each option as the answer.
+
+The mode is set per role (`llm.roles.<role>.choice`):
+
+* generate: the model writes `{"choice": "<option>"}`, constrained to the options (`one_of`).
+* score: every option's tokens are scored as the start of the answer, normalised by length (mean log-prob
+  per token); the best one wins. Nothing is generated, so a weak model cannot copy text or ramble, and
+  every option gets a score.
+* calibrated: contextual calibration (Zhao et al., 2021): the same options are also scored after a
+  content-free request (the same prompt with the item text replaced by "N/A") and those scores are
+  subtracted, which removes the model's prior for, e.g., the first-listed or the shortest option.
+
+Scores are cached in the ledger like any call. A backend that cannot score falls back to generate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pydantic import create_model
+
+from agenticrec.llm.config import ChoiceMode
+from agenticrec.llm.errors import ScoringUnsupported
+from agenticrec.llm.structured import one_of
+
+if TYPE_CHECKING:
+    from agenticrec.llm.client import LLMClient, Request
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChoiceResult:
+    """The option picked for one request."""
+
+    index: int | None  # position of the chosen option; None when the call failed
+    scores: list[float] | None  # per option, what the pick was based on (None when generated)
+    cached: bool  # answered from the ledger, at no cost
+    mode: ChoiceMode  # the mode actually used
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def choose(
+    client: LLMClient,
+    role: str,
+    requests: Sequence[Request],
+    options: Sequence[Sequence[str]],
+    *,
+    content_free: Sequence[Request] | None = None,
+    progress: bool | None = None,
+) -> list[ChoiceResult]:
+    """One of `options[i]` for each `requests[i]`, the way role `role` is configured to choose.
+
+    `content_free[i]` is `requests[i]` with the item's text replaced by "N/A"; the calibrated mode needs it.
+    """
+    if len(options) != len(requests):
+        raise ValueError(f"{len(requests)} requests but {len(options)} option lists")
+    for opts in options:
+        if not opts or len(set(opts)) != len(opts):
+            raise ValueError(f"options must be non-empty and distinct, got {list(opts)}")
+    mode = client.config.role(role).choice
+    if mode == "calibrated" and (content_free is None or len(content_free) != len(requests)):
+        raise ValueError(f"role {role!r} chooses by calibrated scores: give one content-free request per request")
+    if mode != "generate":
+        try:
+            return _by_score(client, role, requests, options, content_free if mode == "calibrated" else None,
+                             mode, progress)
+        except ScoringUnsupported as err:
+            log.warning("LLM role %r: %s; choosing by constrained generation instead", role, err)
+    return _by_generation(client, role, requests, options, progress)
+
+
+def _by_score(
+    client: LLMClient,
+    role: str,
+    requests: Sequence[Request],
+    options: Sequence[Sequence[str]],
+    content_free: Sequence[Request] | None,
+    mode: ChoiceMode,
+    progress: bool | None,
+) -> list[ChoiceResult]:
+    n = len(requests)
+    free = list(content_free or [])
+    results = client.score(role, [*requests, *free], [*options, *options[: len(free)]], progress=progress)
+    picks = []
+    for i, result in enumerate(results[:n]):
+        base = results[n + i] if free else None
+        failed = result.error or (base.error if base is not None else None)
+        if failed:
+            picks.append(ChoiceResult(None, None, result.cached, mode, failed))
+            continue
+        scores = [s.mean for s in result.value]
+        if base is not None:
+            scores = [s - b.mean for s, b in zip(scores, base.value)]
+        cached = result.cached and (base is None or base.cached)
+        picks.append(ChoiceResult(scores.index(max(scores)), scores, cached, mode))
+    return picks
+
+
+def _by_generation(
+    client: LLMClient,
+    role: str,
+    requests: Sequence[Request],
+    options: Sequence[Sequence[str]],
+    progress: bool | None,
+) -> list[ChoiceResult]:
+    by_options: dict[tuple[str, ...], list[int]] = {}
+    for i, opts in enumerate(options):
+        by_options.setdefault(tuple(opts), []).append(i)
+    picks: list[ChoiceResult | None] = [None] * len(requests)
+    for opts, idxs in by_options.items():
+        answer = create_model("Choice", choice=(one_of(opts), ...))
+        for i, result in zip(idxs, client.batch(role, [requests[i] for i in idxs], answer, progress=progress)):
+            index = opts.index(result.value.choice) if result.ok else None
+            picks[i] = ChoiceResult(index, None, result.cached, "generate", result.error)
+    return picks  # type: ignore[return-value]

@@ -1,0 +1,53 @@
+"""AgenticTagger from Python: ``Tagger(llm=...).build(dataset)``, then ``.assign(dataset)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from agenticrec.data import Dataset
+from agenticrec.llm import LLMClient, LLMConfig
+from agenticrec.semantic_ids import SemanticIDs, load_semantic_ids
+from agenticrec.tagger.config import TaggerConfig
+from agenticrec.tagger.vocabulary import Vocabulary
+
+
+class Tagger:
+    """Builds and assigns a descriptor vocabulary; every artifact and the LLM ledger live in ``run_dir``."""
+
+    def __init__(self, config: TaggerConfig | None = None, *, llm: LLMConfig | None = None,
+                 run_dir: str | Path = "runs/tagger", seed: int = 42) -> None:
+        self.config = config or TaggerConfig()
+        self.llm = llm or LLMConfig()
+        self.run_dir = Path(run_dir)
+        self.seed = seed
+
+    def build(self, dataset: Dataset) -> Vocabulary:
+        """Algorithms 1 and 2: the vocabulary (resumable: a rerun replays finished calls from the ledger)."""
+        from agenticrec.tagger.build import run_build
+
+        with self._client() as client:
+            return run_build(dataset, self.config, client, self.run_dir, self.seed)
+
+    def assign(self, dataset: Dataset) -> pd.DataFrame:
+        """One descriptor per level for every item, plus its resolver token; also publishes the semantic IDs."""
+        from agenticrec.tagger.assign import run_assign
+
+        with self._client() as client:
+            return run_assign(dataset, self.config, client, self.run_dir, self.seed)
+
+    def keywords(self, dataset: Dataset) -> dict[str, Any]:
+        """The free-form keyword baseline on a seeded sample of items."""
+        from agenticrec.tagger.keywords import run_keywords
+
+        with self._client() as client:
+            return run_keywords(dataset, self.config, client, self.run_dir, self.seed)
+
+    def semantic_ids(self) -> SemanticIDs:
+        """The descriptor paths that `assign` published."""
+        return load_semantic_ids(self.run_dir, "descriptors")
+
+    def _client(self) -> LLMClient:
+        return LLMClient(self.llm, self.run_dir)

@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks; the library never imports this package."""
