@@ -83,3 +83,37 @@ def test_shipped_configs_validate_and_name_a_registered_dataset(path):
     config = load_config(path)
     assert config.data.name in DATASETS
     assert config.run_dir.name == path.stem  # runs/tagger-<dataset>, where the benchmarks look for it
+
+
+def test_layers_presets_then_file_then_overrides(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("model:\n  dropout: 0.3\ntrain:\n  patience: 7\n")
+    config = load_config(path, ["train.patience=9"], data="amazon-beauty", model="sasrec-ss")
+    assert config.data.name == "amazon-beauty"
+    assert (config.model.name, config.model.loss, config.model.num_layers) == ("sasrec", "sampled_softmax", 1)
+    assert config.model.dropout == 0.3  # the file beats the model preset
+    assert config.train.patience == 9  # --set beats the file, which beat the preset's 20
+
+
+def test_errors_name_the_key_as_written_and_where_it_came_from(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("train:\n  epochs: 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, ["model.los=bce", "bogus_key=1"], model="sasrec-ce")
+    message = str(caught.value)
+    assert "model.los: Extra inputs are not permitted (from --set model.los=bce)" in message
+    assert "bogus_key: Extra inputs are not permitted (from --set bogus_key=1)" in message
+    assert f"train.epochs: Input should be greater than 0 (from {path})" in message
+
+
+def test_unknown_preset_lists_the_shipped_ones():
+    with pytest.raises(ConfigError, match="unknown models preset 'sasrec-xx'; shipped: .*sasrec-ce"):
+        load_config(model="sasrec-xx")
+
+
+def test_every_model_preset_names_a_registered_model():
+    from agenticrec.config import preset_names
+    from agenticrec.models import MODELS
+
+    for name in preset_names("models"):
+        assert load_config(model=name).model.name in MODELS

@@ -1,4 +1,4 @@
-"""``agenticrec llm``: inspect the LLM call ledger of a run."""
+"""``agenticrec llm``: the LLM roles the stages declare, and the call ledger of a run."""
 
 from __future__ import annotations
 
@@ -10,14 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from agenticrec.llm.config import LEDGER_FILE
+from agenticrec.llm.roles import ROLES
 from agenticrec.llm.stats import run_stats
 
-app = typer.Typer(help="Inspect LLM calls recorded in a run's ledger.", no_args_is_help=True)
-
-
-@app.callback()
-def _group() -> None:
-    """Keeps `stats` a subcommand (typer would otherwise promote a lone command to the group itself)."""
+app = typer.Typer(help="LLM roles, and the calls recorded in a run's ledger.", no_args_is_help=True)
 
 
 def _ms(seconds: float) -> str:
@@ -41,4 +37,15 @@ def stats(
     if len(rows) > 1:
         table.add_row("[bold]all", *(f"{sum(getattr(r, f) for r in rows):,}" for f in
                       ("calls", "cache_hits", "failed", "retries", "tokens_in", "tokens_out")), "", "", "")
+    Console().print(table)
+
+
+@app.command()
+def roles() -> None:
+    """Print the LLM roles the stages declare (the names `llm.roles` accepts) and what each does."""
+    table = Table(title="LLM roles")
+    table.add_column("role")
+    table.add_column("used for")
+    for name, description in sorted(ROLES.items()):
+        table.add_row(name, description)
     Console().print(table)

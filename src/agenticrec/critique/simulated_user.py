@@ -8,12 +8,14 @@ from pathlib import Path
 
 from pydantic import Field, create_model
 
-from agenticrec.llm import LLMClient, chat, load_prompt, one_of, quote_data
+from agenticrec.llm import LLMClient, chat, load_prompt, one_of, quote_data, register_role
 from agenticrec.semantic_ids.codes import SemanticIDs
 from agenticrec.tagger import artifacts
 from agenticrec.tagger.vocabulary import Vocabulary
 
-ROLE = "simulated_user"
+ROLE = register_role(
+    "simulated_user", "Critique experiment: plays the user and picks the level-1 descriptors to steer towards."
+)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,15 @@ Stages use it like this:
     Pick = create_model("Pick", descriptor=(one_of(names), ...))
     prompt = load_prompt(__file__, "assign.md")
     requests = [chat(prompt.render(descriptors=listing), quote_data(item.text)) for item in items]
-    for result in client.batch("annotator", requests, Pick):
+    for result in client.batch(ANNOTATOR, requests, Pick):
         if result.ok: use(result.value.descriptor)
+
+Roles are declared by the stage that uses them (`ANNOTATOR = register_role("annotator", "...")`), and
+`client.choose(role, requests, options)` picks one option per request by generation or by scoring.
 """
 
-from agenticrec.llm.calls import Completion, LLMResult, Message, Usage
+from agenticrec.llm.calls import Completion, LLMResult, Message, OptionScore, Usage
+from agenticrec.llm.choice import ChoiceResult
 from agenticrec.llm.client import LLMClient
 from agenticrec.llm.config import (
     EmbeddedBackendConfig,
@@ -29,14 +33,17 @@ from agenticrec.llm.errors import (
     LLMCallError,
     LLMError,
     RequestRejected,
+    ScoringUnsupported,
     TransientFault,
 )
 from agenticrec.llm.prompts import PromptTemplate, chat, load_prompt, quote_data
+from agenticrec.llm.roles import ROLES, register_role
 from agenticrec.llm.structured import one_of
 
 __all__ = [
-    "BackendFault", "BackendUnavailable", "Completion", "EmbeddedBackendConfig", "LLMCallError", "LLMClient",
-    "LLMConfig", "LLMError", "LLMResult", "Message", "OpenAIBackendConfig", "PromptTemplate", "RequestRejected",
-    "RetryConfig", "RoleConfig", "SamplingParams", "ScriptedBackendConfig", "TransientFault", "Usage", "chat",
-    "load_prompt", "one_of", "quote_data",
+    "ROLES", "BackendFault", "BackendUnavailable", "ChoiceResult", "Completion", "EmbeddedBackendConfig",
+    "LLMCallError", "LLMClient", "LLMConfig", "LLMError", "LLMResult", "Message", "OpenAIBackendConfig",
+    "OptionScore", "PromptTemplate", "RequestRejected", "RetryConfig", "RoleConfig", "SamplingParams",
+    "ScoringUnsupported", "ScriptedBackendConfig", "TransientFault", "Usage", "chat", "load_prompt", "one_of",
+    "quote_data", "register_role",
 ]

@@ -12,9 +12,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model, field_validator
 
-from agenticrec.llm import Message, chat, load_prompt, one_of, quote_data
+from agenticrec.llm import Message, chat, load_prompt, one_of, quote_data, register_role
 from agenticrec.tagger.vocabulary import Descriptor
 
+ARCHITECT = register_role(
+    "architect", "AgenticTagger architect: proposes a node's child descriptors and reviews change proposals."
+)
+ANNOTATOR = register_role(
+    "annotator", "AgenticTagger annotator: labels items with descriptors, proposes changes, writes item keywords."
+)
 NONE = "NONE"
 TOKENS_PER_DESCRIPTOR = 120
 """Generation budget per proposed descriptor (name, description, includes, excludes)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
 from rich.tree import Tree
 
 from agenticrec.errors import AgenticRecError
@@ -44,6 +44,8 @@ class Vocabulary(BaseModel):
     dataset: str
     n_items: int
     descriptors: list[Descriptor] = Field(default_factory=list)
+    _by_id: dict[str, Descriptor] = PrivateAttr(default_factory=dict)
+    _children: dict[str | None, list[Descriptor]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_tree(self) -> Vocabulary:
@@ -57,17 +59,24 @@ class Vocabulary(BaseModel):
             if (d.parent, d.name) in seen:
                 raise ValueError(f"two children of {d.parent or 'the root'} are named {d.name!r}")
             seen.add((d.parent, d.name))
+        self._index(self.descriptors)
         return self
+
+    def _index(self, descriptors: list[Descriptor]) -> None:
+        """Add ``descriptors`` to the id and parent indices."""
+        for d in descriptors:
+            self._by_id[d.id] = d
+            self._children.setdefault(d.parent, []).append(d)
 
     def children(self, parent: str | None) -> list[Descriptor]:
         """Children of descriptor `parent` (None = the root) in id order."""
-        return [d for d in self.descriptors if d.parent == parent]
+        return list(self._children.get(parent, ()))
 
     def get(self, descriptor_id: str) -> Descriptor:
-        for d in self.descriptors:
-            if d.id == descriptor_id:
-                return d
-        raise AgenticRecError(f"unknown descriptor id {descriptor_id!r}")
+        try:
+            return self._by_id[descriptor_id]
+        except KeyError:
+            raise AgenticRecError(f"unknown descriptor id {descriptor_id!r}") from None
 
     def add_children(self, parent: str | None, children: list[Descriptor]) -> list[Descriptor]:
         """Attach `children` under `parent`, giving them path ids; returns the stored descriptors."""
@@ -81,6 +90,7 @@ class Vocabulary(BaseModel):
             for i, child in enumerate(children, start=1)
         ]
         self.descriptors.extend(stored)
+        self._index(stored)
         return stored
 
     def depth(self) -> int:

@@ -1,0 +1,44 @@
+"""The README's Python API snippet, run exactly as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_snippet() -> str:
+    section = README.read_text().split("## Python API", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "README's Python API section has no python block"
+    return match.group(1)
+
+
+@pytest.mark.slow
+def test_readme_python_snippet_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(readme_snippet(), str(README), "exec"), namespace)
+    lists = namespace["run"].recommend(["196"], k=5)  # type: ignore[attr-defined]
+    assert list(lists.columns) == ["user_id", "rank", "item_id", "score"]
+    assert lists["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert (tmp_path / "runs/api-sasrec/metrics.json").is_file()
+    assert 0.0 <= namespace["metrics"]["test"]["ndcg@10"] <= 1.0  # type: ignore[index]
+    assert "user_id" in capsys.readouterr().out
+
+
+def test_recommend_rejects_unknown_users_and_descriptors(tmp_path):
+    import agenticrec as ar
+    from agenticrec.errors import AgenticRecError
+
+    run = ar.Run.from_config(data="movielens-100k", model="popularity", overrides=[f"run_dir={tmp_path}"])
+    run.train()
+    with pytest.raises(AgenticRecError, match="unknown user id"):
+        run.recommend(["no-such-user"])
+    with pytest.raises(AgenticRecError, match="needs a run with semantic IDs"):
+        run.recommend(["196"], allow=["Drama"])
+    top = run.recommend(["196"], k=3)
+    assert len(top) == 3 and top["score"].is_monotonic_decreasing
