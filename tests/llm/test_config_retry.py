@@ -32,7 +32,7 @@ def test_yaml_config_keeps_the_embedded_default():
 
 def test_config_rejects_unknown_fields_and_backends():
     with pytest.raises(ValidationError, match="not defined"):
-        LLMConfig.model_validate({"roles": {"judge": {"backend": "nope"}}})
+        LLMConfig.model_validate({"roles": {"architect": {"backend": "nope"}}})
     with pytest.raises(ValidationError, match="Extra inputs"):
         LLMConfig.model_validate({"retries": 3})
     with pytest.raises(ValidationError):

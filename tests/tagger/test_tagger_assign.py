@@ -76,7 +76,8 @@ def test_collision_resolver_makes_every_semantic_id_unique():
     b = Descriptor(id="1.1", name="b", description="b", parent="1", level=2)
     c = Descriptor(id="2", name="c", description="c", level=1)
     paths = [[a, b], [c], [a, b], [a], [a, b]]
-    table = assignment_table([f"i{k}" for k in range(5)], paths, [["llm"] * len(p) for p in paths])
+    items = [f"i{k}" for k in range(5)]
+    table = assignment_table(items, descriptor_ids(items, paths), [["llm"] * len(p) for p in paths])
     assert table["resolver"].tolist() == [0, 0, 1, 0, 2]
     assert table["semantic_id"].tolist() == ["1.1#0", "2#0", "1.1#1", "1#0", "1.1#2"]
     assert collision_figures(table) == {"distinct_paths": 3, "collision_rate": 3 / 5, "largest_bucket": 3}

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import create_model
 
+from agenticrec.llm.calls import OptionScore
 from agenticrec.llm.config import ChoiceMode
 from agenticrec.llm.errors import ScoringUnsupported
 from agenticrec.llm.structured import one_of
@@ -70,8 +71,9 @@ def choose(
         raise ValueError(f"role {role!r} chooses by calibrated scores: give one content-free request per request")
     if mode != "generate":
         try:
-            return _by_score(client, role, requests, options, content_free if mode == "calibrated" else None,
-                             mode, progress)
+            return _by_score(
+                client, role, requests, options, content_free if mode == "calibrated" else None, mode, progress
+            )
         except ScoringUnsupported as err:
             log.warning("LLM role %r: %s; choosing by constrained generation instead", role, err)
     return _by_generation(client, role, requests, options, progress)
@@ -92,14 +94,16 @@ def _by_score(
     picks = []
     for i, result in enumerate(results[:n]):
         base = results[n + i] if free else None
-        failed = result.error or (base.error if base is not None else None)
-        if failed:
-            picks.append(ChoiceResult(None, None, result.cached, mode, failed))
-            continue
-        scores = [s.mean for s in result.value]
-        if base is not None:
-            scores = [s - b.mean for s, b in zip(scores, base.value)]
         cached = result.cached and (base is None or base.cached)
+        found: list[OptionScore] | None = result.value
+        prior: list[OptionScore] | None = base.value if base is not None else None
+        if found is None or (base is not None and prior is None):
+            failed = result.error or (base.error if base is not None else None)
+            picks.append(ChoiceResult(None, None, cached, mode, failed))
+            continue
+        scores = [s.mean for s in found]
+        if prior is not None:
+            scores = [s - p.mean for s, p in zip(scores, prior, strict=True)]
         picks.append(ChoiceResult(scores.index(max(scores)), scores, cached, mode))
     return picks
 
@@ -117,7 +121,9 @@ def _by_generation(
     picks: list[ChoiceResult | None] = [None] * len(requests)
     for opts, idxs in by_options.items():
         answer = create_model("Choice", choice=(one_of(opts), ...))
-        for i, result in zip(idxs, client.batch(role, [requests[i] for i in idxs], answer, progress=progress)):
-            index = opts.index(result.value.choice) if result.ok else None
+        for i, result in zip(
+            idxs, client.batch(role, [requests[i] for i in idxs], answer, progress=progress), strict=True
+        ):
+            index = opts.index(result.value.choice) if result.value is not None else None
             picks[i] = ChoiceResult(index, None, result.cached, "generate", result.error)
     return picks  # type: ignore[return-value]

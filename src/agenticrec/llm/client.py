@@ -233,7 +233,7 @@ class LLMClient:
         role_cfg = self.config.role(role)
         backend = await self._backend(role_cfg.backend)
         convos = [_messages(r) for r in requests]
-        groups = _group([score_key(backend.kind, backend.model, m, o) for m, o in zip(convos, options)])
+        groups = _group([score_key(backend.kind, backend.model, m, o) for m, o in zip(convos, options, strict=True)])
         cached = self._cached(role, groups, _parse_scores)
 
         def one(key: str) -> Awaitable[LLMResult]:

@@ -4,6 +4,7 @@ item corpus (`build`: Algorithm 1, `refine`: Algorithm 2), assign one descriptor
 `api.Tagger` is the Python entry point.
 """
 
+from agenticrec.tagger import agents as _agents  # noqa: F401  registers the architect and annotator LLM roles
 from agenticrec.tagger.api import Tagger
 from agenticrec.tagger.config import TaggerConfig
 from agenticrec.tagger.vocabulary import Vocabulary

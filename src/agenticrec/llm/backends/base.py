@@ -27,7 +27,7 @@ class Backend(ABC):
     def __init__(self, name: str, cfg: BackendConfig) -> None:
         self.name = name
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027  (optional hook)
         """Load the model or check the server, once, before the first request; raise `LLMError` if unusable."""
 
     @abstractmethod
@@ -43,7 +43,7 @@ class Backend(ABC):
         """
         raise ScoringUnsupported(f"{self.kind} backend {self.model!r} cannot score options")
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027  (optional hook)
         """Release connections, threads or memory."""
 
 

@@ -10,6 +10,9 @@
   exactly what we send, and the per-call CPU of typed request transforms and response models is saved.
 * The API key is read from the environment variable named in config and is scrubbed from every error
   message this backend produces.
+* Options are not scored: the chat API gives log-probs of generated tokens only, not of a given answer
+  (servers that echo prompt log-probs do it each in their own way), so `choose` falls back to constrained
+  generation for roles served here.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from agenticrec.llm.backends.base import Backend
-from agenticrec.llm.calls import Completion, Message
+from agenticrec.llm.calls import Completion, Message, Scoring
 from agenticrec.llm.config import OpenAIBackendConfig, SamplingParams
-from agenticrec.llm.errors import BackendUnavailable, LLMError, RequestRejected, TransientFault
+from agenticrec.llm.errors import BackendUnavailable, LLMError, RequestRejected, ScoringUnsupported, TransientFault
 from agenticrec.llm.ratelimit import RateLimiter
 from agenticrec.llm.retry import parse_retry_after
 from agenticrec.llm.structured import with_schema_hint
@@ -149,6 +152,12 @@ class OpenAICompatBackend(Backend):
             tokens_in=usage.get("prompt_tokens") or 0,
             tokens_out=usage.get("completion_tokens") or 0,
             truncated=choice.get("finish_reason") == "length",
+        )
+
+    async def score_options(self, messages: list[Message], options: list[str]) -> Scoring:
+        raise ScoringUnsupported(
+            f"LLM backend {self.name!r} (OpenAI-compatible) cannot score options: the chat API gives no "
+            "log-probs for a given answer; choices use constrained generation"
         )
 
     def _downgrade(self, failed_mode: str, detail: str) -> None:

@@ -40,5 +40,5 @@ class ScriptedBackend(Backend):
         logprobs = [float(x) for x in self.scorer([dict(m) for m in messages], list(options))]
         if len(logprobs) != len(options):
             raise ValueError(f"scripted scorer returned {len(logprobs)} scores for {len(options)} options")
-        scores = [OptionScore(lp, max(len(o.split()), 1)) for lp, o in zip(logprobs, options)]
+        scores = [OptionScore(lp, max(len(o.split()), 1)) for lp, o in zip(logprobs, options, strict=True)]
         return Scoring(scores, count_words(messages) + sum(s.tokens for s in scores))
