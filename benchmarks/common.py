@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def save(name: str, metrics: object, protocol: dict[str, object], **extra: objec
     payload = {
         "benchmark": name,
         "command": command(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "protocol": protocol,
         "metrics": metrics,

@@ -38,12 +38,18 @@ VARIANTS = {
     **{f"sasrec-ce+{m}": ("sasrec-ce", _with_ids(m)) for m in ID_METHODS},
     # refit on training + validation items for the early-stopped epoch count (holdout protocol); their plain
     # counterparts are sasrec-ce-refit and sasrec-ss-refit in sasrec_baselines.py
-    **{f"sasrec-{loss}+{m}-refit": (f"sasrec-{loss}", [*_with_ids(m), REFIT]) for loss in ("ce", "ss") for m in ID_METHODS},
+    **{
+        f"sasrec-{loss}+{m}-refit": (f"sasrec-{loss}", [*_with_ids(m), REFIT])
+        for loss in ("ce", "ss")
+        for m in ID_METHODS
+    },
 }
 # NDCG@10 (full ranking, leave-one-out): TIGER and AgenticTagger papers, Table 1; the issue's "best model" bar.
 TARGETS = {
-    ("amazon-beauty", "gen-rkmeans"): 0.0384, ("amazon-sports", "gen-rkmeans"): 0.0225,
-    ("amazon-beauty", "gen-descriptors"): 0.0408, ("amazon-sports", "gen-descriptors"): 0.0251,
+    ("amazon-beauty", "gen-rkmeans"): 0.0384,
+    ("amazon-sports", "gen-rkmeans"): 0.0225,
+    ("amazon-beauty", "gen-descriptors"): 0.0408,
+    ("amazon-sports", "gen-descriptors"): 0.0251,
 }
 BEST_MODEL_TARGET = {"amazon-beauty": 0.055, "amazon-sports": 0.033}
 REPORTED = ["ndcg@10", "recall@10", "ndcg@20", "recall@20", "coverage@10", "exposure@10_tail"]
@@ -64,12 +70,17 @@ def decoding_figures(run_dir: Path) -> dict[str, float]:
     items, scores = model.recommend(histories)
     seconds = time.perf_counter() - started
     decoded = items[np.isfinite(scores)]
-    return {"invalid_id_share": float(((decoded < 1) | (decoded > run.dataset.n_items)).mean()),
-            "empty_slots": float((~np.isfinite(scores)).mean()),
-            "beam_ms_per_user": 1000 * seconds / len(histories), "timed_users": len(histories)}
+    return {
+        "invalid_id_share": float(((decoded < 1) | (decoded > run.dataset.n_items)).mean()),
+        "empty_slots": float((~np.isfinite(scores)).mean()),
+        "beam_ms_per_user": 1000 * seconds / len(histories),
+        "timed_users": len(histories),
+    }
 
 
-def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: list[str], threads: int) -> dict[str, Any]:
+def run_one(
+    dataset: str, variant: str, seed: int, runs_dir: Path, overrides: list[str], threads: int
+) -> dict[str, Any]:
     import torch
 
     from agenticrec.pipeline import load_config, train_and_evaluate
@@ -80,24 +91,34 @@ def run_one(dataset: str, variant: str, seed: int, runs_dir: Path, overrides: li
     preset, extra = VARIANTS[variant]
     # descriptor IDs come from the dataset's tagger run (configs/tagger-<dataset>.yaml) unless --set names another
     tagger = [f"semantic_ids.tagger_run=runs/tagger-{dataset}"] if "semantic_ids.method=descriptors" in extra else []
-    config = load_config(None, [*extra, *tagger, f"seed={seed}", *overrides, f"run_dir={run_dir}"], data=dataset,
-                         model=preset)
+    config = load_config(
+        None, [*extra, *tagger, f"seed={seed}", *overrides, f"run_dir={run_dir}"], data=dataset, model=preset
+    )
     result = train_and_evaluate(config)
-    return {"dataset": dataset, "variant": variant, "seed": seed, **run_record(result),
-            "decoding": decoding_figures(run_dir) if generative else None,
-            "config": config.model_dump(mode="json", exclude={"llm", "tagger"})}
+    return {
+        "dataset": dataset,
+        "variant": variant,
+        "seed": seed,
+        **run_record(result),
+        "decoding": decoding_figures(run_dir) if generative else None,
+        "config": config.model_dump(mode="json", exclude={"llm", "tagger"}),
+    }
 
 
 def settings(config: dict[str, Any]) -> str:
     """The model size and training budget of a run, in a few words."""
     model, train = config["model"], config["train"]
     if model["name"] == "generative":
-        size = (f"{model['num_layers']}+{model['num_layers']} layers, d {model['d_model']}, d_ff {model['d_ff']}, "
-                f"{model['num_heads']}x{model['d_kv']} heads, {model['max_items']} items, "
-                f"{model['examples_per_user'] or 'all'} examples/user, beam {model['beam']}")
+        size = (
+            f"{model['num_layers']}+{model['num_layers']} layers, d {model['d_model']}, d_ff {model['d_ff']}, "
+            f"{model['num_heads']}x{model['d_kv']} heads, {model['max_items']} items, "
+            f"{model['examples_per_user'] or 'all'} examples/user, beam {model['beam']}"
+        )
     else:
-        size = (f"{model['num_layers']} block(s), hidden {model['hidden_size']}, dropout {model['dropout']}, "
-                f"max_len {model['max_len']}")
+        size = (
+            f"{model['num_layers']} block(s), hidden {model['hidden_size']}, dropout {model['dropout']}, "
+            f"max_len {model['max_len']}"
+        )
     refit = ", refit on train + valid" if train.get("refit") else ""
     return f"{size}; lr {train['lr']}, batch {train['batch_size']}, {train['max_minutes'] or 'no'} min budget{refit}"
 
@@ -108,7 +129,7 @@ def markdown(runs: list[dict[str, Any]]) -> str:
     lines = [
         "## Generative retrieval and semantic-ID features",
         "",
-        "Commands: " + ", ".join(f"`{c}`" for c in sorted({r['command'] for r in runs})) + "  ",
+        "Commands: " + ", ".join(f"`{c}`" for c in sorted({r["command"] for r in runs})) + "  ",
         f"Machine: {where}, torch {info.get('torch')}; last updated {time.strftime('%Y-%m-%d')}  ",
         "Protocol: leave-one-out (last item test, second-last validation), full ranking over all items, test "
         "metrics with history not masked (TIGER) and masked (the published SASRec figures), early stopping on "
@@ -124,6 +145,7 @@ def markdown(runs: list[dict[str, Any]]) -> str:
     for run in runs:
         groups.setdefault((run["dataset"], run["variant"]), []).append(run)
     for (dataset, variant), group in groups.items():
+
         def cell(metric: str, protocol: str = "test") -> str:
             values = [r[protocol][metric] for r in group if r.get(protocol)]
             if not values:
@@ -149,14 +171,20 @@ def markdown(runs: list[dict[str, Any]]) -> str:
     lines.append("")
     for dataset in sorted({d for d, _ in groups}):
         for protocol, label in (("test", "history not masked"), ("test_history_masked", "history masked")):
-            scored = [(statistics.fmean(r[protocol]["ndcg@10"] for r in g), v) for (d, v), g in groups.items()
-                      if d == dataset and all(r.get(protocol) for r in g)]
+            scored = [
+                (statistics.fmean(r[protocol]["ndcg@10"] for r in g), v)
+                for (d, v), g in groups.items()
+                if d == dataset and all(r.get(protocol) for r in g)
+            ]
             if not scored:
                 continue
             value, variant = max(scored)
             bar = BEST_MODEL_TARGET.get(dataset)
-            lines.append(f"Best on {dataset} ({label}): {variant}, NDCG@10 {value:.4f}"
-                         + (f" (target {bar}: {'met' if value >= bar else 'missed'})" if bar else "") + "  ")
+            lines.append(
+                f"Best on {dataset} ({label}): {variant}, NDCG@10 {value:.4f}"
+                + (f" (target {bar}: {'met' if value >= bar else 'missed'})" if bar else "")
+                + "  "
+            )
     return "\n".join(lines)
 
 
@@ -173,14 +201,28 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="rewrite the table from the results file")
     args = parser.parse_args()
 
-    jobs = [] if args.report_only else [(d, v, s, args.runs_dir, args.overrides)
-                                        for d in args.datasets for v in args.variants for s in args.seeds]
-    runs = with_earlier_runs(args.name, run_parallel(run_one, jobs, args.jobs), ("dataset", "variant", "seed"), args.fresh)
-    protocol = {"split": "leave-one-out", "ranking": "full ranking; generative: beam list, outside = miss",
-                "history_masked": "both (test and test_history_masked)"}
+    jobs = (
+        []
+        if args.report_only
+        else [
+            (d, v, s, args.runs_dir, args.overrides) for d in args.datasets for v in args.variants for s in args.seeds
+        ]
+    )
+    runs = with_earlier_runs(
+        args.name, run_parallel(run_one, jobs, args.jobs), ("dataset", "variant", "seed"), args.fresh
+    )
+    protocol = {
+        "split": "leave-one-out",
+        "ranking": "full ranking; generative: beam list, outside = miss",
+        "history_masked": "both (test and test_history_masked)",
+    }
     if not args.report_only:  # the results file keeps the command that measured it
-        save(args.name, [{k: r[k] for k in ("dataset", "variant", "seed")} | {m: r["test"][m] for m in REPORTED}
-                         for r in runs], protocol, runs=runs)
+        save(
+            args.name,
+            [{k: r[k] for k in ("dataset", "variant", "seed")} | {m: r["test"][m] for m in REPORTED} for r in runs],
+            protocol,
+            runs=runs,
+        )
     update_section(args.name, markdown(runs))
     for r in runs:
         print(f"{r['dataset']:15s} {r['variant']:22s} seed {r['seed']} ndcg@10 {r['test']['ndcg@10']:.4f}")

@@ -23,8 +23,8 @@ from typing import Literal
 import aiohttp
 from pydantic import BaseModel
 
-from common import save
 from agenticrec.llm import LLMClient, LLMConfig
+from common import save
 
 LATENCY_S = 0.2
 LEVELS = (1, 8, 64, 256)
@@ -40,7 +40,8 @@ class Echo(BaseModel):
 def start_server() -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "agenticrec.testing.fake_server", "--latency", str(LATENCY_S)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     line = proc.stdout.readline().split()
     assert line and line[0] == "ready", "fake server did not start"
@@ -87,12 +88,21 @@ async def raw_level(url: str, concurrency: int) -> dict[str, float]:
 
 
 def run_level(url: str, concurrency: int, server_pid: int) -> dict[str, float]:
-    cfg = LLMConfig.model_validate({
-        "backends": {"local": {"kind": "openai", "base_url": url, "model": "fake-model",
-                               "max_concurrency": concurrency, "timeout_s": 30}},
-        "default": {"backend": "local"},
-        "progress": False,
-    })
+    cfg = LLMConfig.model_validate(
+        {
+            "backends": {
+                "local": {
+                    "kind": "openai",
+                    "base_url": url,
+                    "model": "fake-model",
+                    "max_concurrency": concurrency,
+                    "timeout_s": 30,
+                }
+            },
+            "default": {"backend": "local"},
+            "progress": False,
+        }
+    )
     requests = requests_for(concurrency)
     with tempfile.TemporaryDirectory() as run_dir, LLMClient(cfg, run_dir) as client:
         client.batch("bench", ["warm-up"], Echo)  # starts the backend (model-list check), not timed
@@ -101,8 +111,10 @@ def run_level(url: str, concurrency: int, server_pid: int) -> dict[str, float]:
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         server_cpu = process_cpu_s(server_pid) - server0
     assert all(r.ok for r in results)
-    return {**summary(concurrency, len(requests), wall, cpu),
-            "server_cpu_ms_per_call": round(1000 * server_cpu / len(requests), 3)}
+    return {
+        **summary(concurrency, len(requests), wall, cpu),
+        "server_cpu_ms_per_call": round(1000 * server_cpu / len(requests), 3),
+    }
 
 
 def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -119,36 +131,47 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
-    print(f"{'conc':>5} {'reqs':>6} {'calls/s':>9} {'ideal':>7} {'fraction':>9} {'(runs)':>21} {'cpu ms/call':>12} "
-          f"{'server ms/call':>15} {'raw aiohttp fraction':>21} {'raw cpu ms/call':>16}")
+    print(
+        f"{'conc':>5} {'reqs':>6} {'calls/s':>9} {'ideal':>7} {'fraction':>9} {'(runs)':>21} {'cpu ms/call':>12} "
+        f"{'server ms/call':>15} {'raw aiohttp fraction':>21} {'raw cpu ms/call':>16}"
+    )
     for r, b in zip(rows, raw, strict=True):
         runs = "/".join(f"{f:.3f}" for f in r["fraction_of_ideal_runs"])
-        print(f"{r['concurrency']:>5} {r['requests']:>6} {r['calls_per_s']:>9} {r['ideal_calls_per_s']:>7.0f} "
-              f"{r['fraction_of_ideal']:>9} {runs:>21} {r['client_cpu_ms_per_call']:>12} "
-              f"{r['server_cpu_ms_per_call']:>15} {b['fraction_of_ideal']:>21} {b['client_cpu_ms_per_call']:>16}")
+        print(
+            f"{r['concurrency']:>5} {r['requests']:>6} {r['calls_per_s']:>9} {r['ideal_calls_per_s']:>7.0f} "
+            f"{r['fraction_of_ideal']:>9} {runs:>21} {r['client_cpu_ms_per_call']:>12} "
+            f"{r['server_cpu_ms_per_call']:>15} {b['fraction_of_ideal']:>21} {b['client_cpu_ms_per_call']:>16}"
+        )
     metrics = []
     for r, b in zip(rows, raw, strict=True):
         c = r["concurrency"]
         metrics += [
-            {"name": f"fraction_of_ideal_c{c}", "value": r["fraction_of_ideal"], "unit": "ratio",
-             "runs": r["fraction_of_ideal_runs"], **({"target": ">= 0.9"} if c == 64 else {})},
+            {
+                "name": f"fraction_of_ideal_c{c}",
+                "value": r["fraction_of_ideal"],
+                "unit": "ratio",
+                "runs": r["fraction_of_ideal_runs"],
+                **({"target": ">= 0.9"} if c == 64 else {}),
+            },
             {"name": f"calls_per_s_c{c}", "value": r["calls_per_s"], "unit": "calls/s"},
             {"name": f"client_cpu_ms_per_call_c{c}", "value": r["client_cpu_ms_per_call"], "unit": "ms"},
-            {"name": f"reference_raw_aiohttp_fraction_of_ideal_c{c}", "value": b["fraction_of_ideal"],
-             "unit": "ratio"},
-            {"name": f"reference_raw_aiohttp_cpu_ms_per_call_c{c}", "value": b["client_cpu_ms_per_call"],
-             "unit": "ms"},
+            {"name": f"reference_raw_aiohttp_fraction_of_ideal_c{c}", "value": b["fraction_of_ideal"], "unit": "ratio"},
+            {"name": f"reference_raw_aiohttp_cpu_ms_per_call_c{c}", "value": b["client_cpu_ms_per_call"], "unit": "ms"},
         ]
-    path = save("llm_throughput", metrics, {
-        "server": "agenticrec.testing.fake_server in a separate process on 127.0.0.1, fixed latency per answer",
-        "latency_s": LATENCY_S,
-        "levels": rows,
-        "reference_raw_aiohttp": raw,
-        "client": "LLMClient.batch, openai backend (AsyncOpenAI over aiohttp, max_retries=0), pydantic output "
-                  "model, SQLite ledger commit per call, progress bar off, fresh ledger per level (all misses)",
-        "requests_per_level": f"{WAVES} x concurrency",
-        "repeats": f"{REPEATS} runs per level, the median run (by fraction of ideal) reported",
-    })
+    path = save(
+        "llm_throughput",
+        metrics,
+        {
+            "server": "agenticrec.testing.fake_server in a separate process on 127.0.0.1, fixed latency per answer",
+            "latency_s": LATENCY_S,
+            "levels": rows,
+            "reference_raw_aiohttp": raw,
+            "client": "LLMClient.batch, openai backend (AsyncOpenAI over aiohttp, max_retries=0), pydantic output "
+            "model, SQLite ledger commit per call, progress bar off, fresh ledger per level (all misses)",
+            "requests_per_level": f"{WAVES} x concurrency",
+            "repeats": f"{REPEATS} runs per level, the median run (by fraction of ideal) reported",
+        },
+    )
     print(f"saved {path}")
 
 

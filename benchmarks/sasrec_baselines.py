@@ -59,8 +59,14 @@ def run_one(dataset: str, model: str, seed: int, runs_dir: Path, overrides: list
     preset, extra = MODELS[model]
     config = load_config(None, [*extra, f"seed={seed}", *overrides, f"run_dir={run_dir}"], data=dataset, model=preset)
     result = train_and_evaluate(config)
-    return {"dataset": dataset, "model": model, "seed": seed, **run_record(result), "valid": result.get("valid"),
-            "config": config.model_dump(mode="json", exclude={"llm"})}
+    return {
+        "dataset": dataset,
+        "model": model,
+        "seed": seed,
+        **run_record(result),
+        "valid": result.get("valid"),
+        "config": config.model_dump(mode="json", exclude={"llm"}),
+    }
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -75,7 +81,9 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 values = [r[protocol][metric] for r in group if protocol in r]
                 if values:
                     row.setdefault(protocol, {})[metric] = {
-                        "mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+                        "mean": statistics.fmean(values),
+                        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+                    }
         row["best_epoch"] = [r["train"].get("best_epoch") for r in group]
         row["stopped_by"] = sorted({r["train"].get("stopped_by", "-") for r in group if r["train"]})
         row["wall_seconds_per_run"] = statistics.fmean(r["wall_seconds"] for r in group)
@@ -90,17 +98,24 @@ def config_defaults() -> str:
     from agenticrec.models.sasrec import SASRecConfig
 
     model, train = SASRecConfig(), TrainConfig()
-    return (f"{model.num_layers} blocks, {model.num_heads} heads, hidden {model.hidden_size}, dropout {model.dropout}, "
-            f"max_len {model.max_len}; AdamW lr {train.lr}, weight decay {train.weight_decay}, batch "
-            f"{train.batch_size}, at most {train.epochs} epochs, validation every {train.eval_every} epoch(s)")
+    return (
+        f"{model.num_layers} blocks, {model.num_heads} heads, hidden {model.hidden_size}, dropout {model.dropout}, "
+        f"max_len {model.max_len}; AdamW lr {train.lr}, weight decay {train.weight_decay}, batch "
+        f"{train.batch_size}, at most {train.epochs} epochs, validation every {train.eval_every} epoch(s)"
+    )
 
 
 def model_settings(runs: list[dict[str, Any]]) -> dict[str, str]:
     """Per model: its overrides in ``MODELS`` and the patience / time budget its runs had."""
     settings = {}
     for name in dict.fromkeys(r["model"] for r in runs if r["model"] != "popularity"):
-        budgets = sorted({f"patience {r['config']['train']['patience']}, "
-                          f"{r['config']['train']['max_minutes'] or 'no'} min budget" for r in runs if r["model"] == name})
+        budgets = sorted(
+            {
+                f"patience {r['config']['train']['patience']}, {r['config']['train']['max_minutes'] or 'no'} min budget"
+                for r in runs
+                if r["model"] == name
+            }
+        )
         preset, extra = MODELS[name]
         settings[name] = f"`--model {preset}{''.join(' --set ' + e for e in extra)}`; runs with " + " or ".join(budgets)
     return settings
@@ -180,8 +195,10 @@ def main() -> None:
         for protocol, label in PROTOCOLS.items():
             if protocol in row:
                 ndcg = row[protocol]["ndcg@10"]
-                print(f"{row['dataset']:15s} {row['model']:11s} {label:18s} ndcg@10 {ndcg['mean']:.4f} ± {ndcg['std']:.4f}"
-                      f"  target {row['target_ndcg@10']}")
+                print(
+                    f"{row['dataset']:15s} {row['model']:11s} {label:18s} ndcg@10 {ndcg['mean']:.4f} ± {ndcg['std']:.4f}"
+                    f"  target {row['target_ndcg@10']}"
+                )
     written = "BENCHMARKS.md" if args.report_only else f"benchmarks/results/{args.name}.json and BENCHMARKS.md"
     print(f"wrote {written} ({wall / 60:.1f} min)")
 

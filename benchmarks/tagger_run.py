@@ -15,10 +15,10 @@ import shutil
 import time
 from pathlib import Path
 
-from common import RESULTS, command, machine, save, update_section
 from agenticrec.pipeline import load_config
 from agenticrec.pipeline.stages import tag_assign, tag_build, tag_keywords
 from agenticrec.tagger.report import compute_report, key_figures, write_report
+from common import RESULTS, command, machine, save, update_section
 
 STAGES = {"build": tag_build, "assign": tag_assign, "keywords": tag_keywords}
 
@@ -29,8 +29,11 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], help="config overrides, key.path=value")
     parser.add_argument("--fresh", action="store_true", help="delete the run directory first")
     parser.add_argument("--note", default="", help="a sentence for BENCHMARKS.md (e.g. what else ran meanwhile)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="run no stage: rewrite the figures from the run directory and the saved stage times")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run no stage: rewrite the figures from the run directory and the saved stage times",
+    )
     args = parser.parse_args()
     config = load_config(args.config, args.set)
     name = f"tagger_{config.data.name}"
@@ -50,8 +53,12 @@ def main() -> None:
     report = compute_report(config.run_dir)
     llm = config.llm.role("annotator")
     model = config.llm.backends[llm.backend].model_dump(mode="json")
-    protocol = {"config": str(args.config), "overrides": args.set, "tagger": config.tagger.model_dump(),
-                "annotator_backend": model}
+    protocol = {
+        "config": str(args.config),
+        "overrides": args.set,
+        "tagger": config.tagger.model_dump(),
+        "annotator_backend": model,
+    }
     if not args.report_only:
         spread = {k: v for k, v in report.get("items_per_descriptor", {}).items() if k != "counts"}
         save(name, {**report, "items_per_descriptor": spread}, protocol, stage_seconds=seconds)
@@ -61,8 +68,11 @@ def main() -> None:
 
 
 def markdown(name: str, dataset: str, r: dict, seconds: dict, model: dict, note: str, run_command: str) -> str:
-    rows = [("items", str(r["items"])), *key_figures(r),
-            ("wall seconds: " + " / ".join(seconds), " / ".join(f"{s:.0f}" for s in seconds.values()))]
+    rows = [
+        ("items", str(r["items"])),
+        *key_figures(r),
+        ("wall seconds: " + " / ".join(seconds), " / ".join(f"{s:.0f}" for s in seconds.values())),
+    ]
     table = "\n".join(f"| {label} | {value} |" for label, value in rows)
     m = machine()
     return (

@@ -40,8 +40,9 @@ def test_data_stats_prints_the_published_beauty_counts():
 
 def test_train_and_evaluate_from_the_command_line(tmp_path):
     run = tmp_path / "pop"
-    result = runner.invoke(app, ["train", "--set", "data.name=movielens-100k", "--set", "model.name=popularity",
-                                 "--run-dir", str(run)])
+    result = runner.invoke(
+        app, ["train", "--set", "data.name=movielens-100k", "--set", "model.name=popularity", "--run-dir", str(run)]
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((run / "metrics.json").read_text())
     result = runner.invoke(app, ["evaluate", str(run)])

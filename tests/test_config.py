@@ -6,11 +6,11 @@ import pytest
 import yaml
 
 from agenticrec.config import save_config
+from agenticrec.data import DATASETS
+from agenticrec.errors import ConfigError
 from agenticrec.models.popularity import PopularityConfig
 from agenticrec.models.sasrec import SASRecConfig
 from agenticrec.pipeline import load_config
-from agenticrec.data import DATASETS
-from agenticrec.errors import ConfigError
 
 
 def test_defaults_are_valid_and_model_defaults_to_sasrec():

@@ -7,14 +7,12 @@ import pytest
 import torch
 
 from agenticrec.config import EvaluateConfig, TrainConfig
-from agenticrec.models.generative import GenerativeConfig
-from agenticrec.pipeline import load_config
 from agenticrec.data.dataset import LeaveOneOutSplit
 from agenticrec.evaluate import evaluate_ranking, item_counts
-from agenticrec.models.generative import GenerativeRetrieval
+from agenticrec.models.generative import GenerativeConfig, GenerativeRetrieval
 from agenticrec.models.generative.model import training_examples
 from agenticrec.models.training import train_next_item
-from agenticrec.pipeline import evaluate_run, train_and_evaluate
+from agenticrec.pipeline import evaluate_run, load_config, train_and_evaluate
 from agenticrec.semantic_ids.codes import SemanticIDs
 from agenticrec.semantic_ids.tokenizer import SemanticIDTokenizer
 
@@ -40,11 +38,17 @@ def test_learns_a_deterministic_successor_pattern(tmp_path):
     # two-level IDs: items share first tokens in groups of four
     ids = SemanticIDs.from_paths("toy", [(f"g{(i - 1) // 4}", f"m{(i - 1) % 4}") for i in range(1, n_items + 1)])
     torch.manual_seed(0)
-    config = GenerativeConfig(num_layers=2, d_model=32, d_ff=64, num_heads=2, d_kv=16, dropout=0.0, max_items=5,
-                              beam=5)
+    config = GenerativeConfig(num_layers=2, d_model=32, d_ff=64, num_heads=2, d_kv=16, dropout=0.0, max_items=5, beam=5)
     model = GenerativeRetrieval(SemanticIDTokenizer(ids), config)
-    train_next_item(model, split, counts, TrainConfig(epochs=40, batch_size=32, lr=5e-3, patience=40),
-                    EvaluateConfig(), tmp_path, torch.device("cpu"))
+    train_next_item(
+        model,
+        split,
+        counts,
+        TrainConfig(epochs=40, batch_size=32, lr=5e-3, patience=40),
+        EvaluateConfig(),
+        tmp_path,
+        torch.device("cpu"),
+    )
     after = evaluate_ranking(model.score, split.stage("test"), counts, ks=[1])["recall@1"]
     assert after > 0.6  # random guessing gives 1/24
     assert (tmp_path / "checkpoint.pt").is_file()
@@ -52,12 +56,25 @@ def test_learns_a_deterministic_successor_pattern(tmp_path):
 
 @pytest.mark.slow
 def test_movielens_generative_train_and_evaluate_from_checkpoint(tmp_path):
-    config = load_config(None, [
-        "data.name=movielens-100k", "model.name=generative", "model.num_layers=1", "model.d_model=32",
-        "model.d_ff=64", "model.num_heads=2", "model.d_kv=16", "model.max_items=5", "model.beam=10",
-        "semantic_ids.method=rkmeans", "semantic_ids.codes=16", "semantic_ids.levels=2",
-        "train.epochs=1", f"run_dir={tmp_path}",
-    ])
+    config = load_config(
+        None,
+        [
+            "data.name=movielens-100k",
+            "model.name=generative",
+            "model.num_layers=1",
+            "model.d_model=32",
+            "model.d_ff=64",
+            "model.num_heads=2",
+            "model.d_kv=16",
+            "model.max_items=5",
+            "model.beam=10",
+            "semantic_ids.method=rkmeans",
+            "semantic_ids.codes=16",
+            "semantic_ids.levels=2",
+            "train.epochs=1",
+            f"run_dir={tmp_path}",
+        ],
+    )
     result = train_and_evaluate(config)
     assert result["test"]["users"] == 943
     assert result["protocol"]["semantic_ids"] == "rkmeans"

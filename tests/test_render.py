@@ -14,8 +14,14 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 
 def node(id: str, name: str, children: tuple[dict, ...] = (), assigned: int | None = None) -> dict:
-    return {"id": id, "name": name, "description": f"all {name}", "item_count": 4, "assigned": assigned,
-            "children": list(children)}
+    return {
+        "id": id,
+        "name": name,
+        "description": f"all {name}",
+        "item_count": 4,
+        "assigned": assigned,
+        "children": list(children),
+    }
 
 
 def test_base_renders_the_title_escaped() -> None:
@@ -32,8 +38,13 @@ def test_missing_variable_raises() -> None:
 def test_tagger_report_tree_escapes_item_text() -> None:
     tree = [node("1", "fruit", [node("1.1", EVIL, assigned=3)], assigned=5), node("2", "dairy", assigned=0)]
     report = {"dataset": "toy", "items": 9, "vocabulary_size": 3, "size_per_level": {1: 2, 2: 1}, "assigned_items": 9}
-    page = render_html("tagger_report.html.j2", report=report, figures=[("collision rate", "<0.5>")],
-                       plots=["coverage_per_cycle.png"], tree=tree)
+    page = render_html(
+        "tagger_report.html.j2",
+        report=report,
+        figures=[("collision rate", "<0.5>")],
+        plots=["coverage_per_cycle.png"],
+        tree=tree,
+    )
     assert ESCAPED in page and "<script>" not in page and f"all {ESCAPED}" in page
     assert "<details><summary><b>fruit</b> <small>(1, 4 items, 5 assigned)</small> all fruit</summary>" in page
     assert "(1.1, 4 items, 3 assigned)" in page and "<li><b>dairy</b>" in page

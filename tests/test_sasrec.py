@@ -7,20 +7,19 @@ import pytest
 import torch
 
 from agenticrec.config import EvaluateConfig, TrainConfig
-from agenticrec.models.sasrec import SASRecConfig
-from agenticrec.pipeline import load_config
 from agenticrec.data.dataset import EvalSet, LeaveOneOutSplit
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate import evaluate_ranking, item_counts
-from agenticrec.models.sasrec import SASRec, left_pad
+from agenticrec.models.sasrec import SASRec, SASRecConfig, left_pad
 from agenticrec.models.training import train_next_item
-from agenticrec.pipeline import evaluate_run, train_and_evaluate
+from agenticrec.pipeline import evaluate_run, load_config, train_and_evaluate
 
 
 def small_model(loss="ce", n_items=30, max_len=8):
     torch.manual_seed(0)
-    model = SASRec(n_items, SASRecConfig(loss=loss, hidden_size=16, num_layers=2, num_heads=2, max_len=max_len,
-                                         dropout=0.1))
+    model = SASRec(
+        n_items, SASRecConfig(loss=loss, hidden_size=16, num_layers=2, num_heads=2, max_len=max_len, dropout=0.1)
+    )
     return model.eval()
 
 
@@ -56,8 +55,15 @@ def test_learns_a_deterministic_successor_pattern(loss, tmp_path):
     counts = item_counts(split.train, n_items)
     model = small_model(loss, n_items)
     before = evaluate_ranking(model.score, split.stage("valid"), counts, ks=[1])["recall@1"]
-    summary = train_next_item(model, split, counts, TrainConfig(epochs=25, batch_size=32, lr=5e-3, patience=25),
-                              EvaluateConfig(), tmp_path, torch.device("cpu"))
+    summary = train_next_item(
+        model,
+        split,
+        counts,
+        TrainConfig(epochs=25, batch_size=32, lr=5e-3, patience=25),
+        EvaluateConfig(),
+        tmp_path,
+        torch.device("cpu"),
+    )
     after = evaluate_ranking(model.score, split.stage("test"), counts, ks=[1])["recall@1"]
     assert before < 0.2
     assert after > 0.5  # random ranking gives 1/30
@@ -67,8 +73,16 @@ def test_learns_a_deterministic_successor_pattern(loss, tmp_path):
 
 
 def test_one_epoch_on_movielens_then_reevaluate(tmp_path):
-    config = load_config(None, ["data.name=movielens-100k", "model.loss=ce", "model.max_len=50", "train.epochs=1",
-                                f"run_dir={tmp_path / 'run'}"])
+    config = load_config(
+        None,
+        [
+            "data.name=movielens-100k",
+            "model.loss=ce",
+            "model.max_len=50",
+            "train.epochs=1",
+            f"run_dir={tmp_path / 'run'}",
+        ],
+    )
     result = train_and_evaluate(config)
     run = tmp_path / "run"
     assert {"config.yaml", "checkpoint.pt", "metrics.json", "train_log.jsonl"} <= {p.name for p in run.iterdir()}
@@ -99,9 +113,18 @@ def test_semantic_id_features_add_token_embeddings_to_the_item_table():
 
 @pytest.mark.slow
 def test_movielens_sasrec_with_genre_features_trains_and_reloads(tmp_path):
-    config = load_config(None, ["data.name=movielens-100k", "model.loss=ce", "model.semantic_id_features=true",
-                                "semantic_ids.method=categories", "semantic_ids.category_field=genres",
-                                "train.epochs=1", f"run_dir={tmp_path}"])
+    config = load_config(
+        None,
+        [
+            "data.name=movielens-100k",
+            "model.loss=ce",
+            "model.semantic_id_features=true",
+            "semantic_ids.method=categories",
+            "semantic_ids.category_field=genres",
+            "train.epochs=1",
+            f"run_dir={tmp_path}",
+        ],
+    )
     result = train_and_evaluate(config)
     assert result["protocol"]["semantic_ids"] == "categories"
     assert (tmp_path / "semantic_ids" / "categories.parquet").is_file()
@@ -113,9 +136,15 @@ def test_time_budget_stops_mid_epoch_and_keeps_a_validated_checkpoint(tmp_path):
     sequences = [np.arange(1, 9, dtype=np.int64) for _ in range(64)]
     split = LeaveOneOutSplit(sequences)
     counts = item_counts(split.train, 10)
-    summary = train_next_item(small_model(n_items=10), split, counts,
-                              TrainConfig(epochs=50, batch_size=8, max_minutes=1e-9), EvaluateConfig(), tmp_path,
-                              torch.device("cpu"))
+    summary = train_next_item(
+        small_model(n_items=10),
+        split,
+        counts,
+        TrainConfig(epochs=50, batch_size=8, max_minutes=1e-9),
+        EvaluateConfig(),
+        tmp_path,
+        torch.device("cpu"),
+    )
     assert summary["stopped_by"] == "time budget"
     assert summary["epochs_run"] == 1 and summary["best_epoch"] == 1
     assert (tmp_path / "checkpoint.pt").is_file()
@@ -161,9 +190,15 @@ def test_refit_trains_on_the_validation_items_for_the_best_epoch_count(tmp_path)
     for refit in (False, True):
         model = small_model("ce", n_items=30)
         (tmp_path / str(refit)).mkdir()
-        summary = train_next_item(model, split, counts, TrainConfig(epochs=12, batch_size=32, lr=5e-3, patience=12,
-                                                                    refit=refit),
-                                  EvaluateConfig(), tmp_path / str(refit), torch.device("cpu"))
+        summary = train_next_item(
+            model,
+            split,
+            counts,
+            TrainConfig(epochs=12, batch_size=32, lr=5e-3, patience=12, refit=refit),
+            EvaluateConfig(),
+            tmp_path / str(refit),
+            torch.device("cpu"),
+        )
         runs[refit] = (summary, recall_of_29(model))
     (once, once_recall), (refit, refit_recall) = runs[False], runs[True]
     assert "refit" not in once and once_recall < 0.1
@@ -174,8 +209,17 @@ def test_refit_trains_on_the_validation_items_for_the_best_epoch_count(tmp_path)
 
 
 def test_a_refit_run_reports_no_validation_metrics(tmp_path):
-    config = load_config(None, ["data.name=movielens-100k", "model.loss=ce", "model.max_len=50", "train.epochs=1",
-                                "train.refit=true", f"run_dir={tmp_path}"])
+    config = load_config(
+        None,
+        [
+            "data.name=movielens-100k",
+            "model.loss=ce",
+            "model.max_len=50",
+            "train.epochs=1",
+            "train.refit=true",
+            f"run_dir={tmp_path}",
+        ],
+    )
     result = train_and_evaluate(config)
     assert "valid" not in result and result["protocol"]["refit"]
     assert result["train"]["refit"]["epochs"] == 1

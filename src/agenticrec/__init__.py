@@ -20,5 +20,18 @@ from agenticrec.tagger import Tagger, TaggerConfig, Vocabulary
 
 __version__ = "0.1.0"
 
-__all__ = ["Dataset", "LLMClient", "LLMConfig", "Run", "RunConfig", "SemanticIDs", "Tagger", "TaggerConfig",
-           "Vocabulary", "load_config", "load_dataset", "load_run", "run_critique"]
+__all__ = [
+    "Dataset",
+    "LLMClient",
+    "LLMConfig",
+    "Run",
+    "RunConfig",
+    "SemanticIDs",
+    "Tagger",
+    "TaggerConfig",
+    "Vocabulary",
+    "load_config",
+    "load_dataset",
+    "load_run",
+    "run_critique",
+]

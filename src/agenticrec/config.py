@@ -49,15 +49,17 @@ class TrainConfig(Section):
     weight_decay: float = Field(0.0, ge=0)
     patience: int = Field(10, gt=0, description="evaluations without validation NDCG@10 gain before stopping")
     eval_every: int = Field(1, gt=0, description="epochs between validation runs")
-    schedule: Literal["constant", "cosine"] = Field("constant", description="learning rate: constant, or cosine "
-                                                    "decay to 0 over `epochs`")
+    schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="learning rate: constant, or cosine decay to 0 over `epochs`"
+    )
     max_minutes: float | None = Field(
         None, gt=0, description="stop training after this wall time, mid-epoch if need be (then keep the best)"
     )
     refit: bool = Field(
-        False, description="after early stopping, retrain from the initial weights for the best epoch count on "
+        False,
+        description="after early stopping, retrain from the initial weights for the best epoch count on "
         "every item before the test item (training + validation items) and keep that model; validation metrics "
-        "are then not reported, as the validation items were trained on. `max_minutes` bounds the first pass only"
+        "are then not reported, as the validation items were trained on. `max_minutes` bounds the first pass only",
     )
     device: str = Field("auto", description="auto, cpu or cuda")
     threads: int | None = Field(None, description="torch CPU threads; default all cores")
@@ -70,8 +72,10 @@ class EvaluateConfig(Section):
     )
     batch_size: int = Field(1024, gt=0)
     valid_users: int | None = Field(
-        None, gt=0, description="early stopping on a seeded sample of this many validation users (None = all); "
-        "test metrics always cover every user"
+        None,
+        gt=0,
+        description="early stopping on a seeded sample of this many validation users (None = all); "
+        "test metrics always cover every user",
     )
 
 
@@ -162,8 +166,9 @@ def validate_layers(model: type[C], layers: Sequence[Layer]) -> C:
     try:
         return model.model_validate(tree)
     except ValidationError as exc:
-        raise ConfigError("invalid config:\n" + "\n".join(_describe(err, tree, layers) for err in exc.errors())) \
-            from None
+        raise ConfigError(
+            "invalid config:\n" + "\n".join(_describe(err, tree, layers) for err in exc.errors())
+        ) from None
 
 
 def _describe(err: Any, tree: dict[str, Any], layers: Sequence[Layer]) -> str:

@@ -23,20 +23,35 @@ from agenticrec.tagger.report import write_report
 
 DATA = ["data.name=movielens-100k"]
 TAGGER = [  # as configs/tagger-movielens-100k.yaml: annotators label a sample, a classifier routes the rest
-    "tagger.build.architect=per_cluster", "tagger.build.max_depth=2", "tagger.build.initial_children=6",
-    "tagger.build.split_threshold=40", "tagger.build.max_items_per_split=50", "tagger.build.max_cycles=2",
-    "tagger.build.error_clusters=3", "tagger.assign.method=classifier", "tagger.assign.labels_per_node=40",
+    "tagger.build.architect=per_cluster",
+    "tagger.build.max_depth=2",
+    "tagger.build.initial_children=6",
+    "tagger.build.split_threshold=40",
+    "tagger.build.max_items_per_split=50",
+    "tagger.build.max_cycles=2",
+    "tagger.build.error_clusters=3",
+    "tagger.assign.method=classifier",
+    "tagger.assign.labels_per_node=40",
     "tagger.assign.max_check_share=0.05",
 ]
 RUNS = {
     "popularity": ["model.name=popularity"],
-    "sasrec-ce": ["model.name=sasrec", "model.loss=ce", "model.dropout=0.2", "train.patience=5",
-                  "train.max_minutes=2"],
+    "sasrec-ce": ["model.name=sasrec", "model.loss=ce", "model.dropout=0.2", "train.patience=5", "train.max_minutes=2"],
     # CPU-sized: the papers' 4+4 layers with d_ff 1024 over every example take about 20 minutes an epoch here
-    "generative-descriptors": ["model.name=generative", "semantic_ids.method=descriptors", "model.num_layers=2",
-                               "model.d_ff=256", "model.num_heads=4", "model.d_kv=32", "model.max_items=10",
-                               "model.examples_per_user=20", "train.schedule=cosine", "train.epochs=30",
-                               "train.patience=5", "train.max_minutes=3"],
+    "generative-descriptors": [
+        "model.name=generative",
+        "semantic_ids.method=descriptors",
+        "model.num_layers=2",
+        "model.d_ff=256",
+        "model.num_heads=4",
+        "model.d_kv=32",
+        "model.max_items=10",
+        "model.examples_per_user=20",
+        "train.schedule=cosine",
+        "train.epochs=30",
+        "train.patience=5",
+        "train.max_minutes=3",
+    ],
 }
 EXAMPLE_USERS = 3
 LIST_LENGTH = 5
@@ -56,8 +71,9 @@ def run_quickstart(root: Path, overrides: list[str]) -> Path:
     console.rule("2/4 train and evaluate (leave-one-out, full ranking)")
     results = {}
     for name, run in RUNS.items():
-        config = load_config(None, [*DATA, *run, f"semantic_ids.tagger_run={tags}", *overrides,
-                                    f"run_dir={root / name}"])
+        config = load_config(
+            None, [*DATA, *run, f"semantic_ids.tagger_run={tags}", *overrides, f"run_dir={root / name}"]
+        )
         results[name] = train_and_evaluate(config)
     table = results_table(results, "MovieLens-100k, leave-one-out, full ranking (test)")
     console.print(table)
@@ -83,8 +99,9 @@ def example_lists(run: TrainedRun) -> dict[str, list[dict[str, str]]]:
     users = list(range(min(EXAMPLE_USERS, len(test.targets))))
     ids = run_semantic_ids(run.semantic_ids, run.config.run_dir)
     items, scores = run.model.recommend([test.histories[u] for u in users], k=LIST_LENGTH)
-    return {run.dataset.user_ids[u]: recommendation_rows(run.dataset, ids, items[k], scores[k])
-            for k, u in enumerate(users)}
+    return {
+        run.dataset.user_ids[u]: recommendation_rows(run.dataset, ids, items[k], scores[k]) for k, u in enumerate(users)
+    }
 
 
 def critique_example(run: TrainedRun) -> dict[str, Any]:
@@ -93,8 +110,10 @@ def critique_example(run: TrainedRun) -> dict[str, Any]:
     ids = run_semantic_ids(run.semantic_ids, run.config.run_dir)
     options = level1_options(ids, run.config.semantic_ids.tagger_run)
     if len(options) < 2:
-        return {"summary": f"The vocabulary has {len(options)} level-1 descriptor(s), so there is nothing to steer "
-                           "(the embedded 135M model builds degenerate vocabularies; see README)."}
+        return {
+            "summary": f"The vocabulary has {len(options)} level-1 descriptor(s), so there is nothing to steer "
+            "(the embedded 135M model builds degenerate vocabularies; see README)."
+        }
     test = run.split.stage("test")
     history, target = test.histories[0], int(test.targets[0])
     with LLMClient(run.config.llm, run.config.run_dir) as client:
@@ -107,18 +126,30 @@ def critique_example(run: TrainedRun) -> dict[str, Any]:
     names = [o.name for o in options if o.token in picks]
     return {
         "summary": f"user {run.dataset.user_ids[0]} wants: {run.dataset.item_text(target)[:90]}\n"
-                   f"the LLM user picks: {', '.join(names)}",
+        f"the LLM user picks: {', '.join(names)}",
         "vanilla": recommendation_rows(run.dataset, ids, vanilla[0][0], vanilla[1][0], target),
         "critique": recommendation_rows(run.dataset, ids, steered[0][0], steered[1][0], target),
     }
 
 
-def write_quickstart_report(root: Path, results: dict[str, dict[str, Any]], examples: dict[str, list[dict[str, str]]],
-                            critique: dict[str, Any], tagger_report: Path, seconds: float) -> Path:
+def write_quickstart_report(
+    root: Path,
+    results: dict[str, dict[str, Any]],
+    examples: dict[str, list[dict[str, str]]],
+    critique: dict[str, Any],
+    tagger_report: Path,
+    seconds: float,
+) -> Path:
     """One HTML page: the results table, example lists, the critique example and a link to the tagger report."""
-    page = render_html("quickstart_report.html.j2", metrics=TABLE_METRICS, results=results, examples=examples,
-                       critique=critique, tagger_report=tagger_report.relative_to(root).as_posix(),
-                       minutes=seconds / 60)
+    page = render_html(
+        "quickstart_report.html.j2",
+        metrics=TABLE_METRICS,
+        results=results,
+        examples=examples,
+        critique=critique,
+        tagger_report=tagger_report.relative_to(root).as_posix(),
+        minutes=seconds / 60,
+    )
     path = root / "report.html"
     atomic_write_text(path, page)
     return path

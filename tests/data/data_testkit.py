@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from agenticrec.data import Dataset
 
@@ -29,6 +30,5 @@ def external_sequences(dataset: Dataset) -> dict[str, list[str]]:
     """``user id -> [external item id, ...]`` in the dataset's (chronological) order."""
     item_ids = dataset.items["item_id"].astype(str).tolist()
     return {
-        user: [item_ids[index - 1] for index in seq.tolist()]
-        for user, seq in zip(dataset.user_ids, dataset.sequences)
+        user: [item_ids[index - 1] for index in seq.tolist()] for user, seq in zip(dataset.user_ids, dataset.sequences)
     }

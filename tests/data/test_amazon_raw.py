@@ -66,7 +66,9 @@ META = [
     "{'asin': 'C', 'title': \"Bob's Blocks\", 'brand': 'Bob', 'price': 12.5, "
     "'categories': [['Toys & Games', 'Blocks'], ['Baby', 'Toys']], 'salesRank': {'Toys & Games': 5}, "
     "'imUrl': 'http://ecx.images-amazon.com/images/I/c.jpg', 'related': {'also_bought': ['A', 'B']}}",
-    json.dumps({"asin": "A", "title": "Alpha Train", "description": LONG_DESCRIPTION, "categories": [["Toys & Games"]]}),
+    json.dumps(
+        {"asin": "A", "title": "Alpha Train", "description": LONG_DESCRIPTION, "categories": [["Toys & Games"]]}
+    ),
     "{'asin': 'B', 'title': 'Beta Doll', 'categories': [['Toys & Games', 'Dolls']], 'price': 3}",
     "{'asin': 'Z', 'title': 'Never reviewed', 'categories': [['Toys & Games']]}",
     # D has no metadata line

@@ -84,7 +84,9 @@ def test_no_data_dir_for_a_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
     from agenticrec.data import registry
 
     monkeypatch.setattr(registry, "default_data_dir", lambda: None)
-    with pytest.raises(DataError, match=r"amazon-beauty: no data directory; set data.data_dir or \$AGENTICREC_DATA_DIR"):
+    with pytest.raises(
+        DataError, match=r"amazon-beauty: no data directory; set data.data_dir or \$AGENTICREC_DATA_DIR"
+    ):
         load_dataset("amazon-beauty")
 
 
@@ -119,7 +121,13 @@ def test_empty_table_has_no_columns(tmp_path: Path) -> None:
 
 
 def test_malformed_json_line_names_the_line(tmp_path: Path) -> None:
-    lines = [json.dumps(ITEM_ROWS[0]), "", json.dumps(ITEM_ROWS[1]), '{"sku": "S3", "title": ', json.dumps(ITEM_ROWS[3])]
+    lines = [
+        json.dumps(ITEM_ROWS[0]),
+        "",
+        json.dumps(ITEM_ROWS[1]),
+        '{"sku": "S3", "title": ',
+        json.dumps(ITEM_ROWS[3]),
+    ]
     items = write_lines(tmp_path / "catalogue.jsonl", lines)
     with pytest.raises(DataError, match=rf"^{re.escape(str(items))}, line 4: malformed record") as info:
         load_files(items, good_events(tmp_path))
@@ -217,7 +225,9 @@ def test_unknown_item_id_names_record_and_id(tmp_path: Path) -> None:
 
 def test_duplicate_item_ids(tmp_path: Path) -> None:
     items = tmp_path / "catalogue.csv"
-    pd.DataFrame([*ITEM_ROWS, {"sku": "S2", "title": "again"}, {"sku": "S4", "title": "again"}]).to_csv(items, index=False)
+    pd.DataFrame([*ITEM_ROWS, {"sku": "S2", "title": "again"}, {"sku": "S4", "title": "again"}]).to_csv(
+        items, index=False
+    )
     with pytest.raises(DataError, match=r"catalogue\.csv, record 5: duplicate item_id 'S2' \(2 duplicates in all\)"):
         load_files(items, good_events(tmp_path))
 
@@ -258,7 +268,9 @@ def test_s3rec_unknown_item(tmp_path: Path) -> None:
 
 def test_s3rec_short_user_names_the_line(tmp_path: Path) -> None:
     folder = s3rec_folder(tmp_path, ["1 1 2 3", "", "2 4 5"])
-    with pytest.raises(DataError, match=r"Beauty\.txt, line 3: user '2' has 2 interactions; leave-one-out needs at least 3"):
+    with pytest.raises(
+        DataError, match=r"Beauty\.txt, line 3: user '2' has 2 interactions; leave-one-out needs at least 3"
+    ):
         load_dataset("amazon-beauty", {"path": str(folder)})
 
 
@@ -321,7 +333,9 @@ def test_raw_review_with_an_unreadable_time(tmp_path: Path, bad: object) -> None
 
 
 @pytest.mark.parametrize(
-    "bad", ["{'asin': 'C', 'title': ", "{'asin': 'C', 'related': {['x']: 1}}", "title=C"], ids=["cut", "unhashable", "text"]
+    "bad",
+    ["{'asin': 'C', 'title': ", "{'asin': 'C', 'related': {['x']: 1}}", "title=C"],
+    ids=["cut", "unhashable", "text"],
 )
 def test_raw_malformed_meta_line(tmp_path: Path, bad: str) -> None:
     meta = [*GOOD_META[:2], bad]
@@ -427,7 +441,17 @@ def test_cli_reports_a_data_error_in_one_line(malformed_items: tuple[Path, Path]
 def test_cli_reports_a_config_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("COLUMNS", "10000")
     code, out, err = run_main(
-        monkeypatch, capsys, "data", "stats", "files", "-o", "items=a.csv", "-o", "interactions=b.csv", "-o", "colour=red"
+        monkeypatch,
+        capsys,
+        "data",
+        "stats",
+        "files",
+        "-o",
+        "items=a.csv",
+        "-o",
+        "interactions=b.csv",
+        "-o",
+        "colour=red",
     )
     assert code == 2
     assert "Traceback" not in err and out == ""
@@ -446,9 +470,21 @@ def test_cli_stats_on_good_files(
 ) -> None:
     monkeypatch.setenv("COLUMNS", "10000")
     code, out, err = run_main(
-        monkeypatch, capsys, "data", "stats", "files",
-        "-o", f"items={good_items(tmp_path)}", "-o", f"interactions={good_events(tmp_path)}",
-        "-o", "columns.item_id=sku", "-o", "columns.user_id=customer", "-o", "columns.timestamp=ts",
+        monkeypatch,
+        capsys,
+        "data",
+        "stats",
+        "files",
+        "-o",
+        f"items={good_items(tmp_path)}",
+        "-o",
+        f"interactions={good_events(tmp_path)}",
+        "-o",
+        "columns.item_id=sku",
+        "-o",
+        "columns.user_id=customer",
+        "-o",
+        "columns.timestamp=ts",
     )
     assert code == 0, err
     assert re.search(r"users\s*│\s*2\b", out) and re.search(r"interactions\s*│\s*6\b", out)
@@ -459,7 +495,9 @@ def test_cli_error_line_is_not_wrapped_at_80_columns(
 ) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
     items, events = malformed_items
-    code, _, err = run_main(monkeypatch, capsys, "data", "stats", "files", "-o", f"items={items}", "-o", f"interactions={events}")
+    code, _, err = run_main(
+        monkeypatch, capsys, "data", "stats", "files", "-o", f"items={items}", "-o", f"interactions={events}"
+    )
     assert code == 2
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and str(items) in lines[0], err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -132,7 +132,7 @@ def test_non_iso_dates(tmp_path: Path) -> None:
     assert external_sequences(load_files(items, events)) == CHRONOLOGICAL
 
 
-@pytest.mark.parametrize("tz", [None, timezone.utc], ids=["naive", "utc"])
+@pytest.mark.parametrize("tz", [None, UTC], ids=["naive", "utc"])
 def test_parquet_native_timestamps(tmp_path: Path, tz: timezone | None) -> None:
     stamps = [pd.Timestamp(day, tz=tz) for _, _, day in EVENTS]
     items = write_table(tmp_path / "catalogue.parquet", ITEMS)
@@ -170,7 +170,9 @@ def test_default_column_names_and_text_fields(tmp_path: Path) -> None:
 def test_integer_ids_match_across_files(tmp_path: Path) -> None:
     """Parquet stores int64 ids, CSV strings: both become the same external id."""
     items = write_table(tmp_path / "catalogue.parquet", ITEMS.assign(sku=[101, 102, 103, 104, 105, 106]))
-    events = events_frame().assign(sku=lambda f: f["sku"].str[1:].astype(int) + 100, customer=[7, 42, 7, 7, 42, 42, 9, 9, 9])
+    events = events_frame().assign(
+        sku=lambda f: f["sku"].str[1:].astype(int) + 100, customer=[7, 42, 7, 7, 42, 42, 9, 9, 9]
+    )
     dataset = load_files(items, write_table(tmp_path / "events.csv", events))
     assert external_sequences(dataset) == {
         "7": ["102", "103", "101"],

@@ -121,7 +121,9 @@ def test_sports_text_has_no_titles_but_brand_categories_keywords(sports: Dataset
 
 def test_s3rec_loader_accepts_an_explicit_folder(shared_data_dir: Path) -> None:
     """Option ``path`` replaces ``data_dir/folder``; ``data_dir`` is then irrelevant."""
-    dataset = load_dataset("amazon-beauty", {"path": str(shared_data_dir / BEAUTY_FOLDER)}, data_dir=Path("/nonexistent"))
+    dataset = load_dataset(
+        "amazon-beauty", {"path": str(shared_data_dir / BEAUTY_FOLDER)}, data_dir=Path("/nonexistent")
+    )
     assert (dataset.n_users, dataset.n_items) == (22_363, 12_101)
 
 

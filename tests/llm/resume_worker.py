@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from agenticrec.llm import LLMClient
 from llm_testkit import Echo, http_config
+
+from agenticrec.llm import LLMClient
 
 url, run_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with LLMClient(http_config(url), run_dir) as client:

@@ -40,10 +40,12 @@ def _records(run_dir):
 
 
 def test_missing_gguf_file_is_one_clear_error(tmp_path):
-    cfg = LLMConfig.model_validate({
-        "backends": {"local": {"kind": "embedded", "model_path": str(tmp_path / "missing.gguf")}},
-        "default": {"backend": "local"}, "progress": False,
-    })
-    with LLMClient(cfg) as client:
-        with pytest.raises(LLMError, match=r"model file not found: .*missing\.gguf"):
-            client.batch("annotator", [f"q{i}" for i in range(1000)])
+    cfg = LLMConfig.model_validate(
+        {
+            "backends": {"local": {"kind": "embedded", "model_path": str(tmp_path / "missing.gguf")}},
+            "default": {"backend": "local"},
+            "progress": False,
+        }
+    )
+    with LLMClient(cfg) as client, pytest.raises(LLMError, match=r"model file not found: .*missing\.gguf"):
+        client.batch("annotator", [f"q{i}" for i in range(1000)])

@@ -5,12 +5,11 @@ from __future__ import annotations
 import socket
 
 import pytest
+from llm_testkit import Echo, expected, http_config
 
 from agenticrec.llm import LLMClient, LLMError
-from agenticrec.testing.fake_server import FAULT_KINDS, FaultPlan
 from agenticrec.llm.stats import run_stats
-
-from llm_testkit import Echo, expected, http_config
+from agenticrec.testing.fake_server import FAULT_KINDS, FaultPlan
 
 N = 500
 

@@ -7,8 +7,16 @@ from agenticrec.llm.progress import BatchProgress
 
 
 def _result(cached: bool = False, error: str | None = None) -> LLMResult:
-    return LLMResult(value=None if error else "x", text="x", usage=Usage(100, 20), cached=cached, attempts=1,
-                     latency_s=0.1, key="k", error=error)
+    return LLMResult(
+        value=None if error else "x",
+        text="x",
+        usage=Usage(100, 20),
+        cached=cached,
+        attempts=1,
+        latency_s=0.1,
+        key="k",
+        error=error,
+    )
 
 
 def test_progress_counts_and_shows_the_figures(capsys, monkeypatch):

@@ -33,7 +33,10 @@ def _worker(url: str, run_dir: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen(
         [sys.executable, str(here / "resume_worker.py"), url, str(run_dir), str(N)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 import pytest
+from llm_testkit import Echo, scripted_config
 from pydantic import create_model
 
 from agenticrec.llm import (
@@ -21,7 +22,6 @@ from agenticrec.llm import (
     quote_data,
 )
 from agenticrec.llm.stats import run_stats
-from llm_testkit import Echo, scripted_config
 
 Pick = create_model("Pick", descriptor=(one_of(["lipstick", "shampoo", "sneakers"]), ...))
 
@@ -177,13 +177,17 @@ def test_roles_map_to_backends_and_sampling():
         seen["cheap"] = messages[-1]["content"]
         return "cheap"
 
-    cfg = LLMConfig.model_validate({
-        "backends": {"big": {"kind": "scripted", "script": strong, "name": "big"},
-                     "small": {"kind": "scripted", "script": cheap, "name": "small"}},
-        "default": {"backend": "small"},
-        "roles": {"architect": {"backend": "big", "temperature": 0.3}},
-        "progress": False,
-    })
+    cfg = LLMConfig.model_validate(
+        {
+            "backends": {
+                "big": {"kind": "scripted", "script": strong, "name": "big"},
+                "small": {"kind": "scripted", "script": cheap, "name": "small"},
+            },
+            "default": {"backend": "small"},
+            "roles": {"architect": {"backend": "big", "temperature": 0.3}},
+            "progress": False,
+        }
+    )
     with LLMClient(cfg) as client:
         assert client.call("architect", "design").value == "strong"
         assert client.call("annotator", "label").value == "cheap"  # unlisted role -> default
@@ -193,10 +197,13 @@ def test_roles_map_to_backends_and_sampling():
 
 
 def test_script_selected_by_import_path_in_config():
-    cfg = LLMConfig.model_validate({
-        "backends": {"s": {"kind": "scripted", "script": "scripts_for_config:answer_ok"}},
-        "default": {"backend": "s"}, "progress": False,
-    })
+    cfg = LLMConfig.model_validate(
+        {
+            "backends": {"s": {"kind": "scripted", "script": "scripts_for_config:answer_ok"}},
+            "default": {"backend": "s"},
+            "progress": False,
+        }
+    )
     with LLMClient(cfg) as client:
         assert client.call("judge", "hey", Echo).value == Echo(echo="hey", label="odd")
 
@@ -205,6 +212,5 @@ def test_bug_in_script_propagates():
     def broken(messages, schema):
         raise KeyError("bug")
 
-    with LLMClient(scripted_config(broken)) as client:
-        with pytest.raises(KeyError):
-            client.call("judge", "x", Echo)
+    with LLMClient(scripted_config(broken)) as client, pytest.raises(KeyError):
+        client.call("judge", "x", Echo)

@@ -6,10 +6,10 @@ import logging
 import traceback
 
 import pytest
+from llm_testkit import Echo, expected, http_config
 
 from agenticrec.llm import LLMClient, LLMError
 from agenticrec.testing.fake_server import FaultPlan
-from llm_testkit import Echo, expected, http_config
 
 SECRET = "sk-test-5f1c9a7e0b2d4e6f8a"
 
@@ -28,8 +28,9 @@ def _ledger_bytes(run_dir):
 def test_key_is_used_but_never_recorded(fake_server, tmp_path, monkeypatch, debug_logs, capsys):
     monkeypatch.setenv("AGENTICREC_TEST_KEY", SECRET)
     # every request first meets an error whose body repeats the Authorization header
-    server = fake_server(api_key=SECRET, leak_auth=True,
-                         faults=FaultPlan(share=1.0, max_per_request=1, kinds=("http_500",)))
+    server = fake_server(
+        api_key=SECRET, leak_auth=True, faults=FaultPlan(share=1.0, max_per_request=1, kinds=("http_500",))
+    )
     with LLMClient(http_config(server.url, api_key_env="AGENTICREC_TEST_KEY"), tmp_path) as client:
         results = client.batch("annotator", [f"q{i}" for i in range(20)], Echo, progress=True)
         records = client.ledger.records()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
+from llm_testkit import scripted_config
 from typer.testing import CliRunner
 
 from agenticrec.cli.llm import app
 from agenticrec.llm import LLMClient, LLMError, TransientFault
-from llm_testkit import scripted_config
 
 
 def script(messages, schema):
@@ -25,8 +25,11 @@ def test_stats_table_per_role(tmp_path):
         client.batch("judge", ["a", "c"])
     result = CliRunner().invoke(app, ["stats", str(tmp_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
-            for line in result.output.splitlines() if line.startswith("│")}
+    rows = {
+        line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+        for line in result.output.splitlines()
+        if line.startswith("│")
+    }
     # calls, hits, failed, retries, tokens in, tokens out; the judge's "a" is the architect's cached call
     assert rows["architect"][:6] == ["2", "0", "0", "0", "2", "4"]
     assert rows["judge"][:6] == ["1", "3", "1", "2", "1", "2"]

@@ -16,11 +16,14 @@ class Pair(BaseModel):
     y: int
 
 
-@pytest.mark.parametrize("text", [
-    '{"x": 1, "y": 2}',
-    '```json\n{"x": 1, "y": 2}\n```',
-    'Here you go: {"x": 1, "y": 2} hope it helps',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"x": 1, "y": 2}',
+        '```json\n{"x": 1, "y": 2}\n```',
+        'Here you go: {"x": 1, "y": 2} hope it helps',
+    ],
+)
 def test_parse_accepts_json_in_common_wrappers(text):
     assert parse_output(text, Pair) == Pair(x=1, y=2)
 
@@ -44,8 +47,9 @@ def test_one_of_rejects_values_outside_the_list():
 
 
 def test_schema_hint_extends_the_system_message():
-    msgs = with_schema_hint([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "q"}],
-                            Pair.model_json_schema())
+    msgs = with_schema_hint(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "q"}], Pair.model_json_schema()
+    )
     assert msgs[0]["content"].startswith("Be brief.\n\n") and '"required": ["x", "y"]' in msgs[0]["content"]
     assert msgs[1] == {"role": "user", "content": "q"}
 

@@ -6,8 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agenticrec.models.generative import GenerativeConfig
-from agenticrec.models.generative import GenerativeRetrieval
+from agenticrec.models.generative import GenerativeConfig, GenerativeRetrieval
 from agenticrec.semantic_ids.codes import SemanticIDs
 from agenticrec.semantic_ids.tokenizer import SemanticIDTokenizer
 
@@ -23,7 +22,7 @@ def model_for(item_paths, seed=0) -> GenerativeRetrieval:
 def sequence_log_prob(model: GenerativeRetrieval, history: np.ndarray, item: int) -> float:
     """log p(item's ID | history) by teacher forcing over the whole vocabulary."""
     padded = torch.zeros(1, model.config.max_items, dtype=torch.long)
-    padded[0, -len(history):] = torch.as_tensor(history)
+    padded[0, -len(history) :] = torch.as_tensor(history)
     memory, mask = model.encode(model.source_tokens(padded))
     tokens = list(model.tokenizer.item_tokens[item])
     prefix = torch.tensor([[[0, *tokens[:-1]]]])

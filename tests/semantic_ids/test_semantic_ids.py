@@ -109,8 +109,9 @@ def test_descriptor_ids_come_from_the_ids_the_tagger_published(tmp_path):
     data = catalogue(["a", "b"])
     with pytest.raises(AgenticRecError, match="tag assign"):
         build_descriptors(data, SemanticIDConfig(), tmp_path, 0)
-    published = SemanticIDs.from_paths("descriptors", [["1", "1.1"], ["2"]], [["Skin", "Cream"], ["Hair"]],
-                                       catalogue=catalogue_key(data.item_ids()))
+    published = SemanticIDs.from_paths(
+        "descriptors", [["1", "1.1"], ["2"]], [["Skin", "Cream"], ["Hair"]], catalogue=catalogue_key(data.item_ids())
+    )
     save_semantic_ids(published, tmp_path)
     ids = build_descriptors(data, SemanticIDConfig(), tmp_path, 0)
     assert ids.paths == [("1", "1.1"), ("2",)]

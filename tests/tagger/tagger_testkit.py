@@ -15,23 +15,35 @@ import yaml
 
 from agenticrec.pipeline import RunConfig
 
-KINDS = {"fruit": ["apple", "pear", "plum", "mango", "kiwi", "lime", "fig", "date"],
-         "vegetable": ["leek", "kale", "pea", "bean", "okra", "yam", "corn", "beet"],
-         "dairy": ["milk", "brie", "feta", "cream", "butter", "yogurt", "gouda", "kefir"]}
+KINDS = {
+    "fruit": ["apple", "pear", "plum", "mango", "kiwi", "lime", "fig", "date"],
+    "vegetable": ["leek", "kale", "pea", "bean", "okra", "yam", "corn", "beet"],
+    "dairy": ["milk", "brie", "feta", "cream", "butter", "yogurt", "gouda", "kefir"],
+}
 
 
 def write_catalogue(folder: Path, copies: int = 2) -> dict[str, Any]:
     """Items `<kind>-<word>-<copy>` with text `title: ...; kind: ...`; data options for the `files` loader."""
     folder.mkdir(parents=True, exist_ok=True)
-    items = [{"item_id": f"{kind}-{word}-{c}", "title": f"{word} {c}", "kind": kind}
-             for c in range(copies) for kind, words in KINDS.items() for word in words]
+    items = [
+        {"item_id": f"{kind}-{word}-{c}", "title": f"{word} {c}", "kind": kind}
+        for c in range(copies)
+        for kind, words in KINDS.items()
+        for word in words
+    ]
     (folder / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
     rows = ["user_id,item_id,timestamp"]
     for u in range(len(items) // 3):
         rows += [f"u{u},{items[(3 * u + k) % len(items)]['item_id']},{k}" for k in range(3)]
     (folder / "events.csv").write_text("\n".join(rows) + "\n")
-    return {"name": "files", "options": {"items": str(folder / "items.jsonl"), "interactions": str(folder / "events.csv"),
-                                         "text_fields": ["title", "kind"]}}
+    return {
+        "name": "files",
+        "options": {
+            "items": str(folder / "items.jsonl"),
+            "interactions": str(folder / "events.csv"),
+            "text_fields": ["title", "kind"],
+        },
+    }
 
 
 def categories(system: str) -> list[tuple[str, str]]:
@@ -60,9 +72,16 @@ class TaggerScript:
     group_name: per-cluster architect answers this name for every group (default: the medoid's kind)
     """
 
-    def __init__(self, initial: dict[str, str] | None = None, change: dict[str, Any] | str | None = None,
-                 approve: bool = True, second_level: dict[str, str] | None = None, off_list: str | None = None,
-                 multi: bool = False, group_name: str | None = None):
+    def __init__(
+        self,
+        initial: dict[str, str] | None = None,
+        change: dict[str, Any] | str | None = None,
+        approve: bool = True,
+        second_level: dict[str, str] | None = None,
+        off_list: str | None = None,
+        multi: bool = False,
+        group_name: str | None = None,
+    ):
         self.initial = initial or {"fruit": "fresh fruit", "vegetable": "fresh vegetables"}
         self.change = change or {"action": "CREATE_NEW_CATEGORY", "name": "dairy", "description": "milk products"}
         self.approve = approve
@@ -110,29 +129,53 @@ class TaggerScript:
             return self.off_list
         kind, word = kind_of(text), re.search(r"title: (\w+)", text).group(1)  # type: ignore[union-attr]
         for name, card in names:
-            if name == kind or f" {kind} " in f" {card} " or (name == "small" and len(word) <= 4) \
-                    or (name == "large" and len(word) > 4):
+            if (
+                name == kind
+                or f" {kind} " in f" {card} "
+                or (name == "small" and len(word) <= 4)
+                or (name == "large" and len(word) > 4)
+            ):
                 return name
         return "NONE" if allow_none else names[0][0]
 
 
 def run_config(tmp_path: Path, script: Any, **tagger: Any) -> RunConfig:
     """A run on the toy catalogue with `script` as every LLM role; `tagger` overrides build settings."""
-    return RunConfig.model_validate({
-        "run_dir": str(tmp_path / "run"),
-        "data": write_catalogue(tmp_path / "data"),
-        "llm": {"backends": {"script": {"kind": "scripted", "script": script}}, "default": {"backend": "script"},
-                "retry": {"max_attempts": 2, "base_delay_s": 0.0, "max_delay_s": 0.0}, "progress": False},
-        "tagger": {"build": {"architect": "joint", "split_threshold": 10, "max_depth": 1, "initial_children": 2, "anomaly_threshold": 2,
-                             "distill_samples": 6, "error_clusters": 1, **tagger.pop("build", {})}, **tagger},
-    })
+    return RunConfig.model_validate(
+        {
+            "run_dir": str(tmp_path / "run"),
+            "data": write_catalogue(tmp_path / "data"),
+            "llm": {
+                "backends": {"script": {"kind": "scripted", "script": script}},
+                "default": {"backend": "script"},
+                "retry": {"max_attempts": 2, "base_delay_s": 0.0, "max_delay_s": 0.0},
+                "progress": False,
+            },
+            "tagger": {
+                "build": {
+                    "architect": "joint",
+                    "split_threshold": 10,
+                    "max_depth": 1,
+                    "initial_children": 2,
+                    "anomaly_threshold": 2,
+                    "distill_samples": 6,
+                    "error_clusters": 1,
+                    **tagger.pop("build", {}),
+                },
+                **tagger,
+            },
+        }
+    )
 
 
 def write_yaml_config(tmp_path: Path, script_path: str, **tagger: Any) -> Path:
     """The same run as a YAML file naming the script by import path (for the CLI and subprocesses)."""
     config = run_config(tmp_path, TaggerScript(), **tagger).model_dump(mode="json", exclude={"llm"})
-    config["llm"] = {"backends": {"script": {"kind": "scripted", "script": script_path}},
-                     "default": {"backend": "script"}, "progress": False}
+    config["llm"] = {
+        "backends": {"script": {"kind": "scripted", "script": script_path}},
+        "default": {"backend": "script"},
+        "progress": False,
+    }
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

@@ -11,16 +11,25 @@ from typer.testing import CliRunner
 
 from agenticrec.cli import app
 from agenticrec.config import apply_override, parse_override
-from agenticrec.pipeline import RunConfig, load_config
 from agenticrec.critique.experiment import run_critique
 from agenticrec.errors import AgenticRecError
-from agenticrec.pipeline import load_run, train_and_evaluate
+from agenticrec.pipeline import RunConfig, load_config, load_run, train_and_evaluate
 from agenticrec.pipeline.stages import tag_assign as run_assign
 from agenticrec.pipeline.stages import tag_build as run_build
 
-TINY_MODEL = ["model.name=generative", "model.num_layers=1", "model.d_model=16", "model.d_ff=32",
-              "model.num_heads=2", "model.d_kv=8", "model.max_items=3", "model.beam=20",
-              "semantic_ids.method=descriptors", "train.epochs=2", "train.batch_size=16"]
+TINY_MODEL = [
+    "model.name=generative",
+    "model.num_layers=1",
+    "model.d_model=16",
+    "model.d_ff=32",
+    "model.num_heads=2",
+    "model.d_kv=8",
+    "model.max_items=3",
+    "model.beam=20",
+    "semantic_ids.method=descriptors",
+    "train.epochs=2",
+    "train.batch_size=16",
+]
 
 
 def write_walks(path):
@@ -66,7 +75,9 @@ def test_recommend_command_filters_by_descriptor_name(generative_run):
     user = run.dataset.user_ids[0]
     result = runner.invoke(app, ["recommend", str(config.run_dir), "--user", user, "-k", "8", "--allow", "dairy"])
     assert result.exit_code == 0, result.output
-    shown = [line for line in result.output.splitlines() if "dairy-" in line or "fruit-" in line or "vegetable-" in line]
+    shown = [
+        line for line in result.output.splitlines() if "dairy-" in line or "fruit-" in line or "vegetable-" in line
+    ]
     assert shown and all("dairy-" in line for line in shown)
     bad = runner.invoke(app, ["recommend", str(config.run_dir), "--user", user, "--allow", "meat"])
     assert isinstance(bad.exception, AgenticRecError) and "unknown level-1 descriptor" in str(bad.exception)

@@ -12,15 +12,24 @@ from agenticrec.pipeline.stages import tag_build as run_build
 
 @pytest.mark.slow
 def test_smollm2_builds_and_assigns(tmp_path):
-    config = RunConfig.model_validate({
-        "run_dir": str(tmp_path / "run"),
-        "data": write_catalogue(tmp_path / "data", copies=1),
-        "llm": {"progress": False},
-        "tagger": {"build": {"max_depth": 1, "split_threshold": 5, "initial_children": 3, "max_cycles": 1,
-                             "architect": "per_cluster",
-                             "distill_samples": 6},
-                   "assign": {"method": "llm"}},
-    })
+    config = RunConfig.model_validate(
+        {
+            "run_dir": str(tmp_path / "run"),
+            "data": write_catalogue(tmp_path / "data", copies=1),
+            "llm": {"progress": False},
+            "tagger": {
+                "build": {
+                    "max_depth": 1,
+                    "split_threshold": 5,
+                    "initial_children": 3,
+                    "max_cycles": 1,
+                    "architect": "per_cluster",
+                    "distill_samples": 6,
+                },
+                "assign": {"method": "llm"},
+            },
+        }
+    )
     vocabulary = run_build(config)
     names = {d.name for d in vocabulary.children(None)}
     assert len(names) >= 1 and vocabulary.depth() == 1

@@ -8,11 +8,11 @@ from tagger_testkit import TaggerScript, run_config
 
 from agenticrec.errors import AgenticRecError
 from agenticrec.llm import LLMError
-from agenticrec.tagger import artifacts
 from agenticrec.pipeline.stages import tag_assign as run_assign
-from agenticrec.pipeline.stages import tag_keywords as run_keywords
-from agenticrec.tagger.assign import assignment_table, collision_figures, degeneracy_warning, descriptor_ids
 from agenticrec.pipeline.stages import tag_build as run_build
+from agenticrec.pipeline.stages import tag_keywords as run_keywords
+from agenticrec.tagger import artifacts
+from agenticrec.tagger.assign import assignment_table, collision_figures, degeneracy_warning, descriptor_ids
 from agenticrec.tagger.keywords import reused_share
 from agenticrec.tagger.vocabulary import Descriptor
 
@@ -50,7 +50,9 @@ def test_an_answer_outside_the_list_is_never_accepted(tmp_path):
 
 def test_classifier_labels_the_items_the_annotators_did_not_see(tmp_path):
     config = run_config(
-        tmp_path, TaggerScript(initial=THREE), build={"max_items_per_split": 20},
+        tmp_path,
+        TaggerScript(initial=THREE),
+        build={"max_items_per_split": 20},
         assign={"method": "classifier", "labels_per_node": 10, "check_below": 1.0, "max_check_share": 0.25},
     )
     run_build(config)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tagger_testkit import TaggerScript, run_config
 
-from agenticrec.tagger import artifacts
 from agenticrec.pipeline.stages import tag_build as run_build
+from agenticrec.tagger import artifacts
 from agenticrec.tagger.vocabulary import Vocabulary
 
 THREE = {"fruit": "fresh fruit", "vegetable": "fresh vegetables", "dairy": "milk products"}

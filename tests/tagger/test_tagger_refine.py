@@ -8,8 +8,8 @@ import pytest
 from tagger_testkit import TaggerScript, run_config
 
 from agenticrec.errors import AgenticRecError
-from agenticrec.tagger import artifacts
 from agenticrec.pipeline.stages import tag_build as run_build
+from agenticrec.tagger import artifacts
 
 
 def build(tmp_path, script, **tagger):
@@ -26,7 +26,11 @@ def events(log, kind):
 def test_create_approved_then_early_stop_on_coverage(tmp_path):
     script = TaggerScript()
     vocabulary, log = build(tmp_path, script)
-    assert [(d.name, d.item_count) for d in vocabulary.children(None)] == [("fruit", 16), ("vegetable", 16), ("dairy", 16)]
+    assert [(d.name, d.item_count) for d in vocabulary.children(None)] == [
+        ("fruit", 16),
+        ("vegetable", 16),
+        ("dairy", 16),
+    ]
     cycles = events(log, "cycle")
     assert [(c["cycle"], c["assigned"], c["unassigned"]) for c in cycles] == [(1, 32, 16), (2, 48, 0)]
     assert events(log, "proposal")[0]["action"] == "CREATE_NEW_CATEGORY"
@@ -45,8 +49,12 @@ def test_rejected_proposal_runs_to_max_cycles(tmp_path):
 
 
 def test_expand_widens_a_description_and_reassigns(tmp_path):
-    change = {"action": "EXPAND_EXISTING_CATEGORY", "target": "vegetable",
-              "description": "vegetables and dairy", "includes": ["cheese"]}
+    change = {
+        "action": "EXPAND_EXISTING_CATEGORY",
+        "target": "vegetable",
+        "description": "vegetables and dairy",
+        "includes": ["cheese"],
+    }
     vocabulary, log = build(tmp_path, TaggerScript(change=change))
     vegetable = vocabulary.children(None)[1]
     assert vegetable.description == "vegetables and dairy" and vegetable.includes == ["cheese"]
@@ -66,13 +74,16 @@ def test_anomaly_threshold_stops_before_any_proposal(tmp_path):
     assert "change" not in script.calls
 
 
-@pytest.mark.parametrize("change, problem", [
-    ({"action": "CREATE_NEW_CATEGORY", "name": "fruit", "description": "again"}, "exists already"),
-    ({"action": "CREATE_NEW_CATEGORY", "name": "", "description": "no name"}, "needs a name"),
-    ({"action": "EXPAND_EXISTING_CATEGORY", "target": "", "description": "x"}, "needs the target"),
-    ({"action": "EXPAND_EXISTING_CATEGORY", "target": "meat", "description": "x"}, "not valid JSON|schema"),
-    ("I think you should add dairy", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"action": "CREATE_NEW_CATEGORY", "name": "fruit", "description": "again"}, "exists already"),
+        ({"action": "CREATE_NEW_CATEGORY", "name": "", "description": "no name"}, "needs a name"),
+        ({"action": "EXPAND_EXISTING_CATEGORY", "target": "", "description": "x"}, "needs the target"),
+        ({"action": "EXPAND_EXISTING_CATEGORY", "target": "meat", "description": "x"}, "not valid JSON|schema"),
+        ("I think you should add dairy", "not valid JSON"),
+    ],
+)
 def test_malformed_proposals_are_logged_and_never_reviewed(tmp_path, change, problem):
     script = TaggerScript(change=change)
     vocabulary, log = build(tmp_path, script, build={"max_cycles": 2})

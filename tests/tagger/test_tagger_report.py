@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from agenticrec.cli import app
 from agenticrec.errors import AgenticRecError
-from agenticrec.tagger import artifacts
 from agenticrec.pipeline.stages import tag_assign as run_assign
 from agenticrec.pipeline.stages import tag_build as run_build
+from agenticrec.tagger import artifacts
 from agenticrec.tagger.report import compute_report, coverage_per_cycle, write_report
 
 
@@ -21,15 +21,20 @@ def cycle(node, level, c, items, assigned):
 
 
 def test_coverage_per_cycle_carries_early_stops_forward():
-    log = [cycle("root", 1, 1, 100, 60), cycle("root", 1, 2, 100, 90), cycle("root", 1, 3, 100, 96),
-           cycle("1", 2, 1, 50, 50)]
+    log = [
+        cycle("root", 1, 1, 100, 60),
+        cycle("root", 1, 2, 100, 90),
+        cycle("root", 1, 3, 100, 96),
+        cycle("1", 2, 1, 50, 50),
+    ]
     assert coverage_per_cycle(log) == pytest.approx([110 / 150, 140 / 150, 146 / 150])
     assert coverage_per_cycle(log, level=2) == pytest.approx([1.0])
 
 
 def test_report_figures_and_escaped_html(tmp_path):
-    script = TaggerScript(change={"action": "CREATE_NEW_CATEGORY", "name": "<script>alert(1)</script>",
-                                  "description": "dairy"})
+    script = TaggerScript(
+        change={"action": "CREATE_NEW_CATEGORY", "name": "<script>alert(1)</script>", "description": "dairy"}
+    )
     config = run_config(tmp_path, script, assign={"method": "llm"})
     run_build(config)
     before = compute_report(config.run_dir)  # works before assignment, without its figures
@@ -45,8 +50,11 @@ def test_report_figures_and_escaped_html(tmp_path):
     page = write_report(config.run_dir).read_text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
     out = artifacts.tagger_dir(config.run_dir)
-    assert {p.name for p in out.glob("*.png")} == {"coverage_per_cycle.png", "vocabulary_per_level.png",
-                                                    "items_per_descriptor.png"}
+    assert {p.name for p in out.glob("*.png")} == {
+        "coverage_per_cycle.png",
+        "vocabulary_per_level.png",
+        "items_per_descriptor.png",
+    }
     assert json.loads((out / "report.json").read_text())["distinct_paths"] == 3
 
 

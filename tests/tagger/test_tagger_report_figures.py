@@ -19,18 +19,37 @@ EVIL = "<script>alert(1)</script>"
 
 
 def descriptor(id: str, name: str, parent: str | None, item_count: int) -> Descriptor:
-    return Descriptor(id=id, name=name, description=f"all {name}", parent=parent, level=id.count(".") + 1,
-                      item_count=item_count)
+    return Descriptor(
+        id=id, name=name, description=f"all {name}", parent=parent, level=id.count(".") + 1, item_count=item_count
+    )
 
 
 def cycle(node: str, level: int, c: int, items: int, assigned: int) -> dict:
-    return {"event": "cycle", "node": node, "level": level, "cycle": c, "items": items, "assigned": assigned,
-            "unassigned": items - assigned, "outliers": 0, "coverage": assigned / items, "descriptors": 2}
+    return {
+        "event": "cycle",
+        "node": node,
+        "level": level,
+        "cycle": c,
+        "items": items,
+        "assigned": assigned,
+        "unassigned": items - assigned,
+        "outliers": 0,
+        "coverage": assigned / items,
+        "descriptors": 2,
+    }
 
 
 def proposal(c: int, action: str | None) -> dict:
-    return {"event": "proposal", "node": "root", "cycle": c, "cluster": 0, "cluster_size": 2, "action": action,
-            "valid": action is not None, "problem": None if action else "no JSON"}
+    return {
+        "event": "proposal",
+        "node": "root",
+        "cycle": c,
+        "cluster": 0,
+        "cluster_size": 2,
+        "action": action,
+        "valid": action is not None,
+        "problem": None if action else "no JSON",
+    }
 
 
 def decision(c: int, approved: bool) -> dict:
@@ -42,37 +61,77 @@ def run_dir(tmp_path: Path) -> Path:
     """Root split (level 1) runs 3 cycles, split "1" (level 2) stops after 1; six items are assigned."""
     out = artifacts.tagger_dir(tmp_path)
     out.mkdir(parents=True)
-    Vocabulary(dataset="toy", n_items=6, descriptors=[
-        descriptor("1", "fruit", None, 5), descriptor("2", EVIL, None, 1),
-        descriptor("1.1", "apples", "1", 3), descriptor("1.2", "citrus", "1", 1),
-    ]).save(out / artifacts.VOCABULARY)
+    Vocabulary(
+        dataset="toy",
+        n_items=6,
+        descriptors=[
+            descriptor("1", "fruit", None, 5),
+            descriptor("2", EVIL, None, 1),
+            descriptor("1.1", "apples", "1", 3),
+            descriptor("1.2", "citrus", "1", 1),
+        ],
+    ).save(out / artifacts.VOCABULARY)
     log = [
         {"event": "split", "node": "root", "level": 1, "items": 6, "annotated": 6},
         {"event": "initial_proposal", "node": "root", "children": ["fruit"]},
-        cycle("root", 1, 1, 6, 3), proposal(1, "CREATE_NEW_CATEGORY"), decision(1, True),
-        cycle("root", 1, 2, 6, 5), proposal(2, "EXPAND_EXISTING_CATEGORY"), decision(2, False), proposal(2, None),
+        cycle("root", 1, 1, 6, 3),
+        proposal(1, "CREATE_NEW_CATEGORY"),
+        decision(1, True),
+        cycle("root", 1, 2, 6, 5),
+        proposal(2, "EXPAND_EXISTING_CATEGORY"),
+        decision(2, False),
+        proposal(2, None),
         cycle("root", 1, 3, 6, 6),
-        {"event": "split_done", "node": "root", "level": 1, "dropped_empty": [], "stopped_by": "coverage",
-         "children": [{"id": "1", "name": "fruit", "item_count": 5}, {"id": "2", "name": EVIL, "item_count": 1}]},
+        {
+            "event": "split_done",
+            "node": "root",
+            "level": 1,
+            "dropped_empty": [],
+            "stopped_by": "coverage",
+            "children": [{"id": "1", "name": "fruit", "item_count": 5}, {"id": "2", "name": EVIL, "item_count": 1}],
+        },
         {"event": "split", "node": "1", "level": 2, "items": 5, "annotated": 4},
         cycle("1", 2, 1, 4, 3),
-        {"event": "split_done", "node": "1", "level": 2, "dropped_empty": [], "stopped_by": "max cycles",
-         "children": [{"id": "1.1", "name": "apples", "item_count": 3}, {"id": "1.2", "name": "citrus",
-                                                                          "item_count": 1}]},
+        {
+            "event": "split_done",
+            "node": "1",
+            "level": 2,
+            "dropped_empty": [],
+            "stopped_by": "max cycles",
+            "children": [
+                {"id": "1.1", "name": "apples", "item_count": 3},
+                {"id": "1.2", "name": "citrus", "item_count": 1},
+            ],
+        },
     ]
     (out / artifacts.BUILD_LOG).write_text("".join(json.dumps(e) + "\n" for e in log))
     role = {"calls": 6, "cached": 0, "failed": 1, "tokens_in": 600, "tokens_out": 60}
-    write_json(out / artifacts.BUILD_SUMMARY, {"dataset": "toy", "items": 6, "wall_seconds": 12.0,
-                                               "llm": {"architect": {**role, "calls": 3}, "annotator": role}})
-    write_json(out / artifacts.ASSIGN_SUMMARY, {"method": "llm", "items": 6, "wall_seconds": 3.0,
-                                                "llm": {"assigner": {**role, "calls": 12}}})
+    write_json(
+        out / artifacts.BUILD_SUMMARY,
+        {
+            "dataset": "toy",
+            "items": 6,
+            "wall_seconds": 12.0,
+            "llm": {"architect": {**role, "calls": 3}, "annotator": role},
+        },
+    )
+    write_json(
+        out / artifacts.ASSIGN_SUMMARY,
+        {"method": "llm", "items": 6, "wall_seconds": 3.0, "llm": {"assigner": {**role, "calls": 12}}},
+    )
     paths = [["1", "1.1"]] * 3 + [["1", "1.2"], ["1"], ["2"]]  # three items share fruit > apples
     names = {"1": "fruit", "2": EVIL, "1.1": "apples", "1.2": "citrus"}
-    pd.DataFrame({
-        "item_id": [f"i{k}" for k in range(6)], "item_index": range(6), "descriptor_ids": paths,
-        "descriptor_names": [[names[d] for d in p] for p in paths], "sources": [["llm"] * len(p) for p in paths],
-        "resolver": [0, 1, 2, 0, 0, 0], "semantic_id": ["1-1-0", "1-1-1", "1-1-2", "1-2-0", "1-0", "2-0"],
-    }).to_parquet(out / artifacts.ASSIGNMENTS)
+    pd.DataFrame(
+        {
+            "item_id": [f"i{k}" for k in range(6)],
+            "item_index": range(6),
+            "descriptor_ids": paths,
+            "descriptor_names": [[names[d] for d in p] for p in paths],
+            "sources": [["llm"] * len(p) for p in paths],
+            "resolver": [0, 1, 2, 0, 0, 0],
+            "semantic_id": ["1-1-0", "1-1-1", "1-1-2", "1-2-0", "1-0", "2-0"],
+        }
+    ).to_parquet(out / artifacts.ASSIGNMENTS)
     return tmp_path
 
 
@@ -102,8 +161,10 @@ def test_figures(run_dir):
 
 def test_write_report_escapes_llm_text(run_dir):
     out = artifacts.tagger_dir(run_dir)
-    write_json(out / artifacts.KEYWORDS_SUMMARY, {"items": 6, "unique_keywords": 9, "keyword_reused_share": 0.4,
-                                                  "descriptor_reused_share": 0.8})
+    write_json(
+        out / artifacts.KEYWORDS_SUMMARY,
+        {"items": 6, "unique_keywords": 9, "keyword_reused_share": 0.4, "descriptor_reused_share": 0.8},
+    )
     page_path = write_report(run_dir)
     assert page_path == out / artifacts.REPORT
     page = page_path.read_text()

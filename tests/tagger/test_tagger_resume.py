@@ -18,11 +18,18 @@ HERE = Path(__file__).parent
 
 
 def build(config: Path, run_dir: Path, calls: Path, kill_at: int = 0) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TAGGER_CALLS": str(calls), "TAGGER_KILL_AT": str(kill_at),
-           "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "TAGGER_CALLS": str(calls),
+        "TAGGER_KILL_AT": str(kill_at),
+        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    }
     return subprocess.run(
         [sys.executable, "-m", "agenticrec", "tag", "build", "--config", str(config), "--run-dir", str(run_dir)],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -54,5 +61,7 @@ def test_kill_and_rerun_repeats_no_completed_call(tmp_path):
     repeated = calls.read_text().splitlines()[before:]
     assert not done & set(repeated)
     assert len(repeated) == total - len(done)
-    vocabularies = [(artifacts.tagger_dir(tmp_path / r) / artifacts.VOCABULARY).read_text() for r in ("clean", "resumed")]
+    vocabularies = [
+        (artifacts.tagger_dir(tmp_path / r) / artifacts.VOCABULARY).read_text() for r in ("clean", "resumed")
+    ]
     assert vocabularies[0] == vocabularies[1]

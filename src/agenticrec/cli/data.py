@@ -26,7 +26,9 @@ def list_datasets() -> None:
 @app.command()
 def stats(
     name: str = typer.Argument(help="registered dataset name"),
-    data_dir: Path | None = typer.Option(None, help="benchmark data root (default: $AGENTICREC_DATA_DIR or ../shared/data)"),
+    data_dir: Path | None = typer.Option(
+        None, help="benchmark data root (default: $AGENTICREC_DATA_DIR or ../shared/data)"
+    ),
     option: list[str] = typer.Option([], "--option", "-o", help="loader option key=value, repeatable"),
 ) -> None:
     """Load a dataset and print users, items, interactions and sequence lengths."""

@@ -20,13 +20,19 @@ def _group() -> None:
 
 
 @app.command()
-def build(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_dir: Path | None = RunDirOption,
-          data: str | None = DataOption) -> None:
+def build(
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+) -> None:
     """Build the configured semantic IDs (`semantic_ids.method`) into RUN_DIR/semantic_ids/."""
     cfg = run_config(config, set_, run_dir, data)
     ids = ids_build(cfg)
     stats = ids.stats()
-    Console().print(f"{stats['items']:,} items, {stats['distinct_paths']:,} distinct paths, collision rate "
-                    f"{stats['collision_rate']:.1%}, largest bucket {stats['largest_bucket']:,}, tokens per level "
-                    f"{stats['tokens_per_level']}")
+    Console().print(
+        f"{stats['items']:,} items, {stats['distinct_paths']:,} distinct paths, collision rate "
+        f"{stats['collision_rate']:.1%}, largest bucket {stats['largest_bucket']:,}, tokens per level "
+        f"{stats['tokens_per_level']}"
+    )
     Console().print(f"wrote {semantic_ids_path(cfg.run_dir, ids.method)}")

@@ -31,12 +31,29 @@ def stats(
     for name in ("role", "calls", "hits", "failed", "retries", "tok in", "tok out", "p50 ms", "p90 ms", "p99 ms"):
         table.add_column(name, justify="left" if name == "role" else "right")
     for r in rows:
-        table.add_row(r.role, f"{r.calls:,}", f"{r.cache_hits:,}", f"{r.failed:,}", f"{r.retries:,}",
-                      f"{r.tokens_in:,}", f"{r.tokens_out:,}",
-                      _ms(r.latency_p50), _ms(r.latency_p90), _ms(r.latency_p99))
+        table.add_row(
+            r.role,
+            f"{r.calls:,}",
+            f"{r.cache_hits:,}",
+            f"{r.failed:,}",
+            f"{r.retries:,}",
+            f"{r.tokens_in:,}",
+            f"{r.tokens_out:,}",
+            _ms(r.latency_p50),
+            _ms(r.latency_p90),
+            _ms(r.latency_p99),
+        )
     if len(rows) > 1:
-        table.add_row("[bold]all", *(f"{sum(getattr(r, f) for r in rows):,}" for f in
-                      ("calls", "cache_hits", "failed", "retries", "tokens_in", "tokens_out")), "", "", "")
+        table.add_row(
+            "[bold]all",
+            *(
+                f"{sum(getattr(r, f) for r in rows):,}"
+                for f in ("calls", "cache_hits", "failed", "retries", "tokens_in", "tokens_out")
+            ),
+            "",
+            "",
+            "",
+        )
     Console().print(table)
 
 

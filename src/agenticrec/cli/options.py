@@ -16,8 +16,14 @@ ModelOption = typer.Option(None, "--model", help="model preset, e.g. sasrec-ce (
 LLMOption = typer.Option(None, "--llm", help="LLM preset, e.g. qwen-1.5b (see `agenticrec presets`)")
 
 
-def run_config(config: Path | None, set_: list[str], run_dir: Path | None, data: str | None = None,
-               model: str | None = None, llm: str | None = None) -> RunConfig:
+def run_config(
+    config: Path | None,
+    set_: list[str],
+    run_dir: Path | None,
+    data: str | None = None,
+    model: str | None = None,
+    llm: str | None = None,
+) -> RunConfig:
     """Presets < config file < ``--set`` < ``--run-dir``."""
     overrides = [*set_, *([f"run_dir={run_dir}"] if run_dir else [])]
     return load_config(config, overrides, data=data, model=model, llm=llm)

@@ -44,11 +44,14 @@ def critique(
     from agenticrec.critique.experiment import CRITIQUE_FILE, run_critique
 
     result = run_critique(run_dir, users, seed)
-    table = Table("decoding", "R@5", "N@5", "R@10", "N@10", "R@20", "N@20",
-                  title=f"critique on {result['users']} test users")
+    table = Table(
+        "decoding", "R@5", "N@5", "R@10", "N@10", "R@20", "N@20", title=f"critique on {result['users']} test users"
+    )
     for name in ("vanilla", "critique"):
         m = result[name]
         table.add_row(name, *(f"{m[f'{metric}@{k}']:.4f}" for k in (5, 10, 20) for metric in ("recall", "ndcg")))
     Console().print(table)
-    Console().print(f"target under the picked descriptors: {result['target_under_picks']:.1%}; "
-                    f"wrote {Path(run_dir) / CRITIQUE_FILE}")
+    Console().print(
+        f"target under the picked descriptors: {result['target_under_picks']:.1%}; "
+        f"wrote {Path(run_dir) / CRITIQUE_FILE}"
+    )

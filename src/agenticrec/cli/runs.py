@@ -40,8 +40,9 @@ def train(
 def evaluate(
     run_dir: Path = typer.Argument(help="a run directory written by `agenticrec train`"),
     stage: str = typer.Option("test", help="valid or test"),
-    mask_history: bool | None = typer.Option(None, "--mask-history/--no-mask-history",
-                                             help="exclude history items from the ranking (default: as trained)"),
+    mask_history: bool | None = typer.Option(
+        None, "--mask-history/--no-mask-history", help="exclude history items from the ranking (default: as trained)"
+    ),
 ) -> None:
     """Re-evaluate a trained run from its config and checkpoint."""
     if stage not in ("valid", "test"):

@@ -11,13 +11,19 @@ from agenticrec.cli.options import ConfigOption, DataOption, LLMOption, RunDirOp
 from agenticrec.pipeline import stages
 from agenticrec.tagger import artifacts
 
-app = typer.Typer(help="AgenticTagger: a hierarchical descriptor vocabulary built and assigned by LLM agents.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="AgenticTagger: a hierarchical descriptor vocabulary built and assigned by LLM agents.", no_args_is_help=True
+)
 
 
 @app.command()
-def build(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_dir: Path | None = RunDirOption,
-          data: str | None = DataOption, llm: str | None = LLMOption) -> None:
+def build(
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+    llm: str | None = LLMOption,
+) -> None:
     """Build the vocabulary (Algorithms 1 and 2). Resumable: a rerun replays finished calls from the ledger."""
     cfg = run_config(config, set_, run_dir, data, llm=llm)
     vocabulary = stages.tag_build(cfg)
@@ -26,8 +32,13 @@ def build(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_d
 
 
 @app.command()
-def assign(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_dir: Path | None = RunDirOption,
-           data: str | None = DataOption, llm: str | None = LLMOption) -> None:
+def assign(
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+    llm: str | None = LLMOption,
+) -> None:
     """Assign one descriptor per level to every item and give each a unique semantic ID."""
     cfg = run_config(config, set_, run_dir, data, llm=llm)
     table = stages.tag_assign(cfg)
@@ -39,8 +50,13 @@ def assign(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_
 
 
 @app.command()
-def keywords(config: Path | None = ConfigOption, set_: list[str] = SetOption, run_dir: Path | None = RunDirOption,
-             data: str | None = DataOption, llm: str | None = LLMOption) -> None:
+def keywords(
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+    llm: str | None = LLMOption,
+) -> None:
     """Free-form keyword baseline: three LLM keywords per sampled item, and how often they are reused."""
     summary = stages.tag_keywords(run_config(config, set_, run_dir, data, llm=llm))
     Console().print({k: v for k, v in summary.items() if k != "llm"})

@@ -58,8 +58,13 @@ def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int,
     critiqued, _ = model.recommend(histories, k=beam, allowed=allowed)
     result = {
         "protocol": {
-            "dataset": run.dataset.name, "split": "leave-one-out test users", "users_sampled": len(test.targets),
-            "seed": seed, "semantic_ids": ids.method, "beam": beam, "level1_options": len(options),
+            "dataset": run.dataset.name,
+            "split": "leave-one-out test users",
+            "users_sampled": len(test.targets),
+            "seed": seed,
+            "semantic_ids": ids.method,
+            "beam": beam,
+            "level1_options": len(options),
             "simulated_user": run.config.llm.role(ROLE).model_dump(mode="json"),
         },
         "users": len(answered),

@@ -35,12 +35,15 @@ def level1_options(ids: SemanticIDs, tagger_run: Path | None = None) -> list[Opt
     return [Option(token, name, cards.get(token, name)) for token, name in ids.level1().items()]
 
 
-def pick_level1(client: LLMClient, texts: list[str], options: list[Option], max_chars: int = 400) -> list[list[str] | None]:
+def pick_level1(
+    client: LLMClient, texts: list[str], options: list[Option], max_chars: int = 400
+) -> list[list[str] | None]:
     """Per item text, the level-1 tokens the simulated user picks (None where the call failed)."""
     names = [o.name for o in options]
     by_name = {o.name: o.token for o in options}
     answer = create_model("Picks", categories=(list[one_of(names)], Field(min_length=1, max_length=len(names))))
     system = load_prompt(__file__, "prompts/pick_level1.md").render(
-        categories="\n".join(f"- {o.card}" for o in options))
+        categories="\n".join(f"- {o.card}" for o in options)
+    )
     results = client.batch(ROLE, [chat(system, quote_data(text[:max_chars])) for text in texts], answer)
     return [sorted({by_name[n] for n in r.value.categories}) if r.ok else None for r in results]

@@ -31,7 +31,9 @@ class AmazonRawOptions(BaseModel):
     reviews: Path = Field(description="reviews_<Category>_5.json.gz (or the full reviews file)")
     meta: Path = Field(description="meta_<Category>.json.gz")
     core: int = Field(5, ge=1, description="k-core filter applied to users and items")
-    drop_short_users: bool = Field(False, description="drop users left with fewer than 3 reviews (possible when core < 3)")
+    drop_short_users: bool = Field(
+        False, description="drop users left with fewer than 3 reviews (possible when core < 3)"
+    )
 
 
 def _parse_meta_line(line: str) -> object:
@@ -86,9 +88,16 @@ def load(name: str, options: AmazonRawOptions, data_dir: Path | None) -> Dataset
     check_unique(items, "item_id", options.meta)
     missing = wanted - set(items["item_id"])
     if missing:
-        log.warning("%s: %d reviewed items have no metadata in %s; their text is empty", name, len(missing), options.meta)
+        log.warning(
+            "%s: %d reviewed items have no metadata in %s; their text is empty", name, len(missing), options.meta
+        )
         items = pd.concat([items, pd.DataFrame({"item_id": sorted(missing), "_record": 0})], ignore_index=True)
     return build_dataset(
-        name, items, reviews, items_path=options.meta, interactions_path=options.reviews, text_fields=TEXT_FIELDS,
+        name,
+        items,
+        reviews,
+        items_path=options.meta,
+        interactions_path=options.reviews,
+        text_fields=TEXT_FIELDS,
         drop_short_users=options.drop_short_users,
     )

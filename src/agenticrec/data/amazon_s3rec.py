@@ -97,5 +97,6 @@ def load(name: str, options: S3RecOptions, data_dir: Path | None) -> Dataset:
     known = {item_id: i + 1 for i, item_id in enumerate(items["item_id"])}
     users, sequences = read_sequences(folder / options.sequence_file, known)
     fields = [f for f in options.text_fields if items[f].notna().any()]
-    return Dataset(name=name, items=items[["item_id", "asin", *fields]], user_ids=users, sequences=sequences,
-                   text_fields=fields)
+    return Dataset(
+        name=name, items=items[["item_id", "asin", *fields]], user_ids=users, sequences=sequences, text_fields=fields
+    )

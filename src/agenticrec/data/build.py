@@ -77,9 +77,7 @@ def build_dataset(
             )
         interactions = interactions[~short]
     if interactions.empty:
-        raise DataError(
-            f"{interactions_path}: no interactions left (the file has none, or all were filtered out)"
-        )
+        raise DataError(f"{interactions_path}: no interactions left (the file has none, or all were filtered out)")
 
     used = pd.unique(interactions["item_id"])
     items = items[items["item_id"].isin(set(used))].reset_index(drop=True)

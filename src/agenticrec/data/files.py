@@ -74,8 +74,9 @@ def load(name: str, options: FilesOptions, data_dir: Path | None) -> Dataset:
     items = read_table(options.items)
     require_columns(items, [cols.item_id, *options.text_fields], options.items)
     inter = read_table(options.interactions)
-    require_columns(inter, [cols.user_id, cols.item_id, *([cols.timestamp] if cols.timestamp else [])],
-                    options.interactions)
+    require_columns(
+        inter, [cols.user_id, cols.item_id, *([cols.timestamp] if cols.timestamp else [])], options.interactions
+    )
     missing_ids = _blank(inter[cols.item_id]) | _blank(inter[cols.user_id])
     if missing_ids.any():
         row = inter[missing_ids].iloc[0]

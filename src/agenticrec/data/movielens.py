@@ -67,7 +67,9 @@ def load_recbole(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, Path, Path]:
 def load_grouplens(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, Path, Path]:
     items_path, inter_path, genre_path = folder / "u.item", folder / "u.data", folder / "u.genre"
     inter = _read_tsv(inter_path, ["user_id", "item_id", "rating", "timestamp"], header=None)
-    genres = [line.split("|")[0] for line in require_file(genre_path, "MovieLens file").read_text().splitlines() if line]
+    genres = [
+        line.split("|")[0] for line in require_file(genre_path, "MovieLens file").read_text().splitlines() if line
+    ]
     data = require_file(items_path, "MovieLens file").read_bytes()
     try:  # the GroupLens release is latin-1; some redistributed copies were re-encoded as UTF-8
         text = data.decode("utf-8")

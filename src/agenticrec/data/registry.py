@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +30,21 @@ DATASETS: dict[str, DatasetSpec] = {
         "Amazon 2014 Beauty 5-core, S3-Rec/P5/TIGER files (22,363 users, 12,101 items)",
         amazon_s3rec.load,
         amazon_s3rec.S3RecOptions,
-        {"folder": "amazon2014-beauty-5core", "sequence_file": "Beauty.txt",
-         "text_fields": ["title", "brand", "categories"]},
+        {
+            "folder": "amazon2014-beauty-5core",
+            "sequence_file": "Beauty.txt",
+            "text_fields": ["title", "brand", "categories"],
+        },
     ),
     "amazon-sports": DatasetSpec(
         "Amazon 2014 Sports and Outdoors 5-core, S3-Rec/P5/TIGER files (35,598 users, 18,357 items; no titles)",
         amazon_s3rec.load,
         amazon_s3rec.S3RecOptions,
-        {"folder": "amazon2014-sports-5core", "sequence_file": "Sports_and_Outdoors.txt",
-         "text_fields": ["brand", "categories", "keywords"]},
+        {
+            "folder": "amazon2014-sports-5core",
+            "sequence_file": "Sports_and_Outdoors.txt",
+            "text_fields": ["brand", "categories", "keywords"],
+        },
     ),
     "amazon-raw": DatasetSpec(
         "McAuley's raw Amazon 2014 reviews_<Cat>_5.json.gz + meta_<Cat>.json.gz (options: reviews, meta, core)",

@@ -57,11 +57,14 @@ def embed_texts(
     cached = cache_dir / f"embeddings-{key}.npy" if cache_dir else None
     if cached is not None and cached.exists():
         return np.load(cached)
-    vectors = load_encoder(model, device).encode(
-        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress
-    ).astype(np.float32)
+    vectors = (
+        load_encoder(model, device)
+        .encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress
+        )
+        .astype(np.float32)
+    )
     if cached is not None:
-        with atomic_path(cached) as tmp:
-            with tmp.open("wb") as handle:
-                np.save(handle, vectors)
+        with atomic_path(cached) as tmp, tmp.open("wb") as handle:
+            np.save(handle, vectors)
     return vectors

@@ -69,8 +69,9 @@ def evaluate_ranking(
     ``item_counts[i]`` is item ``i``'s training interaction count (defines the head/torso/tail buckets).
     ``lists=False`` skips building top-10 lists, which is most of the cost (used for early stopping).
     """
-    return evaluate_protocols(scorer, eval_set, item_counts, masks=(mask_history,), ks=ks, batch_size=batch_size,
-                              lists=lists)[mask_history]
+    return evaluate_protocols(
+        scorer, eval_set, item_counts, masks=(mask_history,), ks=ks, batch_size=batch_size, lists=lists
+    )[mask_history]
 
 
 def evaluate_protocols(

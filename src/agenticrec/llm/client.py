@@ -295,13 +295,18 @@ class LLMClient:
             bar.close()
         if abort:
             raise LLMError(abort[0])
-        log.info("LLM %s: %d requests, %d calls, %d cached, %d failed, %d tokens",
-                 role, total, bar.calls, bar.cached, bar.failed, bar.tokens)
+        log.info(
+            "LLM %s: %d requests, %d calls, %d cached, %d failed, %d tokens",
+            role,
+            total,
+            bar.calls,
+            bar.cached,
+            bar.failed,
+            bar.tokens,
+        )
         return results  # type: ignore[return-value]
 
-    def _cached(
-        self, role: str, groups: dict[str, list[int]], parse: Callable[[str], Any]
-    ) -> dict[str, LLMResult]:
+    def _cached(self, role: str, groups: dict[str, list[int]], parse: Callable[[str], Any]) -> dict[str, LLMResult]:
         """Results of `groups` already in the ledger (those `parse` still accepts); counts the hits."""
         found: dict[str, LLMResult] = {}
         for key, rec in self.ledger.completed(groups).items():
@@ -316,8 +321,16 @@ class LLMClient:
             value = parse(rec.response or "")
         except OutputInvalid:
             return None
-        return LLMResult(value=value, text=rec.response, usage=Usage(rec.tokens_in, rec.tokens_out), cached=True,
-                         attempts=rec.attempts, latency_s=rec.latency_s, key=rec.key, errors=rec.errors)
+        return LLMResult(
+            value=value,
+            text=rec.response,
+            usage=Usage(rec.tokens_in, rec.tokens_out),
+            cached=True,
+            attempts=rec.attempts,
+            latency_s=rec.latency_s,
+            key=rec.key,
+            errors=rec.errors,
+        )
 
     async def _one(
         self,
@@ -374,14 +387,34 @@ class LLMClient:
                     break
                 convo = repair_messages(messages, text, str(bad))
         latency = time.monotonic() - start
-        self.ledger.record(CallRecord(
-            key=key, role=role, backend=backend.kind, model=backend.model,
-            request={"messages": messages, "schema": (schema or {}).get("title"), "params": sampling.model_dump()},
-            status="ok" if error is None else "failed", response=text, tokens_in=tokens_in, tokens_out=tokens_out,
-            latency_s=latency, created_at=time.time(), attempts=attempts, errors=errors,
-        ))
-        return LLMResult(value=None if error else value, text=text, usage=Usage(tokens_in, tokens_out),
-                         cached=False, attempts=attempts, latency_s=latency, key=key, error=error, errors=errors)
+        self.ledger.record(
+            CallRecord(
+                key=key,
+                role=role,
+                backend=backend.kind,
+                model=backend.model,
+                request={"messages": messages, "schema": (schema or {}).get("title"), "params": sampling.model_dump()},
+                status="ok" if error is None else "failed",
+                response=text,
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                latency_s=latency,
+                created_at=time.time(),
+                attempts=attempts,
+                errors=errors,
+            )
+        )
+        return LLMResult(
+            value=None if error else value,
+            text=text,
+            usage=Usage(tokens_in, tokens_out),
+            cached=False,
+            attempts=attempts,
+            latency_s=latency,
+            key=key,
+            error=error,
+            errors=errors,
+        )
 
     async def _score_one(
         self, role: str, backend_name: str, backend: Backend, messages: list[Message], options: list[str], key: str
@@ -413,14 +446,34 @@ class LLMClient:
                 error = f"request rejected: {fault}"
         latency = time.monotonic() - start
         text = None if value is None else json.dumps([[s.logprob, s.tokens] for s in value])
-        self.ledger.record(CallRecord(
-            key=key, role=role, backend=backend.kind, model=backend.model,
-            request={"messages": messages, "options": options, "mode": "score"},
-            status="ok" if error is None else "failed", response=text, tokens_in=tokens_in, tokens_out=0,
-            latency_s=latency, created_at=time.time(), attempts=attempts, errors=errors,
-        ))
-        return LLMResult(value=value, text=text, usage=Usage(tokens_in, 0), cached=False, attempts=attempts,
-                         latency_s=latency, key=key, error=error, errors=errors)
+        self.ledger.record(
+            CallRecord(
+                key=key,
+                role=role,
+                backend=backend.kind,
+                model=backend.model,
+                request={"messages": messages, "options": options, "mode": "score"},
+                status="ok" if error is None else "failed",
+                response=text,
+                tokens_in=tokens_in,
+                tokens_out=0,
+                latency_s=latency,
+                created_at=time.time(),
+                attempts=attempts,
+                errors=errors,
+            )
+        )
+        return LLMResult(
+            value=value,
+            text=text,
+            usage=Usage(tokens_in, 0),
+            cached=False,
+            attempts=attempts,
+            latency_s=latency,
+            key=key,
+            error=error,
+            errors=errors,
+        )
 
 
 def _parse_scores(text: str) -> list[OptionScore]:

@@ -121,9 +121,19 @@ class Ledger:
     def record(self, rec: CallRecord) -> None:
         """Store a finished call (success or final failure) and commit at once."""
         row = (
-            rec.key, rec.role, rec.backend, rec.model, json.dumps(rec.request, ensure_ascii=False),
-            rec.status, rec.response, rec.tokens_in, rec.tokens_out, rec.latency_s, rec.created_at,
-            rec.attempts, json.dumps(rec.errors, ensure_ascii=False),
+            rec.key,
+            rec.role,
+            rec.backend,
+            rec.model,
+            json.dumps(rec.request, ensure_ascii=False),
+            rec.status,
+            rec.response,
+            rec.tokens_in,
+            rec.tokens_out,
+            rec.latency_s,
+            rec.created_at,
+            rec.attempts,
+            json.dumps(rec.errors, ensure_ascii=False),
         )
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row)

@@ -35,16 +35,20 @@ def ledger_stats(ledger: Ledger) -> list[RoleStats]:
         mine = [r for r in records if r.role == role]
         ok = [r.latency_s for r in mine if r.status == "ok"]
         p50, p90, p99 = np.percentile(ok, [50, 90, 99]).tolist() if ok else (float("nan"),) * 3
-        out.append(RoleStats(
-            role=role,
-            calls=len(ok),
-            failed=sum(r.status == "failed" for r in mine),
-            cache_hits=hits.get(role, 0),
-            retries=sum(r.attempts - 1 for r in mine),
-            tokens_in=sum(r.tokens_in for r in mine),
-            tokens_out=sum(r.tokens_out for r in mine),
-            latency_p50=p50, latency_p90=p90, latency_p99=p99,
-        ))
+        out.append(
+            RoleStats(
+                role=role,
+                calls=len(ok),
+                failed=sum(r.status == "failed" for r in mine),
+                cache_hits=hits.get(role, 0),
+                retries=sum(r.attempts - 1 for r in mine),
+                tokens_in=sum(r.tokens_in for r in mine),
+                tokens_out=sum(r.tokens_out for r in mine),
+                latency_p50=p50,
+                latency_p90=p90,
+                latency_p99=p99,
+            )
+        )
     return out
 
 

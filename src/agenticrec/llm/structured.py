@@ -73,9 +73,7 @@ def parse_output(text: str, model: type[BaseModel] | None, *, truncated: bool = 
         data = json.loads(text) if truncated else _extract_json(text)
     except (OutputInvalid, json.JSONDecodeError):
         if truncated:
-            raise OutputInvalid(
-                "the answer was cut off before the JSON was complete; answer more briefly"
-            ) from None
+            raise OutputInvalid("the answer was cut off before the JSON was complete; answer more briefly") from None
         raise
     try:
         return model.model_validate(data)

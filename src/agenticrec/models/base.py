@@ -74,8 +74,9 @@ class Model:
         raise NotImplementedError
 
     @torch.no_grad()
-    def recommend(self, histories: list[np.ndarray], k: int | None = None,
-                  allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(
+        self, histories: list[np.ndarray], k: int | None = None, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (default 10) items and their scores per history, only among ``allowed`` items if given (a boolean
         mask over item indices, (n_items + 1,) for everyone or (len(histories), n_items + 1) per user)."""
         scores = self.score(histories).clone()

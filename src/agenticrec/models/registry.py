@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import Discriminator, Tag
 
@@ -29,7 +29,7 @@ def _model_name(value: Any) -> str:
 
 
 ModelConfig = Annotated[
-    Union[tuple(Annotated[cls.config_class, Tag(name)] for name, cls in MODELS.items())],  # type: ignore[valid-type]
+    tuple(Annotated[cls.config_class, Tag(name)] for name, cls in MODELS.items()),  # type: ignore[valid-type]
     Discriminator(_model_name),
 ]
 """The ``model:`` section: one registered model's config, chosen by its ``name``."""

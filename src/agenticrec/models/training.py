@@ -85,13 +85,27 @@ def train_next_item(
     initial = copy.deepcopy(model.state_dict()) if train.refit else None
     model.to(device)
     valid = split.stage("valid").sample(evaluate.valid_users)
-    summary = fit_with_early_stopping(model, _NextItemEpoch(model, split.train, train.batch_size, device), valid,
-                                      item_counts, train, evaluate, run_dir, model.label)
+    summary = fit_with_early_stopping(
+        model,
+        _NextItemEpoch(model, split.train, train.batch_size, device),
+        valid,
+        item_counts,
+        train,
+        evaluate,
+        run_dir,
+        model.label,
+    )
     if initial is not None:  # train.refit
         model.load_state_dict(initial)
         everything_before_test = split.stage("test").histories
-        summary["refit"] = fit_epochs(model, _NextItemEpoch(model, everything_before_test, train.batch_size, device),
-                                      summary["best_epoch"], train, run_dir, f"{model.label} refit")
+        summary["refit"] = fit_epochs(
+            model,
+            _NextItemEpoch(model, everything_before_test, train.batch_size, device),
+            summary["best_epoch"],
+            train,
+            run_dir,
+            f"{model.label} refit",
+        )
         summary["train_seconds"] += summary["refit"]["train_seconds"]
     save_checkpoint(model, run_dir / "checkpoint.pt")
     return summary
@@ -131,8 +145,9 @@ class _Optimisation:
 
     def __init__(self, model: torch.nn.Module, train: TrainConfig, examples: int):
         self.model = model
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(0.9, 0.999),
-                                           weight_decay=train.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            model.parameters(), lr=train.lr, betas=(0.9, 0.999), weight_decay=train.weight_decay
+        )
         self.scheduler = None
         if train.schedule == "cosine":
             steps = train.epochs * max(1, math.ceil(examples / train.batch_size))
@@ -156,8 +171,14 @@ class _Optimisation:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[status]}"), transient=False)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        transient=False,
+    )
 
 
 def _log(run_dir: Path, entry: dict[str, Any]) -> None:
@@ -195,11 +216,19 @@ def fit_with_early_stopping(
             loss = optimisation.epoch(epoch(), stop=out_of_time)  # a late epoch is cut short, then validated
             status = f"loss {loss:.4f}"
             if number % train.eval_every == 0 or number == train.epochs or out_of_time():
-                metrics = evaluate_ranking(model.score, valid, item_counts, ks=[10], lists=False,
-                                           mask_history=evaluate.mask_history, batch_size=evaluate.batch_size)
+                metrics = evaluate_ranking(
+                    model.score,
+                    valid,
+                    item_counts,
+                    ks=[10],
+                    lists=False,
+                    mask_history=evaluate.mask_history,
+                    batch_size=evaluate.batch_size,
+                )
                 score = metrics[EARLY_STOPPING_METRIC]
-                _log(run_dir, {"epoch": number, "loss": loss, "valid": metrics,
-                               "seconds": time.perf_counter() - started})
+                _log(
+                    run_dir, {"epoch": number, "loss": loss, "valid": metrics, "seconds": time.perf_counter() - started}
+                )
                 if score > best_score:
                     best_score, best_epoch, waited = score, number, 0
                     best_state = copy.deepcopy(model.state_dict())
@@ -215,12 +244,18 @@ def fit_with_early_stopping(
                 break
     assert best_state is not None  # the last epoch always validates
     model.load_state_dict(best_state)
-    return {"best_epoch": best_epoch, "epochs_run": number, "stopped_by": stopped_by,
-            "best_valid_ndcg@10": best_score, "train_seconds": time.perf_counter() - started}
+    return {
+        "best_epoch": best_epoch,
+        "epochs_run": number,
+        "stopped_by": stopped_by,
+        "best_valid_ndcg@10": best_score,
+        "train_seconds": time.perf_counter() - started,
+    }
 
 
-def fit_epochs(model: torch.nn.Module, epoch: Epoch, epochs: int, train: TrainConfig, run_dir: Path,
-               label: str) -> dict[str, Any]:
+def fit_epochs(
+    model: torch.nn.Module, epoch: Epoch, epochs: int, train: TrainConfig, run_dir: Path, label: str
+) -> dict[str, Any]:
     """Train ``model`` in place for exactly ``epochs`` epochs, without validation; append to the training log."""
     optimisation = _Optimisation(model, train, len(epoch))
     started = time.perf_counter()

@@ -23,8 +23,15 @@ class Run:
         self._trained: TrainedRun | None = None
 
     @classmethod
-    def from_config(cls, path: str | Path | None = None, *, overrides: Sequence[str] = (), data: str | None = None,
-                    model: str | None = None, llm: str | None = None) -> Run:
+    def from_config(
+        cls,
+        path: str | Path | None = None,
+        *,
+        overrides: Sequence[str] = (),
+        data: str | None = None,
+        model: str | None = None,
+        llm: str | None = None,
+    ) -> Run:
         """A run from presets (``data``, ``model``, ``llm``), an optional YAML file and ``key=value`` overrides."""
         return cls(load_config(Path(path) if path else None, overrides, data=data, model=model, llm=llm))
 
@@ -73,9 +80,10 @@ class Run:
                 raise AgenticRecError(f"{self.config.run_dir}: `allow` needs a run with semantic IDs")
             allowed = run.semantic_ids.items_under_level1(list(allow))
         items, scores = run.model.recommend(histories, k=k, allowed=allowed)
-        rows = [{"user_id": str(user), "rank": rank + 1, "item_id": dataset.item_ids()[item - 1], "score": score}
-                for user, row_items, row_scores in zip(users, items, scores)
-                for rank, (item, score) in enumerate(zip(row_items.tolist(), row_scores.tolist()))
-                if item and np.isfinite(score)]
+        rows = [
+            {"user_id": str(user), "rank": rank + 1, "item_id": dataset.item_ids()[item - 1], "score": score}
+            for user, row_items, row_scores in zip(users, items, scores)
+            for rank, (item, score) in enumerate(zip(row_items.tolist(), row_scores.tolist()))
+            if item and np.isfinite(score)
+        ]
         return pd.DataFrame(rows, columns=["user_id", "rank", "item_id", "score"])
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,10 @@ def protocol(config: RunConfig, dataset: Dataset) -> dict[str, Any]:
 def _refit_protocol(config: RunConfig) -> str | None:
     if not config.train.refit or not model_class(config.model.name).supports_refit:
         return None
-    return ("refit for the best validation epoch count on training + validation items (every item before the test "
-            "item); the test model never saw its test item, and there are no validation metrics")
+    return (
+        "refit for the best validation epoch count on training + validation items (every item before the test "
+        "item); the test model never saw its test item, and there are no validation metrics"
+    )
 
 
 def _evaluated_stages(config: RunConfig) -> tuple[Stage, ...]:
@@ -88,22 +90,31 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids))
     summary: dict[str, Any] = {}
     if cls.trains:
-        summary = train_next_item(model, split, counts, config.train, config.evaluate, run_dir,  # type: ignore[arg-type]
-                                  resolve_device(config.train.device))
+        summary = train_next_item(
+            model,
+            split,
+            counts,
+            config.train,
+            config.evaluate,
+            run_dir,  # type: ignore[arg-type]
+            resolve_device(config.train.device),
+        )
     if ids is not None and cls.decodes_semantic_ids:
         summary["semantic_ids"] = ids.stats()
     results: dict[str, Any] = {"protocol": protocol(config, dataset), "train": summary}
     masked, ks, batch_size = config.evaluate.mask_history, config.evaluate.ks, config.evaluate.batch_size
     if "valid" in _evaluated_stages(config):
-        results["valid"] = evaluate_ranking(model.score, split.stage("valid"), counts, ks=ks, mask_history=masked,
-                                            batch_size=batch_size)
+        results["valid"] = evaluate_ranking(
+            model.score, split.stage("valid"), counts, ks=ks, mask_history=masked, batch_size=batch_size
+        )
     # test under both protocols: the published SASRec figures mask the history, the generative ones do not
-    test = evaluate_protocols(model.score, split.stage("test"), counts, masks=(masked, not masked), ks=ks,
-                              batch_size=batch_size)
+    test = evaluate_protocols(
+        model.score, split.stage("test"), counts, masks=(masked, not masked), ks=ks, batch_size=batch_size
+    )
     results["test"] = test[masked]
     results["test_history_not_masked" if masked else "test_history_masked"] = test[not masked]
     results["wall_seconds"] = time.perf_counter() - started
-    results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["machine"] = machine()
     write_json(run_dir / METRICS, results)
     return results
@@ -154,10 +165,18 @@ def evaluate_run(run_dir: Path, stage: Stage = "test", mask_history: bool | None
     run = load_run(run_dir)
     config = run.config
     if stage not in _evaluated_stages(config):
-        raise AgenticRecError(f"{run_dir} was refit on the validation items (train.refit); its {stage} metrics "
-                              "would be measured on items it trained on")
+        raise AgenticRecError(
+            f"{run_dir} was refit on the validation items (train.refit); its {stage} metrics "
+            "would be measured on items it trained on"
+        )
     if mask_history is not None:
         config.evaluate.mask_history = mask_history
-    metrics = evaluate_ranking(run.model.score, run.split.stage(stage), run.counts, ks=config.evaluate.ks,
-                               mask_history=config.evaluate.mask_history, batch_size=config.evaluate.batch_size)
+    metrics = evaluate_ranking(
+        run.model.score,
+        run.split.stage(stage),
+        run.counts,
+        ks=config.evaluate.ks,
+        mask_history=config.evaluate.mask_history,
+        batch_size=config.evaluate.batch_size,
+    )
     return {"protocol": protocol(config, run.dataset), stage: metrics}

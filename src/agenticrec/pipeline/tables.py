@@ -10,8 +10,14 @@ from rich.table import Table
 from agenticrec.data import Dataset
 from agenticrec.semantic_ids import SemanticIDs
 
-TABLE_METRICS = {"recall@10": "R@10", "ndcg@10": "N@10", "ndcg@20": "N@20", "mrr": "MRR",
-                 "coverage@10": "cov@10", "exposure@10_tail": "tail@10"}
+TABLE_METRICS = {
+    "recall@10": "R@10",
+    "ndcg@10": "N@10",
+    "ndcg@20": "N@20",
+    "mrr": "MRR",
+    "coverage@10": "cov@10",
+    "exposure@10_tail": "tail@10",
+}
 
 
 def results_table(rows: dict[str, dict[str, Any]], title: str) -> Table:
@@ -23,14 +29,19 @@ def results_table(rows: dict[str, dict[str, Any]], title: str) -> Table:
     return table
 
 
-def recommendation_rows(dataset: Dataset, ids: SemanticIDs, items: np.ndarray, scores: np.ndarray,
-                        target: int | None = None) -> list[dict[str, str]]:
+def recommendation_rows(
+    dataset: Dataset, ids: SemanticIDs, items: np.ndarray, scores: np.ndarray, target: int | None = None
+) -> list[dict[str, str]]:
     """One row per listed item (id, semantic ID, text, beam log-probability; with ``target``, whether it is it)."""
     rows = []
     for item, score in zip(items.tolist(), scores.tolist()):
         if np.isfinite(score):
-            row = {"item": str(dataset.items["item_id"].iloc[item - 1]), "semantic ID": ids.label(item),
-                   "text": dataset.item_text(item)[:80], "log p": f"{score:.2f}"}
+            row = {
+                "item": str(dataset.items["item_id"].iloc[item - 1]),
+                "semantic ID": ids.label(item),
+                "text": dataset.item_text(item)[:80],
+                "log p": f"{score:.2f}",
+            }
             rows.append(row | ({"target": "yes" if item == target else ""} if target is not None else {}))
     return rows
 

@@ -14,5 +14,13 @@ from agenticrec.semantic_ids.builders import (
 from agenticrec.semantic_ids.codes import SemanticIDs, catalogue_key
 from agenticrec.semantic_ids.config import SemanticIDConfig
 
-__all__ = ["SEMANTIC_ID_BUILDERS", "SemanticIDConfig", "SemanticIDs", "build_semantic_ids", "catalogue_key",
-           "load_semantic_ids", "save_semantic_ids", "semantic_ids_path"]
+__all__ = [
+    "SEMANTIC_ID_BUILDERS",
+    "SemanticIDConfig",
+    "SemanticIDs",
+    "build_semantic_ids",
+    "catalogue_key",
+    "load_semantic_ids",
+    "save_semantic_ids",
+    "semantic_ids_path",
+]

@@ -44,7 +44,10 @@ class SemanticIDs:
 
     @classmethod
     def from_paths(
-        cls, method: str, paths: Sequence[Sequence[str]], names: Sequence[Sequence[str]] | None = None,
+        cls,
+        method: str,
+        paths: Sequence[Sequence[str]],
+        names: Sequence[Sequence[str]] | None = None,
         catalogue: str = "",
     ) -> SemanticIDs:
         seen: Counter[tuple[str, ...]] = Counter()
@@ -115,15 +118,23 @@ class SemanticIDs:
             "distinct_paths": len(buckets),
             "collision_rate": shared / self.n_items if self.n_items else 0.0,
             "largest_bucket": max(buckets.values(), default=0),
-            "tokens_per_level": [len({p[level] for p in self.paths if len(p) > level})
-                                 for level in range(max((len(p) for p in self.paths), default=0))],
+            "tokens_per_level": [
+                len({p[level] for p in self.paths if len(p) > level})
+                for level in range(max((len(p) for p in self.paths), default=0))
+            ],
             "id_lengths": dict(sorted(lengths.items())),
         }
 
     def save(self, path: Path) -> None:
         """Write a Parquet table (item_index, path, names, resolver) with the method in its schema metadata."""
-        table = pa.table({"item_index": np.arange(1, self.n_items + 1), "path": [list(p) for p in self.paths],
-                          "names": [list(n) for n in self.names], "resolver": self.resolvers})
+        table = pa.table(
+            {
+                "item_index": np.arange(1, self.n_items + 1),
+                "path": [list(p) for p in self.paths],
+                "names": [list(n) for n in self.names],
+                "resolver": self.resolvers,
+            }
+        )
         with atomic_path(path) as tmp:
             pq.write_table(table.replace_schema_metadata({"method": self.method, "catalogue": self.catalogue}), tmp)
 
@@ -133,6 +144,10 @@ class SemanticIDs:
             raise AgenticRecError(f"no semantic IDs at {path}")
         table = pq.read_table(path)
         metadata = table.schema.metadata or {}
-        return cls(metadata.get(b"method", b"unknown").decode(), [tuple(p) for p in table["path"].to_pylist()],
-                   [tuple(n) for n in table["names"].to_pylist()], table["resolver"].to_numpy().astype(np.int64),
-                   metadata.get(b"catalogue", b"").decode())
+        return cls(
+            metadata.get(b"method", b"unknown").decode(),
+            [tuple(p) for p in table["path"].to_pylist()],
+            [tuple(n) for n in table["names"].to_pylist()],
+            table["resolver"].to_numpy().astype(np.int64),
+            metadata.get(b"catalogue", b"").decode(),
+        )

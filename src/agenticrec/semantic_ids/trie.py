@@ -96,4 +96,3 @@ class ItemTrie:
                 out[int(self.leaf_item[node])] = prefix
             stack.extend((c, (*prefix, int(self.token[c]))) for c in self.children(node))
         return out
-

@@ -142,7 +142,11 @@ def annotate_request(
     parent: Descriptor | None, categories: list[Descriptor], texts: list[str], *, allow_none: bool, limit: int
 ) -> list[Message]:
     none_rule = f"If no category fits, answer {NONE}." if allow_none else "Every item fits one of them."
-    values: dict[str, Any] = {"scope": scope_line(parent), "categories": category_list(categories), "none_rule": none_rule}
+    values: dict[str, Any] = {
+        "scope": scope_line(parent),
+        "categories": category_list(categories),
+        "none_rule": none_rule,
+    }
     if len(texts) == 1:
         system = load_prompt(__file__, "prompts/annotate.md").render(**values)
         return chat(system, quote_data(" ".join(texts[0].split())[:limit]))
@@ -164,7 +168,9 @@ def review_request(
 ) -> list[Message]:
     shown = {k: v for k, v in proposal.items() if v not in ("", [], None)}
     system = load_prompt(__file__, "prompts/review_change.md").render(
-        scope=scope_line(parent), categories=category_list(categories), count=len(texts),
+        scope=scope_line(parent),
+        categories=category_list(categories),
+        count=len(texts),
         proposal=quote_data(json.dumps(shown, ensure_ascii=False), label="proposal"),
     )
     return chat(system, items_block(texts, limit))

@@ -17,8 +17,14 @@ from agenticrec.tagger.vocabulary import Vocabulary
 class Tagger:
     """Builds and assigns a descriptor vocabulary; every artifact and the LLM ledger live in ``run_dir``."""
 
-    def __init__(self, config: TaggerConfig | None = None, *, llm: LLMConfig | None = None,
-                 run_dir: str | Path = "runs/tagger", seed: int = 42) -> None:
+    def __init__(
+        self,
+        config: TaggerConfig | None = None,
+        *,
+        llm: LLMConfig | None = None,
+        run_dir: str | Path = "runs/tagger",
+        seed: int = 42,
+    ) -> None:
         self.config = config or TaggerConfig()
         self.llm = llm or LLMConfig()
         self.run_dir = Path(run_dir)

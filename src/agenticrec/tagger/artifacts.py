@@ -14,7 +14,9 @@ VOCABULARY = "vocabulary.json"
 BUILD_LOG = "build_log.jsonl"  # every split, initial proposal, cycle, change proposal and decision
 BUILD_SUMMARY = "build_summary.json"
 BUILD_MEMBERS = "build_members.json"  # descriptor id -> ids of the items annotated into it while building
-ASSIGNMENTS = "assignments.parquet"  # item_id, item_index, descriptor_ids, descriptor_names, sources, resolver, semantic_id
+ASSIGNMENTS = (
+    "assignments.parquet"  # item_id, item_index, descriptor_ids, descriptor_names, sources, resolver, semantic_id
+)
 ASSIGN_SUMMARY = "assign_summary.json"
 KEYWORDS = "keywords.parquet"  # item_id, keywords
 KEYWORDS_SUMMARY = "keywords_summary.json"

@@ -88,8 +88,13 @@ def assign_paths(
 
 
 def _choose(
-    ctx: TaggerContext, node: str, parent: Descriptor | None, children: list[Descriptor], items: list[int],
-    members: dict[str, list[int]], tally: _Tally,
+    ctx: TaggerContext,
+    node: str,
+    parent: Descriptor | None,
+    children: list[Descriptor],
+    items: list[int],
+    members: dict[str, list[int]],
+    tally: _Tally,
 ) -> Choice:
     if len(children) == 1:
         return {i: (0, "only") for i in items}
@@ -137,7 +142,9 @@ def _measure_agreement(ctx: TaggerContext, node: str, known: Choice, tally: _Tal
     tally.heldout_agree += int((predicted == y[held]).sum())
 
 
-def _classify(ctx: TaggerContext, children: list[Descriptor], known: Choice, rest: list[int]) -> tuple[Choice, np.ndarray]:
+def _classify(
+    ctx: TaggerContext, children: list[Descriptor], known: Choice, rest: list[int]
+) -> tuple[Choice, np.ndarray]:
     """Logistic regression on embeddings of the labelled items; description similarity when it cannot train
     (fewer than two labelled classes), with zero confidence so those items are checked first."""
     labelled = sorted(known)
@@ -164,37 +171,47 @@ def _llm_choice(
 
 
 def _card_similarity(ctx: TaggerContext, children: list[Descriptor], items: list[int]) -> np.ndarray:
-    cards = embed_texts([c.card() for c in children], ctx.tagger.embedding_model,
-                        cache_dir=ctx.run_dir / "cache", progress=False)
+    cards = embed_texts(
+        [c.card() for c in children], ctx.tagger.embedding_model, cache_dir=ctx.run_dir / "cache", progress=False
+    )
     return ctx.embeddings[items] @ cards.T
 
 
 def descriptor_ids(item_ids: list[str], paths: list[list[Descriptor]]) -> SemanticIDs:
     """The descriptor paths as semantic IDs (descriptor ids as tokens, names as labels), with their resolvers."""
-    return SemanticIDs.from_paths("descriptors", [[d.id for d in p] for p in paths], [[d.name for d in p] for p in paths],
-                                  catalogue=catalogue_key(item_ids))
+    return SemanticIDs.from_paths(
+        "descriptors",
+        [[d.id for d in p] for p in paths],
+        [[d.name for d in p] for p in paths],
+        catalogue=catalogue_key(item_ids),
+    )
 
 
 def assignment_table(item_ids: list[str], ids: SemanticIDs, sources: list[list[str]]) -> pd.DataFrame:
     """One row per item with its descriptor path, label sources and the resolver token unique among items sharing
     the path."""
-    return pd.DataFrame({
-        "item_id": item_ids,
-        "item_index": np.arange(1, len(item_ids) + 1),
-        "descriptor_ids": [list(p) for p in ids.paths],
-        "descriptor_names": [list(n) for n in ids.names],
-        "sources": sources,
-        "resolver": ids.resolvers,
-        "semantic_id": [f"{p[-1] if p else 'root'}#{r}" for p, r in zip(ids.paths, ids.resolvers)],
-    })
+    return pd.DataFrame(
+        {
+            "item_id": item_ids,
+            "item_index": np.arange(1, len(item_ids) + 1),
+            "descriptor_ids": [list(p) for p in ids.paths],
+            "descriptor_names": [list(n) for n in ids.names],
+            "sources": sources,
+            "resolver": ids.resolvers,
+            "semantic_id": [f"{p[-1] if p else 'root'}#{r}" for p, r in zip(ids.paths, ids.resolvers)],
+        }
+    )
 
 
 def collision_figures(table: pd.DataFrame) -> dict[str, Any]:
     """Distinct descriptor paths, share of items sharing their path with another item, largest bucket."""
     buckets = Counter(tuple(p) for p in table["descriptor_ids"])
     shared = sum(size for size in buckets.values() if size > 1)
-    return {"distinct_paths": len(buckets), "collision_rate": shared / len(table) if len(table) else None,
-            "largest_bucket": max(buckets.values(), default=0)}
+    return {
+        "distinct_paths": len(buckets),
+        "collision_rate": shared / len(table) if len(table) else None,
+        "largest_bucket": max(buckets.values(), default=0),
+    }
 
 
 def degeneracy_warning(figures: dict[str, Any], items: int) -> str | None:
@@ -202,9 +219,11 @@ def degeneracy_warning(figures: dict[str, Any], items: int) -> str | None:
     largest = figures["largest_bucket"]
     if not items or largest / items <= DEGENERATE_SHARE:
         return None
-    return (f"one descriptor path holds {largest} of {items} items ({largest / items:.0%}): these semantic IDs barely "
-            "tell items apart, and their resolver token carries most of each item's identity. The annotator LLM is "
-            "most likely too weak for the task (SmolLM2-135M does this); configure a stronger one under llm.backends.")
+    return (
+        f"one descriptor path holds {largest} of {items} items ({largest / items:.0%}): these semantic IDs barely "
+        "tell items apart, and their resolver token carries most of each item's identity. The annotator LLM is "
+        "most likely too weak for the task (SmolLM2-135M does this); configure a stronger one under llm.backends."
+    )
 
 
 def run_assign(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir: Path, seed: int) -> pd.DataFrame:
@@ -231,14 +250,17 @@ def run_assign(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_di
     figures = collision_figures(table)
     if warning := degeneracy_warning(figures, len(table)):
         log.warning(warning)
-    write_json(out / artifacts.ASSIGN_SUMMARY, {
-        "dataset": dataset.name,
-        "method": config.assign.method,
-        "items": len(table),
-        "wall_seconds": time.perf_counter() - started,
-        "llm": ctx.meter.as_dict(),
-        **quality,
-        **figures,
-        "config": config.assign.model_dump(),
-    })
+    write_json(
+        out / artifacts.ASSIGN_SUMMARY,
+        {
+            "dataset": dataset.name,
+            "method": config.assign.method,
+            "items": len(table),
+            "wall_seconds": time.perf_counter() - started,
+            "llm": ctx.meter.as_dict(),
+            **quality,
+            **figures,
+            "config": config.assign.model_dump(),
+        },
+    )
     return table

@@ -18,8 +18,8 @@ import numpy as np
 from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
 from agenticrec.io import write_json
-from agenticrec.tagger import artifacts
 from agenticrec.llm import LLMClient
+from agenticrec.tagger import artifacts
 from agenticrec.tagger.classifier import fit_predict
 from agenticrec.tagger.config import TaggerConfig
 from agenticrec.tagger.context import TaggerContext, open_context
@@ -45,7 +45,9 @@ def build_vocabulary(ctx: TaggerContext, dataset: str) -> tuple[Vocabulary, dict
             result = split_node(ctx, parent_id or "root", parent, items, level)
             routed = _route(ctx, items, result.members)
             counted = [child.model_copy(update={"item_count": len(r)}) for child, r in zip(result.children, routed)]
-            for child, labelled, child_items in zip(vocabulary.add_children(parent_id, counted), result.members, routed):
+            for child, labelled, child_items in zip(
+                vocabulary.add_children(parent_id, counted), result.members, routed
+            ):
                 members[child.id] = labelled
                 next_queue.append((child.id, child_items))
         queue = next_queue
@@ -76,16 +78,18 @@ def run_build(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir
     finally:
         ctx.write_log(out / artifacts.BUILD_LOG)
     vocabulary.save(out / artifacts.VOCABULARY)
-    write_json(out / artifacts.BUILD_MEMBERS,
-               {d: [ctx.item_ids[i] for i in items] for d, items in members.items()})
-    write_json(out / artifacts.BUILD_SUMMARY, {
-        "dataset": dataset.name,
-        "items": len(ctx.texts),
-        "wall_seconds": time.perf_counter() - started,
-        "vocabulary_size": len(vocabulary.descriptors),
-        "size_per_level": vocabulary.size_per_level(),
-        "splits": sum(1 for e in ctx.events if e["event"] == "split"),
-        "llm": ctx.meter.as_dict(),
-        "config": config.build.model_dump(),
-    })
+    write_json(out / artifacts.BUILD_MEMBERS, {d: [ctx.item_ids[i] for i in items] for d, items in members.items()})
+    write_json(
+        out / artifacts.BUILD_SUMMARY,
+        {
+            "dataset": dataset.name,
+            "items": len(ctx.texts),
+            "wall_seconds": time.perf_counter() - started,
+            "vocabulary_size": len(vocabulary.descriptors),
+            "size_per_level": vocabulary.size_per_level(),
+            "splits": sum(1 for e in ctx.events if e["event"] == "split"),
+            "llm": ctx.meter.as_dict(),
+            "config": config.build.model_dump(),
+        },
+    )
     return vocabulary

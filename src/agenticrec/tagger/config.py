@@ -29,8 +29,10 @@ class BuildConfig(_Section):
     stop_coverage: float = Field(0.95, gt=0, le=1, description="stop refining once this share of items is assigned")
     branching: int = Field(1, ge=1, le=5, description="b: children an item may join per level while building")
     max_items_per_split: int | None = Field(
-        None, ge=10, description="annotate a seeded random subsample of at most this many items per split "
-        "(None = all); children then hold the subsample's items"
+        None,
+        ge=10,
+        description="annotate a seeded random subsample of at most this many items per split "
+        "(None = all); children then hold the subsample's items",
     )
     distill_samples: int = Field(40, ge=2, description="K-medoids samples of a node shown to the architect")
     error_clusters: int = Field(5, ge=1, description="clusters of unassigned items, one change proposal each")

@@ -91,5 +91,12 @@ def open_context(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_
     """Embed the dataset's item texts (cached in the run directory) and gather what every tagger stage needs."""
     texts = dataset.item_texts()
     embeddings = embed_texts(texts, config.embedding_model, cache_dir=Path(run_dir) / "cache")
-    return TaggerContext(tagger=config, seed=seed, run_dir=Path(run_dir), client=client,
-                         item_ids=dataset.item_ids(), texts=texts, embeddings=embeddings)
+    return TaggerContext(
+        tagger=config,
+        seed=seed,
+        run_dir=Path(run_dir),
+        client=client,
+        item_ids=dataset.item_ids(),
+        texts=texts,
+        embeddings=embeddings,
+    )

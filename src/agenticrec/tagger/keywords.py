@@ -39,9 +39,7 @@ def reused_share(labels_per_item: list[list[str]]) -> float:
     return sum(c > 1 for c in counts.values()) / len(counts) if counts else 0.0
 
 
-def run_keywords(
-    dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir: Path, seed: int
-) -> dict[str, Any]:
+def run_keywords(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir: Path, seed: int) -> dict[str, Any]:
     """The `tag keywords` stage: keywords for a sample of items, compared with their descriptors."""
     out = artifacts.tagger_dir(run_dir)
     ctx = open_context(dataset, config, client, run_dir, seed)

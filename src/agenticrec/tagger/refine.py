@@ -54,14 +54,29 @@ def split_node(ctx: TaggerContext, node: str, parent: Descriptor | None, items: 
     stopped_by = "max cycles"
     for cycle in range(1, cfg.max_cycles + 1):
         answers = ctx.label_items(
-            "annotator", parent, categories, pending, allow_none=True,
-            per_call=cfg.annotate_items_per_call, branching=cfg.branching,
+            "annotator",
+            parent,
+            categories,
+            pending,
+            allow_none=True,
+            per_call=cfg.annotate_items_per_call,
+            branching=cfg.branching,
         )
         labels.update({item: chosen for item, chosen in answers.items() if chosen})
         unassigned = [i for i in annotated if i not in labels and i not in outliers]
         coverage = len(labels) / len(annotated)
-        ctx.log("cycle", node=node, level=level, cycle=cycle, items=len(annotated), assigned=len(labels),
-                unassigned=len(unassigned), outliers=len(outliers), coverage=coverage, descriptors=len(categories))
+        ctx.log(
+            "cycle",
+            node=node,
+            level=level,
+            cycle=cycle,
+            items=len(annotated),
+            assigned=len(labels),
+            unassigned=len(unassigned),
+            outliers=len(outliers),
+            coverage=coverage,
+            descriptors=len(categories),
+        )
         ctx.console.print(
             f"  split {node} (level {level}): cycle {cycle}, {len(categories)} descriptors, "
             f"coverage {coverage:.1%}, {len(unassigned)} unassigned"
@@ -81,9 +96,14 @@ def split_node(ctx: TaggerContext, node: str, parent: Descriptor | None, items: 
             break
     members = [[i for i in annotated if k in labels.get(i, ())] for k in range(len(categories))]
     kept = [k for k, m in enumerate(members) if m]
-    ctx.log("split_done", node=node, level=level, stopped_by=stopped_by,
-            children=[{"name": categories[k].name, "item_count": len(members[k])} for k in kept],
-            dropped_empty=[c.name for k, c in enumerate(categories) if k not in kept])
+    ctx.log(
+        "split_done",
+        node=node,
+        level=level,
+        stopped_by=stopped_by,
+        children=[{"name": categories[k].name, "item_count": len(members[k])} for k in kept],
+        dropped_empty=[c.name for k, c in enumerate(categories) if k not in kept],
+    )
     children = [categories[k].model_copy(update={"item_count": len(members[k])}) for k in kept]
     return SplitResult(children=children, members=[members[k] for k in kept], stopped_by=stopped_by)
 
@@ -94,17 +114,16 @@ def _subsample(ctx: TaggerContext, node: str, items: list[int], cap: int | None)
     return sorted(ctx.rng("subsample", node).choice(items, cap, replace=False).tolist())
 
 
-def _initial_children(
-    ctx: TaggerContext, node: str, parent: Descriptor | None, items: list[int]
-) -> list[Descriptor]:
+def _initial_children(ctx: TaggerContext, node: str, parent: Descriptor | None, items: list[int]) -> list[Descriptor]:
     cfg = ctx.tagger.build
     limit = ctx.tagger.max_text_chars
     if cfg.architect == "joint":
         picks = kmedoids_indices(ctx.embeddings[items], cfg.distill_samples, seed=ctx.seed)
         request = propose_request(parent, [ctx.texts[items[i]] for i in picks], cfg.initial_children, limit)
         budget = {"max_tokens": TOKENS_PER_DESCRIPTOR * cfg.max_children}
-        result = ctx.client.batch("architect", [request], proposal_model(2, cfg.max_children), params=budget,
-                                  progress=False)[0]
+        result = ctx.client.batch(
+            "architect", [request], proposal_model(2, cfg.max_children), params=budget, progress=False
+        )[0]
         ctx.meter.add("architect", [result])
         if not result.ok:
             raise AgenticRecError(
@@ -114,8 +133,9 @@ def _initial_children(
         categories = [d.descriptor() for d in result.value.descriptors]
     else:
         groups = _clusters(ctx, items, cfg.initial_children)
-        requests = [name_group_request(parent, [ctx.texts[i] for i in g[: cfg.cluster_examples]], limit)
-                    for g in groups]
+        requests = [
+            name_group_request(parent, [ctx.texts[i] for i in g[: cfg.cluster_examples]], limit) for g in groups
+        ]
         results = ctx.client.batch("architect", requests, ProposedDescriptor, progress=False)
         ctx.meter.add("architect", results)
         named = {}
@@ -128,8 +148,12 @@ def _initial_children(
                 f"the architect named fewer than two distinct groups for node {node} "
                 f"({sum(r.ok for r in results)} of {len(results)} calls succeeded)"
             )
-    ctx.log("initial_proposal", node=node, children=[c.name for c in categories],
-            descriptors=[c.model_dump(include={"name", "description", "includes", "excludes"}) for c in categories])
+    ctx.log(
+        "initial_proposal",
+        node=node,
+        children=[c.name for c in categories],
+        descriptors=[c.model_dump(include={"name", "description", "includes", "excludes"}) for c in categories],
+    )
     return categories
 
 
@@ -148,8 +172,12 @@ def _clusters(ctx: TaggerContext, items: list[int], k: int) -> list[list[int]]:
 
 
 def _refine(
-    ctx: TaggerContext, node: str, parent: Descriptor | None, categories: list[Descriptor],
-    unassigned: list[int], cycle: int,
+    ctx: TaggerContext,
+    node: str,
+    parent: Descriptor | None,
+    categories: list[Descriptor],
+    unassigned: list[int],
+    cycle: int,
 ) -> set[int]:
     """One round of change proposals and reviews; edits `categories` in place, returns new outliers."""
     cfg = ctx.tagger.build
@@ -158,7 +186,9 @@ def _refine(
     shown = [[ctx.texts[i] for i in cluster[: cfg.cluster_examples]] for cluster in clusters]
     names = [c.name for c in categories]
     results = ctx.client.batch(
-        "annotator", [change_request(parent, categories, texts, limit) for texts in shown], change_model(names),
+        "annotator",
+        [change_request(parent, categories, texts, limit) for texts in shown],
+        change_model(names),
         progress=False,
     )
     ctx.meter.add("annotator", results)
@@ -167,8 +197,14 @@ def _refine(
         where = {"node": node, "cycle": cycle, "cluster": c, "cluster_size": len(cluster)}
         proposal = result.value.model_dump() if result.ok else None
         problem = result.error if proposal is None else _problem(proposal, categories, cfg.max_children)
-        ctx.log("proposal", **where, action=proposal and proposal["action"], proposal=proposal,
-                valid=problem is None, problem=problem)
+        ctx.log(
+            "proposal",
+            **where,
+            action=proposal and proposal["action"],
+            proposal=proposal,
+            valid=problem is None,
+            problem=problem,
+        )
         if problem is not None:
             continue
         review = ctx.client.batch(
@@ -215,9 +251,11 @@ def _apply(proposal: dict, categories: list[Descriptor], cluster: list[int]) -> 
     else:
         k = next(i for i, c in enumerate(categories) if c.name == proposal["target"])
         old = categories[k]
-        categories[k] = old.model_copy(update={
-            "description": proposal["description"].strip(),
-            "includes": list(dict.fromkeys([*old.includes, *proposal["includes"]])),
-            "excludes": list(dict.fromkeys([*old.excludes, *proposal["excludes"]])),
-        })
+        categories[k] = old.model_copy(
+            update={
+                "description": proposal["description"].strip(),
+                "includes": list(dict.fromkeys([*old.includes, *proposal["includes"]])),
+                "excludes": list(dict.fromkeys([*old.excludes, *proposal["excludes"]])),
+            }
+        )
     return set()

@@ -150,8 +150,7 @@ def key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("utilisation (used by >1 item)", report.get("utilisation")),
         ("leaf utilisation (path ends)", report.get("leaf_utilisation")),
         ("unused descriptors", report.get("unused_descriptors")),
-        ("items per descriptor min/median/mean/max",
-         spread and [spread[k] for k in ("min", "median", "mean", "max")]),
+        ("items per descriptor min/median/mean/max", spread and [spread[k] for k in ("min", "median", "mean", "max")]),
         ("distinct paths", report.get("distinct_paths")),
         ("collision rate", report.get("collision_rate")),
         ("largest bucket", report.get("largest_bucket")),
@@ -161,8 +160,12 @@ def key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     for stage in ("build", "assign"):
         costs = report[f"{stage}_per_item"]
-        figures.append((f"{stage}: LLM calls / tokens in / tokens out / seconds per item",
-                        costs and [costs[k] for k in ("llm_calls", "tokens_in", "tokens_out", "wall_seconds")]))
+        figures.append(
+            (
+                f"{stage}: LLM calls / tokens in / tokens out / seconds per item",
+                costs and [costs[k] for k in ("llm_calls", "tokens_in", "tokens_out", "wall_seconds")],
+            )
+        )
     figures.append(("keywords", report["keywords"]))
     return [(label, format_figure(value)) for label, value in figures]
 
@@ -193,8 +196,10 @@ def _write_plots(out: Path, report: dict[str, Any]) -> list[str]:
     from matplotlib.ticker import MaxNLocator
 
     def coverage(ax: Any) -> None:
-        lines = {"all levels": report["coverage_per_cycle"],
-                 **{f"level {k}": v for k, v in report["coverage_per_cycle_by_level"].items()}}
+        lines = {
+            "all levels": report["coverage_per_cycle"],
+            **{f"level {k}": v for k, v in report["coverage_per_cycle_by_level"].items()},
+        }
         for label, values in lines.items():
             ax.plot(range(1, len(values) + 1), values, marker="o", label=label)
         ax.set(xlabel="refinement cycle", ylabel="coverage", title="Coverage per refinement cycle", ylim=(0, 1.02))
@@ -208,8 +213,11 @@ def _write_plots(out: Path, report: dict[str, Any]) -> list[str]:
 
     def spread(ax: Any) -> None:
         ax.hist(list(report["items_per_descriptor"]["counts"].values()), bins=30)
-        ax.set(xlabel="items per descriptor (item counted on every level)", ylabel="descriptors",
-               title="Items per descriptor")
+        ax.set(
+            xlabel="items per descriptor (item counted on every level)",
+            ylabel="descriptors",
+            title="Items per descriptor",
+        )
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
     plots = {"coverage_per_cycle.png": coverage, "vocabulary_per_level.png": sizes}
@@ -222,10 +230,17 @@ def _write_plots(out: Path, report: dict[str, Any]) -> list[str]:
 
 def _tree(vocabulary: Vocabulary, assigned: dict[str, int] | None, parent: str | None = None) -> list[dict[str, Any]]:
     """The vocabulary below `parent` as nested dicts for the template; `assigned` is None before assignment."""
-    return [{"id": d.id, "name": d.name, "description": d.description, "item_count": d.item_count,
-             "assigned": None if assigned is None else assigned.get(d.id, 0),
-             "children": _tree(vocabulary, assigned, d.id)}
-            for d in vocabulary.children(parent)]
+    return [
+        {
+            "id": d.id,
+            "name": d.name,
+            "description": d.description,
+            "item_count": d.item_count,
+            "assigned": None if assigned is None else assigned.get(d.id, 0),
+            "children": _tree(vocabulary, assigned, d.id),
+        }
+        for d in vocabulary.children(parent)
+    ]
 
 
 def write_report(run_dir: Path) -> Path:
@@ -235,7 +250,12 @@ def write_report(run_dir: Path) -> Path:
     vocabulary = Vocabulary.load(out / artifacts.VOCABULARY)
     write_json(out / REPORT_JSON, report)
     assigned = report.get("items_per_descriptor", {}).get("counts")
-    page = render_html("tagger_report.html.j2", report=report, figures=key_figures(report),
-                       plots=_write_plots(out, report), tree=_tree(vocabulary, assigned))
+    page = render_html(
+        "tagger_report.html.j2",
+        report=report,
+        figures=key_figures(report),
+        plots=_write_plots(out, report),
+        tree=_tree(vocabulary, assigned),
+    )
     atomic_write_text(out / artifacts.REPORT, page)
     return out / artifacts.REPORT

@@ -29,11 +29,25 @@ from dataclasses import dataclass
 from typing import Any
 
 FAULT_KINDS = (
-    "http_500", "http_503", "http_429", "reset", "slow", "invalid_json", "truncated_json", "schema_violation",
+    "http_500",
+    "http_503",
+    "http_429",
+    "reset",
+    "slow",
+    "invalid_json",
+    "truncated_json",
+    "schema_violation",
 )
 _IDLE_TIMEOUT_S = 60.0
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def first_user_message(body: dict[str, Any]) -> str:
@@ -178,11 +192,16 @@ class FakeLLMServer:
             if not writer.is_closing():
                 writer.close()
 
-    async def _send(self, writer: asyncio.StreamWriter, status: int, payload: dict[str, Any],
-                    extra: dict[str, str] | None = None) -> None:
+    async def _send(
+        self, writer: asyncio.StreamWriter, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
-        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}", "Content-Type: application/json",
-                f"Content-Length: {len(data)}", "Connection: keep-alive"]
+        head = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(data)}",
+            "Connection: keep-alive",
+        ]
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
         await writer.drain()
@@ -192,15 +211,22 @@ class FakeLLMServer:
             message += f" (request had Authorization: {headers.get('authorization')})"
         return {"error": {"message": message, "type": "server_error"}}
 
-    async def _route(self, method: str, path: str, headers: dict[str, str], body: bytes,
-                     writer: asyncio.StreamWriter) -> bool:
+    async def _route(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, writer: asyncio.StreamWriter
+    ) -> bool:
         """Answer one request; False closes the connection."""
         if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
             await self._send(writer, 401, self._error("invalid API key", headers))
             return True
         if method == "GET" and path.endswith("/models"):
-            await self._send(writer, 200, {"object": "list", "data": [
-                {"id": self.model, "object": "model", "created": 0, "owned_by": "agenticrec"}]})
+            await self._send(
+                writer,
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "agenticrec"}],
+                },
+            )
             return True
         if method == "POST" and path.endswith("/chat/completions"):
             return await self._chat(json.loads(body or b"{}"), headers, writer)
@@ -230,8 +256,9 @@ class FakeLLMServer:
             await self._send(writer, int(fault[-3:]), self._error("injected server error", headers))
             return True
         if fault == "http_429":
-            await self._send(writer, 429, self._error("rate limited", headers),
-                             {"Retry-After": str(self.faults.retry_after_s)})
+            await self._send(
+                writer, 429, self._error("rate limited", headers), {"Retry-After": str(self.faults.retry_after_s)}
+            )
             return True
         if fault == "reset":
             sock = writer.get_extra_info("socket")
@@ -249,13 +276,24 @@ class FakeLLMServer:
         elif fault == "schema_violation":
             content = json.dumps({**json.loads(answer), "label": "maybe"})
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
-        await self._send(writer, 200, {
-            "id": f"chatcmpl-{self.requests}", "object": "chat.completion", "created": int(time.time()),
-            "model": self.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content.split()),
-                      "total_tokens": prompt_tokens + len(content.split())},
-        })
+        await self._send(
+            writer,
+            200,
+            {
+                "id": f"chatcmpl-{self.requests}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": self.model,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": len(content.split()),
+                    "total_tokens": prompt_tokens + len(content.split()),
+                },
+            },
+        )
         if fault is None:
             self.served[ident] += 1
         return True

@@ -141,8 +141,10 @@ class EmbeddedBackend(Backend):
             template = self.llama.metadata.get("tokenizer.chat_template")
             if not template:
                 raise ScoringUnsupported(f"{self.path.name} has no chat template in its metadata")
-            special = {k: self.llama.detokenize([t], special=True).decode(errors="replace") if t >= 0 else ""
-                       for k, t in (("eos", self.llama.token_eos()), ("bos", self.llama.token_bos()))}
+            special = {
+                k: self.llama.detokenize([t], special=True).decode(errors="replace") if t >= 0 else ""
+                for k, t in (("eos", self.llama.token_eos()), ("bos", self.llama.token_bos()))
+            }
             self._formatters[generation_prompt] = Jinja2ChatFormatter(
                 template, eos_token=special["eos"], bos_token=special["bos"], add_generation_prompt=generation_prompt
             )
@@ -155,9 +157,10 @@ class EmbeddedBackend(Backend):
         """The token that closes an assistant answer in the chat template (none if it adds nothing)."""
         full = self._render([*messages, {"role": "assistant", "content": _ANSWER_MARK}], generation_prompt=False)
         if not full.startswith(prompt + _ANSWER_MARK):
-            raise ScoringUnsupported(f"the chat template of {self.path.name} does not continue the prompt "
-                                     "with the answer")
-        tail = full[len(prompt) + len(_ANSWER_MARK):]
+            raise ScoringUnsupported(
+                f"the chat template of {self.path.name} does not continue the prompt with the answer"
+            )
+        tail = full[len(prompt) + len(_ANSWER_MARK) :]
         return self._tokens(tail, special=True)[:1] if tail.strip() else []
 
     def _eval_prompt(self, tokens: list[int]) -> np.ndarray:
@@ -179,8 +182,10 @@ class EmbeddedBackend(Backend):
         option_ids = [self._tokens(option, special=False) + end for option in options]
         longest = max(len(ids) for ids in option_ids)
         if len(prompt_ids) + longest > self.cfg.n_ctx or longest > self.cfg.n_batch:
-            raise RequestRejected(f"prompt of {len(prompt_ids)} tokens plus an option of {longest} tokens exceeds "
-                                  f"n_ctx {self.cfg.n_ctx} or n_batch {self.cfg.n_batch}")
+            raise RequestRejected(
+                f"prompt of {len(prompt_ids)} tokens plus an option of {longest} tokens exceeds "
+                f"n_ctx {self.cfg.n_ctx} or n_batch {self.cfg.n_batch}"
+            )
         n = len(prompt_ids)
         scores = []
         try:

@@ -166,7 +166,10 @@ class OpenAICompatBackend(Backend):
             self._mode = _MODES[_MODES.index(failed_mode) + 1]
             log.warning(
                 "LLM backend %r rejected response_format %s (%s); using %s from now on",
-                self.name, failed_mode, detail, self._mode,
+                self.name,
+                failed_mode,
+                detail,
+                self._mode,
             )
 
     async def aclose(self) -> None:

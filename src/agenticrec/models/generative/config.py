@@ -21,7 +21,9 @@ class GenerativeConfig(ModelSection):
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     max_items: int = Field(20, gt=0, description="most recent history items the encoder reads")
     examples_per_user: int | None = Field(
-        None, gt=0, description="train on each user's most recent next-item examples only (None = all); "
-        "bounds the cost of long histories on a CPU"
+        None,
+        gt=0,
+        description="train on each user's most recent next-item examples only (None = all); "
+        "bounds the cost of long histories on a CPU",
     )
     beam: int = Field(20, gt=0, description="beam width; the ranked list has at most this many items")

@@ -57,12 +57,19 @@ class Block(nn.Module):
         self.cross_norm = nn.LayerNorm(d) if cross else None
         self.cross_attention = Attention(config) if cross else None
         self.ff_norm = nn.LayerNorm(d)
-        self.ff = nn.Sequential(nn.Linear(d, config.d_ff), nn.ReLU(), nn.Dropout(config.dropout),
-                                nn.Linear(config.d_ff, d))
+        self.ff = nn.Sequential(
+            nn.Linear(d, config.d_ff), nn.ReLU(), nn.Dropout(config.dropout), nn.Linear(config.d_ff, d)
+        )
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, memory: torch.Tensor | None = None,
-                memory_mask: torch.Tensor | None = None, beams: int = 1) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor,
+        memory: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+        beams: int = 1,
+    ) -> torch.Tensor:
         h = self.self_norm(x)
         x = x + self.dropout(self.self_attention(h, h, mask))
         if self.cross_attention is not None and self.cross_norm is not None:
@@ -84,8 +91,10 @@ class GenerativeRetrieval(nn.Module, Model):
 
     @classmethod
     def protocol_notes(cls, config: GenerativeConfig) -> dict[str, str]:
-        return {"decoding": f"trie-constrained beam search, beam {config.beam}: the beam is the ranked list, items "
-                            f"outside it rank below it (MRR and metrics at K > {config.beam} are truncated)"}
+        return {
+            "decoding": f"trie-constrained beam search, beam {config.beam}: the beam is the ranked list, items "
+            f"outside it rank below it (MRR and metrics at K > {config.beam} are truncated)"
+        }
 
     def __init__(self, tokenizer: SemanticIDTokenizer, config: GenerativeConfig) -> None:
         super().__init__()
@@ -115,12 +124,13 @@ class GenerativeRetrieval(nn.Module, Model):
         """Left-padded item indices (B, max_items) -> token grid (B, max_items * id_length), trimmed of
         leading all-padding slots (positions count back from the end, so trimming changes nothing)."""
         used = int((histories > 0).sum(dim=1).max())
-        return self.item_grid[histories[:, histories.shape[1] - max(used, 1):]].flatten(1)
+        return self.item_grid[histories[:, histories.shape[1] - max(used, 1) :]].flatten(1)
 
     def encode(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         length = source.shape[1]
-        positions = torch.arange(self.encoder_position.num_embeddings - length, self.encoder_position.num_embeddings,
-                                 device=source.device)
+        positions = torch.arange(
+            self.encoder_position.num_embeddings - length, self.encoder_position.num_embeddings, device=source.device
+        )
         x = self.dropout(self.embedding(source) + self.encoder_position(positions)[None])
         mask = (source != PAD)[:, None, None, :]
         for block in self.encoder:
@@ -155,8 +165,9 @@ class GenerativeRetrieval(nn.Module, Model):
     # ---- constrained beam search --------------------------------------------------------------------
 
     @torch.no_grad()
-    def beam_search(self, histories: torch.Tensor, beam: int,
-                    allowed: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def beam_search(
+        self, histories: torch.Tensor, beam: int, allowed: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Best ``beam`` items per user as (items, log-probabilities), each (B, beam), best first.
 
         Only complete IDs of catalogue items come out; with ``allowed`` (B, n_items + 1) booleans, only
@@ -189,8 +200,9 @@ class GenerativeRetrieval(nn.Module, Model):
             nodes = child.gather(1, best)
             carried = finished.view(batch, width).gather(1, parents)  # a finished ID only appends padding
             step_tokens = torch.where(carried, PAD, trie.token[nodes])
-            prefix = torch.cat([prefix.gather(1, parents[..., None].expand(-1, -1, prefix.shape[2])),
-                                step_tokens[..., None]], dim=2)
+            prefix = torch.cat(
+                [prefix.gather(1, parents[..., None].expand(-1, -1, prefix.shape[2])), step_tokens[..., None]], dim=2
+            )
         items = trie.leaf_item[nodes]
         items[~torch.isfinite(scores)] = 0
         return items, scores
@@ -201,8 +213,9 @@ class GenerativeRetrieval(nn.Module, Model):
             yield slice(start, start + size)
 
     @torch.no_grad()
-    def recommend(self, histories: list[np.ndarray], k: int | None = None,
-                  allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(
+        self, histories: list[np.ndarray], k: int | None = None, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (default: beam width) items and their beam scores per history; ``allowed`` is a boolean
         mask over item indices, (n_items + 1,) for everyone or (len(histories), n_items + 1) per user."""
         beam = max(k or self.config.beam, 1)
@@ -229,8 +242,9 @@ class GenerativeRetrieval(nn.Module, Model):
         return out
 
 
-def training_examples(train: list[np.ndarray], max_items: int,
-                      per_user: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def training_examples(
+    train: list[np.ndarray], max_items: int, per_user: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Next-item examples of the training sequences, (left-padded last ``max_items`` items, next item): every
     one, or each user's ``per_user`` most recent."""
     histories, targets = [], []

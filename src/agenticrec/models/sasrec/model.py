@@ -85,16 +85,26 @@ class SASRec(nn.Module, Model):
             batch_first=True,
             norm_first=config.pre_norm,
         )
-        self.encoder = nn.TransformerEncoder(layer, num_layers=config.num_layers, enable_nested_tensor=False,
-                                             norm=nn.LayerNorm(d, eps=1e-12) if config.pre_norm else None)
+        self.encoder = nn.TransformerEncoder(
+            layer,
+            num_layers=config.num_layers,
+            enable_nested_tensor=False,
+            norm=nn.LayerNorm(d, eps=1e-12) if config.pre_norm else None,
+        )
         self.apply(_init_weights)
         self.features: nn.EmbeddingBag | None = None
         if feature_tokens is not None:
             lengths = torch.tensor([len(tokens) for tokens in feature_tokens])
-            self.register_buffer("feature_ids", torch.tensor([t for tokens in feature_tokens for t in tokens],
-                                                              dtype=torch.long), persistent=False)
-            self.register_buffer("feature_offsets", torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)[:-1]]),
-                                 persistent=False)
+            self.register_buffer(
+                "feature_ids",
+                torch.tensor([t for tokens in feature_tokens for t in tokens], dtype=torch.long),
+                persistent=False,
+            )
+            self.register_buffer(
+                "feature_offsets",
+                torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)[:-1]]),
+                persistent=False,
+            )
             self.features = nn.EmbeddingBag(max(self.feature_ids.tolist(), default=0) + 1, d, mode="sum")
             nn.init.normal_(self.features.weight, std=0.02)
 
@@ -158,8 +168,9 @@ class SASRec(nn.Module, Model):
             torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]),
         )
 
-    def _sampled_softmax_loss(self, all_hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor,
-                              valid: torch.Tensor) -> torch.Tensor:
+    def _sampled_softmax_loss(
+        self, all_hidden: torch.Tensor, table: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor
+    ) -> torch.Tensor:
         """Cross-entropy over each target and ``config.negatives`` uniform items drawn for it (per position, as in the
         2025 study, or per sequence and shared by its positions: ``config.negatives_per``). A negative that happens
         to be the target is left out."""
