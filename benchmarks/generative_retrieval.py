@@ -138,7 +138,9 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         "row (the papers' encoder-decoder: 4+4 layers, d_model 128, d_ff 1024, 6 heads of 64, dropout 0.1, AdamW, "
         "cosine schedule, batch 256).",
         "",
-        "| dataset | variant | settings | seeds | NDCG@10 | target | NDCG@10 history masked | Recall@10 | NDCG@20 | coverage@10 | tail@10 | IDs: collision rate / largest bucket | invalid IDs | beam ms/user | best epoch | stopped by | train s |",
+        "| dataset | variant | settings | seeds | NDCG@10 | target | NDCG@10 history masked | Recall@10 | NDCG@20 "
+        "| coverage@10 | tail@10 | IDs: collision rate / largest bucket | invalid IDs | beam ms/user | best epoch "
+        "| stopped by | train s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -146,7 +148,7 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         groups.setdefault((run["dataset"], run["variant"]), []).append(run)
     for (dataset, variant), group in groups.items():
 
-        def cell(metric: str, protocol: str = "test") -> str:
+        def cell(metric: str, protocol: str = "test", group: list[dict[str, Any]] = group) -> str:
             values = [r[protocol][metric] for r in group if r.get(protocol)]
             if not values:
                 return "–"
@@ -162,7 +164,8 @@ def markdown(runs: list[dict[str, Any]]) -> str:
         beam_ms = f"{decoding['beam_ms_per_user']:.1f}" if decoding else "–"
         stopped = ", ".join(sorted({r["train"].get("stopped_by", "-") for r in group}))
         lines.append(
-            f"| {dataset} | {variant} | {settings(group[0]['config'])} | {len(group)} | {cell('ndcg@10')} | {verdict} | "
+            f"| {dataset} | {variant} | {settings(group[0]['config'])} | {len(group)} | {cell('ndcg@10')} | "
+            f"{verdict} | "
             f"{cell('ndcg@10', 'test_history_masked')} | {cell('recall@10')} | "
             f"{cell('ndcg@20')} | {cell('coverage@10')} | {cell('exposure@10_tail')} | {id_cell} | "
             f"{invalid} | {beam_ms} | {[r['train'].get('best_epoch') for r in group]} | {stopped} | "

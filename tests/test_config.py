@@ -70,7 +70,7 @@ def test_resolved_config_round_trips(tmp_path):
 def test_tagger_settings_are_validated():
     with pytest.raises(ConfigError, match="branching > 1 needs annotate_items_per_call = 1"):
         load_config(None, ["tagger.build.branching=2", "tagger.build.annotate_items_per_call=4"])
-    with pytest.raises(ConfigError, match="tagger.assign.method"):
+    with pytest.raises(ConfigError, match=r"tagger\.assign\.method"):
         load_config(None, ["tagger.assign.method=magic"])
     assert load_config(None, ["tagger.build.max_depth=2"]).tagger.build.max_depth == 2
 
@@ -107,7 +107,7 @@ def test_errors_name_the_key_as_written_and_where_it_came_from(tmp_path):
 
 
 def test_unknown_preset_lists_the_shipped_ones():
-    with pytest.raises(ConfigError, match="unknown models preset 'sasrec-xx'; shipped: .*sasrec-ce"):
+    with pytest.raises(ConfigError, match=r"unknown models preset 'sasrec-xx'; shipped: .*sasrec-ce"):
         load_config(model="sasrec-xx")
 
 

@@ -22,17 +22,19 @@ from agenticrec.render import render_html
 from agenticrec.tagger.report import write_report
 
 DATA = ["data.name=movielens-100k"]
-TAGGER = [  # as configs/tagger-movielens-100k.yaml: annotators label a sample, a classifier routes the rest
-    "tagger.build.architect=per_cluster",
+TAGGER = [  # as configs/tagger-movielens-100k.yaml: named K-medoids groups label the sample, a classifier routes
+    # the rest
+    "tagger.build.architect=grouped",
+    "tagger.build.labels=groups",
     "tagger.build.max_depth=2",
     "tagger.build.initial_children=6",
     "tagger.build.split_threshold=40",
-    "tagger.build.max_items_per_split=50",
-    "tagger.build.max_cycles=2",
-    "tagger.build.error_clusters=3",
+    "tagger.build.max_items_per_split=300",
+    "tagger.build.naming_retries=0",  # SmolLM2 rarely passes the name checks; its failures fall back to keyphrases
+    "llm.max_repairs=0",
     "tagger.assign.method=classifier",
-    "tagger.assign.labels_per_node=40",
-    "tagger.assign.max_check_share=0.05",
+    "tagger.assign.labels_per_child=1",
+    "tagger.assign.max_check_share=0",
 ]
 RUNS = {
     "popularity": ["model.name=popularity"],

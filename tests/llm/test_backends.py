@@ -29,3 +29,17 @@ def test_client_libraries_load_only_when_a_backend_starts():
     code = "import sys, agenticrec.llm.backends; print(sorted({'openai', 'llama_cpp'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_model_paths_expand_variables_with_defaults_and_home(monkeypatch):
+    from pathlib import Path
+
+    from agenticrec.llm.backends.embedded import expand_path
+
+    monkeypatch.delenv("AGENTICREC_MODEL_DIR", raising=False)
+    assert expand_path("${AGENTICREC_MODEL_DIR:-~/models}/q.gguf") == Path.home() / "models" / "q.gguf"
+    monkeypatch.setenv("AGENTICREC_MODEL_DIR", "/opt/m")
+    assert expand_path("${AGENTICREC_MODEL_DIR:-~/models}/q.gguf") == Path("/opt/m/q.gguf")
+    assert expand_path("$AGENTICREC_MODEL_DIR/q.gguf") == Path("/opt/m/q.gguf")
+    monkeypatch.delenv("AGENTICREC_MODEL_DIR")
+    assert expand_path("${AGENTICREC_MODEL_DIR}/q.gguf") == Path("${AGENTICREC_MODEL_DIR}/q.gguf")

@@ -71,9 +71,11 @@ def test_unreachable_server_gives_one_clear_error():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again below: nobody listens there
-    with LLMClient(http_config(f"http://127.0.0.1:{port}/v1")) as client:
-        with pytest.raises(LLMError, match=rf"at http://127.0.0.1:{port}/v1 is unreachable"):
-            client.batch("annotator", [f"q{i}" for i in range(1000)], Echo)
+    with (
+        LLMClient(http_config(f"http://127.0.0.1:{port}/v1")) as client,
+        pytest.raises(LLMError, match=rf"at http://127.0.0.1:{port}/v1 is unreachable"),
+    ):
+        client.batch("annotator", [f"q{i}" for i in range(1000)], Echo)
 
 
 def test_requests_per_minute_limit_still_completes(fake_server):

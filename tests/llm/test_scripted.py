@@ -115,16 +115,20 @@ def test_unavailable_backend_aborts_batch_with_one_error():
         calls.append(1)
         raise BackendUnavailable("HTTP 401: bad key")
 
-    with LLMClient(scripted_config(script)) as client:
-        with pytest.raises(LLMError, match="cannot serve requests: HTTP 401"):
-            client.batch("annotator", [f"q{i}" for i in range(100)], Echo, concurrency=2)
+    with (
+        LLMClient(scripted_config(script)) as client,
+        pytest.raises(LLMError, match="cannot serve requests: HTTP 401"),
+    ):
+        client.batch("annotator", [f"q{i}" for i in range(100)], Echo, concurrency=2)
     assert len(calls) <= 2
 
 
 def test_batch_aborts_after_consecutive_failures():
-    with LLMClient(scripted_config(lambda m, s: "not json", max_repairs=0, abort_after_failures=5)) as client:
-        with pytest.raises(LLMError, match="5 LLM calls for role 'tagger' failed in a row"):
-            client.batch("tagger", [f"q{i}" for i in range(50)], Echo, concurrency=1)
+    with (
+        LLMClient(scripted_config(lambda m, s: "not json", max_repairs=0, abort_after_failures=5)) as client,
+        pytest.raises(LLMError, match="5 LLM calls for role 'tagger' failed in a row"),
+    ):
+        client.batch("tagger", [f"q{i}" for i in range(50)], Echo, concurrency=1)
 
 
 def test_ledger_answers_reruns_and_in_batch_duplicates(tmp_path):

@@ -46,9 +46,11 @@ def test_key_is_used_but_never_recorded(fake_server, tmp_path, monkeypatch, debu
 def test_rejected_key_error_does_not_show_it(fake_server, monkeypatch, debug_logs):
     monkeypatch.setenv("AGENTICREC_TEST_KEY", SECRET)
     server = fake_server(api_key="another-key", leak_auth=True)
-    with LLMClient(http_config(server.url, api_key_env="AGENTICREC_TEST_KEY")) as client:
-        with pytest.raises(LLMError, match="rejected the credentials") as info:
-            client.call("judge", "q", Echo)
+    with (
+        LLMClient(http_config(server.url, api_key_env="AGENTICREC_TEST_KEY")) as client,
+        pytest.raises(LLMError, match="rejected the credentials") as info,
+    ):
+        client.call("judge", "q", Echo)
     text = "".join(traceback.format_exception(info.value))
     assert "AGENTICREC_TEST_KEY" in text and SECRET not in text
     assert SECRET not in debug_logs.text
@@ -56,6 +58,8 @@ def test_rejected_key_error_does_not_show_it(fake_server, monkeypatch, debug_log
 
 def test_missing_key_variable_is_named(monkeypatch):
     monkeypatch.delenv("AGENTICREC_TEST_KEY", raising=False)
-    with LLMClient(http_config("http://127.0.0.1:9/v1", api_key_env="AGENTICREC_TEST_KEY")) as client:
-        with pytest.raises(LLMError, match="environment variable AGENTICREC_TEST_KEY .* is not set"):
-            client.call("judge", "q")
+    with (
+        LLMClient(http_config("http://127.0.0.1:9/v1", api_key_env="AGENTICREC_TEST_KEY")) as client,
+        pytest.raises(LLMError, match=r"environment variable AGENTICREC_TEST_KEY .* is not set"),
+    ):
+        client.call("judge", "q")

@@ -69,7 +69,7 @@ class TaggerScript:
     approve: the architect's review decision
     second_level: children the architect proposes below a level-1 descriptor
     off_list: the annotator answers this name (not in the list) instead of a valid choice
-    group_name: per-cluster architect answers this name for every group (default: the medoid's kind)
+    group_name: the grouped architect answers this name for every group (default: the group's first keyphrase)
     """
 
     def __init__(
@@ -98,10 +98,13 @@ class TaggerScript:
             top = "whole catalogue" in system
             children = self.initial if top else self.second_level
             return json.dumps({"descriptors": [{"name": n, "description": d} for n, d in children.items()]})
-        if "form one group" in system:
-            self.calls.append("name_group")
-            kind = kind_of(quoted_lines(user)[0])
-            return json.dumps({"name": self.group_name or kind, "description": f"all {kind}"})
+        if "groups of items" in system:
+            self.calls.append("name_groups")
+            groups = [line for line in quoted_lines(user) if line.startswith("Group ")]
+            return json.dumps({"descriptors": [self._group_answer(line) for line in groups]})
+        if "describes one group of items" in system:
+            self.calls.append("rename")
+            return json.dumps(self._group_answer(quoted_lines(user)[0]))
         if "Propose one change" in system:
             self.calls.append("change")
             return self.change if isinstance(self.change, str) else json.dumps(self.change)
@@ -123,6 +126,11 @@ class TaggerScript:
             word = re.search(r"title: (\w+)", text).group(1)  # type: ignore[union-attr]
             return json.dumps({"keywords": [kind_of(text), word, "food"]})
         raise AssertionError(f"unexpected prompt: {system[:200]}")
+
+    def _group_answer(self, line: str) -> dict[str, str]:
+        phrases = line.split("keyphrases: ", 1)[1].split(", ")
+        name = self.group_name or phrases[0]
+        return {"name": name, "description": f"all {name}"}
 
     def _pick(self, names: list[tuple[str, str]], text: str, allow_none: bool) -> str:
         if self.off_list:

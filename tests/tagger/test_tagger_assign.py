@@ -53,7 +53,7 @@ def test_classifier_labels_the_items_the_annotators_did_not_see(tmp_path):
         tmp_path,
         TaggerScript(initial=THREE),
         build={"max_items_per_split": 20},
-        assign={"method": "classifier", "labels_per_node": 10, "check_below": 1.0, "max_check_share": 0.25},
+        assign={"method": "classifier", "labels_per_child": 3, "check_below": 1.0, "max_check_share": 0.25},
     )
     run_build(config)
     table = run_assign(config)

@@ -197,5 +197,5 @@ def test_missing_artifacts_are_named(run_dir, tmp_path):
     with pytest.raises(AgenticRecError, match="no vocabulary"):
         compute_report(tmp_path / "elsewhere")
     (artifacts.tagger_dir(run_dir) / artifacts.BUILD_LOG).unlink()
-    with pytest.raises(AgenticRecError, match="build_log.jsonl"):
+    with pytest.raises(AgenticRecError, match=r"build_log\.jsonl"):
         write_report(run_dir)

@@ -40,7 +40,8 @@ def critique(
     users: int = typer.Option(5000, help="test users to sample (seeded)"),
     seed: int = typer.Option(0, help="sampling seed"),
 ) -> None:
-    """Single-turn critique experiment: an LLM user picks level-1 descriptors of the wanted item; vanilla vs critique."""
+    """Single-turn critique experiment: an LLM user picks level-1 descriptors of the wanted item;
+    vanilla vs critique."""
     from agenticrec.critique.experiment import CRITIQUE_FILE, run_critique
 
     result = run_critique(run_dir, users, seed)

@@ -58,7 +58,7 @@ def presets() -> None:
     """List the shipped dataset, model and LLM presets (for --data, --model and --llm)."""
     table = Table("kind", "presets")
     for kind in ("datasets", "models", "llm"):
-        table.add_row(kind, ", ".join(preset_names(kind)))  # type: ignore[arg-type]
+        table.add_row(kind, ", ".join(preset_names(kind)))
     Console().print(table)
 
 

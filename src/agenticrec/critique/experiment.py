@@ -47,12 +47,13 @@ def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int,
     test = run.split.stage("test").sample(users, seed)
     with LLMClient(run.config.llm, run_dir) as client:
         picks = pick_level1(client, [run.dataset.item_text(int(target)) for target in test.targets], options)
-    answered = [k for k, p in enumerate(picks) if p is not None]
+    picked = {k: p for k, p in enumerate(picks) if p is not None}  # user -> tokens, where the call succeeded
+    answered = list(picked)
     if not answered:
         raise AgenticRecError(f"{run_dir}: every simulated-user call failed; see `agenticrec llm stats {run_dir}`")
     histories = [test.histories[k] for k in answered]
     targets = test.targets[answered]
-    allowed = np.stack([ids.items_under([(token,) for token in picks[k]]) for k in answered])
+    allowed = np.stack([ids.items_under([(token,) for token in picked[k]]) for k in answered])
     beam = max(ks)
     vanilla, _ = model.recommend(histories, k=beam)
     critiqued, _ = model.recommend(histories, k=beam, allowed=allowed)
@@ -69,7 +70,7 @@ def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int,
         },
         "users": len(answered),
         "failed_llm_calls": len(test.targets) - len(answered),
-        "mean_picked": float(np.mean([len(picks[k]) for k in answered])),
+        "mean_picked": float(np.mean([len(picked[k]) for k in answered])),
         "target_under_picks": float(allowed[np.arange(len(targets)), targets].mean()),
         "vanilla": rank_metrics(list_ranks(vanilla, targets), ks),
         "critique": rank_metrics(list_ranks(critiqued, targets), ks),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import GenericAlias
+from typing import Any
 
 from pydantic import Field, create_model
 
@@ -41,9 +43,12 @@ def pick_level1(
     """Per item text, the level-1 tokens the simulated user picks (None where the call failed)."""
     names = [o.name for o in options]
     by_name = {o.name: o.token for o in options}
-    answer = create_model("Picks", categories=(list[one_of(names)], Field(min_length=1, max_length=len(names))))
+    # list[one_of(names)], spelled so that the type checker does not read a run-time type as a static one
+    category_list: Any = GenericAlias(list, one_of(names))
+    answer = create_model("Picks", categories=(category_list, Field(min_length=1, max_length=len(names))))
     system = load_prompt(__file__, "prompts/pick_level1.md").render(
         categories="\n".join(f"- {o.card}" for o in options)
     )
     results = client.batch(ROLE, [chat(system, quote_data(text[:max_chars])) for text in texts], answer)
-    return [sorted({by_name[n] for n in r.value.categories}) if r.ok else None for r in results]
+    # value is None exactly when the call failed (not r.ok)
+    return [sorted({by_name[n] for n in r.value.categories}) if r.value is not None else None for r in results]

@@ -18,7 +18,8 @@ Stage = Literal["valid", "test"]
 
 @dataclass(frozen=True)
 class EvalSet:
-    """Inputs and held-out targets of one evaluation stage; ``histories[u]`` never contains ``targets[u]``'s position."""
+    """Inputs and held-out targets of one evaluation stage;
+    ``histories[u]`` never contains ``targets[u]``'s position."""
 
     histories: list[np.ndarray]
     targets: np.ndarray

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import io
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
@@ -36,7 +37,7 @@ def recbole_folder() -> Path:
     return Path(spec.submodule_search_locations[0]) / "dataset_example" / "ml-100k"
 
 
-def _read_tsv(path: Path, columns: list[str], **kwargs) -> pd.DataFrame:
+def _read_tsv(path: Path, columns: list[str], **kwargs: Any) -> pd.DataFrame:
     require_file(path, "MovieLens file")
     try:
         frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, **kwargs)

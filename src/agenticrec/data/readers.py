@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,7 +29,7 @@ def open_text(path: Path) -> IO[str]:
     return path.open(encoding="utf-8")
 
 
-def iter_json_lines(path: Path, parse=json.loads) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_json_lines(path: Path, parse: Callable[[str], Any] = json.loads) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, record)`` for every non-blank line; a malformed line is a DataError."""
     with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):

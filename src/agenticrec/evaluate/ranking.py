@@ -42,8 +42,8 @@ def popularity_buckets(item_counts: np.ndarray) -> np.ndarray:
     n = len(item_counts) - 1
     order = np.argsort(-item_counts[1:], kind="stable") + 1
     buckets = np.full(len(item_counts), 1, dtype=np.int64)
-    buckets[order[: int(round(HEAD_SHARE * n))]] = 0
-    buckets[order[n - int(round(TAIL_SHARE * n)) :]] = 2
+    buckets[order[: round(HEAD_SHARE * n)]] = 0
+    buckets[order[n - round(TAIL_SHARE * n) :]] = 2
     buckets[0] = -1
     return buckets
 

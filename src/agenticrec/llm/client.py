@@ -41,6 +41,7 @@ from agenticrec.llm.ledger import CallRecord, Ledger, request_key, score_key
 from agenticrec.llm.progress import BatchProgress
 from agenticrec.llm.retry import backoff_delay
 from agenticrec.llm.structured import OutputInvalid, parse_output, repair_messages, schema_for
+from agenticrec.llm.usage import UsageMeter
 
 if TYPE_CHECKING:
     from agenticrec.llm.choice import ChoiceResult
@@ -76,6 +77,8 @@ class LLMClient:
     def __init__(self, config: LLMConfig | None = None, run_dir: str | Path | None = None):
         self.config = config or LLMConfig()
         self.ledger = Ledger(Path(run_dir) / self.config.ledger if run_dir is not None else None)
+        self.usage = UsageMeter()
+        """What this client's callers received, per role (calls, cached, failed, tokens)."""
         self._backends: dict[str, Backend] = {}
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._start_lock: asyncio.Lock | None = None
@@ -295,6 +298,7 @@ class LLMClient:
             bar.close()
         if abort:
             raise LLMError(abort[0])
+        self.usage.add(role, results)  # type: ignore[arg-type]  # every slot is filled once no worker aborted
         log.info(
             "LLM %s: %d requests, %d calls, %d cached, %d failed, %d tokens",
             role,

@@ -127,11 +127,15 @@ class RetryConfig(_Strict):
     max_delay_s: float = Field(60.0, ge=0, description="Cap of one backoff pause (Retry-After may exceed it).")
 
 
+def _default_backends() -> dict[str, BackendConfig]:
+    return {DEFAULT_BACKEND: EmbeddedBackendConfig(kind="embedded")}
+
+
 class LLMConfig(_Strict):
     """The `llm:` section of a run config."""
 
     backends: dict[str, BackendConfig] = Field(
-        default_factory=lambda: {DEFAULT_BACKEND: EmbeddedBackendConfig(kind="embedded")},
+        default_factory=_default_backends,
         description="Named backends. `smollm2` (embedded SmolLM2) is added when not defined.",
     )
     default: RoleConfig = Field(default_factory=RoleConfig, description="Used by every role not in `roles`.")

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, Union
 
 from pydantic import Discriminator, Tag
 
@@ -28,15 +28,21 @@ def _model_name(value: Any) -> str:
     return value.get("name", DEFAULT_MODEL) if isinstance(value, dict) else value.name
 
 
-ModelConfig = Annotated[
-    tuple(Annotated[cls.config_class, Tag(name)] for name, cls in MODELS.items()),  # type: ignore[valid-type]
-    Discriminator(_model_name),
-]
+if TYPE_CHECKING:
+    # mypy cannot follow a union built from MODELS at run time; it sees the base every section shares.
+    ModelConfig: TypeAlias = ModelSection
+else:
+    ModelConfig = Annotated[
+        # UP007 would drop ``Union`` here: a union over a tuple built at run time has no ``X | Y`` spelling.
+        Union[tuple(Annotated[cls.config_class, Tag(name)] for name, cls in MODELS.items())],  # noqa: UP007
+        Discriminator(_model_name),
+    ]
 """The ``model:`` section: one registered model's config, chosen by its ``name``."""
 
 
 def default_model_config() -> ModelSection:
-    return MODELS[DEFAULT_MODEL].config_class()
+    # every registered section defaults ``name`` to its own key; the base class declares it without a default
+    return MODELS[DEFAULT_MODEL].config_class.model_validate({})
 
 
 def model_class(name: str) -> type[Model]:

@@ -49,6 +49,12 @@ class NextItemModel(Protocol):
     def score(self, histories: list[np.ndarray]) -> torch.Tensor: ...
 
 
+class ScoringModel(Protocol):
+    """What ``fit_with_early_stopping`` needs from a model besides being an ``nn.Module``."""
+
+    def score(self, histories: list[np.ndarray]) -> torch.Tensor: ...
+
+
 def length_bucketed_batches(lengths: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
     """Batches of users with similar sequence lengths (random within equal lengths), in random order.
 
@@ -187,7 +193,7 @@ def _log(run_dir: Path, entry: dict[str, Any]) -> None:
 
 
 def fit_with_early_stopping(
-    model: torch.nn.Module,
+    model: ScoringModel,
     epoch: Epoch,
     valid: EvalSet,
     item_counts: np.ndarray,
@@ -201,6 +207,7 @@ def fit_with_early_stopping(
 
     Starts ``run_dir/train_log.jsonl`` afresh and writes one line per validation; returns a training summary.
     """
+    assert isinstance(model, torch.nn.Module)
     optimisation = _Optimisation(model, train, len(epoch))
     best_score, best_epoch, best_state, waited = -1.0, 0, None, 0
     stopped_by = "epoch limit"
@@ -208,7 +215,9 @@ def fit_with_early_stopping(
     (run_dir / "train_log.jsonl").unlink(missing_ok=True)
 
     def out_of_time() -> bool:
-        return bool(train.max_minutes) and time.perf_counter() - started > 60 * train.max_minutes
+        if not train.max_minutes:
+            return False
+        return time.perf_counter() - started > 60 * train.max_minutes
 
     with _progress() as progress:
         task = progress.add_task(label, total=train.epochs, status="")

@@ -47,7 +47,6 @@ def load_config(
     llm: str | None = None,
 ) -> RunConfig:
     """A validated run config: defaults < dataset preset < model preset < LLM preset < ``path`` < ``overrides``."""
-    presets: list[tuple[PresetKind, str]] = [
-        (kind, name) for kind, name in (("datasets", data), ("models", model), ("llm", llm)) if name
-    ]
+    requested: list[tuple[PresetKind, str | None]] = [("datasets", data), ("models", model), ("llm", llm)]
+    presets = [(kind, name) for kind, name in requested if name]
     return validate_layers(RunConfig, config_layers(path, overrides, presets))

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate import evaluate_protocols, evaluate_ranking, item_counts
 from agenticrec.io import write_json
 from agenticrec.models import Model, ModelInputs, model_class
-from agenticrec.models.training import resolve_device, seed_everything, train_next_item
+from agenticrec.models.training import NextItemModel, resolve_device, seed_everything, train_next_item
 from agenticrec.pipeline.config import RunConfig, load_config
 from agenticrec.semantic_ids import SemanticIDs, build_semantic_ids, load_semantic_ids
 
@@ -91,12 +91,12 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     if cls.trains:
         summary = train_next_item(
-            model,
+            cast(NextItemModel, model),  # a model class that declares ``trains`` implements NextItemModel
             split,
             counts,
             config.train,
             config.evaluate,
-            run_dir,  # type: ignore[arg-type]
+            run_dir,
             resolve_device(config.train.device),
         )
     if ids is not None and cls.decodes_semantic_ids:

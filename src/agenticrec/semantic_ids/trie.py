@@ -19,7 +19,8 @@ class ItemTrie:
     def __init__(self, item_tokens: Sequence[Sequence[int]]) -> None:
         n_items = len(item_tokens) - 1
         order = sorted(range(1, n_items + 1), key=lambda i: tuple(item_tokens[i]))
-        tokens, lo, hi, children = [PAD], [0], [n_items], [[]]
+        tokens, lo, hi = [PAD], [0], [n_items]
+        children: list[list[int]] = [[]]
         leaf_item = [0]
         edges: dict[tuple[int, int], int] = {}
         for position, item in enumerate(order):
@@ -76,7 +77,8 @@ class ItemTrie:
         return child, valid
 
     def allowed_prefix_sums(self, allowed: torch.Tensor) -> torch.Tensor:
-        """(B, n_items + 1) boolean item masks -> (B, n_items + 1) counts of allowed items before each sorted position."""
+        """(B, n_items + 1) boolean item masks -> (B, n_items + 1) counts of allowed items before each sorted
+        position."""
         in_order = allowed[:, self.order].long()
         return torch.cat([torch.zeros(len(allowed), 1, dtype=torch.long), in_order.cumsum(1)], dim=1)
 

@@ -8,11 +8,13 @@ Category choices are `one_of` the current names, so no answer can name a categor
 from __future__ import annotations
 
 import json
+from types import GenericAlias
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, create_model, field_validator
 
 from agenticrec.llm import Message, chat, load_prompt, one_of, quote_data, register_role
+from agenticrec.tagger.grounding import GroupEvidence
 from agenticrec.tagger.vocabulary import Descriptor
 
 ARCHITECT = register_role(
@@ -22,9 +24,9 @@ ANNOTATOR = register_role(
     "annotator", "AgenticTagger annotator: labels items with descriptors, proposes changes, writes item keywords."
 )
 NONE = "NONE"
+"""The annotator's answer when no category fits."""
 TOKENS_PER_DESCRIPTOR = 120
 """Generation budget per proposed descriptor (name, description, includes, excludes)."""
-"""The annotator's answer when no category fits."""
 
 Action = Literal["CREATE_NEW_CATEGORY", "EXPAND_EXISTING_CATEGORY", "IGNORE_AS_OUTLIERS"]
 
@@ -73,10 +75,11 @@ def proposal_model(min_children: int, max_children: int) -> type[BaseModel]:
 def label_model(names: list[str], *, allow_none: bool, items: int = 1, branching: int = 1) -> type[BaseModel]:
     """What an annotator answers: one name per item (up to `branching` names for a single item)."""
     choice = one_of([*names, NONE] if allow_none else names)
+    choices: Any = GenericAlias(list, choice)  # list[choice]; the type is built at run time
     if items > 1:
-        return create_model("Labels", labels=(list[choice], Field(min_length=items, max_length=items)))
+        return create_model("Labels", labels=(choices, Field(min_length=items, max_length=items)))
     if branching > 1:
-        return create_model("Labels", descriptors=(list[choice], Field(min_length=1, max_length=branching)))
+        return create_model("Labels", descriptors=(choices, Field(min_length=1, max_length=branching)))
     return create_model("Label", descriptor=(choice, ...))
 
 
@@ -133,9 +136,32 @@ def propose_request(parent: Descriptor | None, sample: list[str], n: int, limit:
     return chat(system, items_block(sample, limit))
 
 
-def name_group_request(parent: Descriptor | None, texts: list[str], limit: int) -> list[Message]:
-    system = load_prompt(__file__, "prompts/architect_name_group.md").render(scope=scope_line(parent))
-    return chat(system, items_block(texts, limit))
+def evidence_block(groups: list[GroupEvidence]) -> str:
+    """Each group's keyphrases and typical titles, numbered, inside one quoted data block."""
+    lines = []
+    for k, group in enumerate(groups, start=1):
+        lines.append(f"Group {k}: keyphrases: {', '.join(group.keyphrases) or '(none)'}")
+        lines.append(f"  typical items: {'; '.join(group.titles)}")
+    return quote_data("\n".join(lines), label="groups")
+
+
+def name_groups_request(parent: Descriptor | None, groups: list[GroupEvidence]) -> list[Message]:
+    system = load_prompt(__file__, "prompts/architect_name_groups.md").render(
+        scope=scope_line(parent), count=len(groups)
+    )
+    return chat(system, evidence_block(groups))
+
+
+def rename_request(
+    parent: Descriptor | None, group: GroupEvidence, taken: list[str], rejected: str, reason: str
+) -> list[Message]:
+    system = load_prompt(__file__, "prompts/architect_name_group.md").render(
+        scope=scope_line(parent),
+        taken=", ".join(repr(t) for t in taken) or "(none)",
+        rejected=repr(rejected),
+        reason=reason,
+    )
+    return chat(system, evidence_block([group]))
 
 
 def annotate_request(

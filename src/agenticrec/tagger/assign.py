@@ -32,6 +32,7 @@ from agenticrec.tagger import artifacts
 from agenticrec.tagger.classifier import fit_predict
 from agenticrec.tagger.config import TaggerConfig
 from agenticrec.tagger.context import TaggerContext, open_context
+from agenticrec.tagger.quality import vocabulary_quality
 from agenticrec.tagger.vocabulary import Descriptor, Vocabulary
 
 Choice = dict[int, tuple[int, str]]  # item position -> (child position, source)
@@ -49,6 +50,8 @@ class _Tally:
         self.heldout_agree = 0
         self.checked = 0
         self.check_changed = 0
+        self.share_gaps: list[float] = []
+        self.skewed_nodes: list[str] = []
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,8 @@ class _Tally:
             "classifier_agreement": self.heldout_agree / self.heldout if self.heldout else None,
             "checked_items": self.checked,
             "check_changed_share": self.check_changed / self.checked if self.checked else None,
+            "largest_share_gap": max(self.share_gaps, default=None),
+            "skewed_nodes": self.skewed_nodes,
         }
 
 
@@ -111,7 +116,7 @@ def _choose(
                     owners[i].append(k)
         known = {i: (ks[0], "build") for i, ks in owners.items() if len(ks) == 1}
     unknown = [i for i in items if i not in known]
-    wanted = min(cfg.labels_per_node - len(known), len(unknown))
+    wanted = min(cfg.labels_per_child * len(children) - len(known), len(unknown))
     if wanted > 0:
         sample = sorted(ctx.rng("assign-sample", node).choice(unknown, wanted, replace=False).tolist())
         known |= _llm_choice(ctx, parent, children, sample, "llm")
@@ -126,7 +131,24 @@ def _choose(
     checked = _llm_choice(ctx, parent, children, unsure, "check") if unsure else {}
     tally.checked += len(checked)
     tally.check_changed += sum(checked[i][0] != predicted[i][0] for i in checked)
-    return known | predicted | checked
+    chosen = known | predicted | checked
+    _compare_shares(node, len(children), known, chosen, cfg.max_share_gap, tally)
+    return chosen
+
+
+def _compare_shares(node: str, children: int, labelled: Choice, routed: Choice, margin: float, tally: _Tally) -> None:
+    """Compare the children's shares among the labelled items with their shares after routing; a router that
+    amplifies the majority shows up as a large gap."""
+
+    def shares(choice: Choice) -> np.ndarray:
+        counts = np.bincount([k for k, _ in choice.values()], minlength=children)
+        return counts / max(counts.sum(), 1)
+
+    gap = float(np.abs(shares(labelled) - shares(routed)).max())
+    tally.share_gaps.append(gap)
+    if gap > margin:
+        tally.skewed_nodes.append(node)
+        log.warning("node %s: routed child shares differ from the labelled ones by %.0f%%", node, 100 * gap)
 
 
 def _measure_agreement(ctx: TaggerContext, node: str, known: Choice, tally: _Tally) -> None:
@@ -159,9 +181,7 @@ def _classify(
 def _llm_choice(
     ctx: TaggerContext, parent: Descriptor | None, children: list[Descriptor], items: list[int], source: str
 ) -> Choice:
-    answers = ctx.label_items(
-        "annotator", parent, children, items, allow_none=False, per_call=ctx.tagger.assign.items_per_call
-    )
+    answers = ctx.label_items(parent, children, items, allow_none=False, per_call=ctx.tagger.assign.items_per_call)
     choice = {i: (ks[0], source) for i, ks in answers.items() if ks}
     failed = [i for i in items if i not in choice]
     if failed:
@@ -222,7 +242,8 @@ def degeneracy_warning(figures: dict[str, Any], items: int) -> str | None:
     return (
         f"one descriptor path holds {largest} of {items} items ({largest / items:.0%}): these semantic IDs barely "
         "tell items apart, and their resolver token carries most of each item's identity. The annotator LLM is "
-        "most likely too weak for the task (SmolLM2-135M does this); configure a stronger one under llm.backends."
+        "most likely too weak to choose (SmolLM2-135M does this): use tagger.build.labels=groups, or configure a "
+        "stronger model under llm.backends."
     )
 
 
@@ -241,7 +262,7 @@ def run_assign(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_di
     position = {item_id: i for i, item_id in enumerate(ctx.item_ids)}
     stored = artifacts.read_json(out / artifacts.BUILD_MEMBERS)
     members = {d: [position[i] for i in ids] for d, ids in stored.items()}
-    paths, sources, quality = assign_paths(ctx, vocabulary, members)
+    paths, sources, labelling = assign_paths(ctx, vocabulary, members)
     ids = descriptor_ids(ctx.item_ids, paths)
     table = assignment_table(ctx.item_ids, ids, sources)
     with atomic_path(out / artifacts.ASSIGNMENTS) as tmp:
@@ -257,9 +278,10 @@ def run_assign(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_di
             "method": config.assign.method,
             "items": len(table),
             "wall_seconds": time.perf_counter() - started,
-            "llm": ctx.meter.as_dict(),
-            **quality,
+            "llm": ctx.client.usage.as_dict(),
+            **labelling,
             **figures,
+            "quality": vocabulary_quality(vocabulary, table, ctx.texts, dataset.items.get("categories")),
             "config": config.assign.model_dump(),
         },
     )

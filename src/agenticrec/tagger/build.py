@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,6 +69,19 @@ def _route(ctx: TaggerContext, items: list[int], labelled: list[list[int]]) -> l
     return [sorted(set(r)) for r in routed]
 
 
+def naming_figures(events: list[dict[str, Any]]) -> dict[str, int]:
+    """How the grouped architect's names fared: checked, rejected by a check, replaced by a keyphrase, and
+    groups dropped for want of any name."""
+    checked = [e for e in events if e["event"] == "naming"]
+    fallbacks = [e for e in events if e["event"] == "naming_fallback"]
+    return {
+        "names_checked": len(checked),
+        "names_rejected": sum(e["problem"] is not None for e in checked),
+        "keyphrase_fallbacks": sum(e["name"] is not None for e in fallbacks),
+        "groups_dropped": sum(e["name"] is None for e in fallbacks),
+    }
+
+
 def run_build(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir: Path, seed: int) -> Vocabulary:
     """The `tag build` stage: writes the vocabulary, the build log, the members and a cost summary."""
     out = artifacts.tagger_dir(run_dir)
@@ -88,7 +102,10 @@ def run_build(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir
             "vocabulary_size": len(vocabulary.descriptors),
             "size_per_level": vocabulary.size_per_level(),
             "splits": sum(1 for e in ctx.events if e["event"] == "split"),
-            "llm": ctx.meter.as_dict(),
+            "unbalanced_splits": sum(1 for e in ctx.events if e["event"] == "unbalanced"),
+            "naming": naming_figures(ctx.events),
+            "flagged_items": [item for item, flagged in zip(ctx.item_ids, ctx.flagged) if flagged],
+            "llm": ctx.client.usage.as_dict(),
             "config": config.build.model_dump(),
         },
     )

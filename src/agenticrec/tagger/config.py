@@ -17,11 +17,22 @@ class BuildConfig(_Section):
     max_depth: int = Field(3, ge=1, le=8, description="D_max: most descriptor levels")
     split_threshold: int = Field(30, ge=2, description="tau_split: a descriptor with this many items is split")
     initial_children: int = Field(15, ge=2, le=60, description="n: children the architect first proposes")
-    architect: Literal["per_cluster", "joint"] = Field(
-        "per_cluster",
-        description="joint: one architect call proposes all n children (the paper; needs a strong model); "
-        "per_cluster: the node's items are grouped into n K-medoids clusters and the architect names each group "
-        "in a short call of its own (works with small local models); repeated names are merged",
+    architect: Literal["grouped", "joint"] = Field(
+        "grouped",
+        description="joint: one architect call proposes n children from a K-medoids sample (the paper; needs a "
+        "strong model); grouped: the node's items are grouped into n K-medoids clusters and one architect call "
+        "names all groups from their keyphrases and typical titles; names are checked against that evidence, "
+        "re-asked with the reason, and replaced by the best keyphrase when the model keeps failing",
+    )
+    labels: Literal["annotator", "groups"] = Field(
+        "annotator",
+        description="annotator: annotators label the sample and refine the split (the paper); groups: the "
+        "grouped architect's clusters label the sample (embedding-grounded, for models too small to choose)",
+    )
+    keyphrases: int = Field(8, ge=1, le=30, description="grouped: class-based TF-IDF keyphrases shown per group")
+    naming_retries: int = Field(1, ge=0, le=5, description="grouped: re-asks for a name that fails its checks")
+    max_child_share: float = Field(
+        0.6, gt=0, le=1, description="a split whose largest child holds more of the labelled sample is unbalanced"
     )
     max_children: int = Field(40, ge=2, description="a split never has more children than this")
     max_cycles: int = Field(3, ge=1, description="C_max: refinement cycles per split")
@@ -41,6 +52,8 @@ class BuildConfig(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> BuildConfig:
+        if self.labels == "groups" and self.architect != "grouped":
+            raise ValueError("tagger.build.labels=groups needs tagger.build.architect=grouped")
         if self.branching > 1 and self.annotate_items_per_call > 1:
             raise ValueError("branching > 1 needs annotate_items_per_call = 1 (one item per call)")
         return self
@@ -56,9 +69,18 @@ class AssignConfig(_Section):
     )
     items_per_call: int = Field(1, ge=1, le=20, description="items labelled in one LLM call")
     reuse_build_labels: bool = Field(True, description="classifier: train on the labels annotators gave while building")
-    labels_per_node: int = Field(60, ge=2, description="classifier: LLM labels wanted per split node for training")
+    labels_per_child: int = Field(
+        8, ge=1, description="classifier: labels wanted per child of a node before training (topped up by the LLM)"
+    )
     check_below: float = Field(0.5, ge=0, le=1, description="classifier: ask the LLM when its top probability is lower")
     max_check_share: float = Field(0.2, ge=0, le=1, description="classifier: most items per node sent to the LLM check")
+    max_share_gap: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="classifier: a node whose routed child shares differ from the labelled ones by "
+        "more than this (largest absolute difference) is reported as skewed",
+    )
 
 
 class TaggerConfig(_Section):

@@ -1,4 +1,4 @@
-"""What every tagger stage works with: item texts and embeddings, the LLM client, the log and the meter."""
+"""What every tagger stage works with: item texts and embeddings, the LLM client (it counts its usage), the log."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from agenticrec.data import Dataset
 from agenticrec.embed import embed_texts
 from agenticrec.io import atomic_write_text
 from agenticrec.llm import LLMClient
-from agenticrec.tagger.agents import annotate_request, label_model, labels_of
+from agenticrec.tagger.agents import ANNOTATOR, NONE, annotate_request, label_model, labels_of
 from agenticrec.tagger.config import TaggerConfig
-from agenticrec.tagger.costs import CostMeter
+from agenticrec.tagger.grounding import instruction_like
 from agenticrec.tagger.vocabulary import Descriptor
 
 
@@ -32,7 +32,7 @@ class TaggerContext:
     item_ids: list[str]
     texts: list[str]
     embeddings: np.ndarray
-    meter: CostMeter = field(default_factory=CostMeter)
+    flagged: list[bool]  # item text reads like instructions to a model: never naming evidence
     events: list[dict[str, Any]] = field(default_factory=list)
     console: Console = field(default_factory=lambda: Console(stderr=True))
 
@@ -48,7 +48,6 @@ class TaggerContext:
 
     def label_items(
         self,
-        role: str,
         parent: Descriptor | None,
         categories: list[Descriptor],
         items: list[int],
@@ -57,15 +56,25 @@ class TaggerContext:
         per_call: int = 1,
         branching: int = 1,
     ) -> dict[int, list[int]]:
-        """Ask `role` which of `categories` each item belongs to; returns category positions per item.
+        """Ask the annotator which of `categories` each item belongs to; returns category positions per item.
 
-        An item whose call failed after its retries gets no entry (the failure is counted); an item the
-        annotator reported as fitting nothing gets an empty list.
+        When the annotator role chooses by scoring (`llm.roles.annotator.choice`), each item's category is
+        picked by scoring the names as answers (one item per call, one answer); otherwise the answers are
+        generated, constrained to the names. An item whose call failed gets no entry; one that fits nothing
+        gets an empty list.
         """
         names = [c.name for c in categories]
-        chunks = [items[i : i + per_call] for i in range(0, len(items), per_call)]
         limit = self.tagger.max_text_chars
-        requests = [
+        if per_call == 1 and branching == 1 and self.client.config.role(ANNOTATOR).choice != "generate":
+            options = [*names, NONE] if allow_none else names
+            requests = [
+                annotate_request(parent, categories, [self.texts[i]], allow_none=allow_none, limit=limit) for i in items
+            ]
+            free = annotate_request(parent, categories, ["N/A"], allow_none=allow_none, limit=limit)
+            picks = self.client.choose(ANNOTATOR, requests, [options] * len(items), content_free=[free] * len(items))
+            return {i: [p.index] if p.index < len(names) else [] for i, p in zip(items, picks) if p.index is not None}
+        chunks = [items[i : i + per_call] for i in range(0, len(items), per_call)]
+        chunk_requests = [
             annotate_request(parent, categories, [self.texts[i] for i in chunk], allow_none=allow_none, limit=limit)
             for chunk in chunks
         ]
@@ -73,10 +82,9 @@ class TaggerContext:
         for size in sorted({len(c) for c in chunks}):
             picked = [k for k, c in enumerate(chunks) if len(c) == size]
             model = label_model(names, allow_none=allow_none, items=size, branching=branching)
-            results = self.client.batch(role, [requests[k] for k in picked], model)
-            self.meter.add(role, results)
+            results = self.client.batch(ANNOTATOR, [chunk_requests[k] for k in picked], model)
             for k, result in zip(picked, results):
-                if result.ok:
+                if result.value is not None:
                     for item, chosen in zip(chunks[k], labels_of(result.value)):
                         answers[item] = [names.index(n) for n in chosen]
         return answers
@@ -99,4 +107,5 @@ def open_context(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_
         item_ids=dataset.item_ids(),
         texts=texts,
         embeddings=embeddings,
+        flagged=[instruction_like(t) for t in texts],
     )

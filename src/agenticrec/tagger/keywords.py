@@ -17,6 +17,7 @@ from agenticrec.data import Dataset
 from agenticrec.io import atomic_path, write_json
 from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
 from agenticrec.tagger import artifacts
+from agenticrec.tagger.agents import ANNOTATOR
 from agenticrec.tagger.config import TaggerConfig
 from agenticrec.tagger.context import open_context
 
@@ -48,9 +49,8 @@ def run_keywords(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_
     system = load_prompt(__file__, "prompts/keywords.md").render()
     limit = config.max_text_chars
     requests = [chat(system, quote_data(" ".join(ctx.texts[i].split())[:limit])) for i in sample]
-    results = ctx.client.batch("annotator", requests, Keywords, params={"max_tokens": MAX_TOKENS})
-    ctx.meter.add("annotator", results)
-    done = [(i, [normalise(k) for k in r.value.keywords]) for i, r in zip(sample, results) if r.ok]
+    results = ctx.client.batch(ANNOTATOR, requests, Keywords, params={"max_tokens": MAX_TOKENS})
+    done = [(i, [normalise(k) for k in r.value.keywords]) for i, r in zip(sample, results) if r.value is not None]
     table = pd.DataFrame({"item_id": [ctx.item_ids[i] for i, _ in done], "keywords": [k for _, k in done]})
     with atomic_path(out / artifacts.KEYWORDS) as tmp:
         table.to_parquet(tmp, index=False)
@@ -60,7 +60,7 @@ def run_keywords(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_
         "unique_keywords": len({k for _, ks in done for k in ks}),
         "keyword_reused_share": reused_share([ks for _, ks in done]),
         "descriptor_reused_share": None,
-        "llm": ctx.meter.as_dict(),
+        "llm": ctx.client.usage.as_dict(),
     }
     assignments = out / artifacts.ASSIGNMENTS
     if assignments.is_file():

@@ -1,15 +1,20 @@
 """Algorithm 2: split one node's items into child descriptors by multi-agent self-refinement.
 
 1. The architect proposes ~n mutually exclusive children from a distilled sample: in one call over the
-   K-medoids medoids (`joint`, the paper), or one short call naming each of n K-medoids groups
-   (`per_cluster`, for small local models).
-2. Up to C_max cycles: annotators assign the items (or report that none fits); the unassigned items are
-   clustered, an annotator turns each cluster into a change proposal (create, expand, ignore as
-   outliers), the architect approves or rejects each, and approved changes are applied. The loop stops
+   K-medoids medoids (`joint`, the paper), or (`grouped`) in one call naming n K-medoids groups from each
+   group's keyphrases and typical titles, every name checked against that evidence (grounding.py),
+   re-asked with the reason, and replaced by the group's best keyphrase when the model keeps failing.
+   Items whose text reads like instructions to a model are never shown to the architect.
+2. With `labels=groups` the groups label the sample and the split is done (for models too small to
+   choose reliably). Otherwise, up to C_max cycles: annotators assign the items (or report that none fits);
+   the unassigned items are clustered, an annotator turns each cluster into a change proposal (create,
+   expand, ignore as outliers), the architect approves or rejects each, and approved changes are applied. The loop stops
    early once coverage reaches the target or fewer than tau_anom items are left unassigned.
 
 Items assigned in a cycle keep their label: later changes only add categories or widen descriptions, so
-only the items still unassigned are annotated again.
+only the items still unassigned are annotated again. A split whose largest child holds more than
+`max_child_share` of the labelled sample is logged as unbalanced; with the grouped architect its labels
+are then replaced by the groups'.
 """
 
 from __future__ import annotations
@@ -21,17 +26,28 @@ import numpy as np
 from agenticrec.embed import kmedoids_indices
 from agenticrec.errors import AgenticRecError
 from agenticrec.tagger.agents import (
+    ANNOTATOR,
+    ARCHITECT,
     TOKENS_PER_DESCRIPTOR,
     ProposedDescriptor,
     Review,
     change_model,
     change_request,
-    name_group_request,
+    name_groups_request,
     proposal_model,
     propose_request,
+    rename_request,
     review_request,
 )
 from agenticrec.tagger.context import TaggerContext
+from agenticrec.tagger.grounding import (
+    GroupEvidence,
+    fallback_name,
+    instruction_like,
+    keyphrases,
+    name_problem,
+    title_of,
+)
 from agenticrec.tagger.vocabulary import Descriptor
 
 
@@ -47,14 +63,67 @@ def split_node(ctx: TaggerContext, node: str, parent: Descriptor | None, items: 
     cfg = ctx.tagger.build
     annotated = _subsample(ctx, node, items, cfg.max_items_per_split)
     ctx.log("split", node=node, level=level, items=len(items), annotated=len(annotated))
-    categories = _initial_children(ctx, node, parent, annotated)
+    if cfg.architect == "grouped":
+        categories, groups = _grouped_children(ctx, node, parent, annotated)
+        group_labels = {i: [k] for k, group in enumerate(groups) for i in group}
+    else:
+        categories, group_labels = _initial_children(ctx, node, parent, annotated), {}
+    if cfg.labels == "groups":
+        labels, stopped_by = group_labels, "labels from groups"
+        ctx.log(
+            "cycle",
+            node=node,
+            level=level,
+            cycle=0,
+            items=len(annotated),
+            assigned=len(labels),
+            unassigned=len(annotated) - len(labels),
+            outliers=0,
+            coverage=len(labels) / len(annotated),
+            descriptors=len(categories),
+        )
+    else:
+        labels, stopped_by = _annotate(ctx, node, parent, level, categories, annotated)
+    largest = _largest_share(labels, len(categories))
+    if largest > cfg.max_child_share:
+        replaced = bool(group_labels) and labels is not group_labels
+        ctx.log("unbalanced", node=node, level=level, largest_share=largest, replaced_by_groups=replaced)
+        ctx.console.print(
+            f"  split {node}: one child holds {largest:.0%} of the labels"
+            + ("; using the groups' labels instead" if replaced else "")
+        )
+        if replaced:
+            labels = group_labels
+    members = [[i for i in annotated if k in labels.get(i, ())] for k in range(len(categories))]
+    kept = [k for k, m in enumerate(members) if m]
+    ctx.log(
+        "split_done",
+        node=node,
+        level=level,
+        stopped_by=stopped_by,
+        children=[{"name": categories[k].name, "item_count": len(members[k])} for k in kept],
+        dropped_empty=[c.name for k, c in enumerate(categories) if k not in kept],
+    )
+    children = [categories[k].model_copy(update={"item_count": len(members[k])}) for k in kept]
+    return SplitResult(children=children, members=[members[k] for k in kept], stopped_by=stopped_by)
+
+
+def _annotate(
+    ctx: TaggerContext,
+    node: str,
+    parent: Descriptor | None,
+    level: int,
+    categories: list[Descriptor],
+    annotated: list[int],
+) -> tuple[dict[int, list[int]], str]:
+    """The refinement cycles: annotators label, change proposals for what stays unassigned, reviews."""
+    cfg = ctx.tagger.build
     labels: dict[int, list[int]] = {}
     outliers: set[int] = set()
     pending = annotated
     stopped_by = "max cycles"
     for cycle in range(1, cfg.max_cycles + 1):
         answers = ctx.label_items(
-            "annotator",
             parent,
             categories,
             pending,
@@ -82,30 +151,21 @@ def split_node(ctx: TaggerContext, node: str, parent: Descriptor | None, items: 
             f"coverage {coverage:.1%}, {len(unassigned)} unassigned"
         )
         if coverage >= cfg.stop_coverage:
-            stopped_by = "coverage"
-            break
+            return labels, "coverage"
         if len(unassigned) < cfg.anomaly_threshold:
-            stopped_by = "anomaly threshold"
-            break
+            return labels, "anomaly threshold"
         if cycle == cfg.max_cycles:
             break
         outliers |= _refine(ctx, node, parent, categories, unassigned, cycle)
         pending = [i for i in unassigned if i not in outliers]
         if not pending:
-            stopped_by = "all unassigned items are outliers"
-            break
-    members = [[i for i in annotated if k in labels.get(i, ())] for k in range(len(categories))]
-    kept = [k for k, m in enumerate(members) if m]
-    ctx.log(
-        "split_done",
-        node=node,
-        level=level,
-        stopped_by=stopped_by,
-        children=[{"name": categories[k].name, "item_count": len(members[k])} for k in kept],
-        dropped_empty=[c.name for k, c in enumerate(categories) if k not in kept],
-    )
-    children = [categories[k].model_copy(update={"item_count": len(members[k])}) for k in kept]
-    return SplitResult(children=children, members=[members[k] for k in kept], stopped_by=stopped_by)
+            return labels, "all unassigned items are outliers"
+    return labels, stopped_by
+
+
+def _largest_share(labels: dict[int, list[int]], children: int) -> float:
+    counts = np.bincount([k for chosen in labels.values() for k in chosen], minlength=children)
+    return float(counts.max() / counts.sum()) if counts.sum() else 0.0
 
 
 def _subsample(ctx: TaggerContext, node: str, items: list[int], cap: int | None) -> list[int]:
@@ -115,46 +175,100 @@ def _subsample(ctx: TaggerContext, node: str, items: list[int], cap: int | None)
 
 
 def _initial_children(ctx: TaggerContext, node: str, parent: Descriptor | None, items: list[int]) -> list[Descriptor]:
+    """The paper's proposal: one architect call over a K-medoids sample of the node's (unflagged) items."""
     cfg = ctx.tagger.build
-    limit = ctx.tagger.max_text_chars
-    if cfg.architect == "joint":
-        picks = kmedoids_indices(ctx.embeddings[items], cfg.distill_samples, seed=ctx.seed)
-        request = propose_request(parent, [ctx.texts[items[i]] for i in picks], cfg.initial_children, limit)
-        budget = {"max_tokens": TOKENS_PER_DESCRIPTOR * cfg.max_children}
-        result = ctx.client.batch(
-            "architect", [request], proposal_model(2, cfg.max_children), params=budget, progress=False
-        )[0]
-        ctx.meter.add("architect", [result])
-        if not result.ok:
-            raise AgenticRecError(
-                f"the architect gave no usable proposal for node {node} after {result.attempts} attempts: "
-                f"{result.error} (small models do better with tagger.build.architect=per_cluster)"
-            )
-        categories = [d.descriptor() for d in result.value.descriptors]
-    else:
-        groups = _clusters(ctx, items, cfg.initial_children)
-        requests = [
-            name_group_request(parent, [ctx.texts[i] for i in g[: cfg.cluster_examples]], limit) for g in groups
-        ]
-        results = ctx.client.batch("architect", requests, ProposedDescriptor, progress=False)
-        ctx.meter.add("architect", results)
-        named = {}
-        for result in results:
-            if result.ok:
-                named.setdefault(result.value.name.casefold(), result.value.descriptor())
-        categories = list(named.values())
-        if len(categories) < 2:
-            raise AgenticRecError(
-                f"the architect named fewer than two distinct groups for node {node} "
-                f"({sum(r.ok for r in results)} of {len(results)} calls succeeded)"
-            )
+    shown = [i for i in items if not ctx.flagged[i]]
+    picks = kmedoids_indices(ctx.embeddings[shown], cfg.distill_samples, seed=ctx.seed)
+    request = propose_request(
+        parent, [ctx.texts[shown[i]] for i in picks], cfg.initial_children, ctx.tagger.max_text_chars
+    )
+    budget = {"max_tokens": TOKENS_PER_DESCRIPTOR * cfg.max_children}
+    result = ctx.client.batch(ARCHITECT, [request], proposal_model(2, cfg.max_children), params=budget, progress=False)[
+        0
+    ]
+    if result.value is None:
+        raise AgenticRecError(
+            f"the architect gave no usable proposal for node {node} after {result.attempts} attempts: "
+            f"{result.error} (small models do better with tagger.build.architect=grouped)"
+        )
+    categories = [d.descriptor() for d in result.value.descriptors]
+    _log_proposal(ctx, node, categories)
+    return categories
+
+
+def _grouped_children(
+    ctx: TaggerContext, node: str, parent: Descriptor | None, items: list[int]
+) -> tuple[list[Descriptor], list[list[int]]]:
+    """Name K-medoids groups of the node's unflagged items from their evidence; returns the named categories
+    and the members of each (a group no name could be found for is dropped, its items left to the router)."""
+    cfg = ctx.tagger.build
+    groups = [g for g in _clusters(ctx, [i for i in items if not ctx.flagged[i]], cfg.initial_children) if g]
+    phrases = keyphrases([[ctx.texts[i] for i in g] for g in groups], top=cfg.keyphrases)
+    evidence = [
+        GroupEvidence(p, [title_of(ctx.texts[i]) for i in g[: cfg.cluster_examples]], [ctx.texts[i] for i in g])
+        for g, p in zip(groups, phrases)
+    ]
+    budget = {"max_tokens": TOKENS_PER_DESCRIPTOR * len(groups)}
+    joint = ctx.client.batch(
+        ARCHITECT,
+        [name_groups_request(parent, evidence)],
+        proposal_model(len(groups), len(groups)),
+        params=budget,
+        progress=False,
+    )[0]
+    proposals: list[ProposedDescriptor | None] = (
+        list(joint.value.descriptors) if joint.value is not None else [None] * len(groups)
+    )
+    named: list[Descriptor | None] = [None] * len(groups)
+    above = [parent.name] if parent is not None else []  # a child named like its parent says nothing
+
+    def taken() -> list[str]:
+        return above + [d.name for d in named if d is not None]
+
+    reasons = [joint.error or "no answer"] * len(groups)
+    for attempt in range(cfg.naming_retries + 1):
+        if attempt:
+            retry = [k for k in range(len(groups)) if named[k] is None]
+            if not retry:
+                break
+            requests = [rename_request(parent, evidence[k], taken(), _name(proposals[k]), reasons[k]) for k in retry]
+            for k, result in zip(retry, ctx.client.batch(ARCHITECT, requests, ProposedDescriptor, progress=False)):
+                proposals[k] = result.value
+                reasons[k] = result.error or reasons[k]
+        for k, proposal in enumerate(proposals):
+            if named[k] is not None or proposal is None:
+                continue
+            problem = name_problem(proposal.name, proposal.description, evidence[k], taken())
+            ctx.log("naming", node=node, group=k, attempt=attempt, name=proposal.name, problem=problem)
+            if problem is None:
+                named[k] = proposal.descriptor()
+            else:
+                reasons[k] = problem
+    for k in range(len(groups)):
+        if named[k] is None:
+            name = fallback_name(evidence[k], taken())
+            ctx.log("naming_fallback", node=node, group=k, name=name, reason=reasons[k])
+            if name is not None:
+                shared = ", ".join(evidence[k].keyphrases[:4])
+                named[k] = Descriptor(
+                    id="?", level=1, name=name, description=f"Items whose text often mentions {shared}."
+                )
+    categories = [d for d in named if d is not None]
+    _log_proposal(ctx, node, categories)
+    return categories, [g for g, d in zip(groups, named) if d is not None]
+
+
+def _name(proposal: ProposedDescriptor | None) -> str:
+    return proposal.name if proposal is not None else "(none)"
+
+
+def _log_proposal(ctx: TaggerContext, node: str, categories: list[Descriptor]) -> None:
     ctx.log(
         "initial_proposal",
         node=node,
         children=[c.name for c in categories],
         descriptors=[c.model_dump(include={"name", "description", "includes", "excludes"}) for c in categories],
     )
-    return categories
 
 
 def _clusters(ctx: TaggerContext, items: list[int], k: int) -> list[list[int]]:
@@ -182,20 +296,22 @@ def _refine(
     """One round of change proposals and reviews; edits `categories` in place, returns new outliers."""
     cfg = ctx.tagger.build
     limit = ctx.tagger.max_text_chars
-    clusters = _clusters(ctx, unassigned, cfg.error_clusters)
+    evidence = [i for i in unassigned if not ctx.flagged[i]]
+    if not evidence:
+        return set()
+    clusters = _clusters(ctx, evidence, cfg.error_clusters)
     shown = [[ctx.texts[i] for i in cluster[: cfg.cluster_examples]] for cluster in clusters]
     names = [c.name for c in categories]
     results = ctx.client.batch(
-        "annotator",
+        ANNOTATOR,
         [change_request(parent, categories, texts, limit) for texts in shown],
         change_model(names),
         progress=False,
     )
-    ctx.meter.add("annotator", results)
     outliers: set[int] = set()
     for c, (cluster, texts, result) in enumerate(zip(clusters, shown, results)):
         where = {"node": node, "cycle": cycle, "cluster": c, "cluster_size": len(cluster)}
-        proposal = result.value.model_dump() if result.ok else None
+        proposal = result.value.model_dump() if result.value is not None else None
         problem = result.error if proposal is None else _problem(proposal, categories, cfg.max_children)
         ctx.log(
             "proposal",
@@ -205,14 +321,14 @@ def _refine(
             valid=problem is None,
             problem=problem,
         )
-        if problem is not None:
+        if problem is not None or proposal is None:
             continue
         review = ctx.client.batch(
-            "architect", [review_request(parent, categories, proposal, texts, limit)], Review, progress=False
+            ARCHITECT, [review_request(parent, categories, proposal, texts, limit)], Review, progress=False
         )[0]
-        ctx.meter.add("architect", [review])
-        approved = review.ok and review.value.approve
-        reasoning = review.value.reasoning if review.ok else f"review failed: {review.error}"
+        verdict = review.value
+        approved = verdict is not None and verdict.approve
+        reasoning = verdict.reasoning if verdict is not None else f"review failed: {review.error}"
         ctx.log("decision", node=node, cycle=cycle, cluster=c, approved=approved, reasoning=reasoning)
         if approved:
             outliers |= _apply(proposal, categories, cluster)
@@ -231,6 +347,8 @@ def _problem(proposal: dict, categories: list[Descriptor], max_children: int) ->
             return f"a category named {name!r} exists already"
         if not proposal["description"].strip():
             return "a new category needs a description"
+        if instruction_like(f"{name} {proposal['description']}"):
+            return "the new category reads like an instruction, not a description of items"
         if len(categories) >= max_children:
             return f"this split has the maximum of {max_children} categories"
     if action == "EXPAND_EXISTING_CATEGORY":

@@ -99,6 +99,7 @@ def compute_report(run_dir: Path) -> dict[str, Any]:
     proposals = [e for e in log if e["event"] == "proposal"]
     decisions = [e for e in log if e["event"] == "decision"]
     assign_summary = optional(artifacts.ASSIGN_SUMMARY)
+    build_summary = optional(artifacts.BUILD_SUMMARY) or {}
     report: dict[str, Any] = {
         "dataset": vocabulary.dataset,
         "items": vocabulary.n_items,
@@ -111,13 +112,20 @@ def compute_report(run_dir: Path) -> dict[str, Any]:
         "proposals": dict(Counter(p["action"] or "none" for p in proposals)),
         "invalid_proposals": sum(not p["valid"] for p in proposals),
         "approval_rate": _share(sum(d["approved"] for d in decisions), len(decisions)),
-        "build_per_item": _costs(optional(artifacts.BUILD_SUMMARY)),
+        "naming": build_summary.get("naming"),
+        "unbalanced_splits": build_summary.get("unbalanced_splits"),
+        "flagged_items": build_summary.get("flagged_items", []),
+        "build_per_item": _costs(build_summary or None),
         "assign_per_item": _costs(assign_summary),
         "keywords": optional(artifacts.KEYWORDS_SUMMARY),
     }
     if (out / artifacts.ASSIGNMENTS).is_file():
         report |= _assignment_figures(vocabulary, artifacts.read_assignments(out / artifacts.ASSIGNMENTS))
-        report["classifier_agreement"] = (assign_summary or {}).get("classifier_agreement")
+        assigned = assign_summary or {}
+        report["classifier_agreement"] = assigned.get("classifier_agreement")
+        report["largest_share_gap"] = assigned.get("largest_share_gap")
+        report["skewed_nodes"] = assigned.get("skewed_nodes")
+        report["quality"] = assigned.get("quality")
     return report
 
 
@@ -157,7 +165,13 @@ def key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("path depths", report.get("path_depths")),
         ("label sources", report.get("label_sources")),
         ("classifier agreement", report.get("classifier_agreement")),
+        ("routed vs labelled child shares: largest gap", report.get("largest_share_gap")),
+        ("skewed nodes", report.get("skewed_nodes")),
+        ("names: checked / rejected / keyphrase fallbacks / groups dropped", report.get("naming")),
+        ("unbalanced splits", report.get("unbalanced_splits")),
+        ("items flagged as instruction-like (never naming evidence)", report.get("flagged_items")),
     ]
+    figures += [(label.replace("_", " "), value) for label, value in (report.get("quality") or {}).items()]
     for stage in ("build", "assign"):
         costs = report[f"{stage}_per_item"]
         figures.append(

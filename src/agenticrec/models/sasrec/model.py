@@ -52,6 +52,9 @@ class SASRec(nn.Module, Model):
     the item embedding table shared between input and output."""
 
     config_class: ClassVar[type[SASRecConfig]] = SASRecConfig
+    # Buffers registered in __init__ when feature tokens are given (declared for the type checker).
+    feature_ids: torch.Tensor
+    feature_offsets: torch.Tensor
 
     @classmethod
     def uses_semantic_ids(cls, config: SASRecConfig) -> bool:
@@ -131,7 +134,7 @@ class SASRec(nn.Module, Model):
         ``length`` may be shorter than ``max_len``: positions count back from the end, so the last item always
         has position ``max_len - 1`` and trimming a batch's common left padding does not change the result.
         """
-        batch, length = items.shape
+        _batch, length = items.shape
         pad = items == 0
         positions = torch.arange(self.config.max_len - length, self.config.max_len, device=items.device)
         table = self.item_table() if table is None else table

@@ -1,4 +1,8 @@
-"""What a tagger stage spent on LLM calls, per role."""
+"""What one client's callers received, per role: requests, ledger hits, failures and tokens.
+
+The ledger keeps every call of a run across sessions (`llm/stats.py` reads it); this counter covers one
+client's lifetime, so a stage that opens its own client reports exactly what it asked for.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from agenticrec.llm import LLMResult
+from agenticrec.llm.calls import LLMResult
 
 
-class CostMeter:
-    """Counts calls, ledger hits, failures and tokens of the results a stage received."""
+class UsageMeter:
+    """Counts calls, ledger hits, failures and tokens of the results a client returned."""
 
     def __init__(self) -> None:
         self.roles: dict[str, dict[str, int]] = defaultdict(
