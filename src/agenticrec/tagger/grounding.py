@@ -32,7 +32,9 @@ _INSTRUCTION = re.compile(
     r"|\b(name|call|label)\s+(every|all|each)\s+(categor|descriptor|group)",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[^\W\d_]{3,}")
+_TOKEN = r"[^\W\d_]{2,}(?:-[^\W\d_]+)*"
+"""A word of letters, with inner hyphens kept (``sci-fi``); digits are never evidence."""
+_WORD = re.compile(_TOKEN)
 _FIELD_KEY = re.compile(r"(?:^|;)\s*[\w ]{1,30}:\s")
 
 
@@ -71,7 +73,7 @@ def keyphrases(groups: Sequence[Sequence[str]], top: int = 8, min_support: int =
     docs = [" ".join(group) for group in groups]
     if not any(docs):
         return [[] for _ in groups]
-    vectorizer = CountVectorizer(ngram_range=(1, 2), stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{3,}\b")
+    vectorizer = CountVectorizer(ngram_range=(1, 2), stop_words="english", token_pattern=rf"(?u)\b{_TOKEN}\b")
     try:
         counts = vectorizer.fit_transform(docs).toarray().astype(float)
     except ValueError:  # only stop words
