@@ -1,8 +1,13 @@
-"""AgenticTagger end to end on one dataset: build, assign, keyword baseline and report, each timed.
+"""AgenticTagger end to end on one dataset: build, assign, keyword baseline, judge audit and report, each timed.
 
     .venv/bin/python benchmarks/tagger_run.py --config configs/tagger-movielens-100k.yaml --fresh
+    .venv/bin/python benchmarks/tagger_run.py --config configs/tagger-amazon-beauty.yaml --llm qwen-1.5b \
+        --stages build assign audit --set run_dir=runs/tagger-amazon-beauty-qwen15 --fresh
 
-Writes benchmarks/results/tagger_<dataset>.json and the BENCHMARKS.md section `tagger_<dataset>`.
+Writes benchmarks/results/tagger_<dataset>_<model>.json (model `smollm2`, or `qwen15` with the qwen-1.5b
+preset) with a top-level `summary` (largest_path_share, level1_nmi_categories where the catalogue has
+categories, names_copied_from_titles, judge_precision, llm_calls_per_item and wall_minutes of build + assign)
+and the BENCHMARKS.md section of the same name.
 Without --fresh an existing run directory is reused, so every finished LLM call is replayed from the
 ledger (use that to resume a long run, not to time one).
 """
@@ -16,11 +21,12 @@ import time
 from pathlib import Path
 
 from agenticrec.pipeline import load_config
-from agenticrec.pipeline.stages import tag_assign, tag_build, tag_keywords
+from agenticrec.pipeline.stages import tag_assign, tag_audit, tag_build, tag_keywords
 from agenticrec.tagger.report import compute_report, key_figures, write_report
 from common import RESULTS, command, machine, save, update_section
 
-STAGES = {"build": tag_build, "assign": tag_assign, "keywords": tag_keywords}
+STAGES = {"build": tag_build, "assign": tag_assign, "keywords": tag_keywords, "audit": tag_audit}
+MODEL_TAGS = {None: "smollm2", "qwen-1.5b": "qwen15"}
 
 
 def main() -> None:
@@ -28,6 +34,8 @@ def main() -> None:
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--set", nargs="*", default=[], help="config overrides, key.path=value")
     parser.add_argument("--fresh", action="store_true", help="delete the run directory first")
+    parser.add_argument("--llm", default=None, help="an LLM preset (e.g. qwen-1.5b); default: embedded SmolLM2")
+    parser.add_argument("--stages", nargs="*", default=list(STAGES), choices=list(STAGES), help="stages to run")
     parser.add_argument("--note", default="", help="a sentence for BENCHMARKS.md (e.g. what else ran meanwhile)")
     parser.add_argument(
         "--report-only",
@@ -35,8 +43,8 @@ def main() -> None:
         help="run no stage: rewrite the figures from the run directory and the saved stage times",
     )
     args = parser.parse_args()
-    config = load_config(args.config, args.set)
-    name = f"tagger_{config.data.name}"
+    config = load_config(args.config, args.set, llm=args.llm)
+    name = f"tagger_{config.data.name}_{MODEL_TAGS.get(args.llm, args.llm)}"
     if args.report_only:
         saved = json.loads((RESULTS / f"{name}.json").read_text())
         seconds, run_command = saved["stage_seconds"], saved["command"]
@@ -45,9 +53,9 @@ def main() -> None:
         if args.fresh and Path(config.run_dir).exists():
             shutil.rmtree(config.run_dir)
         seconds = {}
-        for stage_name, stage in STAGES.items():
+        for stage_name in args.stages:
             started = time.perf_counter()
-            stage(config)
+            STAGES[stage_name](config)
             seconds[stage_name] = time.perf_counter() - started
     write_report(config.run_dir)
     report = compute_report(config.run_dir)
@@ -55,16 +63,42 @@ def main() -> None:
     model = config.llm.backends[llm.backend].model_dump(mode="json")
     protocol = {
         "config": str(args.config),
+        "llm_preset": args.llm,
         "overrides": args.set,
         "tagger": config.tagger.model_dump(),
         "annotator_backend": model,
     }
     if not args.report_only:
         spread = {k: v for k, v in report.get("items_per_descriptor", {}).items() if k != "counts"}
-        save(name, {**report, "items_per_descriptor": spread}, protocol, stage_seconds=seconds)
+        save(
+            name,
+            {**report, "items_per_descriptor": spread},
+            protocol,
+            stage_seconds=seconds,
+            summary=summary_of(report, seconds),
+        )
     update_section(name, markdown(name, config.data.name, report, seconds, model, args.note, run_command))
     written = "BENCHMARKS.md" if args.report_only else f"benchmarks/results/{name}.json and BENCHMARKS.md"
     print(f"wrote {written} (stages took {sum(seconds.values()) / 60:.1f} min)")
+
+
+def summary_of(report: dict, seconds: dict) -> dict[str, float | int | None]:
+    """The issue's named figures; LLM calls and minutes count build and assign (the audit is extra)."""
+    quality = report.get("quality") or {}
+    calls = sum((report.get(f"{stage}_per_item") or {}).get("llm_calls", 0.0) for stage in ("build", "assign"))
+    summary = {
+        "largest_path_share": quality.get("largest_path_share"),
+        "path_entropy_normalised": quality.get("path_entropy_normalised"),
+        "names_copied_from_titles": quality.get("names_copied_from_titles"),
+        "judge_precision": (report.get("audit") or {}).get("judge_precision"),
+        "judge_recall": (report.get("audit") or {}).get("judge_recall"),
+        "llm_calls_per_item": calls,
+        "wall_minutes": (seconds.get("build", 0.0) + seconds.get("assign", 0.0)) / 60,
+    }
+    if "level1_nmi_category2" in quality:
+        summary["level1_nmi_categories"] = quality["level1_nmi_category2"]
+        summary["leaf_nmi_category3"] = quality.get("leaf_nmi_category3")
+    return summary
 
 
 def markdown(name: str, dataset: str, r: dict, seconds: dict, model: dict, note: str, run_command: str) -> str:
@@ -76,7 +110,7 @@ def markdown(name: str, dataset: str, r: dict, seconds: dict, model: dict, note:
     table = "\n".join(f"| {label} | {value} |" for label, value in rows)
     m = machine()
     return (
-        f"## AgenticTagger on {dataset}\n\n"
+        f"## AgenticTagger on {dataset} ({name.rsplit('_', 1)[1]})\n\n"
         f"Command: `{run_command}`  \n"
         f"Machine: {m['cpu']}, {m['cores_available']} cores; LLM: {model}  \n"
         f"Raw figures: `benchmarks/results/{name}.json`. {note}\n\n| figure | value |\n|---|---|\n{table}\n"

@@ -120,6 +120,10 @@ class TaggerScript:
             if "descriptors" in (schema or {}).get("properties", {}):
                 return json.dumps({"descriptors": [picks[0], names[-1][0]] if self.multi else [picks[0]]})
             return json.dumps({"descriptor": picks[0]})
+        if "You check a taxonomy" in system:
+            self.calls.append("judge")
+            name = re.search(r"Category: ([^:\n]+):", system).group(1)  # type: ignore[union-attr]
+            return json.dumps({"choice": "yes" if name == kind_of(quoted_lines(user)[0]) else "no"})
         if "three short keywords" in system:
             self.calls.append("keywords")
             text = quoted_lines(user)[0]

@@ -90,3 +90,24 @@ def test_critique_needs_a_run_with_semantic_ids(tmp_path):
     train_and_evaluate(config)
     with pytest.raises(AgenticRecError, match="needs a run with semantic IDs"):
         run_critique(tmp_path)
+
+
+def test_the_simulated_user_can_pick_by_calibrated_scores():
+    from agenticrec.critique.simulated_user import Option, pick_level1
+    from agenticrec.llm import LLMClient, LLMConfig
+
+    def scorer(messages, options):  # a first-option prior, and evidence for the item's own kind
+        text = messages[-1]["content"]
+        return [(4.0 if k == 0 else 0.0) + (3.0 if o in text else 0.0) for k, o in enumerate(options)]
+
+    config = LLMConfig.model_validate(
+        {
+            "backends": {"script": {"kind": "scripted", "script": lambda m, s: "unused", "scorer": scorer}},
+            "roles": {"simulated_user": {"backend": "script", "choice": "calibrated"}},
+            "progress": False,
+        }
+    )
+    options = [Option(str(k), kind, kind) for k, kind in enumerate(KINDS, start=1)]
+    with LLMClient(config) as client:
+        picks = pick_level1(client, [f"title: {w}; kind: {kind}" for kind in KINDS for w in KINDS[kind][:2]], options)
+    assert picks == [["1"], ["1"], ["2"], ["2"], ["3"], ["3"]]

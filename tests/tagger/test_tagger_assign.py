@@ -9,6 +9,7 @@ from tagger_testkit import TaggerScript, run_config
 from agenticrec.errors import AgenticRecError
 from agenticrec.llm import LLMError
 from agenticrec.pipeline.stages import tag_assign as run_assign
+from agenticrec.pipeline.stages import tag_audit
 from agenticrec.pipeline.stages import tag_build as run_build
 from agenticrec.pipeline.stages import tag_keywords as run_keywords
 from agenticrec.tagger import artifacts
@@ -104,3 +105,12 @@ def test_a_path_holding_most_items_is_called_degenerate():
     assert degeneracy_warning({"largest_bucket": 50}, 100) is None
     warning = degeneracy_warning({"largest_bucket": 12078}, 12101)
     assert warning is not None and "12078 of 12101 items (100%)" in warning and "llm.backends" in warning
+
+
+def test_judge_audit_scores_assigned_descriptors_against_random_siblings(tmp_path):
+    config = run_config(tmp_path, TaggerScript(initial=THREE), assign={"method": "llm"}, audit_items=10)
+    run_build(config)
+    run_assign(config)
+    figures = tag_audit(config)
+    assert figures["pairs"] == figures["judged"] == 20
+    assert figures["judge_precision"] == figures["judge_recall"] == 1.0 and figures["fits_share"] == 0.5

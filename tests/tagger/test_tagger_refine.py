@@ -8,6 +8,7 @@ import pytest
 from tagger_testkit import TaggerScript, run_config
 
 from agenticrec.errors import AgenticRecError
+from agenticrec.llm import RoleConfig
 from agenticrec.pipeline.stages import tag_build as run_build
 from agenticrec.tagger import artifacts
 
@@ -153,3 +154,21 @@ def test_injected_item_text_never_names_a_descriptor(tmp_path):
         assert "bitcoin" not in f"{d.name} {d.description} {d.includes} {d.excludes}".casefold()
     summary = json.loads((artifacts.tagger_dir(config.run_dir) / artifacts.BUILD_SUMMARY).read_text())
     assert summary["flagged_items"] == [f"spam-{k}" for k in range(4)]
+
+
+def first_option_prior(messages, options):
+    """A weak model: a strong prior for the first-listed option, weaker evidence for the item's own kind."""
+    text = messages[-1]["content"]
+    return [(4.0 if k == 0 else 0.0) + (3.0 if f"kind: {o}" in text else 0.0) for k, o in enumerate(options)]
+
+
+@pytest.mark.parametrize(("mode", "balanced"), [("score", False), ("calibrated", True)])
+def test_annotators_choose_by_scores_and_calibration_removes_the_first_option_prior(tmp_path, mode, balanced):
+    script = TaggerScript(initial={"fruit": "fresh fruit", "vegetable": "vegetables", "dairy": "milk products"})
+    config = run_config(tmp_path, script, build={"max_cycles": 1})
+    config.llm.backends["script"] = config.llm.backends["script"].model_copy(update={"scorer": first_option_prior})
+    config.llm.roles["annotator"] = RoleConfig(backend="script", choice=mode)
+    vocabulary = run_build(config)
+    assert "annotate" not in script.calls  # scored, never generated
+    counts = sorted(d.item_count for d in vocabulary.children(None))
+    assert (counts == [16, 16, 16]) is balanced

@@ -1,8 +1,9 @@
-"""``agenticrec llm``: the LLM roles the stages declare, and the call ledger of a run."""
+"""``agenticrec llm``: the LLM roles the stages declare, the call ledger of a run, and model downloads."""
 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import typer
@@ -10,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from agenticrec.llm.config import LEDGER_FILE
+from agenticrec.llm.errors import LLMError
+from agenticrec.llm.pull import KNOWN_MODELS, config_snippet, pull_model
 from agenticrec.llm.roles import ROLES
 from agenticrec.llm.stats import run_stats
 
@@ -66,3 +69,21 @@ def roles() -> None:
     for name, description in sorted(ROLES.items()):
         table.add_row(name, description)
     Console().print(table)
+
+
+@app.command()
+def pull(
+    name: str = typer.Argument(help=f"one of: {', '.join(sorted(KNOWN_MODELS))}"),
+    dest: Path = typer.Option(
+        Path(os.environ.get("AGENTICREC_MODEL_DIR", "~/.cache/agenticrec/models")).expanduser(),
+        help="folder for the GGUF file ($AGENTICREC_MODEL_DIR by default)",
+    ),
+) -> None:
+    """Download a known instruct GGUF from the Hugging Face hub, verify its checksum and print the `llm:`
+    section that uses it. Offline: set `model_path` to a GGUF you have."""
+    try:
+        path = pull_model(name, dest)
+    except LLMError as err:
+        raise typer.BadParameter(str(err), param_hint="NAME") from None
+    Console(stderr=True).print(f"verified {path}; put this in your run config:")
+    print(config_snippet(path))

@@ -50,6 +50,27 @@ def assign(
 
 
 @app.command()
+def audit(
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+    llm: str | None = LLMOption,
+) -> None:
+    """LLM-judge audit of the assignment: does the assigned descriptor fit, and does a random sibling?"""
+    cfg = run_config(config, set_, run_dir, data, llm=llm)
+    summary = stages.tag_audit(cfg)
+    Console().print(
+        f"judge ({summary['choice_mode']}): precision of 'fits' {_fraction(summary['judge_precision'])}, "
+        f"recall {_fraction(summary['judge_recall'])} over {summary['judged']} judged pairs"
+    )
+
+
+def _fraction(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+@app.command()
 def keywords(
     config: Path | None = ConfigOption,
     set_: list[str] = SetOption,

@@ -1,5 +1,6 @@
 """An LLM that plays the user in the critique experiment: it sees the wanted item and picks the level-1
-descriptors it would steer the recommender towards. Its answer is constrained to the listed names."""
+descriptors it would steer the recommender towards. Its answer is constrained to the listed names; when the
+role chooses by scoring (`llm.roles.simulated_user.choice`), it picks the single best-scored name."""
 
 from __future__ import annotations
 
@@ -43,12 +44,17 @@ def pick_level1(
     """Per item text, the level-1 tokens the simulated user picks (None where the call failed)."""
     names = [o.name for o in options]
     by_name = {o.name: o.token for o in options}
-    # list[one_of(names)], spelled so that the type checker does not read a run-time type as a static one
-    category_list: Any = GenericAlias(list, one_of(names))
-    answer = create_model("Picks", categories=(category_list, Field(min_length=1, max_length=len(names))))
     system = load_prompt(__file__, "prompts/pick_level1.md").render(
         categories="\n".join(f"- {o.card}" for o in options)
     )
-    results = client.batch(ROLE, [chat(system, quote_data(text[:max_chars])) for text in texts], answer)
+    requests = [chat(system, quote_data(text[:max_chars])) for text in texts]
+    if client.config.role(ROLE).choice != "generate":
+        free = chat(system, quote_data("N/A"))
+        picks = client.choose(ROLE, requests, [names] * len(texts), content_free=[free] * len(texts))
+        return [[by_name[names[p.index]]] if p.index is not None else None for p in picks]
+    # list[one_of(names)], spelled so that the type checker does not read a run-time type as a static one
+    category_list: Any = GenericAlias(list, one_of(names))
+    answer = create_model("Picks", categories=(category_list, Field(min_length=1, max_length=len(names))))
+    results = client.batch(ROLE, requests, answer)
     # value is None exactly when the call failed (not r.ok)
     return [sorted({by_name[n] for n in r.value.categories}) if r.value is not None else None for r in results]

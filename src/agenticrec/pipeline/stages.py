@@ -37,6 +37,12 @@ def tag_keywords(config: RunConfig) -> dict[str, Any]:
     return _tagger(config).keywords(dataset)
 
 
+def tag_audit(config: RunConfig) -> dict[str, Any]:
+    dataset = config.data.load()
+    save_config(config, config.run_dir)
+    return _tagger(config).audit(dataset)
+
+
 def ids_build(config: RunConfig) -> SemanticIDs:
     dataset = config.data.load()
     save_config(config, config.run_dir)

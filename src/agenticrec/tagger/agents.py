@@ -23,6 +23,9 @@ ARCHITECT = register_role(
 ANNOTATOR = register_role(
     "annotator", "AgenticTagger annotator: labels items with descriptors, proposes changes, writes item keywords."
 )
+DESCRIPTOR_JUDGE = register_role(
+    "descriptor_judge", "AgenticTagger audit: says whether a descriptor fits an item (yes or no)."
+)
 NONE = "NONE"
 """The annotator's answer when no category fits."""
 TOKENS_PER_DESCRIPTOR = 120

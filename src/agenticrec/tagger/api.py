@@ -51,6 +51,13 @@ class Tagger:
         with self._client() as client:
             return run_keywords(dataset, self.config, client, self.run_dir, self.seed)
 
+    def audit(self, dataset: Dataset) -> dict[str, Any]:
+        """The LLM-judge audit: precision and recall of "this descriptor fits" (assigned vs a random sibling)."""
+        from agenticrec.tagger.audit import run_audit
+
+        with self._client() as client:
+            return run_audit(dataset, self.config, client, self.run_dir, self.seed)
+
     def semantic_ids(self) -> SemanticIDs:
         """The descriptor paths that `assign` published."""
         return load_semantic_ids(self.run_dir, "descriptors")

@@ -20,6 +20,7 @@ ASSIGNMENTS = (
 ASSIGN_SUMMARY = "assign_summary.json"
 KEYWORDS = "keywords.parquet"  # item_id, keywords
 KEYWORDS_SUMMARY = "keywords_summary.json"
+AUDIT_SUMMARY = "audit.json"  # the LLM judge's precision and recall of "fits"
 REPORT = "report.html"
 
 

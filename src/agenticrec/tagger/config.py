@@ -89,6 +89,7 @@ class TaggerConfig(_Section):
     build: BuildConfig = Field(default_factory=BuildConfig)
     assign: AssignConfig = Field(default_factory=AssignConfig)
     keyword_items: int = Field(500, ge=1, description="items in the free-form keyword baseline (a seeded sample)")
+    audit_items: int = Field(200, ge=1, description="items the LLM judge audits (assigned and one random sibling)")
 
     @model_validator(mode="after")
     def _check(self) -> TaggerConfig:

@@ -118,6 +118,7 @@ def compute_report(run_dir: Path) -> dict[str, Any]:
         "build_per_item": _costs(build_summary or None),
         "assign_per_item": _costs(assign_summary),
         "keywords": optional(artifacts.KEYWORDS_SUMMARY),
+        "audit": optional(artifacts.AUDIT_SUMMARY),
     }
     if (out / artifacts.ASSIGNMENTS).is_file():
         report |= _assignment_figures(vocabulary, artifacts.read_assignments(out / artifacts.ASSIGNMENTS))
@@ -181,6 +182,9 @@ def key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
             )
         )
     figures.append(("keywords", report["keywords"]))
+    audit = report.get("audit")
+    verdicts = audit and [audit[k] for k in ("judge_precision", "judge_recall")]
+    figures.append(("judge audit: precision / recall of 'fits'", verdicts))
     return [(label, format_figure(value)) for label, value in figures]
 
 
