@@ -44,10 +44,11 @@ def pull_model(name: str, dest: Path, endpoint: str | None = None) -> Path:
     model = KNOWN_MODELS[name]
     try:
         from huggingface_hub import HfApi, hf_hub_download
+        from huggingface_hub.hf_api import RepoFile
 
-        api = HfApi(endpoint=endpoint)
-        info = api.get_paths_info(model.repo, [model.filename], expand=True)
-        expected = info[0].lfs.sha256 if info and getattr(info[0], "lfs", None) else None
+        info = HfApi(endpoint=endpoint).get_paths_info(model.repo, [model.filename], expand=True)
+        found = info[0] if info and isinstance(info[0], RepoFile) else None
+        expected = found.lfs.sha256 if found is not None and found.lfs is not None else None
         path = Path(hf_hub_download(model.repo, model.filename, local_dir=dest, endpoint=endpoint))
     except Exception as err:  # the hub client raises many kinds: connection, HTTP, offline mode
         raise LLMError(
