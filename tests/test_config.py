@@ -117,3 +117,17 @@ def test_every_model_preset_names_a_registered_model():
 
     for name in preset_names("models"):
         assert load_config(model=name).model.name in MODELS
+
+
+def test_unknown_keys_name_their_source_and_the_closest_valid_key(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("trian: {epochs: 2}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, ["model.los=bce", "tagger.buld.max_depth=2"])
+    message = str(caught.value)
+    assert f"trian: Extra inputs are not permitted (from {path}); did you mean train?" in message
+    assert "model.los: Extra inputs are not permitted (from --set model.los=bce); did you mean model.loss?" in message
+    assert "did you mean tagger.build?" in message
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, ["model.name=popularity", "model.los=bce"])
+    assert "did you mean" not in str(caught.value)  # popularity has no loss to suggest

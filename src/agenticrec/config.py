@@ -8,6 +8,8 @@ of every layer lives in ``agenticrec.pipeline.config``.
 
 from __future__ import annotations
 
+import copy
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,20 +161,23 @@ def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate_layers(model: type[C], layers: Sequence[Layer]) -> C:
-    """Merge ``layers`` over ``model``'s defaults and validate; errors name the layer each bad key came from."""
+    """Merge ``layers`` over ``model``'s defaults and validate; errors name the layer each bad key came from,
+    and an unknown key gets the closest valid one as a suggestion."""
     tree: dict[str, Any] = {}
     for layer in layers:
         tree = merge(tree, layer.tree)
     try:
         return model.model_validate(tree)
     except ValidationError as exc:
-        raise ConfigError(
-            "invalid config:\n" + "\n".join(_describe(err, tree, layers) for err in exc.errors())
-        ) from None
+        errors = [(err, _written(err, tree)) for err in exc.errors()]
+        unknown = [written for err, written in errors if err["type"] == "extra_forbidden"]
+        valid = _resolved_without(model, tree, unknown)
+        lines = [_describe(err, written, layers, valid) for err, written in errors]
+        raise ConfigError("invalid config:\n" + "\n".join(lines)) from None
 
 
-def _describe(err: Any, tree: dict[str, Any], layers: Sequence[Layer]) -> str:
-    """``  key.as.written: message (from SOURCE)``; union tags pydantic adds to the location are left out."""
+def _written(err: Any, tree: dict[str, Any]) -> list[str]:
+    """The error's location as the user wrote it: union tags pydantic adds to the location are left out."""
     written: list[str] = []
     node: Any = tree
     loc = [str(part) for part in err["loc"]]
@@ -182,10 +187,40 @@ def _describe(err: Any, tree: dict[str, Any], layers: Sequence[Layer]) -> str:
             node = node[part]
         elif k == len(loc) - 1 or not isinstance(node, dict):
             written.append(part)
+    return written
+
+
+def _resolved_without(model: type[C], tree: dict[str, Any], paths: list[list[str]]) -> dict[str, Any] | None:
+    """The resolved config with the unknown keys at ``paths`` removed (None when it is still invalid)."""
+    if not paths:
+        return None
+    pruned = copy.deepcopy(tree)
+    for path in paths:
+        node: Any = pruned
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    try:
+        return model.model_validate(pruned).model_dump()
+    except ValidationError:
+        return None
+
+
+def _describe(err: Any, written: list[str], layers: Sequence[Layer], valid: dict[str, Any] | None) -> str:
+    """``  key.as.written: message (from SOURCE); did you mean key.as.meant?``"""
     key = ".".join(written) or "(top level)"
     sources = [layer.source for layer in layers if _has_key(layer.tree, written)]
     origin = f" (from {sources[-1]})" if sources else ""
-    return f"  {key}: {err['msg']}{origin}"
+    hint = ""
+    if err["type"] == "extra_forbidden" and valid is not None and written:
+        parent: Any = valid
+        for part in written[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        close = difflib.get_close_matches(written[-1], list(parent), n=1) if isinstance(parent, dict) else []
+        if close:
+            hint = f"; did you mean {'.'.join([*written[:-1], close[0]])}?"
+    return f"  {key}: {err['msg']}{origin}{hint}"
 
 
 def _has_key(tree: dict[str, Any], path: list[str]) -> bool:

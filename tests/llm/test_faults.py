@@ -84,3 +84,48 @@ def test_requests_per_minute_limit_still_completes(fake_server):
     with LLMClient(cfg) as client:
         results = client.batch("annotator", [f"r{i}" for i in range(20)], Echo)
     assert [r.value for r in results] == [expected(f"r{i}") for i in range(20)]
+
+
+@pytest.mark.parametrize("failure", ["closed port", "wrong key"])
+def test_a_failed_first_check_closes_the_http_session(fake_server, monkeypatch, caplog, failure):
+    """aiohttp reports a session that was never closed with a ResourceWarning and an asyncio log line."""
+    import gc
+    import warnings
+
+    if failure == "wrong key":
+        monkeypatch.setenv("FAKE_KEY", "wrong")
+        cfg = http_config(fake_server(api_key="right").url, api_key_env="FAKE_KEY")
+    else:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cfg = http_config(f"http://127.0.0.1:{port}/v1")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with LLMClient(cfg) as client, pytest.raises(LLMError):
+            client.batch("annotator", ["q"], Echo)
+        del client
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert "Unclosed" not in caplog.text
+
+
+def test_cut_off_answers_are_asked_again_with_a_larger_budget_not_repaired(fake_server, tmp_path):
+    """A model that answers a repair prompt differently (as real ones do): with cut-offs at a 50% fault rate,
+    the run must still end with exactly the fault-free answers, so nothing downstream diverges."""
+    from agenticrec.testing.fake_server import echo_answer
+
+    def answer(body):
+        repaired = len(body["messages"]) > 1
+        return '{"echo": "repaired", "label": "odd"}' if repaired else echo_answer(body)
+
+    requests = [f"item {i}: a product description" for i in range(100)]
+    clean = fake_server(answer=answer)
+    with LLMClient(http_config(clean.url), tmp_path / "clean") as client:
+        reference = [r.value for r in client.batch("annotator", requests, Echo)]
+    cut = fake_server(answer=answer, faults=FaultPlan(share=0.5, kinds=("truncated_json",), seed=3))
+    with LLMClient(http_config(cut.url), tmp_path / "cut") as client:
+        results = client.batch("annotator", requests, Echo)
+    assert cut.injected["truncated_json"] > 20
+    assert [r.value for r in results] == reference
+    assert all("repaired" not in r.value.echo for r in results if r.value is not None)

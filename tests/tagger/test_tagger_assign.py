@@ -114,3 +114,12 @@ def test_judge_audit_scores_assigned_descriptors_against_random_siblings(tmp_pat
     figures = tag_audit(config)
     assert figures["pairs"] == figures["judged"] == 20
     assert figures["judge_precision"] == figures["judge_recall"] == 1.0 and figures["fits_share"] == 0.5
+
+
+def test_a_refused_stage_leaves_no_half_made_run_directory(tmp_path):
+    config = run_config(tmp_path, TaggerScript())
+    with pytest.raises(AgenticRecError, match=r"no vocabulary\.json .*run `agenticrec tag build` first"):
+        run_assign(config)
+    with pytest.raises(AgenticRecError, match=r"run `agenticrec tag assign` first"):
+        tag_audit(config)
+    assert not config.run_dir.exists()

@@ -200,7 +200,11 @@ class LLMClient:
         async with self._start_lock:
             if name not in self._backends:
                 backend = build_backend(name, self.config.backends[name])
-                await backend.start()
+                try:
+                    await backend.start()
+                except BaseException:
+                    await backend.aclose()  # a failed first check must not leave a session open
+                    raise
                 self._backends[name] = backend
                 self._semaphores[name] = asyncio.Semaphore(backend.max_concurrency)
         return self._backends[name]
@@ -226,7 +230,9 @@ class LLMClient:
 
         def one(key: str) -> Awaitable[LLMResult]:
             messages = convos[groups[key][0]]
-            return self._one(role, role_cfg.backend, backend, messages, output_model, schema, sampling, key)
+            return self._one(
+                role, role_cfg.backend, backend, messages, output_model, schema, sampling, key, role_cfg.max_tokens_cap
+            )
 
         return await self._pool(role, role_cfg.backend, backend, groups, cached, one, concurrency, show)
 
@@ -346,12 +352,19 @@ class LLMClient:
         schema: dict[str, Any] | None,
         sampling: SamplingParams,
         key: str,
+        max_tokens_cap: int,
     ) -> LLMResult:
-        """Send one request with bounded retries, record the outcome in the ledger, and return it."""
+        """Send one request with bounded retries, record the outcome in the ledger, and return it.
+
+        An answer cut off at max_tokens that does not parse is a budget problem before it is a model problem:
+        the identical request is sent again with twice the budget (up to `max_tokens_cap`), so a transient
+        cut-off ends in the same answer as a run without one; only then is the model asked to repair.
+        """
         retry = self.config.retry
         semaphore = self._semaphores[backend_name]
         estimate = sum(len(m["content"]) for m in messages) // 4 + sampling.max_tokens
         convo = messages
+        budget = sampling
         errors: list[str] = []
         tokens_in = tokens_out = attempts = faults = repairs = 0
         text: str | None = None
@@ -363,7 +376,7 @@ class LLMClient:
             try:
                 await backend.limiter.acquire(estimate)
                 async with semaphore:
-                    completion = await backend.complete(convo, schema, sampling)
+                    completion = await backend.complete(convo, schema, budget)
             except TransientFault as fault:
                 faults += 1
                 errors.append(f"attempt {attempts}: {fault}")
@@ -385,6 +398,9 @@ class LLMClient:
                 break
             except OutputInvalid as bad:
                 errors.append(f"attempt {attempts}: {bad}")
+                if completion.truncated and convo is messages and budget.max_tokens < max_tokens_cap:
+                    budget = budget.model_copy(update={"max_tokens": min(2 * budget.max_tokens, max_tokens_cap)})
+                    continue
                 repairs += 1
                 if repairs > self.config.max_repairs:
                     error = f"invalid output after {repairs} answers; last: {bad}"

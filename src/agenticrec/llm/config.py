@@ -50,9 +50,16 @@ class RoleConfig(SamplingParams):
         "calibrated = score minus the same option's score after a content-free input.",
     )
 
+    max_tokens_cap: int = Field(
+        4096,
+        ge=1,
+        description="A cut-off answer (finish_reason length) is asked again unchanged with twice the max_tokens, "
+        "up to this cap, before any repair prompt.",
+    )
+
     def sampling(self) -> SamplingParams:
-        """The sampling parameters without the backend name and the choice mode."""
-        return SamplingParams(**self.model_dump(exclude={"backend", "choice"}))
+        """The sampling parameters without the backend name, the choice mode and the token cap."""
+        return SamplingParams(**self.model_dump(exclude={"backend", "choice", "max_tokens_cap"}))
 
 
 class EmbeddedBackendConfig(_Strict):

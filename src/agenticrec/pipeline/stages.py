@@ -9,9 +9,10 @@ from typing import Any
 import pandas as pd
 
 from agenticrec.config import save_config
+from agenticrec.errors import AgenticRecError
 from agenticrec.pipeline.config import RunConfig
 from agenticrec.semantic_ids import SemanticIDs, build_semantic_ids
-from agenticrec.tagger import Tagger
+from agenticrec.tagger import Tagger, artifacts
 from agenticrec.tagger.vocabulary import Vocabulary
 
 
@@ -25,7 +26,15 @@ def tag_build(config: RunConfig) -> Vocabulary:
     return _tagger(config).build(dataset)
 
 
+def _require(config: RunConfig, name: str, stage: str) -> None:
+    """Checked before anything is written, so a stage refused for missing input leaves no half-made run."""
+    path = artifacts.tagger_dir(config.run_dir) / name
+    if not path.is_file():
+        raise AgenticRecError(f"no {name} at {path}; run `agenticrec tag {stage}` first")
+
+
 def tag_assign(config: RunConfig) -> pd.DataFrame:
+    _require(config, artifacts.VOCABULARY, "build")
     dataset = config.data.load()
     save_config(config, config.run_dir)
     return _tagger(config).assign(dataset)
@@ -38,6 +47,7 @@ def tag_keywords(config: RunConfig) -> dict[str, Any]:
 
 
 def tag_audit(config: RunConfig) -> dict[str, Any]:
+    _require(config, artifacts.ASSIGNMENTS, "assign")
     dataset = config.data.load()
     save_config(config, config.run_dir)
     return _tagger(config).audit(dataset)

@@ -176,4 +176,5 @@ class OpenAICompatBackend(Backend):
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.close()
+            client, self._client = self._client, None
+            await client.close()
