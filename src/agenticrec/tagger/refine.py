@@ -183,9 +183,9 @@ def _initial_children(ctx: TaggerContext, node: str, parent: Descriptor | None, 
         parent, [ctx.texts[shown[i]] for i in picks], cfg.initial_children, ctx.tagger.max_text_chars
     )
     budget = {"max_tokens": TOKENS_PER_DESCRIPTOR * cfg.max_children}
-    result = ctx.client.batch(ARCHITECT, [request], proposal_model(2, cfg.max_children), params=budget, progress=False)[
-        0
-    ]
+    [result] = ctx.client.batch(
+        ARCHITECT, [request], proposal_model(2, cfg.max_children), params=budget, progress=False
+    )
     if result.value is None:
         raise AgenticRecError(
             f"the architect gave no usable proposal for node {node} after {result.attempts} attempts: "
@@ -209,13 +209,13 @@ def _grouped_children(
         for g, p in zip(groups, phrases)
     ]
     budget = {"max_tokens": TOKENS_PER_DESCRIPTOR * len(groups)}
-    joint = ctx.client.batch(
+    [joint] = ctx.client.batch(
         ARCHITECT,
         [name_groups_request(parent, evidence)],
         proposal_model(len(groups), len(groups)),
         params=budget,
         progress=False,
-    )[0]
+    )
     proposals: list[ProposedDescriptor | None] = (
         list(joint.value.descriptors) if joint.value is not None else [None] * len(groups)
     )
