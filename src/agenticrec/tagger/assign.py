@@ -51,7 +51,7 @@ class _Tally:
         self.checked = 0
         self.check_changed = 0
         self.share_gaps: list[float] = []
-        self.skewed_nodes: list[str] = []
+        self.rebalanced: list[dict[str, Any]] = []
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,7 +61,7 @@ class _Tally:
             "checked_items": self.checked,
             "check_changed_share": self.check_changed / self.checked if self.checked else None,
             "largest_share_gap": max(self.share_gaps, default=None),
-            "skewed_nodes": self.skewed_nodes,
+            "rebalanced_nodes": self.rebalanced,
         }
 
 
@@ -125,30 +125,36 @@ def _choose(
     if not rest:
         return known
     predicted, confidence = _classify(ctx, children, known, rest)
+    gap = _share_gap(len(children), known, known | predicted)
+    tally.share_gaps.append(gap)
+    if gap > cfg.max_share_gap and predicted and next(iter(predicted.values()))[1] == "classifier":
+        predicted, confidence = _classify(ctx, children, known, rest, follow_labelled_shares=True)
+        after = _share_gap(len(children), known, known | predicted)
+        tally.rebalanced.append({"node": node, "gap_before": gap, "gap_after": after})
+        log.info(
+            "node %s: routed shares were %.0f%% off the labelled ones; rebalanced to %.0f%%",
+            node,
+            100 * gap,
+            100 * after,
+        )
     order = np.argsort(confidence, kind="stable")
     budget = math.ceil(cfg.max_check_share * len(rest))
     unsure = [rest[j] for j in order[:budget] if confidence[j] < cfg.check_below]
     checked = _llm_choice(ctx, parent, children, unsure, "check") if unsure else {}
     tally.checked += len(checked)
     tally.check_changed += sum(checked[i][0] != predicted[i][0] for i in checked)
-    chosen = known | predicted | checked
-    _compare_shares(node, len(children), known, chosen, cfg.max_share_gap, tally)
-    return chosen
+    return known | predicted | checked
 
 
-def _compare_shares(node: str, children: int, labelled: Choice, routed: Choice, margin: float, tally: _Tally) -> None:
-    """Compare the children's shares among the labelled items with their shares after routing; a router that
-    amplifies the majority shows up as a large gap."""
+def _shares(choice: Choice, children: int) -> np.ndarray:
+    counts = np.bincount([k for k, _ in choice.values()], minlength=children)
+    return counts / max(counts.sum(), 1)
 
-    def shares(choice: Choice) -> np.ndarray:
-        counts = np.bincount([k for k, _ in choice.values()], minlength=children)
-        return counts / max(counts.sum(), 1)
 
-    gap = float(np.abs(shares(labelled) - shares(routed)).max())
-    tally.share_gaps.append(gap)
-    if gap > margin:
-        tally.skewed_nodes.append(node)
-        log.warning("node %s: routed child shares differ from the labelled ones by %.0f%%", node, 100 * gap)
+def _share_gap(children: int, labelled: Choice, routed: Choice) -> float:
+    """Largest difference between a child's share among the labelled items and its share after routing: a
+    router that amplifies the majority shows up here."""
+    return float(np.abs(_shares(labelled, children) - _shares(routed, children)).max())
 
 
 def _measure_agreement(ctx: TaggerContext, node: str, known: Choice, tally: _Tally) -> None:
@@ -165,16 +171,25 @@ def _measure_agreement(ctx: TaggerContext, node: str, known: Choice, tally: _Tal
 
 
 def _classify(
-    ctx: TaggerContext, children: list[Descriptor], known: Choice, rest: list[int]
+    ctx: TaggerContext, children: list[Descriptor], known: Choice, rest: list[int], follow_labelled_shares: bool = False
 ) -> tuple[Choice, np.ndarray]:
     """Logistic regression on embeddings of the labelled items; description similarity when it cannot train
-    (fewer than two labelled classes), with zero confidence so those items are checked first."""
+    (fewer than two labelled classes), with zero confidence so those items are checked first.
+
+    `follow_labelled_shares`: the unlabelled items are spread so that every child ends with its share among the
+    labelled items (which are a random sample of the node)."""
     labelled = sorted(known)
     y = np.array([known[i][0] for i in labelled])
     if len(set(y.tolist())) < 2:
         scores = _card_similarity(ctx, children, rest)
         return {i: (int(k), "similarity") for i, k in zip(rest, scores.argmax(1))}, np.zeros(len(rest))
-    picks, confidence = fit_predict(ctx.embeddings[labelled], y, ctx.embeddings[rest])
+    shares = None
+    if follow_labelled_shares:
+        present = np.unique(y)
+        counts = np.bincount(y, minlength=len(children))[present]
+        wanted = counts / counts.sum() * (len(known) + len(rest)) - counts
+        shares = np.clip(wanted, 0, None) + 1e-6
+    picks, confidence = fit_predict(ctx.embeddings[labelled], y, ctx.embeddings[rest], shares)
     return {i: (int(k), "classifier") for i, k in zip(rest, picks)}, confidence
 
 

@@ -79,7 +79,7 @@ class AssignConfig(_Section):
         ge=0,
         le=1,
         description="classifier: a node whose routed child shares differ from the labelled ones by "
-        "more than this (largest absolute difference) is reported as skewed",
+        "more than this (largest absolute difference) is routed again, following the labelled shares",
     )
 
 

@@ -125,7 +125,7 @@ def compute_report(run_dir: Path) -> dict[str, Any]:
         assigned = assign_summary or {}
         report["classifier_agreement"] = assigned.get("classifier_agreement")
         report["largest_share_gap"] = assigned.get("largest_share_gap")
-        report["skewed_nodes"] = assigned.get("skewed_nodes")
+        report["rebalanced_nodes"] = assigned.get("rebalanced_nodes")
         report["quality"] = assigned.get("quality")
     return report
 
@@ -167,7 +167,7 @@ def key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("label sources", report.get("label_sources")),
         ("classifier agreement", report.get("classifier_agreement")),
         ("routed vs labelled child shares: largest gap", report.get("largest_share_gap")),
-        ("skewed nodes", report.get("skewed_nodes")),
+        ("nodes routed again to follow the labelled shares", report.get("rebalanced_nodes")),
         ("names: checked / rejected / keyphrase fallbacks / groups dropped", report.get("naming")),
         ("unbalanced splits", report.get("unbalanced_splits")),
         ("items flagged as instruction-like (never naming evidence)", report.get("flagged_items")),
