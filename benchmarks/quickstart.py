@@ -20,7 +20,7 @@ from agenticrec.quickstart import run_quickstart
 from agenticrec.tagger import artifacts
 from agenticrec.tagger.report import compute_report
 from agenticrec.tagger.vocabulary import Vocabulary
-from common import save, update_section
+from common import command, machine, save, update_section
 
 
 def main() -> None:
@@ -68,10 +68,12 @@ def main() -> None:
         tagger_report=report,
     )
     rows = "\n".join(f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in summary.items())
+    m = machine()
     update_section(
         "quickstart",
         f"""## Quickstart on the embedded default (`benchmarks/quickstart.py`)
 
+Command: `{command()}` ({time.strftime("%Y-%m-%d")}; {m["cpu"]}, {m["cores_available"]} cores).
 `{path.relative_to(path.parents[2])}`; protocol: {protocol["dataset"]}; LLM: {protocol["llm"]}.
 Level-1 descriptors: {", ".join(d.name for d in vocabulary.children(None))}.
 
