@@ -406,34 +406,9 @@ class LLMClient:
                     error = f"invalid output after {repairs} answers; last: {bad}"
                     break
                 convo = repair_messages(messages, text, str(bad))
-        latency = time.monotonic() - start
-        self.ledger.record(
-            CallRecord(
-                key=key,
-                role=role,
-                backend=backend.kind,
-                model=backend.model,
-                request={"messages": messages, "schema": (schema or {}).get("title"), "params": sampling.model_dump()},
-                status="ok" if error is None else "failed",
-                response=text,
-                tokens_in=tokens_in,
-                tokens_out=tokens_out,
-                latency_s=latency,
-                created_at=time.time(),
-                attempts=attempts,
-                errors=errors,
-            )
-        )
-        return LLMResult(
-            value=None if error else value,
-            text=text,
-            usage=Usage(tokens_in, tokens_out),
-            cached=False,
-            attempts=attempts,
-            latency_s=latency,
-            key=key,
-            error=error,
-            errors=errors,
+        request = {"messages": messages, "schema": (schema or {}).get("title"), "params": sampling.model_dump()}
+        return self._record(
+            role, backend, key, request, value, text, (tokens_in, tokens_out), start, attempts, errors, error
         )
 
     async def _score_one(
@@ -464,19 +439,37 @@ class LLMClient:
             except RequestRejected as fault:
                 errors.append(f"attempt {attempts}: {fault}")
                 error = f"request rejected: {fault}"
+        text = None if value is None else json.dumps([[x.logprob, x.tokens] for x in value])
+        request = {"messages": messages, "options": options, "mode": "score"}
+        return self._record(role, backend, key, request, value, text, (tokens_in, 0), start, attempts, errors, error)
+
+    def _record(
+        self,
+        role: str,
+        backend: Backend,
+        key: str,
+        request: dict[str, Any],
+        value: Any,
+        text: str | None,
+        tokens: tuple[int, int],
+        start: float,
+        attempts: int,
+        errors: list[str],
+        error: str | None,
+    ) -> LLMResult:
+        """Commit a finished request (answered or failed) to the ledger and return it as a result."""
         latency = time.monotonic() - start
-        text = None if value is None else json.dumps([[s.logprob, s.tokens] for s in value])
         self.ledger.record(
             CallRecord(
                 key=key,
                 role=role,
                 backend=backend.kind,
                 model=backend.model,
-                request={"messages": messages, "options": options, "mode": "score"},
+                request=request,
                 status="ok" if error is None else "failed",
                 response=text,
-                tokens_in=tokens_in,
-                tokens_out=0,
+                tokens_in=tokens[0],
+                tokens_out=tokens[1],
                 latency_s=latency,
                 created_at=time.time(),
                 attempts=attempts,
@@ -484,9 +477,9 @@ class LLMClient:
             )
         )
         return LLMResult(
-            value=value,
+            value=None if error else value,
             text=text,
-            usage=Usage(tokens_in, 0),
+            usage=Usage(*tokens),
             cached=False,
             attempts=attempts,
             latency_s=latency,
