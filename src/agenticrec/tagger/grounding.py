@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 MAX_NAME_WORDS = 4
@@ -102,13 +102,11 @@ def name_problem(name: str, description: str, evidence: GroupEvidence, siblings:
     words = name.split()
     if len(words) > MAX_NAME_WORDS:
         return f"the name has {len(words)} words; use at most {MAX_NAME_WORDS}"
+    if sibling := repeated_sibling(name, siblings):
+        return f"the name repeats the sibling category {sibling!r}"
+    if title := copied_titles([name], evidence.texts)[0]:
+        return f"the name copies the title of one item ({title!r}); name what the items share"
     folded = name.casefold()
-    for sibling in siblings:
-        if fuzz.token_set_ratio(folded, sibling.casefold()) >= SIBLING_SIMILARITY:
-            return f"the name repeats the sibling category {sibling!r}"
-    for title in evidence.titles + [title_of(t) for t in evidence.texts]:
-        if fuzz.ratio(folded, bare_title(title)) >= TITLE_SIMILARITY:
-            return f"the name copies the title of one item ({title!r}); name what the items share"
     content = [w for w in _WORD.findall(folded) if w not in ENGLISH_STOP_WORDS]
     if not any(evidence.supported(w) for w in content):
         return f"the name is not supported by the group's keyphrases ({', '.join(evidence.keyphrases[:5])})"
@@ -120,14 +118,21 @@ def name_problem(name: str, description: str, evidence: GroupEvidence, siblings:
 
 def fallback_name(evidence: GroupEvidence, taken: Sequence[str]) -> str | None:
     """The best keyphrase not yet used by a sibling, title-cased; None when there is none."""
-    used = {t.casefold() for t in taken}
-    for phrase in evidence.keyphrases:
-        name = phrase.title()
-        if name.casefold() not in used and not any(
-            fuzz.token_set_ratio(name.casefold(), u) >= SIBLING_SIMILARITY for u in used
-        ):
-            return name
-    return None
+    return next((p.title() for p in evidence.keyphrases if not repeated_sibling(p, taken)), None)
+
+
+def repeated_sibling(name: str, siblings: Sequence[str]) -> str | None:
+    """The sibling name that `name` repeats or contains (or is contained in), if any."""
+    folded = name.casefold()
+    return next((s for s in siblings if fuzz.token_set_ratio(folded, s.casefold()) >= SIBLING_SIMILARITY), None)
+
+
+def copied_titles(names: Sequence[str], texts: Sequence[str]) -> list[str | None]:
+    """Per name, the title among the items' `texts` that it (nearly) copies, or None; a trailing year is ignored."""
+    titles = [title_of(t) for t in texts]
+    bare = [bare_title(t) for t in titles]
+    found = [process.extractOne(n.casefold(), bare, scorer=fuzz.ratio, score_cutoff=TITLE_SIMILARITY) for n in names]
+    return [titles[f[2]] if f else None for f in found]
 
 
 def _stem(word: str) -> str:

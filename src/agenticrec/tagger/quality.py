@@ -10,10 +10,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from agenticrec.tagger.grounding import TITLE_SIMILARITY, bare_title, title_of
+from agenticrec.tagger.grounding import copied_titles
 from agenticrec.tagger.vocabulary import Vocabulary
 
 CATEGORY_LEVELS = (2, 3)
@@ -46,11 +45,7 @@ def vocabulary_quality(
 
 def copied_names(names: list[str], texts: list[str]) -> int:
     """How many descriptor names are (near-)copies of some item's title."""
-    titles = [bare_title(title_of(t)) for t in texts]
-    return sum(
-        process.extractOne(name.casefold(), titles, scorer=fuzz.ratio, score_cutoff=TITLE_SIMILARITY) is not None
-        for name in names
-    )
+    return sum(title is not None for title in copied_titles(names, texts))
 
 
 def category_agreement(table: pd.DataFrame, categories: pd.Series) -> dict[str, float]:
