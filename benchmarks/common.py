@@ -31,12 +31,24 @@ def run_record(result: dict[str, Any]) -> dict[str, Any]:
     return {"command": command(), **{key: result[key] for key in keys}}
 
 
-def save(name: str, metrics: object, protocol: dict[str, object], **extra: object) -> Path:
-    """Write benchmarks/results/<name>.json and return its path."""
+def summary_key(*parts: object) -> str:
+    """A flat summary name: ``amazon-beauty, sasrec-ce, ndcg@10`` -> ``amazon_beauty_sasrec_ce_ndcg_10``."""
+    words = (re.sub(r"[^0-9a-z]+", "_", str(part).lower()).strip("_") for part in parts)
+    return "_".join(word for word in words if word)
+
+
+def named_values(metrics: list[dict[str, Any]]) -> dict[str, float]:
+    """The summary of a metrics list of ``{"name", "value", "unit"}`` records."""
+    return {m["name"]: m["value"] for m in metrics}
+
+
+def save(name: str, metrics: object, protocol: dict[str, object], *, summary: dict[str, Any], **extra: object) -> Path:
+    """Write benchmarks/results/<name>.json, with `summary` (flat named numbers; None left out) on top."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {
         "benchmark": name,
+        "summary": {key: value for key, value in summary.items() if value is not None},
         "command": command(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import machine, run_parallel, run_record, save, update_section, with_earlier_runs
+from common import machine, run_parallel, run_record, save, summary_key, update_section, with_earlier_runs
 from sasrec_baselines import REFIT
 
 ID_METHODS = ("rkmeans", "descriptors", "categories")
@@ -224,12 +224,25 @@ def main() -> None:
             args.name,
             [{k: r[k] for k in ("dataset", "variant", "seed")} | {m: r["test"][m] for m in REPORTED} for r in runs],
             protocol,
+            summary=summary_of(runs),
             runs=runs,
         )
     update_section(args.name, markdown(runs))
     for r in runs:
         print(f"{r['dataset']:15s} {r['variant']:22s} seed {r['seed']} ndcg@10 {r['test']['ndcg@10']:.4f}")
     print("wrote BENCHMARKS.md" if args.report_only else f"wrote benchmarks/results/{args.name}.json and BENCHMARKS.md")
+
+
+def summary_of(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """Test NDCG@10 (history not masked, and masked) per dataset and variant, the mean over its seeds."""
+    summary: dict[str, float] = {}
+    for dataset, variant in dict.fromkeys((r["dataset"], r["variant"]) for r in runs):
+        mine = [r for r in runs if (r["dataset"], r["variant"]) == (dataset, variant)]
+        for protocol, suffix in (("test", ""), ("test_history_masked", "masked")):
+            values = [r[protocol]["ndcg@10"] for r in mine if protocol in r]
+            if values:
+                summary[summary_key(dataset, variant, "ndcg10", suffix)] = sum(values) / len(values)
+    return summary
 
 
 if __name__ == "__main__":

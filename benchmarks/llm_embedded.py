@@ -27,7 +27,7 @@ from agenticrec.llm import LLMClient, LLMConfig, SamplingParams, chat, one_of, q
 from agenticrec.llm.backends.embedded import EmbeddedBackend
 from agenticrec.llm.config import EmbeddedBackendConfig
 from agenticrec.llm.structured import parse_output, schema_for
-from common import save
+from common import named_values, save
 
 N_ITEMS = 24
 N_DESCRIPTORS = 30
@@ -152,6 +152,7 @@ def main() -> None:
             "no_reuse": "llama.reset() before each request: the whole prompt is evaluated",
             "prefix_reuse": "requests back to back: llama.cpp re-evaluates only the tokens after the common prefix",
         },
+        summary=named_values(metrics),
     )
     print(f"saved {path}")
 

@@ -24,7 +24,7 @@ import aiohttp
 from pydantic import BaseModel
 
 from agenticrec.llm import LLMClient, LLMConfig
-from common import save
+from common import named_values, save
 
 LATENCY_S = 0.2
 LEVELS = (1, 8, 64, 256)
@@ -172,6 +172,7 @@ def main() -> None:
             "requests_per_level": f"{WAVES} x concurrency",
             "repeats": f"{REPEATS} runs per level, the median run (by fraction of ideal) reported",
         },
+        summary=named_values(metrics),
     )
     print(f"saved {path}")
 

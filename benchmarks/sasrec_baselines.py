@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import machine, run_parallel, run_record, save, update_section, with_earlier_runs
+from common import machine, run_parallel, run_record, save, summary_key, update_section, with_earlier_runs
 
 REFIT = "train.refit=true"
 # benchmark model -> (the model preset in src/agenticrec/presets/models/, overrides on top of it)
@@ -192,7 +192,7 @@ def main() -> None:
     }
     rows = summarise(runs)
     if not args.report_only:  # the results file keeps the command that measured it
-        save(args.name, rows, protocol, runs=runs)
+        save(args.name, rows, protocol, summary=summary_of(rows), runs=runs)
     update_section(args.name, markdown(rows, runs, protocol))
     for row in rows:
         for protocol, label in PROTOCOLS.items():
@@ -204,6 +204,16 @@ def main() -> None:
                 )
     written = "BENCHMARKS.md" if args.report_only else f"benchmarks/results/{args.name}.json and BENCHMARKS.md"
     print(f"wrote {written} ({wall / 60:.1f} min)")
+
+
+def summary_of(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Mean test NDCG@10 over seeds per dataset and model, history not masked and masked."""
+    return {
+        summary_key(row["dataset"], row["model"], "ndcg10", suffix): row[protocol]["ndcg@10"]["mean"]
+        for row in rows
+        for protocol, suffix in (("test", ""), ("test_history_masked", "masked"))
+        if protocol in row
+    }
 
 
 if __name__ == "__main__":

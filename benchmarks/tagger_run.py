@@ -87,7 +87,7 @@ def summary_of(report: dict, seconds: dict) -> dict[str, float | int | None]:
     quality = report.get("quality") or {}
     calls = sum((report.get(f"{stage}_per_item") or {}).get("llm_calls", 0.0) for stage in ("build", "assign"))
     summary = {
-        "largest_path_share": quality.get("largest_path_share"),
+        "largest_path_share": report["largest_bucket"] / report["items"] if "largest_bucket" in report else None,
         "path_entropy_normalised": quality.get("path_entropy_normalised"),
         "names_copied_from_titles": quality.get("names_copied_from_titles"),
         "judge_precision": (report.get("audit") or {}).get("judge_precision"),
