@@ -14,7 +14,7 @@ from typing import Any
 
 from agenticrec.data import Dataset
 from agenticrec.io import write_json
-from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
+from agenticrec.llm import LLMClient, PromptTemplate, chat, load_prompt, quote_data
 from agenticrec.tagger import artifacts
 from agenticrec.tagger.agents import DESCRIPTOR_JUDGE as JUDGE
 from agenticrec.tagger.config import TaggerConfig
@@ -24,9 +24,8 @@ from agenticrec.tagger.vocabulary import Descriptor, Vocabulary
 ANSWERS = ["yes", "no"]
 
 
-def fit_request(descriptor: Descriptor, text: str, limit: int) -> list[dict[str, str]]:
-    system = load_prompt(__file__, "prompts/judge_fit.md").render(category=descriptor.card())
-    return chat(system, quote_data(" ".join(text.split())[:limit]))
+def fit_request(prompt: PromptTemplate, descriptor: Descriptor, text: str, limit: int) -> list[dict[str, str]]:
+    return chat(prompt.render(category=descriptor.card()), quote_data(" ".join(text.split())[:limit]))
 
 
 def run_audit(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir: Path, seed: int) -> dict[str, Any]:
@@ -53,8 +52,9 @@ def run_audit(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir
         item = position[table["item_id"].iloc[row]]
         pairs += [(item, assigned, True), (item, siblings[int(rng.integers(len(siblings)))], False)]
     limit = config.max_text_chars
-    requests = [fit_request(d, ctx.texts[i], limit) for i, d, _ in pairs]
-    free = [fit_request(d, "N/A", limit) for _, d, _ in pairs]
+    prompt = load_prompt(__file__, "prompts/judge_fit.md")
+    requests = [fit_request(prompt, d, ctx.texts[i], limit) for i, d, _ in pairs]
+    free = [fit_request(prompt, d, "N/A", limit) for _, d, _ in pairs]
     picks = client.choose(JUDGE, requests, [ANSWERS] * len(pairs), content_free=free)
     judged = [(pick.index == 0, truth) for pick, (_, _, truth) in zip(picks, pairs) if pick.index is not None]
     fits_true = sum(fit and truth for fit, truth in judged)
