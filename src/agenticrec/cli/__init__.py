@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from agenticrec.cli import data, ids, llm, recommend, runs, tag
+from agenticrec.cli import data, ids, intent, judge, llm, recommend, runs, tag
 from agenticrec.errors import AgenticRecError
 
 app = typer.Typer(
@@ -19,6 +19,8 @@ app.add_typer(data.app, name="data")
 app.add_typer(llm.app, name="llm")
 app.add_typer(tag.app, name="tag")
 app.add_typer(ids.app, name="ids")
+app.add_typer(intent.app, name="intent")
+app.add_typer(judge.app, name="judge")
 app.command("train")(runs.train)
 app.command("evaluate")(runs.evaluate)
 app.command("recommend")(recommend.recommend)

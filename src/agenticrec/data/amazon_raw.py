@@ -100,4 +100,5 @@ def load(name: str, options: AmazonRawOptions, data_dir: Path | None) -> Dataset
         interactions_path=options.reviews,
         text_fields=TEXT_FIELDS,
         drop_short_users=options.drop_short_users,
+        category_field="categories",
     )

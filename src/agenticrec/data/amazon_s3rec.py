@@ -98,5 +98,10 @@ def load(name: str, options: S3RecOptions, data_dir: Path | None) -> Dataset:
     users, sequences = read_sequences(folder / options.sequence_file, known)
     fields = [f for f in options.text_fields if items[f].notna().any()]
     return Dataset(
-        name=name, items=items[["item_id", "asin", *fields]], user_ids=users, sequences=sequences, text_fields=fields
+        name=name,
+        items=items[list(dict.fromkeys(["item_id", "asin", *fields, "categories"]))],
+        user_ids=users,
+        sequences=sequences,
+        text_fields=fields,
+        category_field="categories",
     )

@@ -42,10 +42,12 @@ def build_dataset(
     interactions_path: Path,
     text_fields: list[str],
     drop_short_users: bool = False,
+    category_field: str | None = None,
 ) -> Dataset:
     """Validate ids, order each user's interactions by ``timestamp`` (ties keep file order) and build sequences.
 
-    ``items`` needs ``item_id``; ``interactions`` needs ``user_id``, ``item_id`` and ``timestamp``; both need
+    ``items`` needs ``item_id``; ``interactions`` needs ``user_id``, ``item_id`` and ``timestamp`` (numeric
+    seconds, a datetime, or a constant when the file has no times) and may have ``behaviour``; both need
     ``_record`` (see :func:`agenticrec.data.readers.read_table`). Items never interacted with are dropped
     from the catalogue, since no split can ever hold them.
     """
@@ -86,12 +88,28 @@ def build_dataset(
     users, starts = np.unique(interactions["user_id"].to_numpy(), return_index=True)
     order = np.argsort(starts)
     boundaries = np.append(starts[order], len(codes))
-    sequences = [codes[boundaries[i] : boundaries[i + 1]].astype(np.int64) for i in range(len(order))]
-    columns = ["item_id", *[f for f in text_fields if f in items.columns]]
+    cuts = [(boundaries[i], boundaries[i + 1]) for i in range(len(order))]
+    sequences = [codes[a:b].astype(np.int64) for a, b in cuts]
+    seconds = _seconds(interactions["timestamp"])
+    behaviour = interactions["behaviour"].astype(str).to_numpy() if "behaviour" in interactions else None
+    fields = [f for f in text_fields if f in items.columns]
+    columns = list(dict.fromkeys(["item_id", *fields, *([category_field] if category_field else [])]))
     return Dataset(
         name=name,
         items=items[columns].copy(),
         user_ids=[str(u) for u in users[order]],
         sequences=sequences,
-        text_fields=[f for f in text_fields if f in items.columns],
+        text_fields=fields,
+        timestamps=None if seconds is None else [seconds[a:b] for a, b in cuts],
+        behaviours=None if behaviour is None else [behaviour[a:b] for a, b in cuts],
+        category_field=category_field,
     )
+
+
+def _seconds(stamps: pd.Series) -> np.ndarray | None:
+    """Unix seconds per interaction; None when the source has no times (one constant value)."""
+    if pd.api.types.is_datetime64_any_dtype(stamps):
+        values = (stamps - pd.Timestamp(0, tz=stamps.dt.tz)).dt.total_seconds().to_numpy()
+    else:
+        values = pd.to_numeric(stamps).to_numpy(dtype=np.float64)
+    return None if len(values) == 0 or np.all(values == values[0]) else values

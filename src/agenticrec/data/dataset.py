@@ -60,7 +60,9 @@ class Dataset:
 
     ``items`` has one row per item with column ``item_id`` (the external id, a string) and text columns;
     row ``i`` is internal item index ``i + 1``. ``sequences[u]`` holds user ``user_ids[u]``'s internal item
-    indices in chronological order.
+    indices in chronological order. Where the source has them, ``timestamps[u]`` (unix seconds) and
+    ``behaviours[u]`` (the raw behaviour value, e.g. a rating, as a string) are aligned with ``sequences[u]``;
+    ``category_field`` names the items column that holds each item's category.
     """
 
     name: str
@@ -68,10 +70,18 @@ class Dataset:
     user_ids: list[str]
     sequences: list[np.ndarray]
     text_fields: list[str] = field(default_factory=list)
+    timestamps: list[np.ndarray] | None = None
+    behaviours: list[np.ndarray] | None = None
+    category_field: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.user_ids) != len(self.sequences):
             raise DataError(f"{self.name}: {len(self.user_ids)} user ids but {len(self.sequences)} sequences")
+        for label, events in (("timestamps", self.timestamps), ("behaviours", self.behaviours)):
+            if events is not None and [len(e) for e in events] != [len(s) for s in self.sequences]:
+                raise DataError(f"{self.name}: {label} are not aligned with the interaction sequences")
+        if self.category_field is not None and self.category_field not in self.items.columns:
+            raise DataError(f"{self.name}: category field {self.category_field!r} is not an items column")
         short = [u for u, seq in zip(self.user_ids, self.sequences) if len(seq) < MIN_SEQUENCE_LENGTH]
         if short:
             raise DataError(
@@ -108,7 +118,7 @@ class Dataset:
     def item_text(self, index: int) -> str:
         """Item text as key-value fields, e.g. ``title: OPI Nail Lacquer; brand: OPI; categories: Beauty > Nails``."""
         row = self.items.iloc[index - 1]
-        parts = [f"{name}: {row[name]}" for name in self.text_fields if _present(row[name])]
+        parts = [f"{name}: {row[name]}" for name in self.text_fields if present(row[name])]
         return "; ".join(parts)
 
     def item_texts(self) -> list[str]:
@@ -117,6 +127,16 @@ class Dataset:
     def item_ids(self) -> list[str]:
         """External item ids in index order (position ``i`` is item index ``i + 1``)."""
         return [str(i) for i in self.items["item_id"]]
+
+    def categories(self) -> np.ndarray | None:
+        """Each item's category as a string, in index order (position ``i`` is item ``i + 1``); None if unknown.
+
+        A multi-path field such as Amazon's ``Beauty > Makeup > Nails | Beauty > Nails`` gives its first path.
+        """
+        if self.category_field is None:
+            return None
+        values = self.items[self.category_field]
+        return np.array([str(v).split(" | ")[0].strip() if present(v) else "(none)" for v in values], dtype=object)
 
     def stats(self) -> dict[str, float | int]:
         lengths = np.array([len(seq) for seq in self.sequences])
@@ -130,7 +150,7 @@ class Dataset:
         }
 
 
-def _present(value: object) -> bool:
+def present(value: object) -> bool:
     if value is None:
         return False
     if isinstance(value, float) and np.isnan(value):

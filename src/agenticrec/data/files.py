@@ -7,8 +7,9 @@ Example config::
       options:
         items: catalogue.parquet
         interactions: events.csv
-        columns: {item_id: sku, user_id: customer, timestamp: ts}
+        columns: {item_id: sku, user_id: customer, timestamp: ts, behaviour: event_type}
         text_fields: [title, brand, category]
+        category_field: category
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class ColumnMap(BaseModel):
     item_id: str = "item_id"
     user_id: str = "user_id"
     timestamp: str | None = Field("timestamp", description="None: interactions are already in time order")
+    behaviour: str | None = Field(None, description="the interaction's behaviour type or value, e.g. a rating")
 
 
 class FilesOptions(BaseModel):
@@ -37,6 +39,7 @@ class FilesOptions(BaseModel):
     interactions: Path
     columns: ColumnMap = Field(default_factory=ColumnMap)
     text_fields: list[str] = Field(default_factory=lambda: ["title"])
+    category_field: str | None = Field(None, description="the items column holding each item's category")
     drop_short_users: bool = False
 
 
@@ -72,11 +75,11 @@ def _timestamps(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
 def load(name: str, options: FilesOptions, data_dir: Path | None) -> Dataset:
     cols = options.columns
     items = read_table(options.items)
-    require_columns(items, [cols.item_id, *options.text_fields], options.items)
+    category = [options.category_field] if options.category_field else []
+    require_columns(items, [cols.item_id, *options.text_fields, *category], options.items)
     inter = read_table(options.interactions)
-    require_columns(
-        inter, [cols.user_id, cols.item_id, *([cols.timestamp] if cols.timestamp else [])], options.interactions
-    )
+    optional = [c for c in (cols.timestamp, cols.behaviour) if c]
+    require_columns(inter, [cols.user_id, cols.item_id, *optional], options.interactions)
     missing_ids = _blank(inter[cols.item_id]) | _blank(inter[cols.user_id])
     if missing_ids.any():
         row = inter[missing_ids].iloc[0]
@@ -87,6 +90,7 @@ def load(name: str, options: FilesOptions, data_dir: Path | None) -> Dataset:
             "item_id": inter[cols.item_id],
             "timestamp": _timestamps(inter, cols.timestamp, options.interactions) if cols.timestamp else 0,
             "_record": inter["_record"],
+            **({"behaviour": inter[cols.behaviour]} if cols.behaviour else {}),
         }
     )
     items = items.rename(columns={cols.item_id: "item_id"})
@@ -98,4 +102,5 @@ def load(name: str, options: FilesOptions, data_dir: Path | None) -> Dataset:
         interactions_path=options.interactions,
         text_fields=options.text_fields,
         drop_short_users=options.drop_short_users,
+        category_field=options.category_field,
     )

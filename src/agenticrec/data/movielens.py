@@ -1,7 +1,8 @@
 """MovieLens-100k, from the copy the ``recbole`` package ships (no download) or from GroupLens ``ml-100k`` files.
 
 Every rating counts as an interaction (implicit feedback); sequences are ordered by timestamp, ties kept in
-file order. Item text: title, release year and genres.
+file order, and the rating is kept as the interaction's behaviour value. Item text: title, release year and
+genres; the genres are the item's category.
 """
 
 from __future__ import annotations
@@ -99,8 +100,9 @@ def load(name: str, options: MovieLensOptions, data_dir: Path | None) -> Dataset
     return build_dataset(
         name,
         items,
-        _with_timestamps(inter, inter_path),
+        _with_timestamps(inter, inter_path).rename(columns={"rating": "behaviour"}),
         items_path=items_path,
         interactions_path=inter_path,
         text_fields=TEXT_FIELDS,
+        category_field="genres",
     )

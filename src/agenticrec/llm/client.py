@@ -154,6 +154,21 @@ class LLMClient:
 
         return choose(self, role, requests, options, content_free=content_free, progress=progress)
 
+    def count_tokens(self, role: str, texts: Sequence[str]) -> tuple[list[int], str]:
+        """Each text's length in tokens of the model behind `role`, and how it was counted.
+
+        Backends without a tokenizer (remote endpoints) get an estimate of one token per 4 characters.
+        """
+
+        async def count() -> list[int] | None:
+            backend = await self._backend(self.config.role(role).backend)
+            return await backend.count_tokens(list(texts))
+
+        counts = self._run(count()) if texts else []
+        if counts is None:
+            return [-(-len(text) // 4) for text in texts], "estimate: 4 characters per token"
+        return counts, "tokenizer"
+
     def close(self) -> None:
         """Release backends, the background loop and the ledger."""
         if self._loop is not None:

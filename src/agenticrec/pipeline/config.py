@@ -22,6 +22,8 @@ from agenticrec.config import (
 )
 from agenticrec.llm.config import LLMConfig
 from agenticrec.models import ModelConfig, default_model_config
+from agenticrec.sections.intent import IntentConfig
+from agenticrec.sections.judge import JudgeConfig
 from agenticrec.semantic_ids.config import SemanticIDConfig
 from agenticrec.tagger.config import TaggerConfig
 
@@ -36,6 +38,8 @@ class RunConfig(Section):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     tagger: TaggerConfig = Field(default_factory=TaggerConfig)
     semantic_ids: SemanticIDConfig = Field(default_factory=SemanticIDConfig)
+    intent: IntentConfig = Field(default_factory=IntentConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
 
 
 def load_config(

@@ -43,6 +43,10 @@ class Backend(ABC):
         """
         raise ScoringUnsupported(f"{self.kind} backend {self.model!r} cannot score options")
 
+    async def count_tokens(self, texts: list[str]) -> list[int] | None:
+        """Each text's length in the model's own tokens; None where the backend has no tokenizer (the default)."""
+        return None
+
     async def aclose(self) -> None:  # noqa: B027  (optional hook)
         """Release connections, threads or memory."""
 

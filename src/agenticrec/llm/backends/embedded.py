@@ -148,6 +148,12 @@ class EmbeddedBackend(Backend):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._score, messages, options)
 
+    async def count_tokens(self, texts: list[str]) -> list[int] | None:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, lambda: [len(self._tokens(text, special=False)) for text in texts]
+        )
+
     def _render(self, messages: list[Message], generation_prompt: bool) -> str:
         """`messages` as the model's chat template writes them (from the GGUF metadata)."""
         if generation_prompt not in self._formatters:

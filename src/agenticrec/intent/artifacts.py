@@ -1,0 +1,51 @@
+"""The intent stage's files in a run directory (``RUN_DIR/intent/``) and how they are read back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from agenticrec.errors import AgenticRecError
+from agenticrec.io import atomic_path
+
+HISTORIES = "histories.parquet"  # sampled users: target, token counts, the compressed lines the prompts show
+COMPRESSION = "compression.json"
+INTERESTS = "interests.parquet"  # user, rank, name, rationale, evidence (item ids), repaired
+MINING = "mining.json"
+TAGS = "tags.parquet"  # user, rank, tag
+TAGGING = "tags.json"
+EVALUATION = "evaluation.json"  # HR@K of the LLM tags and the baselines
+REPORT = "report.html"
+CURATED = "curated.jsonl"  # judge-filtered (history, tag, interest, rationale) training samples
+
+STAGE_OF = {HISTORIES: "compress", INTERESTS: "mine", TAGS: "tags"}
+
+
+def intent_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / "intent"
+
+
+def require(run_dir: Path, name: str) -> Path:
+    """The path of an input artifact; an error naming the command that writes it when it is missing."""
+    path = intent_dir(run_dir) / name
+    if not path.is_file():
+        raise AgenticRecError(f"no {name} at {path}; run `agenticrec intent {STAGE_OF.get(name, 'compress')}` first")
+    return path
+
+
+def read_table(run_dir: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(require(run_dir, name))
+
+
+def read_json(run_dir: Path, name: str) -> dict[str, Any]:
+    return dict(json.loads(require(run_dir, name).read_text()))
+
+
+def write_table(run_dir: Path, name: str, table: pd.DataFrame) -> Path:
+    path = intent_dir(run_dir) / name
+    with atomic_path(path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return path
