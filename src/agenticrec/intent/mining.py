@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from rapidfuzz import fuzz
 
 from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
@@ -34,6 +34,13 @@ class MinedInterest(BaseModel):
 
 class MinedInterests(BaseModel):
     interests: list[MinedInterest] = Field(min_length=1, max_length=12)
+
+
+def mined_interests_model(config: IntentConfig) -> type[MinedInterests]:
+    """The answer schema with the configured number of interests, so a constrained decoder gives at least
+    ``min_interests`` (the validation that follows may still drop some)."""
+    bounds = Field(min_length=config.min_interests, max_length=config.max_interests)
+    return create_model("MinedInterests", __base__=MinedInterests, interests=(list[MinedInterest], bounds))
 
 
 class PredictedTags(BaseModel):
@@ -89,7 +96,9 @@ def mine_interests(
         preset="\n".join(f"- {name}" for name in preset) if preset else "(none given)",
     )
     requests = [chat(prompt, history_message(lines)) for lines in histories]
-    results = client.batch(INTEREST_MINER, requests, MinedInterests, params={"max_tokens": 90 * config.max_interests})
+    results = client.batch(
+        INTEREST_MINER, requests, mined_interests_model(config), params={"max_tokens": 90 * config.max_interests}
+    )
     return [
         validate_interests(r.value, user_refs, config) if r.ok and r.value is not None else MiningOutcome(ok=False)
         for r, user_refs in zip(results, refs)
