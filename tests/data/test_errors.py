@@ -376,7 +376,9 @@ def test_movielens_wrong_column_count(tmp_path: Path) -> None:
 
 
 def test_unknown_dataset_name() -> None:
-    with pytest.raises(DataError, match=r"unknown dataset 'amazon-books'; registered: amazon-beauty, amazon-raw, "):
+    with pytest.raises(
+        DataError, match=r"unknown dataset 'amazon-books'; registered: amazon-beauty, amazon-office, amazon-raw, "
+    ):
         load_dataset("amazon-books")
 
 

@@ -206,3 +206,25 @@ def test_dropping_every_user_is_an_error(tmp_path: Path) -> None:
     events = write_table(tmp_path / "events.csv", events_frame().iloc[:2])
     with pytest.raises(DataError, match=r"events\.csv: no interactions left"):
         load_files(items, events, drop_short_users=True)
+
+
+def test_behaviours_timestamps_and_categories_follow_the_sequences(tmp_path: Path) -> None:
+    frame = events_frame()
+    frame["kind"] = [f"k{i}" for i in range(len(frame))]  # one distinct behaviour value per event, in file order
+    items = write_table(tmp_path / "catalogue.jsonl", ITEMS)
+    events = write_table(tmp_path / "events.csv", frame)
+    dataset = load_files(items, events, columns={**MAPPING, "behaviour": "kind"}, category_field="category")
+    assert dataset.behaviours is not None and dataset.timestamps is not None
+    by_event = {(str(r.customer), str(r.sku)): r.kind for r in frame.itertuples()}
+    for user, items_, kinds, times in zip(dataset.user_ids, dataset.sequences, dataset.behaviours, dataset.timestamps):
+        ids = [dataset.item_ids()[i - 1] for i in items_]
+        assert list(kinds) == [by_event[(user, item)] for item in ids]
+        assert list(times) == sorted(times)
+    assert list(dataset.categories()) == ["Kitchen", "Kitchen", "Kitchen", "Cutlery", "Kitchen"]
+
+
+def test_an_unknown_category_field_is_named(tmp_path: Path) -> None:
+    items = write_table(tmp_path / "catalogue.jsonl", ITEMS)
+    events = write_table(tmp_path / "events.csv", events_frame())
+    with pytest.raises(DataError, match="colour"):
+        load_files(items, events, category_field="colour")

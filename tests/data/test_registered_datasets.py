@@ -231,3 +231,29 @@ def test_movielens_grouplens_latin1_release_is_decoded(tmp_path: Path, shared_da
 def test_registry_lists_the_benchmarks() -> None:
     assert {"amazon-beauty", "amazon-sports", "amazon-raw", "movielens-100k", "files"} <= set(DATASETS)
     assert all(spec.description for spec in DATASETS.values())
+
+
+# --------------------------------------------------------------------------------------------- Office 2014
+
+
+def test_office_has_real_timestamps_and_forty_categories(shared_data_dir: Path) -> None:
+    office = load_dataset("amazon-office")
+    assert (office.n_users, office.n_items, office.n_interactions) == (4905, 2420, 53258)
+    assert office.timestamps is not None and office.behaviours is None
+    assert all((np.diff(t) >= 0).all() for t in office.timestamps)
+    assert len(set(office.categories())) == 40
+    rows = {}
+    with (shared_data_dir / "amazon2014-office-5core" / "sequences_with_time.tsv").open() as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            rows.setdefault(row["user_id"], []).append((int(row["timestamp"]), row["item_id"]))
+    user = office.user_ids[0]
+    assert sorted(rows[user], key=lambda r: r[0]) == [
+        (int(t), office.item_ids()[i - 1]) for t, i in zip(office.timestamps[0], office.sequences[0])
+    ]
+
+
+def test_movielens_ratings_are_behaviour_values() -> None:
+    movielens = load_dataset("movielens-100k")
+    assert movielens.behaviours is not None
+    assert {str(v) for seq in movielens.behaviours for v in seq} == {"1", "2", "3", "4", "5"}
+    assert [len(b) for b in movielens.behaviours] == [len(s) for s in movielens.sequences]

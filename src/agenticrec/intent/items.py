@@ -37,13 +37,12 @@ def template_names(dataset: Dataset, config: IntentConfig) -> dict[int, str]:
 
 
 def llm_names(dataset: Dataset, config: IntentConfig, client: LLMClient, items: list[int]) -> dict[int, str]:
-    """Short forms written by role ``item_compressor`` for ``items`` (cached in the ledger; the template where a
-    call fails)."""
-    fallback = template_names(dataset, config)
+    """Every item's template short form, with those of ``items`` rewritten by role ``item_compressor`` (cached in
+    the ledger; an item whose call fails keeps its template form)."""
+    names = template_names(dataset, config)
     prompt = load_prompt(__file__, "prompts/item_compressor.md").render(chars=config.item_chars)
     requests = [chat(prompt, quote_data(dataset.item_text(i)[:2000])) for i in items]
-    results = client.batch(ITEM_COMPRESSOR, requests, ShortName)
-    return {
-        i: r.value.name[: config.item_chars] if r.ok and r.value is not None else fallback[i]
-        for i, r in zip(items, results)
-    } | {i: fallback[i] for i in fallback if i not in set(items)}
+    for item, result in zip(items, client.batch(ITEM_COMPRESSOR, requests, ShortName)):
+        if result.ok and result.value is not None:
+            names[item] = result.value.name[: config.item_chars]
+    return names

@@ -272,11 +272,13 @@ def run_evaluate(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: in
     methods = ("llm", "popular", "recent", "transition", "hybrid")
     hits: dict[str, dict[int, list[bool]]] = {m: {k: [] for k in config.hit_ks} for m in methods}
     examples: list[dict[str, Any]] = []
+    distinct_categories: list[int] = []
     for row in table.itertuples():
         if row.user not in by_user:
             continue  # the tag call failed for this user
         user_tags = by_user[row.user]
         tag_categories = mapper.categories_of(user_tags)
+        distinct_categories.append(len(set(tag_categories)))
         history = [categories[i - 1] for i in dataset.sequences[row.user_index][:-1]]
         target = categories[row.target - 1]
         ranked = {
@@ -308,9 +310,7 @@ def run_evaluate(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: in
     for method in methods:
         for k in config.hit_ks:
             summary[f"hr{k}_{method}"] = float(np.mean(hits[method][k]))
-    summary["distinct_tag_categories_mean"] = float(
-        np.mean([len(set(mapper.categories_of(t))) for t in by_user.values()])
-    )
+    summary["distinct_tag_categories_mean"] = float(np.mean(distinct_categories))
     result = {
         "summary": summary,
         "protocol": {
