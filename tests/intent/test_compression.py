@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from agenticrec.data import load_dataset
 from agenticrec.intent.history import (
     DAY,
     Event,
@@ -12,6 +15,9 @@ from agenticrec.intent.history import (
     period_label,
     uncompressed,
 )
+from agenticrec.intent.items import llm_names, template_names
+from agenticrec.llm import LLMClient, LLMConfig
+from agenticrec.sections.intent import IntentConfig
 
 NAMES = {1: "Heat", 2: "Casino", 3: "Fargo", 4: "Alien", 5: "Big"}
 
@@ -91,3 +97,21 @@ def test_uncompressed_lists_every_event_with_its_date() -> None:
 def test_fit_lines_keeps_the_most_recent_lines_within_the_budget() -> None:
     assert fit_lines(["a", "b", "c"], [3, 3, 3], 8) == ["a", "b"]
     assert fit_lines(["a"], [10], 5) == []
+
+
+def test_llm_item_compression_replaces_template_names_where_the_call_succeeds() -> None:
+    def script(messages: list[dict[str, str]], schema: object) -> str:
+        return json.dumps({"name": "Short " + ("Toy" if "Toy Story" in messages[-1]["content"] else "film")})
+
+    dataset = load_dataset("movielens-100k")
+    config = IntentConfig(llm_item_compression=True)
+    llm = LLMConfig.model_validate(
+        {"backends": {"s": {"kind": "scripted", "script": script}}, "default": {"backend": "s"}, "progress": False}
+    )
+    toy_story = dataset.item_index("1")
+    with LLMClient(llm) as client:
+        names = llm_names(dataset, config, client, [toy_story, dataset.item_index("2")])
+    template = template_names(dataset, config)
+    assert names[toy_story] == "Short Toy"
+    assert names[dataset.item_index("2")] == "Short film"
+    assert names[dataset.item_index("3")] == template[dataset.item_index("3")]  # not asked: the template form

@@ -14,5 +14,4 @@ class JudgeConfig(Section):
     cases_per_criterion: int = Field(
         60, ge=2, description="constructed set: cases per criterion, half real outputs and half controlled defects"
     )
-    label_sample: int = Field(50, ge=1, description="`judge label`: cases shown to a person")
     max_chars: int = Field(600, ge=50, description="item and history text in a judge prompt is cut to this length")
