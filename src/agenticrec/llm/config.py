@@ -72,6 +72,12 @@ class EmbeddedBackendConfig(_Strict):
     n_ctx: int = Field(4096, ge=256, description="Context window in tokens.")
     n_threads: int = Field(2, ge=1, description="CPU threads used by llama.cpp.")
     n_batch: int = Field(512, ge=8, description="Prompt tokens evaluated per llama.cpp batch.")
+    grammar: bool = Field(
+        True,
+        description="Constrain structured answers to their JSON schema with a llama.cpp grammar. The grammar is "
+        "checked against the whole vocabulary at every token, which costs seconds per answer with large "
+        "vocabularies (Qwen: 151k tokens); off, answers are parsed, validated and repaired like a server's.",
+    )
 
 
 class OpenAIBackendConfig(_Strict):

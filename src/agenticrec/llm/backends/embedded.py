@@ -118,7 +118,7 @@ class EmbeddedBackend(Backend):
         return self._grammars[text]
 
     def _complete(self, messages: list[Message], schema: dict[str, Any] | None, params: SamplingParams) -> Completion:
-        grammar = self._grammar(schema) if schema is not None else None
+        grammar = self._grammar(schema) if schema is not None and self.cfg.grammar else None
         try:
             out = self.llama.create_chat_completion(
                 messages=messages,
