@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model, field_validator
 from rapidfuzz import fuzz
 
 from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
@@ -23,13 +23,21 @@ from agenticrec.sections.intent import INTEREST_MINER, TAG_PREDICTOR, IntentConf
 TAG_WORDS = 6
 """A tag longer than this many words is a sentence or a title, not a tag."""
 TITLE_SIMILARITY = 90
+RATIONALE_CHARS = 200
+TAG_CHARS = 60
 """A tag this similar (rapidfuzz ratio, 0-100) to a history item's short form copies it."""
 
 
 class MinedInterest(BaseModel):
     name: str = Field(min_length=2, max_length=60)
-    rationale: str = Field(min_length=1, max_length=200)
+    rationale: str = Field(min_length=1, max_length=RATIONALE_CHARS)
     evidence: list[int] = Field(min_length=1, max_length=5)
+
+    @field_validator("rationale", mode="before")
+    @classmethod
+    def _shorten(cls, value: object) -> object:
+        """A long rationale is cut rather than re-asked (a grammar keeps to the limit; free text may not)."""
+        return value[:RATIONALE_CHARS] if isinstance(value, str) else value
 
 
 class MinedInterests(BaseModel):
@@ -37,14 +45,20 @@ class MinedInterests(BaseModel):
 
 
 def mined_interests_model(config: IntentConfig) -> type[MinedInterests]:
-    """The answer schema with the configured number of interests, so a constrained decoder gives at least
-    ``min_interests`` (the validation that follows may still drop some)."""
-    bounds = Field(min_length=config.min_interests, max_length=config.max_interests)
+    """The answer schema with the configured number of interests. A constrained decoder is held to at least
+    ``min_interests``; a parsed answer with fewer is kept (and counted), not re-asked."""
+    bounds = Field(min_length=1, max_length=config.max_interests, json_schema_extra={"minItems": config.min_interests})
     return create_model("MinedInterests", __base__=MinedInterests, interests=(list[MinedInterest], bounds))
 
 
 class PredictedTags(BaseModel):
-    tags: list[Annotated[str, Field(min_length=2, max_length=60)]] = Field(min_length=1, max_length=80)
+    tags: list[Annotated[str, Field(min_length=2, max_length=TAG_CHARS)]] = Field(min_length=1, max_length=80)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _shorten(cls, value: object) -> object:
+        """Over-long tags are cut (and later removed as sentences) rather than failing the whole answer."""
+        return [t[:TAG_CHARS] if isinstance(t, str) else t for t in value] if isinstance(value, list) else value
 
 
 @dataclass
