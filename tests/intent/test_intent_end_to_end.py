@@ -32,7 +32,7 @@ def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str
         ][:4]
         return json.dumps({"interests": interests or [{"name": "Films", "rationale": "r", "evidence": [1]}]})
     if "predict what a shopper" in system:
-        return json.dumps({"tags": ["Comedy", "Drama", "Thriller", "Action", "Romance", FARGO]})
+        return "\n".join(["1. Comedy", "- Drama", '"Thriller"', "Action", "Romance", FARGO])
     raise AssertionError(f"unexpected prompt: {system[:80]}")
 
 

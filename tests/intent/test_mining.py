@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agenticrec.intent.mining import MinedInterest, MinedInterests, clean_tags, validate_interests
+from agenticrec.intent.mining import MinedInterest, MinedInterests, clean_tags, tag_lines, validate_interests
 from agenticrec.sections.intent import IntentConfig
 
 REFS = {101: 1, 102: 2, 103: 3}  # item index -> reference number shown to the model
@@ -56,3 +56,12 @@ def test_clean_tags_removes_copies_of_history_items_sentences_and_duplicates() -
 
 def test_clean_tags_keeps_the_first_k() -> None:
     assert clean_tags(["a1", "b2", "c3"], [], k=2) == (["a1", "b2"], 0)
+
+
+def test_tag_lines_strip_numbering_bullets_and_quotes() -> None:
+    assert tag_lines('1. matte lipstick\n- "toner",\n* nail art\n2) hair dryer\n\n') == [
+        "matte lipstick",
+        "toner",
+        "nail art",
+        "hair dryer",
+    ]

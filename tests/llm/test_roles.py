@@ -42,3 +42,19 @@ def test_llm_roles_prints_every_registered_role():
         if line.startswith("│")
     }
     assert rows == ROLES
+
+
+def test_a_role_entry_inherits_what_it_does_not_set_from_default() -> None:
+    from agenticrec.llm import LLMConfig
+
+    config = LLMConfig.model_validate(
+        {
+            "backends": {"big": {"kind": "embedded", "model_path": "/models/big.gguf"}},
+            "default": {"backend": "big", "choice": "calibrated", "temperature": 0.3},
+            "roles": {"judge": {"choice": "score"}, "architect": {"backend": "smollm2"}},
+        }
+    )
+    judge, architect = config.role("judge"), config.role("architect")
+    assert (judge.backend, judge.choice, judge.temperature) == ("big", "score", 0.3)
+    assert (architect.backend, architect.choice) == ("smollm2", "calibrated")
+    assert config.role("annotator") == config.default

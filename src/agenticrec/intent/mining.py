@@ -11,8 +11,8 @@ names ranked by the model's (calibrated) score as the answer, when ``llm.roles.t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Annotated
 
 from pydantic import BaseModel, Field, create_model, field_validator
 from rapidfuzz import fuzz
@@ -24,7 +24,8 @@ TAG_WORDS = 6
 """A tag longer than this many words is a sentence or a title, not a tag."""
 TITLE_SIMILARITY = 90
 RATIONALE_CHARS = 200
-TAG_CHARS = 60
+TAG_TOKENS = 8
+"""Generation budget per requested tag; a longer answer is cut, and read as it stands."""
 """A tag this similar (rapidfuzz ratio, 0-100) to a history item's short form copies it."""
 
 
@@ -49,16 +50,6 @@ def mined_interests_model(config: IntentConfig) -> type[MinedInterests]:
     ``min_interests``; a parsed answer with fewer is kept (and counted), not re-asked."""
     bounds = Field(min_length=1, max_length=config.max_interests, json_schema_extra={"minItems": config.min_interests})
     return create_model("MinedInterests", __base__=MinedInterests, interests=(list[MinedInterest], bounds))
-
-
-class PredictedTags(BaseModel):
-    tags: list[Annotated[str, Field(min_length=2, max_length=TAG_CHARS)]] = Field(min_length=1, max_length=80)
-
-    @field_validator("tags", mode="before")
-    @classmethod
-    def _shorten(cls, value: object) -> object:
-        """Over-long tags are cut (and later removed as sentences) rather than failing the whole answer."""
-        return [t[:TAG_CHARS] if isinstance(t, str) else t for t in value] if isinstance(value, list) else value
 
 
 @dataclass
@@ -117,6 +108,13 @@ def mine_interests(
         validate_interests(r.value, user_refs, config) if r.ok and r.value is not None else MiningOutcome(ok=False)
         for r, user_refs in zip(results, refs)
     ]
+
+
+def tag_lines(text: str) -> list[str]:
+    """Tags from a one-per-line answer, without numbering, bullets or quotes. An answer cut off at its token budget
+    is read as it stands, so a model that loops keeps the distinct tags it wrote first."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return [re.sub(r"^\s*(?:[-*•]|\d+[.)])?\s*", "", line).strip().strip("\"',") for line in lines]
 
 
 def clean_tags(tags: list[str], history_names: list[str], k: int) -> tuple[list[str], int]:
@@ -185,8 +183,8 @@ def predict_tags(
     """Per user: the cleaned tags and how many were removed; None where the call failed."""
     prompt = load_prompt(__file__, "prompts/tag_predictor.md").render(k=config.tags)
     requests = [chat(prompt, history_message(lines, mined)) for lines, mined in zip(histories, interests)]
-    results = client.batch(TAG_PREDICTOR, requests, PredictedTags, params={"max_tokens": 16 * config.tags})
+    results = client.batch(TAG_PREDICTOR, requests, params={"max_tokens": TAG_TOKENS * config.tags})
     return [
-        clean_tags(r.value.tags, names, config.tags) if r.ok and r.value is not None else None
+        clean_tags(tag_lines(r.value), names, config.tags) if r.ok and isinstance(r.value, str) else None
         for r, names in zip(results, history_names)
     ]

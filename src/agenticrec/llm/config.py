@@ -144,6 +144,11 @@ def _default_backends() -> dict[str, BackendConfig]:
     return {DEFAULT_BACKEND: EmbeddedBackendConfig(kind="embedded")}
 
 
+def _as_set_fields(entry: Any) -> Any:
+    """A role entry as the fields its author set (a dict as written, or a RoleConfig's explicitly set fields)."""
+    return entry.model_dump(exclude_unset=True) if isinstance(entry, BaseModel) else entry
+
+
 class LLMConfig(_Strict):
     """The `llm:` section of a run config."""
 
@@ -153,7 +158,9 @@ class LLMConfig(_Strict):
     )
     default: RoleConfig = Field(default_factory=RoleConfig, description="Used by every role not in `roles`.")
     roles: dict[str, RoleConfig] = Field(
-        default_factory=dict, description="Per-role backend and sampling, e.g. architect, annotator, judge."
+        default_factory=dict,
+        description="Per-role backend and sampling, e.g. architect, annotator, judge; a role entry inherits every "
+        "field it does not set from `default` (so `roles.judge.choice: score` keeps the default backend).",
     )
     retry: RetryConfig = Field(default_factory=RetryConfig)
     max_repairs: int = Field(
@@ -164,6 +171,21 @@ class LLMConfig(_Strict):
     )
     ledger: str = Field(LEDGER_FILE, description="Ledger/cache file name inside the run directory.")
     progress: bool = Field(True, description="Show a progress bar for batches.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _roles_inherit_default(cls, data: Any) -> Any:
+        """Fill each role entry's unset fields from `default`, as written (not from RoleConfig's defaults)."""
+        if not isinstance(data, dict) or not isinstance(data.get("roles"), dict):
+            return data
+        default = _as_set_fields(data.get("default") or {})
+        if not isinstance(default, dict):
+            return data  # invalid; the field validation reports it
+        roles = {}
+        for name, role in data["roles"].items():
+            entry = _as_set_fields(role)
+            roles[name] = {**default, **entry} if isinstance(entry, dict) else entry
+        return {**data, "roles": roles}
 
     @model_validator(mode="after")
     def _check_backends(self) -> LLMConfig:
