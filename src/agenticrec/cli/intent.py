@@ -10,8 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import ConfigOption, DataOption, LLMOption, RunDirOption, SetOption, run_config
-from agenticrec.config import save_config
+from agenticrec.cli.options import (
+    ConfigOption,
+    DataOption,
+    LLMOption,
+    RunDirOption,
+    SetOption,
+    run_config,
+    stage_inputs,
+)
 from agenticrec.data import Dataset
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig
@@ -24,10 +31,7 @@ Stage = Callable[[Dataset, Any, LLMClient, Path, int], dict[str, Any]]
 
 
 def run_stage(cfg: RunConfig, stage: Stage) -> dict[str, Any]:
-    """Load the dataset (before anything is written), save the config, and run ``stage`` with an LLM client."""
-    dataset = cfg.data.load()
-    save_config(cfg, cfg.run_dir)
-    with LLMClient(cfg.llm, cfg.run_dir) as client:
+    with stage_inputs(cfg) as (dataset, client):
         return stage(dataset, cfg.intent, client, cfg.run_dir, cfg.seed)
 
 
@@ -117,8 +121,6 @@ def curate(
     from agenticrec.intent.judging import run_curate
 
     cfg = run_config(config, set_, run_dir, data, llm=llm)
-    dataset = cfg.data.load()
-    save_config(cfg, cfg.run_dir)
-    with LLMClient(cfg.llm, cfg.run_dir) as client:
+    with stage_inputs(cfg) as (dataset, client):
         summary = run_curate(dataset, cfg.intent, cfg.judge, client, cfg.run_dir, cfg.seed, users)
     _print(summary, ["users", "tags_judged", "samples", "dropped_not_passed", "dropped_category_cap"])

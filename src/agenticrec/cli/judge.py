@@ -10,9 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import ConfigOption, DataOption, LLMOption, RunDirOption, SetOption, run_config
-from agenticrec.config import save_config
-from agenticrec.llm import LLMClient
+from agenticrec.cli.options import (
+    ConfigOption,
+    DataOption,
+    LLMOption,
+    RunDirOption,
+    SetOption,
+    run_config,
+    stage_inputs,
+)
 
 app = typer.Typer(help="LLM judge: verdicts per criterion and their agreement with labels.", no_args_is_help=True)
 RunDirArgument = typer.Argument(help="a run directory where `agenticrec judge run` has been")
@@ -39,9 +45,7 @@ def run(
     from agenticrec.intent.judging import AGREEMENT, judge_dir, run_judge
 
     cfg = run_config(config, set_, run_dir, data, llm=llm)
-    dataset = cfg.data.load()
-    save_config(cfg, cfg.run_dir)
-    with LLMClient(cfg.llm, cfg.run_dir) as client:
+    with stage_inputs(cfg) as (dataset, client):
         result = run_judge(dataset, cfg.intent, cfg.judge, client, cfg.run_dir, cfg.seed)
     Console().print(agreement_table(result, f"judge ({result['choice_mode']}) on {result['cases']} constructed cases"))
     Console().print(f"wrote {judge_dir(cfg.run_dir) / AGREEMENT}")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
+from agenticrec.config import save_config
+from agenticrec.data import Dataset
+from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig, load_config
 
 ConfigOption = typer.Option(None, "--config", "-c", help="YAML run config")
@@ -27,3 +32,12 @@ def run_config(
     """Presets < config file < ``--set`` < ``--run-dir``."""
     overrides = [*set_, *([f"run_dir={run_dir}"] if run_dir else [])]
     return load_config(config, overrides, data=data, model=model, llm=llm)
+
+
+@contextmanager
+def stage_inputs(cfg: RunConfig) -> Iterator[tuple[Dataset, LLMClient]]:
+    """The dataset (loaded before anything is written), the saved config, and an LLM client on the run's ledger."""
+    dataset = cfg.data.load()
+    save_config(cfg, cfg.run_dir)
+    with LLMClient(cfg.llm, cfg.run_dir) as client:
+        yield dataset, client

@@ -58,6 +58,11 @@ PADDING = (
 )
 
 
+def history_excerpts(histories: pd.DataFrame, lines: int = 10) -> dict[str, str]:
+    """User -> the first ``lines`` lines of the compressed history the prompts showed: what a judge sees of it."""
+    return {u: "\n".join(ls[:lines]) for u, ls in zip(histories["user"], histories["prompt_lines"])}
+
+
 def explanation(interest: str, name: str, category: str) -> str:
     return f"Since you are into {interest.lower()}, you may like {name}, a pick from {category}."
 
@@ -90,7 +95,7 @@ class CaseBuilder:
         self.rng = np.random.default_rng(seed)
         self.names = template_names(dataset, config)
         self.categories = dataset.categories()
-        self.lines = {u: "\n".join(ls[:10]) for u, ls in zip(histories["user"], histories["prompt_lines"])}
+        self.lines = history_excerpts(histories)
         self.history = {
             u: [int(i) for i in dataset.sequences[ui][:-1]] for u, ui in zip(histories["user"], histories["user_index"])
         }

@@ -12,7 +12,7 @@ from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
 from agenticrec.intent import artifacts
 from agenticrec.intent.curation import curate
-from agenticrec.intent.defects import CaseBuilder
+from agenticrec.intent.defects import CaseBuilder, history_excerpts
 from agenticrec.intent.stage import category_mapper
 from agenticrec.io import atomic_path, write_json
 from agenticrec.judge import JudgeCase, agreement, judge
@@ -134,7 +134,7 @@ def run_curate(
     histories, interests, tags = _inputs(run_dir)
     chosen = set(list(histories["user"])[:users])
     tags = tags[tags["user"].isin(chosen)]
-    lines = {u: "\n".join(ls[:10]) for u, ls in zip(histories["user"], histories["prompt_lines"])}
+    lines = history_excerpts(histories)
     cases = [
         JudgeCase(criterion, {"history": lines[row.user], "tag": row.tag}, user=row.user)
         for row in tags.itertuples()
