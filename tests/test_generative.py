@@ -10,7 +10,7 @@ from agenticrec.config import EvaluateConfig, TrainConfig
 from agenticrec.data.dataset import LeaveOneOutSplit
 from agenticrec.evaluate import evaluate_ranking, item_counts
 from agenticrec.models.generative import GenerativeConfig, GenerativeRetrieval
-from agenticrec.models.generative.model import training_examples
+from agenticrec.models.sequences import next_item_examples
 from agenticrec.models.training import train_next_item
 from agenticrec.pipeline import evaluate_run, load_config, train_and_evaluate
 from agenticrec.semantic_ids.codes import SemanticIDs
@@ -19,10 +19,10 @@ from agenticrec.semantic_ids.tokenizer import SemanticIDTokenizer
 
 def test_training_examples_cover_every_next_item_and_never_the_held_out_ones():
     split = LeaveOneOutSplit([np.array([1, 2, 3, 4, 5]), np.array([6, 7, 8])])
-    histories, targets = training_examples(split.train, max_items=2)
+    histories, targets = next_item_examples(split.train, max_items=2)
     assert targets.tolist() == [2, 3]  # user 1 trains on 1, 2, 3; user 2 on 6 only (nothing to predict)
     assert histories.tolist() == [[0, 1], [1, 2]]
-    _, recent = training_examples(split.train, max_items=2, per_user=1)
+    _, recent = next_item_examples(split.train, max_items=2, per_user=1)
     assert recent.tolist() == [3]  # only user 1's most recent example
 
 

@@ -10,7 +10,8 @@ from agenticrec.config import EvaluateConfig, TrainConfig
 from agenticrec.data.dataset import EvalSet, LeaveOneOutSplit
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate import evaluate_ranking, item_counts
-from agenticrec.models.sasrec import SASRec, SASRecConfig, left_pad
+from agenticrec.models.sasrec import SASRec, SASRecConfig
+from agenticrec.models.sequences import left_pad
 from agenticrec.models.training import train_next_item
 from agenticrec.pipeline import evaluate_run, load_config, train_and_evaluate
 

@@ -223,6 +223,16 @@ def test_behaviours_timestamps_and_categories_follow_the_sequences(tmp_path: Pat
     assert list(dataset.categories()) == ["Kitchen", "Kitchen", "Kitchen", "Cutlery", "Kitchen"]
 
 
+def test_brands_follow_the_items_and_a_missing_brand_is_marked(tmp_path: Path) -> None:
+    items = write_table(tmp_path / "catalogue.csv", ITEMS)
+    events = write_table(tmp_path / "events.csv", events_frame())
+    dataset = load_files(items, events, text_fields=["title"], brand_field="brand")
+    by_sku = dict(zip(ITEMS["sku"], ITEMS["brand"]))
+    assert list(dataset.brands()) == [by_sku[i] or "(none)" for i in dataset.item_ids()]
+    assert "(none)" in dataset.brands()  # S3's blank brand
+    assert load_files(items, events).brands() is None
+
+
 def test_an_unknown_category_field_is_named(tmp_path: Path) -> None:
     items = write_table(tmp_path / "catalogue.jsonl", ITEMS)
     events = write_table(tmp_path / "events.csv", events_frame())

@@ -242,6 +242,7 @@ def test_office_has_real_timestamps_and_forty_categories(shared_data_dir: Path) 
     assert office.timestamps is not None and office.behaviours is None
     assert all((np.diff(t) >= 0).all() for t in office.timestamps)
     assert len(set(office.categories())) == 40
+    assert office.brands() is not None and len(set(office.brands())) > 100
     rows = {}
     with (shared_data_dir / "amazon2014-office-5core" / "sequences_with_time.tsv").open() as handle:
         for row in csv.DictReader(handle, delimiter="\t"):

@@ -62,4 +62,5 @@ def load(name: str, options: OfficeOptions, data_dir: Path | None) -> Dataset:
         interactions_path=inter_path,
         text_fields=["text"],
         category_field="category",
+        brand_field="brand",
     )

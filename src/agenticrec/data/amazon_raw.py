@@ -101,4 +101,5 @@ def load(name: str, options: AmazonRawOptions, data_dir: Path | None) -> Dataset
         text_fields=TEXT_FIELDS,
         drop_short_users=options.drop_short_users,
         category_field="categories",
+        brand_field="brand",
     )

@@ -99,9 +99,10 @@ def load(name: str, options: S3RecOptions, data_dir: Path | None) -> Dataset:
     fields = [f for f in options.text_fields if items[f].notna().any()]
     return Dataset(
         name=name,
-        items=items[list(dict.fromkeys(["item_id", "asin", *fields, "categories"]))],
+        items=items[list(dict.fromkeys(["item_id", "asin", *fields, "categories", "brand"]))],
         user_ids=users,
         sequences=sequences,
         text_fields=fields,
         category_field="categories",
+        brand_field="brand",
     )

@@ -43,6 +43,7 @@ def build_dataset(
     text_fields: list[str],
     drop_short_users: bool = False,
     category_field: str | None = None,
+    brand_field: str | None = None,
 ) -> Dataset:
     """Validate ids, order each user's interactions by ``timestamp`` (ties keep file order) and build sequences.
 
@@ -93,7 +94,8 @@ def build_dataset(
     seconds = _seconds(interactions["timestamp"])
     behaviour = interactions["behaviour"].astype(str).to_numpy() if "behaviour" in interactions else None
     fields = [f for f in text_fields if f in items.columns]
-    columns = list(dict.fromkeys(["item_id", *fields, *([category_field] if category_field else [])]))
+    described = [f for f in (category_field, brand_field) if f]
+    columns = list(dict.fromkeys(["item_id", *fields, *described]))
     return Dataset(
         name=name,
         items=items[columns].copy(),
@@ -103,6 +105,7 @@ def build_dataset(
         timestamps=None if seconds is None else [seconds[a:b] for a, b in cuts],
         behaviours=None if behaviour is None else [behaviour[a:b] for a, b in cuts],
         category_field=category_field,
+        brand_field=brand_field,
     )
 
 

@@ -54,6 +54,10 @@ class LeaveOneOutSplit:
         )
 
 
+MISSING = "(none)"
+"""An item's category or brand where the source has none."""
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A catalogue plus chronological interaction sequences.
@@ -62,7 +66,7 @@ class Dataset:
     row ``i`` is internal item index ``i + 1``. ``sequences[u]`` holds user ``user_ids[u]``'s internal item
     indices in chronological order. Where the source has them, ``timestamps[u]`` (unix seconds) and
     ``behaviours[u]`` (the raw behaviour value, e.g. a rating, as a string) are aligned with ``sequences[u]``;
-    ``category_field`` names the items column that holds each item's category.
+    ``category_field`` and ``brand_field`` name the items columns that hold each item's category and brand.
     """
 
     name: str
@@ -73,6 +77,7 @@ class Dataset:
     timestamps: list[np.ndarray] | None = None
     behaviours: list[np.ndarray] | None = None
     category_field: str | None = None
+    brand_field: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.user_ids) != len(self.sequences):
@@ -80,8 +85,9 @@ class Dataset:
         for label, events in (("timestamps", self.timestamps), ("behaviours", self.behaviours)):
             if events is not None and [len(e) for e in events] != [len(s) for s in self.sequences]:
                 raise DataError(f"{self.name}: {label} are not aligned with the interaction sequences")
-        if self.category_field is not None and self.category_field not in self.items.columns:
-            raise DataError(f"{self.name}: category field {self.category_field!r} is not an items column")
+        for label, column in (("category", self.category_field), ("brand", self.brand_field)):
+            if column is not None and column not in self.items.columns:
+                raise DataError(f"{self.name}: {label} field {column!r} is not an items column")
         short = [u for u, seq in zip(self.user_ids, self.sequences) if len(seq) < MIN_SEQUENCE_LENGTH]
         if short:
             raise DataError(
@@ -136,7 +142,13 @@ class Dataset:
         if self.category_field is None:
             return None
         values = self.items[self.category_field]
-        return np.array([str(v).split(" | ")[0].strip() if present(v) else "(none)" for v in values], dtype=object)
+        return np.array([str(v).split(" | ")[0].strip() if present(v) else MISSING for v in values], dtype=object)
+
+    def brands(self) -> np.ndarray | None:
+        """Each item's brand as a string (``(none)`` where missing), in index order; None if the source has none."""
+        if self.brand_field is None:
+            return None
+        return np.array([str(v).strip() if present(v) else MISSING for v in self.items[self.brand_field]], dtype=object)
 
     def stats(self) -> dict[str, float | int]:
         lengths = np.array([len(seq) for seq in self.sequences])

@@ -10,6 +10,7 @@ Example config::
         columns: {item_id: sku, user_id: customer, timestamp: ts, behaviour: event_type}
         text_fields: [title, brand, category]
         category_field: category
+        brand_field: brand
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class FilesOptions(BaseModel):
     columns: ColumnMap = Field(default_factory=ColumnMap)
     text_fields: list[str] = Field(default_factory=lambda: ["title"])
     category_field: str | None = Field(None, description="the items column holding each item's category")
+    brand_field: str | None = Field(None, description="the items column holding each item's brand")
     drop_short_users: bool = False
 
 
@@ -75,8 +77,8 @@ def _timestamps(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
 def load(name: str, options: FilesOptions, data_dir: Path | None) -> Dataset:
     cols = options.columns
     items = read_table(options.items)
-    category = [options.category_field] if options.category_field else []
-    require_columns(items, [cols.item_id, *options.text_fields, *category], options.items)
+    described = [f for f in (options.category_field, options.brand_field) if f]
+    require_columns(items, [cols.item_id, *options.text_fields, *described], options.items)
     inter = read_table(options.interactions)
     optional = [c for c in (cols.timestamp, cols.behaviour) if c]
     require_columns(inter, [cols.user_id, cols.item_id, *optional], options.interactions)
@@ -103,4 +105,5 @@ def load(name: str, options: FilesOptions, data_dir: Path | None) -> Dataset:
         text_fields=options.text_fields,
         drop_short_users=options.drop_short_users,
         category_field=options.category_field,
+        brand_field=options.brand_field,
     )

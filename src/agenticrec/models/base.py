@@ -12,7 +12,8 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import torch
 
-from agenticrec.config import Section
+from agenticrec.config import EvaluateConfig, Section
+from agenticrec.data.dataset import Dataset, EvalSet
 from agenticrec.semantic_ids.codes import SemanticIDs
 
 
@@ -30,11 +31,18 @@ class Recommender(Protocol):
 
 @dataclass(frozen=True)
 class ModelInputs:
-    """What a model may be built from: catalogue size, training counts, and the run's semantic IDs if it uses any."""
+    """What a model may be built from: catalogue size, training counts, the run's semantic IDs if it uses any, and
+    the dataset for models that read item fields (category, brand)."""
 
     n_items: int
     item_counts: np.ndarray
     semantic_ids: SemanticIDs | None = None
+    dataset: Dataset | None = None
+
+    def require_dataset(self) -> Dataset:
+        if self.dataset is None:
+            raise ValueError("this model reads item fields and needs the dataset")
+        return self.dataset
 
     def require_semantic_ids(self) -> SemanticIDs:
         if self.semantic_ids is None:
@@ -72,6 +80,11 @@ class Model:
     def score(self, histories: list[np.ndarray]) -> torch.Tensor:
         """Scores of shape (len(histories), n_items + 1); column 0 is padding."""
         raise NotImplementedError
+
+    def tune_on_validation(self, valid: EvalSet, item_counts: np.ndarray, evaluate: EvaluateConfig) -> dict[str, Any]:
+        """After training, set inference-time settings on validation users (e.g. a fusion weight) and return what
+        was tried; most models have none."""
+        return {}
 
     @torch.no_grad()
     def recommend(

@@ -14,11 +14,13 @@ from agenticrec.models.base import Model, ModelSection
 from agenticrec.models.generative import GenerativeRetrieval
 from agenticrec.models.popularity import Popularity
 from agenticrec.models.sasrec import SASRec
+from agenticrec.models.tar import TAR
 
 MODELS: dict[str, type[Model]] = {
     "popularity": Popularity,
     "sasrec": SASRec,
     "generative": GenerativeRetrieval,
+    "tar": TAR,
 }
 DEFAULT_MODEL = "sasrec"
 

@@ -16,11 +16,17 @@ from agenticrec.config import save_config
 from agenticrec.data import Dataset
 from agenticrec.data.dataset import LeaveOneOutSplit, Stage
 from agenticrec.environment import machine
-from agenticrec.errors import AgenticRecError
+from agenticrec.errors import AgenticRecError, ConfigError
 from agenticrec.evaluate import evaluate_protocols, evaluate_ranking, item_counts
 from agenticrec.io import write_json
 from agenticrec.models import Model, ModelInputs, model_class
-from agenticrec.models.training import NextItemModel, resolve_device, seed_everything, train_next_item
+from agenticrec.models.training import (
+    NextItemModel,
+    resolve_device,
+    save_checkpoint,
+    seed_everything,
+    train_next_item,
+)
 from agenticrec.pipeline.config import RunConfig, load_config
 from agenticrec.semantic_ids import SemanticIDs, build_semantic_ids, load_semantic_ids
 
@@ -78,6 +84,9 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     """
     started = time.perf_counter()
     run_dir = config.run_dir
+    cls = model_class(config.model.name)
+    if cls.trains and config.train.refit and not cls.supports_refit:
+        raise ConfigError(f"model {config.model.name!r} cannot be refit; set train.refit=false")
     dataset = config.data.load()
     save_config(config, run_dir)
     if config.train.threads:
@@ -86,8 +95,7 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     split = dataset.split()
     counts = item_counts(split.train, dataset.n_items)
     ids = _semantic_ids(config, dataset)
-    cls = model_class(config.model.name)
-    model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids))
+    model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids, dataset))
     summary: dict[str, Any] = {}
     if cls.trains:
         summary = train_next_item(
@@ -99,6 +107,10 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
             run_dir,
             resolve_device(config.train.device),
         )
+    tuned = model.tune_on_validation(split.stage("valid").sample(config.evaluate.valid_users), counts, config.evaluate)
+    if tuned:
+        summary["tuned_on_validation"] = tuned
+        save_checkpoint(cast(torch.nn.Module, model), run_dir / CHECKPOINT)
     if ids is not None and cls.decodes_semantic_ids:
         summary["semantic_ids"] = ids.stats()
     results: dict[str, Any] = {"protocol": protocol(config, dataset), "train": summary}
@@ -145,7 +157,7 @@ def load_run(run_dir: Path) -> TrainedRun:
     split = dataset.split()
     counts = item_counts(split.train, dataset.n_items)
     ids = _semantic_ids(config, None)
-    model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids))
+    model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids, dataset))
     if cls.trains:
         _restore(model, run_dir / CHECKPOINT, config.train.device)
     return TrainedRun(config, dataset, split, counts, model, ids)

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from agenticrec.errors import AgenticRecError
 from agenticrec.models.base import Model, ModelInputs
 from agenticrec.models.generative.config import GenerativeConfig
-from agenticrec.models.sasrec import left_pad
+from agenticrec.models.sequences import left_pad, next_item_examples
 from agenticrec.semantic_ids.tokenizer import PAD, SemanticIDTokenizer
 from agenticrec.semantic_ids.trie import ItemTrie
 
@@ -150,7 +150,7 @@ class GenerativeRetrieval(nn.Module, Model):
         return logits.view(batch, beams, length, -1)
 
     def training_examples(self, train: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        histories, targets = training_examples(train, self.config.max_items, self.config.examples_per_user)
+        histories, targets = next_item_examples(train, self.config.max_items, self.config.examples_per_user)
         if not len(targets):
             raise AgenticRecError("no training examples: every user has fewer than 2 training interactions")
         return histories, targets
@@ -241,17 +241,3 @@ class GenerativeRetrieval(nn.Module, Model):
         out.scatter_(1, found, torch.as_tensor(scores, dtype=torch.float32))
         out[:, 0] = -torch.inf
         return out
-
-
-def training_examples(
-    train: list[np.ndarray], max_items: int, per_user: int | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Next-item examples of the training sequences, (left-padded last ``max_items`` items, next item): every
-    one, or each user's ``per_user`` most recent."""
-    histories, targets = [], []
-    for seq in train:
-        first = 1 if per_user is None else max(1, len(seq) - per_user)
-        for t in range(first, len(seq)):
-            histories.append(seq[max(0, t - max_items) : t])
-            targets.append(seq[t])
-    return left_pad(histories, max_items), torch.as_tensor(np.array(targets, dtype=np.int64))

@@ -19,17 +19,8 @@ from torch.nn import functional as F
 
 from agenticrec.models.base import Model, ModelInputs
 from agenticrec.models.sasrec.config import SASRecConfig
+from agenticrec.models.sequences import left_pad
 from agenticrec.semantic_ids.tokenizer import SemanticIDTokenizer
-
-
-def left_pad(sequences: list[np.ndarray], length: int) -> torch.Tensor:
-    """Keep the last ``length`` items of each sequence, right-aligned, padding with 0 on the left."""
-    batch = np.zeros((len(sequences), length), dtype=np.int64)
-    for row, seq in enumerate(sequences):
-        tail = seq[-length:]
-        if len(tail):
-            batch[row, length - len(tail) :] = tail
-    return torch.from_numpy(batch)
 
 
 def _init_weights(module: nn.Module) -> None:
