@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from agenticrec.cli import data, ids, intent, judge, llm, recommend, runs, tag
+from agenticrec.cli import data, explain, ids, intent, judge, llm, recommend, runs, tag
 from agenticrec.errors import AgenticRecError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.add_typer(tag.app, name="tag")
 app.add_typer(ids.app, name="ids")
 app.add_typer(intent.app, name="intent")
 app.add_typer(judge.app, name="judge")
+app.add_typer(explain.app, name="explain")
 app.command("train")(runs.train)
 app.command("evaluate")(runs.evaluate)
 app.command("recommend")(recommend.recommend)

@@ -19,9 +19,16 @@ TAGS = "tags.parquet"  # user, rank, tag
 TAGGING = "tags.json"
 EVALUATION = "evaluation.json"  # HR@K of the LLM tags and the baselines
 REPORT = "report.html"
+EXPLANATIONS = "explanations.parquet"  # interest, item, explanation, checks, and the vectors the lookup uses
+EXPLAINING = "explanations.json"
 CURATED = "curated.jsonl"  # judge-filtered (history, tag, interest, rationale) training samples
 
-STAGE_OF = {HISTORIES: "compress", INTERESTS: "mine", TAGS: "tags"}
+WRITTEN_BY = {
+    HISTORIES: "intent compress",
+    INTERESTS: "intent mine",
+    TAGS: "intent tags",
+    EXPLANATIONS: "explain build",
+}
 
 
 def intent_dir(run_dir: Path) -> Path:
@@ -32,7 +39,7 @@ def require(run_dir: Path, name: str) -> Path:
     """The path of an input artifact; an error naming the command that writes it when it is missing."""
     path = intent_dir(run_dir) / name
     if not path.is_file():
-        raise AgenticRecError(f"no {name} at {path}; run `agenticrec intent {STAGE_OF.get(name, 'compress')}` first")
+        raise AgenticRecError(f"no {name} at {path}; run `agenticrec {WRITTEN_BY.get(name, 'intent compress')}` first")
     return path
 
 

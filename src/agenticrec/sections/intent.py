@@ -16,6 +16,9 @@ INTEREST_MINER = register_role(
 TAG_PREDICTOR = register_role(
     "tag_predictor", "RecGPT: predicts short tags naming kinds of products a user will want next."
 )
+EXPLAINER = register_role(
+    "explainer", "RecGPT: explains in at most 40 words why an item fits one of a user's interests (offline table)."
+)
 ITEM_COMPRESSOR = register_role(
     "item_compressor", "RecGPT: rewrites an item's long raw text as a short name (cached per item)."
 )
@@ -71,6 +74,13 @@ class IntentConfig(Section):
     )
     embedding_model: str = Field("all-MiniLM-L6-v2", description="embeds tags and items for the tag->category map")
     max_per_category: int = Field(2, ge=1, description="curation: at most this many kept tags per category and user")
+    explain_items: int = Field(
+        3, ge=1, description="explanations: the catalogue items closest to each mined interest that get one"
+    )
+    explain_words: int = Field(40, ge=5, description="explanations are cut to this many words")
+    explain_judge_pairs: int = Field(
+        300, ge=0, description="explanations: a seeded sample of this many (interest, item) pairs is judged"
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> IntentConfig:

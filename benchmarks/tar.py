@@ -1,0 +1,217 @@
+"""RecGPT's tri-tower retrieval (TAR) against the two-tower model on the same split: full ranking, leave-one-out,
+history masked; beta (user-item vs tag-item weight) swept on validation, and the long-tail effect of the tag path.
+
+    .venv/bin/python benchmarks/tar.py --datasets amazon-beauty --set train.max_minutes=20 train.threads=1
+
+Per dataset: the two-tower model (TAR's towers trained with L_col only, scored at beta = 1) and TAR (category tags,
+beta chosen on validation NDCG@10). For TAR every beta of the grid is also evaluated on test users to draw
+beta against NDCG@10 and tail exposure; the headline figures use betas chosen on validation only: the best one, and
+the "tail" beta, the one with the most validation tail exposure among those within 5% of the best validation NDCG@10.
+SASRec-CE and popularity come from benchmarks/results/sasrec_baselines.json (same data, split and protocol).
+Writes benchmarks/results/tar.json, tar_beta_<dataset>.png and the "tar" section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from common import RESULTS, machine, run_record, save, update_section
+
+MODELS = {"two-tower": "two-tower", "tar": "tar"}
+PROTOCOL_OVERRIDES = ["evaluate.mask_history=true", "evaluate.ks=[10,20,50]"]
+NEAR_BEST = 0.95  # the tail beta keeps at least this share of the best validation NDCG@10
+
+
+def train(dataset: str, model: str, seed: int, runs_dir: Path, overrides: list[str]) -> dict[str, Any]:
+    from agenticrec.pipeline import load_config, train_and_evaluate
+
+    run_dir = runs_dir / f"{dataset}-{model}-seed{seed}"
+    config = load_config(
+        None, [f"seed={seed}", *PROTOCOL_OVERRIDES, *overrides, f"run_dir={run_dir}"], data=dataset, model=model
+    )
+    result = train_and_evaluate(config)
+    return {"dataset": dataset, "model": model, "seed": seed, "run_dir": str(run_dir), **run_record(result)}
+
+
+def test_sweep(run_dir: str) -> list[dict[str, float]]:
+    """Test metrics of a trained TAR run at every beta of its grid (for the plot; no choice is made on them)."""
+    import functools
+
+    from agenticrec.evaluate import evaluate_ranking
+    from agenticrec.models.tar import TAR
+    from agenticrec.pipeline import load_run
+
+    run = load_run(Path(run_dir))
+    assert isinstance(run.model, TAR)
+    model, evaluate = run.model, run.config.evaluate
+    rows = []
+    for beta in run.config.model.beta_grid:  # type: ignore[union-attr]
+        metrics = evaluate_ranking(
+            functools.partial(model.fused_scores, beta=beta),
+            run.split.stage("test"),
+            run.counts,
+            ks=[10],
+            mask_history=evaluate.mask_history,
+            batch_size=evaluate.batch_size,
+        )
+        rows.append({"beta": beta, "ndcg@10": metrics["ndcg@10"], "exposure@10_tail": metrics["exposure@10_tail"]})
+    return rows
+
+
+def tail_beta(valid_sweep: list[dict[str, float]]) -> float:
+    """The beta with the most validation tail exposure among those within 5% of the best validation NDCG@10."""
+    best = max(row["ndcg@10"] for row in valid_sweep)
+    near = [row for row in valid_sweep if row["ndcg@10"] >= NEAR_BEST * best]
+    return max(near, key=lambda row: row["exposure@10_tail"])["beta"]
+
+
+def plot(dataset: str, valid: list[dict[str, float]], test: list[dict[str, float]], two_tower: dict[str, float]) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 3.4))
+    FigureCanvasAgg(figure)
+    for axis, metric, label in zip(
+        figure.subplots(1, 2), ("ndcg@10", "exposure@10_tail"), ("NDCG@10", "tail share of top-10 slots")
+    ):
+        for rows, style, name in ((valid, "o--", "TAR, validation"), (test, "o-", "TAR, test")):
+            axis.plot([r["beta"] for r in rows], [r[metric] for r in rows], style, label=name)
+        axis.axhline(two_tower[metric], color="grey", linestyle=":", label="two-tower, test")
+        axis.set_xlabel("beta (1 = user-item only)")
+        axis.set_ylabel(label)
+        axis.legend(fontsize=7)
+    figure.suptitle(f"{dataset}: beta against accuracy and tail exposure (history masked)", fontsize=9)
+    figure.tight_layout()
+    name = f"tar_beta_{dataset}.png"
+    figure.savefig(RESULTS / name, dpi=110)
+    return name
+
+
+def baselines(dataset: str) -> dict[str, dict[str, float]]:
+    """Popularity and SASRec-CE test figures (history masked, mean over seeds) from sasrec_baselines.json."""
+    path = RESULTS / "sasrec_baselines.json"
+    if not path.exists():
+        return {}
+    out: dict[str, dict[str, float]] = {}
+    for model in ("popularity", "sasrec-ce"):
+        runs = [r for r in json.loads(path.read_text())["runs"] if r["dataset"] == dataset and r["model"] == model]
+        if runs:
+            masked = [r["test_history_masked"] for r in runs]
+            out[model] = {k: sum(m[k] for m in masked) / len(masked) for k in ("ndcg@10", "exposure@10_tail")}
+            out[model]["seeds"] = len(runs)
+    return out
+
+
+def dataset_result(dataset: str, seed: int, runs_dir: Path, overrides: list[str]) -> dict[str, Any]:
+    runs = {name: train(dataset, preset, seed, runs_dir, overrides) for name, preset in MODELS.items()}
+    tar, two_tower = runs["tar"], runs["two-tower"]
+    tuned = tar["train"]["tuned_on_validation"]
+    test = test_sweep(tar["run_dir"])
+    chosen_tail = tail_beta(tuned["beta_sweep"])
+    at_tail = next(row for row in test if row["beta"] == chosen_tail)
+    reference = {m: two_tower["test"][m] for m in ("ndcg@10", "exposure@10_tail")}
+    return {
+        "runs": runs,
+        "best_beta": tuned["best_beta"],
+        "tail_beta": chosen_tail,
+        "valid_sweep": tuned["beta_sweep"],
+        "test_sweep": test,
+        "tar_at_tail_beta": at_tail,
+        "baselines": baselines(dataset),
+        "plot": plot(dataset, tuned["beta_sweep"], test, reference),
+    }
+
+
+def summary_of(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for dataset, r in results.items():
+        prefix = "" if dataset == "amazon-beauty" else dataset.replace("amazon-", "") + "_"
+        two_tower, tar = r["runs"]["two-tower"]["test"], r["runs"]["tar"]["test"]
+        summary |= {
+            f"{prefix}ndcg10_two_tower": two_tower["ndcg@10"],
+            f"{prefix}ndcg10_tar_best": tar["ndcg@10"],
+            f"{prefix}best_beta": r["best_beta"],
+            f"{prefix}tail_beta": r["tail_beta"],
+            f"{prefix}ndcg10_tar_tail_beta": r["tar_at_tail_beta"]["ndcg@10"],
+            f"{prefix}tail_exposure_two_tower": two_tower["exposure@10_tail"],
+            f"{prefix}tail_exposure_tar": r["tar_at_tail_beta"]["exposure@10_tail"],
+            f"{prefix}tail_exposure_tar_best_beta": tar["exposure@10_tail"],
+        }
+        if "sasrec-ce" in r["baselines"]:
+            summary[f"{prefix}ndcg10_sasrec_ce"] = r["baselines"]["sasrec-ce"]["ndcg@10"]
+        if "popularity" in r["baselines"]:
+            summary[f"{prefix}ndcg10_popularity"] = r["baselines"]["popularity"]["ndcg@10"]
+    return summary
+
+
+def markdown(results: dict[str, dict[str, Any]], command: str) -> str:
+    info = machine()
+    lines = [
+        "## Tri-tower retrieval (RecGPT TAR)",
+        "",
+        f"Command: `{command}`  ",
+        f"Machine: {info['cpu']}, {info['cores_available']} cores; {time.strftime('%Y-%m-%d')}  ",
+        "Protocol: leave-one-out, full ranking over all items, history masked, one seed; TAR's tags are the item's "
+        "category-path levels, a user's tags those of their last 3 items; beta chosen on validation NDCG@10 "
+        f"(the tail beta: most validation tail exposure within {1 - NEAR_BEST:.0%} of the best). Tail = the least "
+        "popular 50% of items; exposure = their share of top-10 slots. SASRec-CE and popularity: "
+        "sasrec_baselines.json (same split and protocol, mean over its seeds).",
+    ]
+    for dataset, r in results.items():
+        lines += [
+            "",
+            f"### {dataset}",
+            "",
+            "| model | beta | NDCG@10 | R@10 | R@20 | R@50 | coverage@10 | tail exposure@10 | train s |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, run in r["runs"].items():
+            t = run["test"]
+            beta = r["best_beta"] if name == "tar" else 1.0
+            lines.append(
+                f"| {name} | {beta} | {t['ndcg@10']:.4f} | {t['recall@10']:.4f} | {t['recall@20']:.4f} | "
+                f"{t['recall@50']:.4f} | {t['coverage@10']:.4f} | {t['exposure@10_tail']:.4f} | "
+                f"{run['train']['train_seconds']:.0f} |"
+            )
+        tail = r["tar_at_tail_beta"]
+        lines.append(
+            f"| tar (tail beta) | {r['tail_beta']} | {tail['ndcg@10']:.4f} | | | | | {tail['exposure@10_tail']:.4f} | |"
+        )
+        for name, b in r["baselines"].items():
+            lines.append(
+                f"| {name} ({b['seeds']} seeds) | | {b['ndcg@10']:.4f} | | | | | {b['exposure@10_tail']:.4f} | |"
+            )
+        lines += ["", f"![beta sweep](benchmarks/results/{r['plot']})"]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=["amazon-beauty"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks-tar"))
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides for every run")
+    args = parser.parse_args()
+    from common import command
+
+    results = {d: dataset_result(d, args.seed, args.runs_dir, args.overrides) for d in args.datasets}
+    summary = summary_of(results)
+    protocol = {
+        "split": "leave-one-out, full ranking, history masked",
+        "seed": args.seed,
+        "tags": "category-path levels below the root; a user's tags: those of their last 3 items",
+        "beta": "best of 0..1 step 0.1 on validation NDCG@10; tail beta: most validation tail exposure within 5%",
+        "test_sweep": "test metrics at every beta, for the plot only",
+        "baselines": "sasrec_baselines.json, history masked, mean over seeds",
+    }
+    save("tar", results, protocol, summary=summary)
+    update_section("tar", markdown(results, command()))
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""RecGPT's explanations (report §2.4): an offline (interest, item, explanation) table for the catalogue items closest
+to each mined interest, a request-time lookup that needs no LLM call, and checks of what the explanations claim.
+
+An interest's items are the ``explain_items`` catalogue items whose text embeds closest to the interest's name (its
+own evidence items left out); a pair is explained once however many users share the interest. At request time a
+(user, item) pair is explained by the user's interest closest to the item among those with an entry for it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agenticrec.data import Dataset
+from agenticrec.embed import embed_texts
+from agenticrec.errors import AgenticRecError
+from agenticrec.intent import artifacts
+from agenticrec.io import write_json
+from agenticrec.judge.cases import JudgeCase
+from agenticrec.judge.criteria import CRITERIA
+from agenticrec.judge.verdicts import judge
+from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
+from agenticrec.sections.intent import EXPLAINER, IntentConfig
+from agenticrec.sections.judge import JudgeConfig
+
+TOKENS_PER_WORD = 2  # generation budget per allowed word (explanations are cut to the word limit afterwards)
+# attribute words an explanation may only use when the item text has them (colours, materials, properties)
+_ATTRIBUTES = """
+black white red blue green pink purple yellow orange brown grey gray gold silver beige nude clear coral
+leather cotton silk wool plastic metal steel aluminum aluminium wooden wood glass ceramic silicone rubber bamboo
+organic vegan natural unscented scented waterproof hypoallergenic paraben sulfate cruelty matte glossy shimmer
+wireless rechargeable cordless ergonomic spf retinol collagen keratin argan coconut lavender vitamin
+"""
+ATTRIBUTE_WORDS = frozenset(_ATTRIBUTES.split())
+WORD = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9'&.-]*[A-Za-z0-9])?")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def interest_key(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def claimed_attributes(explanation: str) -> list[str]:
+    """Attribute-like words: numbers, capitalised words inside a sentence (brands, lines, ingredients), and colour,
+    material or property words."""
+    claimed = []
+    for sentence in SENTENCE_END.split(explanation):
+        for position, word in enumerate(WORD.findall(sentence)):
+            named = position > 0 and word[0].isupper() and word not in ("I", "You")
+            if named or any(c.isdigit() for c in word) or word.lower() in ATTRIBUTE_WORDS:
+                claimed.append(word)
+    return list(dict.fromkeys(claimed))
+
+
+def absent_attributes(explanation: str, item_text: str, interest: str) -> list[str]:
+    """The claimed attributes that neither the item text nor the interest's name contains (case-insensitive)."""
+    known = f"{item_text} {interest}".casefold()
+    return [a for a in claimed_attributes(explanation) if a.casefold() not in known]
+
+
+def clean_explanation(raw: str, words: int) -> tuple[str, bool]:
+    """The answer's first paragraph without quotes or a label, cut to ``words`` words (at a sentence end when one
+    falls in the second half); and whether it was cut."""
+    text = raw.strip().split("\n\n")[0].strip()
+    text = re.sub(r"^(explanation|note)\s*:\s*", "", text, flags=re.IGNORECASE).strip().strip('"“”').strip()
+    tokens = text.split()
+    if len(tokens) <= words:
+        return " ".join(tokens), False
+    kept = " ".join(tokens[:words])
+    end = max(kept.rfind(". "), kept.rfind("! "), kept.rfind("? "), kept.rfind(".") if kept.endswith(".") else -1)
+    return (kept[: end + 1] if end >= len(kept) // 2 else kept.rstrip(",;:") + "…"), True
+
+
+def interest_items(
+    dataset: Dataset, interests: pd.DataFrame, config: IntentConfig, cache_dir: Path | None
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], np.ndarray]:
+    """The (interest, item) pairs to explain: per distinct interest, the closest items outside its evidence; with
+    the interest vectors (by key) and every item's vector (row ``i`` = item ``i + 1``)."""
+    if interests.empty:
+        raise AgenticRecError("no mined interests to explain; run `agenticrec intent mine` first")
+    item_vectors = embed_texts(dataset.item_texts(), config.embedding_model, cache_dir=cache_dir, progress=False)
+    interests = interests.assign(key=interests["name"].map(interest_key))
+    names = interests.groupby("key")["name"].first()
+    vectors = embed_texts(list(names), config.embedding_model, progress=False)
+    evidence = interests.groupby("key")["evidence"].apply(lambda ids: {dataset.item_index(i) for e in ids for i in e})
+    rows = []
+    for (key, name), vector in zip(names.items(), vectors):
+        similarity = item_vectors @ vector
+        similarity[[i - 1 for i in evidence[key]]] = -np.inf
+        for index in np.argsort(-similarity, kind="stable")[: config.explain_items]:
+            rows.append({"interest": name, "interest_key": key, "item_index": int(index) + 1,
+                         "similarity": float(similarity[index])})  # fmt: skip
+    return pd.DataFrame(rows), dict(zip(names.index, vectors)), item_vectors
+
+
+def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_dir: Path, seed: int) -> dict[str, Any]:
+    """Write explanations.parquet: one explanation per (interest, item) pair, with the vectors the lookup needs."""
+    started = time.perf_counter()
+    interests = artifacts.read_table(run_dir, artifacts.INTERESTS)
+    pairs, interest_vectors, item_vectors = interest_items(dataset, interests, config, run_dir / "cache")
+    texts = [dataset.item_text(i) for i in pairs["item_index"]]
+    system = load_prompt(__file__, "prompts/explainer.md").render(words=config.explain_words)
+    requests = [
+        chat(system, quote_data(f"interest: {name}\nitem: {text}", "pair"))
+        for name, text in zip(pairs["interest"], texts)
+    ]
+    results = client.batch(EXPLAINER, requests, params={"max_tokens": TOKENS_PER_WORD * config.explain_words + 16})
+    rows = []
+    for pair, text, result in zip(pairs.itertuples(), texts, results):
+        if not (result.ok and isinstance(result.value, str) and result.value.strip()):
+            continue
+        explanation, cut = clean_explanation(result.value, config.explain_words)
+        rows.append(
+            {
+                "interest": pair.interest,
+                "interest_key": pair.interest_key,
+                "item": dataset.item_ids()[pair.item_index - 1],
+                "similarity": pair.similarity,
+                "explanation": explanation,
+                "words": len(explanation.split()),
+                "cut": cut,
+                "absent_attributes": absent_attributes(explanation, text, pair.interest),
+                "interest_vector": interest_vectors[pair.interest_key].tolist(),
+                "item_vector": item_vectors[pair.item_index - 1].tolist(),
+            }
+        )
+    table = pd.DataFrame(rows)
+    artifacts.write_table(run_dir, artifacts.EXPLANATIONS, table)
+    summary = {
+        "interests": int(pairs["interest_key"].nunique()),
+        "pairs": len(pairs),
+        "explained": len(table),
+        "failed_calls": len(pairs) - len(table),
+        "cut_to_word_limit": int(table["cut"].sum()) if len(table) else 0,
+        "words_mean": float(table["words"].mean()) if len(table) else 0.0,
+        "absent_attribute_rate": float(table["absent_attributes"].map(len).gt(0).mean()) if len(table) else 0.0,
+        "absent_attribute_check": "numbers, capitalised words inside a sentence, and colour/material/property "
+        "words that the item text and the interest name do not contain",
+        "seconds": time.perf_counter() - started,
+    }
+    write_json(artifacts.intent_dir(run_dir) / artifacts.EXPLAINING, summary)
+    return summary
+
+
+def run_explain_judge(
+    dataset: Dataset, config: IntentConfig, judge_config: JudgeConfig, client: LLMClient, run_dir: Path, seed: int
+) -> dict[str, Any]:
+    """The judge's pass rate per explanation criterion on a seeded sample of ``explain_judge_pairs`` pairs; added to
+    explanations.json."""
+    table = artifacts.read_table(run_dir, artifacts.EXPLANATIONS)
+    sample = table.sample(min(config.explain_judge_pairs, len(table)), random_state=seed) if len(table) else table
+    criteria = [key for key, c in CRITERIA.items() if c.task == "explanation"]
+    cases = [
+        JudgeCase(
+            criterion,
+            {
+                "interest": row.interest,
+                "item": dataset.item_text(dataset.item_index(row.item)),
+                "explanation": row.explanation,
+            },
+            meta={"item": row.item},
+        )
+        for criterion in criteria
+        for row in sample.itertuples()
+    ]
+    verdicts = judge(client, cases, judge_config.max_chars)
+    passes: dict[str, Any] = {}
+    for criterion in criteria:
+        answered = [v for c, v in zip(cases, verdicts) if c.criterion == criterion and v is not None]
+        passes[f"{criterion.split('.')[1]}_pass"] = sum(answered) / len(answered) if answered else None
+    summary = artifacts.read_json(run_dir, artifacts.EXPLAINING) | {
+        "judged_pairs": len(sample),
+        "failed_verdicts": sum(v is None for v in verdicts),
+        **passes,
+        "absent_attribute_rate_judge": None
+        if passes["no_invented_attributes_pass"] is None
+        else 1 - passes["no_invented_attributes_pass"],
+    }
+    write_json(artifacts.intent_dir(run_dir) / artifacts.EXPLAINING, summary)
+    return summary
+
+
+@dataclass(frozen=True)
+class Explained:
+    interest: str
+    explanation: str
+    similarity: float
+
+
+class ExplanationLookup:
+    """(user, item) -> the explanation under the user's interest closest to the item; dictionary lookups and a few
+    dot products, no LLM or encoder call."""
+
+    def __init__(self, table: pd.DataFrame, interests: pd.DataFrame) -> None:
+        self.entries = {(row.interest_key, row.item): (row.interest, row.explanation) for row in table.itertuples()}
+        self.interest_vectors = {
+            key: np.asarray(vector, dtype=np.float32)
+            for key, vector in zip(table["interest_key"], table["interest_vector"])
+        }
+        self.item_vectors = {
+            item: np.asarray(vector, dtype=np.float32) for item, vector in zip(table["item"], table["item_vector"])
+        }
+        self.user_interests = interests.groupby("user")["name"].apply(lambda n: [interest_key(x) for x in n]).to_dict()
+
+    @classmethod
+    def load(cls, run_dir: Path) -> ExplanationLookup:
+        return cls(
+            artifacts.read_table(run_dir, artifacts.EXPLANATIONS), artifacts.read_table(run_dir, artifacts.INTERESTS)
+        )
+
+    def explain(self, user: str, item: str) -> Explained | None:
+        """None when the user has no mined interest with an explanation for this item."""
+        options = [key for key in self.user_interests.get(str(user), []) if (key, str(item)) in self.entries]
+        if not options:
+            return None
+        vector = self.item_vectors[str(item)]
+        similarity = {key: float(self.interest_vectors[key] @ vector) for key in options}
+        best = max(options, key=similarity.__getitem__)
+        interest, text = self.entries[(best, str(item))]
+        return Explained(interest, text, similarity[best])

@@ -1,0 +1,110 @@
+"""Explanations (RecGPT §2.4): the attribute check, the word limit, and the offline table built, judged and looked
+up on MovieLens-100k with a scripted LLM."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agenticrec.intent import artifacts, run_compress, run_mine
+from agenticrec.intent.explanations import (
+    ExplanationLookup,
+    absent_attributes,
+    clean_explanation,
+    run_explain,
+    run_explain_judge,
+)
+from agenticrec.llm import LLMClient
+from agenticrec.pipeline import load_config
+
+LONG = " ".join(["word"] * 60)
+
+
+def test_absent_attributes_are_claims_the_item_text_lacks():
+    item = "title: OPI Nail Lacquer, Simmer and Shimmer, 0.5-Fluid Ounce; brand: OPI"
+    claimed = "This OPI lacquer in gold, 0.5 ounce, has a vegan formula from Essie. It suits your nail art."
+    assert absent_attributes(claimed, item, "nail art") == ["gold", "vegan", "Essie"]
+    # the interest's own words and a sentence's first word are not attribute claims
+    assert absent_attributes("Nail art fans like OPI lacquer. Nail Art needs it.", item, "Nail Art") == []
+
+
+def test_explanations_are_cut_to_the_word_limit():
+    assert clean_explanation('Explanation: "Fits your taste."', 40) == ("Fits your taste.", False)
+    text, cut = clean_explanation("First sentence is here. " + LONG, 6)  # its end falls in the second half
+    assert cut and text == "First sentence is here."
+    text, cut = clean_explanation(LONG, 10)
+    assert cut and len(text.split()) == 10 and text.endswith("…")
+
+
+def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str:
+    system, user = messages[0]["content"], messages[-1]["content"]
+    if "user-interest analyst" in system:
+        refs = [int(n) for n in re.findall(r"\[(\d+)\]", user)]
+        genres = re.findall(r"· ([A-Z][a-z]+)", user)
+        interests = [
+            {"name": f"{genre} films", "rationale": "seen often", "evidence": [refs[k]]}
+            for k, genre in enumerate(dict.fromkeys(genres))
+        ][:3]
+        return json.dumps({"interests": interests})
+    if "short note shown beside a recommended item" in system:
+        if "Comedy" in user:  # a planted claim the item text cannot back
+            return "Explanation: A gold-label comedy for you, in a 35 mm print."
+        return "This film matches what you have watched. " + LONG
+    raise AssertionError(f"unexpected prompt: {system[:80]}")
+
+
+def scorer(messages: list[dict[str, str]], options: list[str]) -> list[float]:
+    """The judge fails explanations with the planted claim, passes the rest."""
+    defect = "gold-label" in messages[-1]["content"]
+    return [-2.0 if (option == "yes") == defect else -0.5 for option in options]
+
+
+def test_table_judge_and_lookup(tmp_path):
+    config = load_config(
+        None,
+        [f"run_dir={tmp_path}", "seed=0", "intent.users=12", "intent.explain_items=2", "llm.progress=false"],
+        data="movielens-100k",
+    )
+    config.llm = config.llm.model_validate(
+        {
+            "backends": {"script": {"kind": "scripted", "script": script, "scorer": scorer}},
+            "default": {"backend": "script", "choice": "score"},
+            "progress": False,
+        }
+    )
+    dataset = config.data.load()
+    with LLMClient(config.llm, tmp_path) as client:
+        run_compress(dataset, config.intent, client, tmp_path, 0)
+        run_mine(dataset, config.intent, client, tmp_path, 0)
+        built = run_explain(dataset, config.intent, client, tmp_path, 0)
+        judged = run_explain_judge(dataset, config.intent, config.judge, client, tmp_path, 0)
+    table = artifacts.read_table(tmp_path, artifacts.EXPLANATIONS)
+    interests = artifacts.read_table(tmp_path, artifacts.INTERESTS)
+    assert built["pairs"] == 2 * interests["name"].str.lower().nunique() == len(table)
+    assert (
+        table["words"].max() <= 40 and built["cut_to_word_limit"] == (~table["explanation"].str.contains("gold")).sum()
+    )
+    comedy = table["item"].map(lambda i: "Comedy" in dataset.item_text(dataset.item_index(i)))
+    assert 0 < comedy.sum() < len(table)
+    assert built["absent_attribute_rate"] == pytest.approx(comedy.mean())  # "gold-label" and "35" are not in the text
+    assert judged["no_invented_attributes_pass"] == pytest.approx(1 - comedy.mean())
+    assert judged["absent_attribute_rate_judge"] == pytest.approx(comedy.mean())
+    for key, pairs in table.groupby("interest_key"):  # an interest's items are outside its evidence
+        evidence = {i for e in interests.loc[interests["name"].str.lower() == key, "evidence"] for i in e}
+        assert not evidence & set(pairs["item"])
+
+    lookup = ExplanationLookup.load(tmp_path)
+    user = interests["user"].iloc[0]
+    keys = set(interests.loc[interests["user"] == user, "name"].str.lower())
+    row = table[table["interest_key"].isin(keys)].iloc[0]
+    found = lookup.explain(user, row["item"])
+    options = table[(table["item"] == row["item"]) & table["interest_key"].isin(keys)]
+    similarity = [np.dot(a, b) for a, b in zip(options["interest_vector"], options["item_vector"])]
+    best = options.iloc[int(np.argmax(similarity))]
+    assert found is not None and (found.interest, found.explanation) == (best["interest"], best["explanation"])
+    assert lookup.explain("no-such-user", row["item"]) is None
+    assert lookup.explain(user, "no-such-item") is None
