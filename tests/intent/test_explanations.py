@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agenticrec.intent import artifacts, run_compress, run_mine
+from agenticrec.intent import artifacts, run_compress, run_evaluate, run_mine, run_tags
 from agenticrec.intent.explanations import (
     ExplanationLookup,
     absent_attributes,
@@ -18,6 +18,7 @@ from agenticrec.intent.explanations import (
     run_explain,
     run_explain_judge,
 )
+from agenticrec.intent.report import write_report
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import load_config
 
@@ -96,6 +97,12 @@ def test_table_judge_and_lookup(tmp_path):
     for key, pairs in table.groupby("interest_key"):  # an interest's items are outside its evidence
         evidence = {i for e in interests.loc[interests["name"].str.lower() == key, "evidence"] for i in e}
         assert not evidence & set(pairs["item"])
+
+    with LLMClient(config.llm, tmp_path) as client:
+        run_tags(dataset, config.intent, client, tmp_path, 0)
+    run_evaluate(dataset, config.intent, tmp_path, 0)
+    report = write_report(dataset, config.intent, tmp_path).read_text()
+    assert table["explanation"].iloc[0] in report  # example users show their interests' explained items
 
     lookup = ExplanationLookup.load(tmp_path)
     user = interests["user"].iloc[0]
