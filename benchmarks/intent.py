@@ -3,11 +3,14 @@ tag prediction by HR@K against category baselines, and the judge's agreement on 
 
     .venv/bin/python benchmarks/intent.py --llm qwen-1.5b --users 100
     .venv/bin/python benchmarks/intent.py --users 100 --skip-judge
+    .venv/bin/python benchmarks/intent.py --llm qwen-1.5b --users 40 --hr-only amazon-office   # HR@K elsewhere
 
 Per LLM (`smollm2`, the embedded default, or `qwen15` with the qwen-1.5b preset) the Beauty run lives in
 runs/intent-amazon-beauty-<model>; a re-run replays finished calls from the ledger, and a smaller --users is a prefix
 of a larger sample. Writes benchmarks/results/intent_<model>.json; benchmarks/results/intent.json gets the summary the
-issue names (Beauty, Qwen-1.5B where that run exists) and BENCHMARKS.md the section "intent".
+issue names (Beauty, Qwen-1.5B where that run exists) and BENCHMARKS.md the section "intent". ``--hr-only DATASET``
+runs mining, tags and HR@K alone on another dataset: benchmarks/results/intent_<model>_<dataset>.json and the section
+"intent-hr".
 """
 
 from __future__ import annotations
@@ -52,9 +55,11 @@ def compression(llm: str | None, model: str, users: int) -> dict[str, dict[str, 
     return out
 
 
-def beauty_run(llm: str | None, model: str, users: int, judge: bool, extra: list[str]) -> dict[str, Any]:
-    run_dir = Path(f"runs/intent-amazon-beauty-{model}")
-    config = config_for("amazon-beauty", llm, run_dir, [f"intent.users={users}", *SETTINGS[model], *extra])
+def hr_run(
+    llm: str | None, model: str, users: int, judge: bool, extra: list[str], dataset: str = "amazon-beauty"
+) -> dict[str, Any]:
+    run_dir = Path(f"runs/intent-{dataset}-{model}")
+    config = config_for(dataset, llm, run_dir, [f"intent.users={users}", *SETTINGS[model], *extra])
     dataset = config.data.load()
     timings: dict[str, float] = {}
     result: dict[str, Any] = {}
@@ -139,6 +144,39 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def hr_elsewhere(dataset: str, llm: str | None, model: str, users: int, extra: list[str]) -> None:
+    """Mining, tags and HR@K on ``dataset`` (no compression figures, no judge)."""
+    started = time.perf_counter()
+    result = hr_run(llm, model, users, False, extra, dataset)
+    hr = result["evaluate"]["summary"]
+    methods = ("llm", "popular", "recent", "transition", "hybrid")
+    summary = {f"hr{k}_{m}": hr[f"hr{k}_{m}"] for k in (30, 10) for m in methods} | {
+        "users_evaluated": hr["users_evaluated"],
+        "evidence_valid_share": result["mine"]["evidence_valid_share"],
+        "wall_minutes": (time.perf_counter() - started) / 60,
+    }
+    save(f"intent_{model}_{dataset}", {"hr": hr}, result["evaluate"]["protocol"], summary=summary, run=result)
+    rows = [
+        json.loads(path.read_text())
+        for path in sorted(RESULTS.glob("intent_*_*.json"))
+        if "summary" in path.read_text()
+    ]
+    lines = ["## User intent: HR@K on more datasets", ""]
+    for payload in rows:
+        s = payload["summary"]
+        lines += [
+            f"Command: `{payload['command']}`  ",
+            f"Protocol: {payload['protocol']['users']}; {payload['protocol']['hit']}.",
+            "",
+            "| method | HR@10 | HR@30 |",
+            "|---|---|---|",
+            *[f"| {m} | {s[f'hr10_{m}']:.4f} | {s[f'hr30_{m}']:.4f} |" for m in methods],
+            "",
+        ]
+    update_section("intent-hr", "\n".join(lines))
+    print(json.dumps(summary, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--llm", default=None, help="LLM preset (qwen-1.5b); default: the embedded SmolLM2")
@@ -146,11 +184,15 @@ def main() -> None:
     parser.add_argument("--compression-users", type=int, default=1000)
     parser.add_argument("--skip-judge", action="store_true")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides for the Beauty run")
+    parser.add_argument("--hr-only", metavar="DATASET", help="only mining, tags and HR@K, on this dataset")
     args = parser.parse_args()
     model = MODEL_TAGS[args.llm]
+    if args.hr_only:
+        hr_elsewhere(args.hr_only, args.llm, model, args.users, args.overrides)
+        return
     started = time.perf_counter()
     compressed = compression(args.llm, model, args.compression_users)
-    beauty = beauty_run(args.llm, model, args.users, not args.skip_judge, args.overrides)
+    beauty = hr_run(args.llm, model, args.users, not args.skip_judge, args.overrides)
     summary = summary_of(compressed, beauty, args.users) | {"wall_minutes": (time.perf_counter() - started) / 60}
     protocol = beauty["evaluate"]["protocol"] | {
         "compression": f"{args.compression_users} seeded users per dataset, tokens by the {model} tokenizer, "
