@@ -258,3 +258,16 @@ def test_movielens_ratings_are_behaviour_values() -> None:
     assert movielens.behaviours is not None
     assert {str(v) for seq in movielens.behaviours for v in seq} == {"1", "2", "3", "4", "5"}
     assert [len(b) for b in movielens.behaviours] == [len(s) for s in movielens.sequences]
+
+
+# --------------------------------------------------------------------------------------------- Scientific 2018
+
+
+def test_scientific_matches_the_unisrec_counts_and_keeps_asins(shared_data_dir: Path) -> None:
+    scientific = load_dataset("amazon-scientific")
+    assert (scientific.n_users, scientific.n_items, scientific.n_interactions) == (8442, 4385, 59427)
+    first = (shared_data_dir / "amazon2018-scientific-unisrec" / "sequences_asin.txt").read_text().split("\n")[0]
+    assert [scientific.item_ids()[i - 1] for i in scientific.sequences[0]] == first.split()[1:]
+    assert scientific.item_text(1).startswith("title: eSUN Bronze filament")
+    assert "categories: Industrial & Scientific > Additive Manufacturing Products" in scientific.item_text(1)
+    assert all(title for title in scientific.items["title"])  # items without a joined title keep their UniSRec text

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agenticrec.data import amazon_office, amazon_raw, amazon_s3rec, files, movielens
+from agenticrec.data import amazon_office, amazon_raw, amazon_s3rec, amazon_scientific, files, movielens
 from agenticrec.data.dataset import Dataset
 from agenticrec.errors import ConfigError, DataError
 
@@ -50,6 +50,11 @@ DATASETS: dict[str, DatasetSpec] = {
         "Amazon 2014 Office Products 5-core with timestamps, ReChorus/LRD files (4,905 users, 2,420 items)",
         amazon_office.load,
         amazon_office.OfficeOptions,
+    ),
+    "amazon-scientific": DatasetSpec(
+        "Amazon 2018 Industrial & Scientific 5-core, UniSRec/RecFormer files (8,442 users, 4,385 items)",
+        amazon_scientific.load,
+        amazon_scientific.ScientificOptions,
     ),
     "amazon-raw": DatasetSpec(
         "McAuley's raw Amazon 2014 reviews_<Cat>_5.json.gz + meta_<Cat>.json.gz (options: reviews, meta, core)",
