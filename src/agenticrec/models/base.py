@@ -7,6 +7,7 @@ restricted to allowed items) instead of testing model names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -31,13 +32,14 @@ class Recommender(Protocol):
 
 @dataclass(frozen=True)
 class ModelInputs:
-    """What a model may be built from: catalogue size, training counts, the run's semantic IDs if it uses any, and
-    the dataset for models that read item fields (category, brand)."""
+    """What a model may be built from: catalogue size, training counts, the run's semantic IDs if it uses any, the
+    dataset for models that read item fields (category, brand, text), and where to cache what it derives from them."""
 
     n_items: int
     item_counts: np.ndarray
     semantic_ids: SemanticIDs | None = None
     dataset: Dataset | None = None
+    cache_dir: Path | None = None
 
     def require_dataset(self) -> Dataset:
         if self.dataset is None:

@@ -15,12 +15,14 @@ from agenticrec.models.generative import GenerativeRetrieval
 from agenticrec.models.popularity import Popularity
 from agenticrec.models.sasrec import SASRec
 from agenticrec.models.tar import TAR
+from agenticrec.models.textseq import TextSeq
 
 MODELS: dict[str, type[Model]] = {
     "popularity": Popularity,
     "sasrec": SASRec,
     "generative": GenerativeRetrieval,
     "tar": TAR,
+    "textseq": TextSeq,
 }
 DEFAULT_MODEL = "sasrec"
 

@@ -31,6 +31,7 @@ from agenticrec.pipeline.config import RunConfig, load_config
 from agenticrec.semantic_ids import SemanticIDs, build_semantic_ids, load_semantic_ids
 
 CHECKPOINT = "checkpoint.pt"
+CACHE = "cache"  # what models derive once from the data (e.g. text embeddings)
 METRICS = "metrics.json"
 
 
@@ -95,7 +96,7 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     split = dataset.split()
     counts = item_counts(split.train, dataset.n_items)
     ids = _semantic_ids(config, dataset)
-    model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids, dataset))
+    model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids, dataset, run_dir / CACHE))
     summary: dict[str, Any] = {}
     if cls.trains:
         summary = train_next_item(
@@ -157,7 +158,7 @@ def load_run(run_dir: Path) -> TrainedRun:
     split = dataset.split()
     counts = item_counts(split.train, dataset.n_items)
     ids = _semantic_ids(config, None)
-    model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids, dataset))
+    model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids, dataset, run_dir / CACHE))
     if cls.trains:
         _restore(model, run_dir / CHECKPOINT, config.train.device)
     return TrainedRun(config, dataset, split, counts, model, ids)
