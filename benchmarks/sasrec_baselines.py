@@ -4,6 +4,8 @@ full ranking.
     .venv/bin/python benchmarks/sasrec_baselines.py                      # 3 seeds, both datasets, all models
     .venv/bin/python benchmarks/sasrec_baselines.py --jobs 12            # run in parallel (e.g. on one GPU)
     .venv/bin/python benchmarks/sasrec_baselines.py --datasets amazon-beauty --models sasrec-ce --seeds 0
+    .venv/bin/python benchmarks/sasrec_baselines.py --name textseq --datasets amazon-scientific amazon-office \
+        --models popularity sasrec-ce textseq     # the text-based model (LaMAR's base) against SASRec
 
 Writes benchmarks/results/<name>.json and the <name> section of BENCHMARKS.md. Runs already in the results
 file for other (dataset, model, seed) combinations are kept, so the table can be filled in several sittings;
@@ -30,6 +32,8 @@ MODELS = {
     # the holdout protocol: the early-stopped epoch count, retrained on training + validation items
     "sasrec-ce-refit": ("sasrec-ce", [REFIT]),
     "sasrec-ss-refit": ("sasrec-ss", [REFIT]),
+    # the text-based sequential recommender (UniSRec-style adapter over frozen MiniLM item text; LaMAR's base)
+    "textseq": ("textseq", []),
 }
 # NDCG@10 targets (full ranking, leave-one-out): TIGER Table 1 for BCE; the eSASRec study's SASRec+SS figures
 # (0.0531 / 0.0314) for sampled softmax; the targets for full-softmax CE, which it derived from that study.
@@ -40,12 +44,15 @@ TARGETS = {
     ("amazon-sports", "sasrec-ce"): 0.029,
     ("amazon-beauty", "sasrec-ss"): 0.0531,
     ("amazon-sports", "sasrec-ss"): 0.0314,
+    ("amazon-scientific", "textseq"): 0.0862,  # UniSRec on Scientific as quoted in the LaMAR paper's table
 }  # a `-refit` model is held to the target of its train-once counterpart
 # The published SASRec figures come from code that drops the user's own history from the ranking (S3-Rec's
 # full-sort evaluation, quoted by TIGER; filtered viewed items in the 2025 study), so targets are checked
 # against the masked figures; the unmasked ones are the TIGER protocol for generative retrieval.
 PROTOCOLS = {"test_history_masked": "history masked", "test": "history not masked"}
 TARGET_PROTOCOL = "test_history_masked"
+# UniSRec's figure comes from RecBole's full-sort evaluation of a sequential model, which does not mask the history
+TARGET_PROTOCOLS = {("amazon-scientific", "textseq"): "test"}
 REPORTED = ["ndcg@10", "recall@10", "ndcg@20", "recall@20", "mrr", "coverage@10", "exposure@10_tail"]
 
 
@@ -152,8 +159,9 @@ def markdown(rows: list[dict[str, Any]], runs: list[dict[str, Any]], protocol: d
             return f"{value['mean']:.4f}" + (f" ± {value['std']:.4f}" if seeds > 1 else "")
 
         target = row["target_ndcg@10"]
-        reached = TARGET_PROTOCOL in row and row[TARGET_PROTOCOL]["ndcg@10"]["mean"] >= (target or 0)
-        verdict = "–" if target is None else f"{target} ({'met' if reached else 'missed'})"
+        checked = TARGET_PROTOCOLS.get((row["dataset"], row["model"]), TARGET_PROTOCOL)
+        reached = checked in row and row[checked]["ndcg@10"]["mean"] >= (target or 0)
+        verdict = "–" if target is None else f"{target} ({'met' if reached else 'missed'}, {PROTOCOLS[checked]})"
         lines.append(
             f"| {row['dataset']} | {row['model']} | {seeds} | {cell(TARGET_PROTOCOL, 'ndcg@10')} | {verdict} | "
             f"{cell(TARGET_PROTOCOL, 'recall@10')} | {cell(TARGET_PROTOCOL, 'ndcg@20')} | "
@@ -168,7 +176,7 @@ def markdown(rows: list[dict[str, Any]], runs: list[dict[str, Any]], protocol: d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["amazon-beauty", "amazon-sports"])
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=[m for m in MODELS if m != "textseq"], choices=list(MODELS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides for every run")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
