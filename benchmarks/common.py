@@ -25,9 +25,10 @@ def command() -> str:
 
 
 def run_record(result: dict[str, Any]) -> dict[str, Any]:
-    """What every benchmark keeps of one ``train_and_evaluate`` result: both test protocols, training summary,
-    timing, and the command that produced it."""
-    keys = ("machine", "finished", "test", "test_history_masked", "train", "wall_seconds")
+    """What every benchmark keeps of one ``train_and_evaluate`` result: both test protocols (``test`` is the run's
+    own), training summary, timing, and the command that produced it."""
+    other = "test_history_not_masked" if "test_history_not_masked" in result else "test_history_masked"
+    keys = ("machine", "finished", "test", other, "train", "wall_seconds")
     return {"command": command(), **{key: result[key] for key in keys}}
 
 

@@ -5,7 +5,8 @@ history masked; beta (user-item vs tag-item weight) swept on validation, and the
 
 Per dataset: the two-tower model (TAR's towers trained with L_col only, scored at beta = 1) and TAR (category tags,
 beta chosen on validation NDCG@10). For TAR every beta of the grid is also evaluated on test users to draw
-beta against NDCG@10 and tail exposure; the headline figures use betas chosen on validation only: the best one, and
+beta against NDCG@10 and tail exposure (on a seeded sample of test users); the headline figures, on every test user,
+use betas chosen on validation only: the best one, and
 the "tail" beta, the one with the most validation tail exposure among those within 5% of the best validation NDCG@10.
 SASRec-CE and popularity come from benchmarks/results/sasrec_baselines.json (same data, split and protocol).
 Writes benchmarks/results/tar.json, tar_beta_<dataset>.png and the "tar" section of BENCHMARKS.md.
@@ -14,6 +15,7 @@ Writes benchmarks/results/tar.json, tar_beta_<dataset>.png and the "tar" section
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from pathlib import Path
@@ -26,21 +28,25 @@ PROTOCOL_OVERRIDES = ["evaluate.mask_history=true", "evaluate.ks=[10,20,50]"]
 NEAR_BEST = 0.95  # the tail beta keeps at least this share of the best validation NDCG@10
 
 
-def train(dataset: str, model: str, seed: int, runs_dir: Path, overrides: list[str]) -> dict[str, Any]:
+def train(dataset: str, model: str, seed: int, runs_dir: Path, overrides: list[str], reuse: bool) -> dict[str, Any]:
+    """Train and evaluate one run, or with ``reuse`` read back a finished one (its metrics.json)."""
     from agenticrec.pipeline import load_config, train_and_evaluate
 
     run_dir = runs_dir / f"{dataset}-{model}-seed{seed}"
-    config = load_config(
-        None, [f"seed={seed}", *PROTOCOL_OVERRIDES, *overrides, f"run_dir={run_dir}"], data=dataset, model=model
-    )
-    result = train_and_evaluate(config)
+    metrics = run_dir / "metrics.json"
+    if reuse and metrics.is_file():
+        result = json.loads(metrics.read_text())
+    else:
+        config = load_config(
+            None, [f"seed={seed}", *PROTOCOL_OVERRIDES, *overrides, f"run_dir={run_dir}"], data=dataset, model=model
+        )
+        result = train_and_evaluate(config)
     return {"dataset": dataset, "model": model, "seed": seed, "run_dir": str(run_dir), **run_record(result)}
 
 
-def test_sweep(run_dir: str) -> list[dict[str, float]]:
-    """Test metrics of a trained TAR run at every beta of its grid (for the plot; no choice is made on them)."""
-    import functools
-
+def test_sweep(run_dir: str, users: int) -> list[dict[str, float]]:
+    """Test metrics of a trained TAR run at every beta of its grid on a seeded sample of ``users`` test users (for the
+    plot; no choice is made on them)."""
     from agenticrec.evaluate import evaluate_ranking
     from agenticrec.models.tar import TAR
     from agenticrec.pipeline import load_run
@@ -52,7 +58,7 @@ def test_sweep(run_dir: str) -> list[dict[str, float]]:
     for beta in run.config.model.beta_grid:  # type: ignore[union-attr]
         metrics = evaluate_ranking(
             functools.partial(model.fused_scores, beta=beta),
-            run.split.stage("test"),
+            run.split.stage("test").sample(users),
             run.counts,
             ks=[10],
             mask_history=evaluate.mask_history,
@@ -106,13 +112,28 @@ def baselines(dataset: str) -> dict[str, dict[str, float]]:
     return out
 
 
-def dataset_result(dataset: str, seed: int, runs_dir: Path, overrides: list[str]) -> dict[str, Any]:
-    runs = {name: train(dataset, preset, seed, runs_dir, overrides) for name, preset in MODELS.items()}
+def at_beta(run_dir: str, beta: float) -> dict[str, float]:
+    """Test metrics of a trained TAR run at ``beta``, every test user."""
+    from agenticrec.evaluate import evaluate_ranking
+    from agenticrec.models.tar import TAR
+    from agenticrec.pipeline import load_run
+
+    run = load_run(Path(run_dir))
+    assert isinstance(run.model, TAR)
+    scorer = functools.partial(run.model.fused_scores, beta=beta)
+    evaluate = run.config.evaluate
+    return evaluate_ranking(scorer, run.split.stage("test"), run.counts, ks=[10], mask_history=evaluate.mask_history)
+
+
+def dataset_result(
+    dataset: str, seed: int, runs_dir: Path, overrides: list[str], reuse: bool, sweep_users: int
+) -> dict[str, Any]:
+    runs = {name: train(dataset, preset, seed, runs_dir, overrides, reuse) for name, preset in MODELS.items()}
     tar, two_tower = runs["tar"], runs["two-tower"]
     tuned = tar["train"]["tuned_on_validation"]
-    test = test_sweep(tar["run_dir"])
+    test = test_sweep(tar["run_dir"], sweep_users)
     chosen_tail = tail_beta(tuned["beta_sweep"])
-    at_tail = next(row for row in test if row["beta"] == chosen_tail)
+    at_tail = at_beta(tar["run_dir"], chosen_tail)
     reference = {m: two_tower["test"][m] for m in ("ndcg@10", "exposure@10_tail")}
     return {
         "runs": runs,
@@ -195,17 +216,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks-tar"))
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides for every run")
+    parser.add_argument("--reuse", action="store_true", help="read back runs that already finished")
+    parser.add_argument("--sweep-users", type=int, default=5000, help="seeded test users of the plotted beta sweep")
     args = parser.parse_args()
     from common import command
 
-    results = {d: dataset_result(d, args.seed, args.runs_dir, args.overrides) for d in args.datasets}
+    results = {
+        d: dataset_result(d, args.seed, args.runs_dir, args.overrides, args.reuse, args.sweep_users)
+        for d in args.datasets
+    }
     summary = summary_of(results)
     protocol = {
         "split": "leave-one-out, full ranking, history masked",
         "seed": args.seed,
         "tags": "category-path levels below the root; a user's tags: those of their last 3 items",
         "beta": "best of 0..1 step 0.1 on validation NDCG@10; tail beta: most validation tail exposure within 5%",
-        "test_sweep": "test metrics at every beta, for the plot only",
+        "test_sweep": f"test metrics at every beta on {args.sweep_users} seeded test users, for the plot only",
         "baselines": "sasrec_baselines.json, history masked, mean over seeds",
     }
     save("tar", results, protocol, summary=summary)
