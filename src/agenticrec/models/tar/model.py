@@ -200,10 +200,12 @@ class TAR(nn.Module, Model):
         """One of each target item's tag phrases, uniformly, and which targets have any."""
         offsets = self.tags.item_offsets.to(targets.device)
         start, count = offsets[targets], offsets[targets + 1] - offsets[targets]
+        tagged = count > 0
+        if not tagged.any():
+            return torch.zeros_like(targets), tagged
         pick = start + (torch.rand(len(targets), device=targets.device) * count).long()
         phrases = self.tags.item_phrases.to(targets.device)
-        tagged = count > 0
-        return torch.where(tagged, phrases[pick.clamp(max=max(len(phrases) - 1, 0))], 0), tagged
+        return torch.where(tagged, phrases[pick.clamp(max=len(phrases) - 1)], 0), tagged
 
     def same_category(self, categories: torch.Tensor) -> torch.Tensor:
         """A uniformly drawn item of each (known) category."""
