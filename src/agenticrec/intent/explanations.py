@@ -21,6 +21,7 @@ from agenticrec.data import Dataset
 from agenticrec.embed import embed_texts
 from agenticrec.errors import AgenticRecError
 from agenticrec.intent import artifacts
+from agenticrec.intent.mining import interest_key
 from agenticrec.io import write_json
 from agenticrec.judge.cases import JudgeCase
 from agenticrec.judge.criteria import CRITERIA
@@ -40,10 +41,6 @@ wireless rechargeable cordless ergonomic spf retinol collagen keratin argan coco
 ATTRIBUTE_WORDS = frozenset(_ATTRIBUTES.split())
 WORD = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9'&.-]*[A-Za-z0-9])?")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def interest_key(name: str) -> str:
-    return " ".join(name.lower().split())
 
 
 def claimed_attributes(explanation: str) -> list[str]:

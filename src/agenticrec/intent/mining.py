@@ -67,6 +67,11 @@ class MiningOutcome:
     ok: bool = True
 
 
+def interest_key(name: str) -> str:
+    """What makes two interest names the same interest: case and spacing aside."""
+    return " ".join(name.lower().split())
+
+
 def history_message(lines: list[str], interests: list[Interest] | None = None) -> str:
     """The user message: interests (when given) and the compressed history, quoted as data."""
     text = "\n".join(lines)
@@ -81,7 +86,7 @@ def validate_interests(mined: MinedInterests, refs: dict[int, int], config: Inte
     outcome = MiningOutcome()
     seen: set[str] = set()
     for raw in mined.interests:
-        key = " ".join(raw.name.lower().split())
+        key = interest_key(raw.name)
         valid = list(dict.fromkeys(by_ref[n] for n in raw.evidence if n in by_ref))
         if not valid or key in seen or len(outcome.interests) == config.max_interests:
             outcome.dropped += 1
