@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agenticrec.data import Dataset, load_dataset
+from agenticrec.data.fields import with_item_fields
 from agenticrec.errors import ConfigError
 from agenticrec.io import atomic_write_text
 
@@ -39,9 +40,20 @@ class DataConfig(Section):
         None, description="root of benchmark data; default $AGENTICREC_DATA_DIR, else ../shared/data if present"
     )
     options: dict[str, Any] = Field(default_factory=dict, description="loader-specific options (paths, columns)")
+    item_fields: list[Path] = Field(
+        default_factory=list,
+        description="tables (Parquet/CSV/JSONL) of item_id plus extra item fields, e.g. a generated signal, joined "
+        "onto the catalogue",
+    )
+    text_fields: list[str] | None = Field(
+        None, description="the item fields rendered as item text, in order; default: the dataset's own"
+    )
 
     def load(self) -> Dataset:
-        return load_dataset(self.name, self.options, self.data_dir)
+        dataset = load_dataset(self.name, self.options, self.data_dir)
+        if self.item_fields or self.text_fields is not None:
+            dataset = with_item_fields(dataset, self.item_fields, self.text_fields)
+        return dataset
 
 
 class TrainConfig(Section):
