@@ -11,15 +11,11 @@ import numpy as np
 import pytest
 
 from agenticrec.intent import artifacts, run_compress, run_evaluate, run_mine, run_tags
-from agenticrec.intent.explanations import (
-    ExplanationLookup,
-    absent_attributes,
-    clean_explanation,
-    run_explain,
-    run_explain_judge,
-)
+from agenticrec.intent.explanations import ExplanationLookup, run_explain, run_explain_judge
 from agenticrec.intent.report import write_report
+from agenticrec.judge.claims import absent_attributes
 from agenticrec.llm import LLMClient
+from agenticrec.llm.text import short_answer
 from agenticrec.pipeline import load_config
 
 LONG = " ".join(["word"] * 60)
@@ -28,16 +24,16 @@ LONG = " ".join(["word"] * 60)
 def test_absent_attributes_are_claims_the_item_text_lacks():
     item = "title: OPI Nail Lacquer, Simmer and Shimmer, 0.5-Fluid Ounce; brand: OPI"
     claimed = "This OPI lacquer in gold, 0.5 ounce, has a vegan formula from Essie. It suits your nail art."
-    assert absent_attributes(claimed, item, "nail art") == ["gold", "vegan", "Essie"]
+    assert absent_attributes(claimed, item, context="nail art") == ["gold", "vegan", "Essie"]
     # the interest's own words and a sentence's first word are not attribute claims
-    assert absent_attributes("Nail art fans like OPI lacquer. Nail Art needs it.", item, "Nail Art") == []
+    assert absent_attributes("Nail art fans like OPI lacquer. Nail Art needs it.", item, context="Nail Art") == []
 
 
 def test_explanations_are_cut_to_the_word_limit():
-    assert clean_explanation('Explanation: "Fits your taste."', 40) == ("Fits your taste.", False)
-    text, cut = clean_explanation("First sentence is here. " + LONG, 6)  # its end falls in the second half
+    assert short_answer('Explanation: "Fits your taste."', 40) == ("Fits your taste.", False)
+    text, cut = short_answer("First sentence is here. " + LONG, 6)  # its end falls in the second half
     assert cut and text == "First sentence is here."
-    text, cut = clean_explanation(LONG, 10)
+    text, cut = short_answer(LONG, 10)
     assert cut and len(text.split()) == 10 and text.endswith("…")
 
 

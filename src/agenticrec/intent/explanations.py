@@ -8,7 +8,6 @@ own evidence items left out); a pair is explained once however many users share 
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,54 +23,14 @@ from agenticrec.intent import artifacts
 from agenticrec.intent.mining import interest_key
 from agenticrec.io import write_json
 from agenticrec.judge.cases import JudgeCase
+from agenticrec.judge.claims import absent_attributes
 from agenticrec.judge.criteria import CRITERIA
 from agenticrec.judge.verdicts import judge
-from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
+from agenticrec.llm import LLMClient, chat, load_prompt, quote_data, short_answer
 from agenticrec.sections.intent import EXPLAINER, IntentConfig
 from agenticrec.sections.judge import JudgeConfig
 
 TOKENS_PER_WORD = 2  # generation budget per allowed word (explanations are cut to the word limit afterwards)
-# attribute words an explanation may only use when the item text has them (colours, materials, properties)
-_ATTRIBUTES = """
-black white red blue green pink purple yellow orange brown grey gray gold silver beige nude clear coral
-leather cotton silk wool plastic metal steel aluminum aluminium wooden wood glass ceramic silicone rubber bamboo
-organic vegan natural unscented scented waterproof hypoallergenic paraben sulfate cruelty matte glossy shimmer
-wireless rechargeable cordless ergonomic spf retinol collagen keratin argan coconut lavender vitamin
-"""
-ATTRIBUTE_WORDS = frozenset(_ATTRIBUTES.split())
-WORD = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9'&.-]*[A-Za-z0-9])?")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def claimed_attributes(explanation: str) -> list[str]:
-    """Attribute-like words: numbers, capitalised words inside a sentence (brands, lines, ingredients), and colour,
-    material or property words."""
-    claimed = []
-    for sentence in SENTENCE_END.split(explanation):
-        for position, word in enumerate(WORD.findall(sentence)):
-            named = position > 0 and word[0].isupper() and word not in ("I", "You")
-            if named or any(c.isdigit() for c in word) or word.lower() in ATTRIBUTE_WORDS:
-                claimed.append(word)
-    return list(dict.fromkeys(claimed))
-
-
-def absent_attributes(explanation: str, item_text: str, interest: str) -> list[str]:
-    """The claimed attributes that neither the item text nor the interest's name contains (case-insensitive)."""
-    known = f"{item_text} {interest}".casefold()
-    return [a for a in claimed_attributes(explanation) if a.casefold() not in known]
-
-
-def clean_explanation(raw: str, words: int) -> tuple[str, bool]:
-    """The answer's first paragraph without quotes or a label, cut to ``words`` words (at a sentence end when one
-    falls in the second half); and whether it was cut."""
-    text = raw.strip().split("\n\n")[0].strip()
-    text = re.sub(r"^(explanation|note)\s*:\s*", "", text, flags=re.IGNORECASE).strip().strip('"“”').strip()
-    tokens = text.split()
-    if len(tokens) <= words:
-        return " ".join(tokens), False
-    kept = " ".join(tokens[:words])
-    end = max(kept.rfind(". "), kept.rfind("! "), kept.rfind("? "), kept.rfind(".") if kept.endswith(".") else -1)
-    return (kept[: end + 1] if end >= len(kept) // 2 else kept.rstrip(",;:") + "…"), True
 
 
 def interest_items(
@@ -112,7 +71,7 @@ def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_d
     for pair, text, result in zip(pairs.itertuples(), texts, results):
         if not (result.ok and isinstance(result.value, str) and result.value.strip()):
             continue
-        explanation, cut = clean_explanation(result.value, config.explain_words)
+        explanation, cut = short_answer(result.value, config.explain_words)
         rows.append(
             {
                 "interest": pair.interest,
@@ -122,7 +81,7 @@ def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_d
                 "explanation": explanation,
                 "words": len(explanation.split()),
                 "cut": cut,
-                "absent_attributes": absent_attributes(explanation, text, pair.interest),
+                "absent_attributes": absent_attributes(explanation, text, context=pair.interest),
                 "interest_vector": interest_vectors[pair.interest_key].tolist(),
                 "item_vector": item_vectors[pair.item_index - 1].tolist(),
             }

@@ -39,6 +39,7 @@ from agenticrec.llm.errors import (
 from agenticrec.llm.prompts import PromptTemplate, chat, load_prompt, quote_data
 from agenticrec.llm.roles import ROLES, register_role
 from agenticrec.llm.structured import one_of
+from agenticrec.llm.text import short_answer
 
 __all__ = [
     "ROLES",
@@ -69,4 +70,5 @@ __all__ = [
     "one_of",
     "quote_data",
     "register_role",
+    "short_answer",
 ]
