@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from agenticrec.cli import data, explain, ids, intent, judge, llm, recommend, runs, tag
+from agenticrec.cli import augment, data, explain, ids, intent, judge, llm, recommend, runs, tag
 from agenticrec.errors import AgenticRecError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(ids.app, name="ids")
 app.add_typer(intent.app, name="intent")
 app.add_typer(judge.app, name="judge")
 app.add_typer(explain.app, name="explain")
+app.add_typer(augment.app, name="augment")
 app.command("train")(runs.train)
 app.command("evaluate")(runs.evaluate)
 app.command("recommend")(recommend.recommend)

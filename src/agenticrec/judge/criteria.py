@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Criterion:
-    task: str  # interest | tag | explanation
+    task: str  # interest | tag | explanation | signal
     name: str
     question: str
 
@@ -41,6 +41,11 @@ CRITERIA: dict[str, Criterion] = {
             "Does the explanation name only attributes that appear in the item text?",
         ),
         Criterion("explanation", "concise", "Is the explanation concise (at most 40 words, no padding)?"),
+        Criterion(
+            "signal",
+            "consistent",
+            "Does the generated attribute value agree with the item text, naming nothing the text contradicts?",
+        ),
     ]
 }
 TASKS = sorted({c.task for c in CRITERIA.values()})

@@ -22,6 +22,7 @@ from agenticrec.config import (
 )
 from agenticrec.llm.config import LLMConfig
 from agenticrec.models import ModelConfig, default_model_config
+from agenticrec.sections.augment import AugmentConfig
 from agenticrec.sections.intent import IntentConfig
 from agenticrec.sections.judge import JudgeConfig
 from agenticrec.semantic_ids.config import SemanticIDConfig
@@ -39,6 +40,7 @@ class RunConfig(Section):
     tagger: TaggerConfig = Field(default_factory=TaggerConfig)
     semantic_ids: SemanticIDConfig = Field(default_factory=SemanticIDConfig)
     intent: IntentConfig = Field(default_factory=IntentConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
 
 

@@ -1,0 +1,123 @@
+"""LaMAR step 2: the kept proposal's value for every item (role ``signal_writer``, its three examples as shots), at
+most ``words`` words, resumable through the ledger. Values that contradict the item's metadata are dropped and
+counted: by the lexical claim check, or by the judge (``augment.consistency``)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from agenticrec.augment import artifacts
+from agenticrec.data import Dataset
+from agenticrec.errors import AgenticRecError
+from agenticrec.io import atomic_path, write_json
+from agenticrec.judge.cases import JudgeCase
+from agenticrec.judge.claims import absent_attributes
+from agenticrec.judge.verdicts import judge
+from agenticrec.llm import LLMClient, chat, load_prompt, quote_data, short_answer
+from agenticrec.sections.augment import SIGNAL_WRITER, AugmentConfig
+
+TOKENS_PER_WORD = 2  # generation budget per allowed word; values are cut to the word limit afterwards
+JUDGE_CHARS = 600
+
+
+def field_name(name: str) -> str:
+    """The item column of a signal: its name in snake case (``Primary Use Case`` -> ``primary_use_case``)."""
+    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_") or "signal"
+
+
+def chosen_proposal(run_dir: Path, config: AugmentConfig) -> dict[str, Any]:
+    kept = [p for p in artifacts.read_json(run_dir, artifacts.PROPOSALS) if p["kept"]]
+    if config.signal >= len(kept):
+        raise AgenticRecError(f"augment.signal={config.signal}, but {len(kept)} proposal(s) were kept")
+    return dict(kept[config.signal])
+
+
+def writer_prompt(dataset: Dataset, proposal: dict[str, Any], words: int) -> str:
+    shots = "\n\n".join(
+        f"Item: {dataset.item_text(dataset.item_index(e['item']))}\nValue: {e['value']}" for e in proposal["examples"]
+    )
+    return load_prompt(__file__, "prompts/signal_writer.md").render(
+        name=proposal["name"], definition=proposal["definition"], examples=shots, words=words
+    )
+
+
+def run_generate(
+    dataset: Dataset, config: AugmentConfig, client: LLMClient, run_dir: Path, seed: int
+) -> dict[str, Any]:
+    """Write values.parquet (every value and its check) and signal.parquet (item_id + the kept values)."""
+    started = time.perf_counter()
+    proposal = chosen_proposal(run_dir, config)
+    column = field_name(proposal["name"])
+    if column in dataset.items.columns:
+        raise AgenticRecError(f"the signal's column {column!r} is already an item field of {dataset.name}")
+    system = writer_prompt(dataset, proposal, config.words)
+    texts = dataset.item_texts()
+    results = client.batch(
+        SIGNAL_WRITER,
+        [chat(system, quote_data(f"Item: {text}", "item")) for text in texts],
+        params={"max_tokens": TOKENS_PER_WORD * config.words + 16},
+    )
+    rows = []
+    for item_id, text, result in zip(dataset.item_ids(), texts, results):
+        value, cut = (
+            short_answer(result.value, config.words) if result.ok and isinstance(result.value, str) else ("", False)
+        )
+        absent = absent_attributes(value, text, context=f"{proposal['name']} {proposal['definition']}")
+        rows.append({"item_id": item_id, "value": value, "cut": cut, "absent_attributes": absent, "failed": not value})
+    values = pd.DataFrame(rows)
+    if config.consistency == "judge":
+        values["consistent"] = judge_consistency(client, values, texts, proposal)
+    else:
+        values["consistent"] = values["absent_attributes"].map(len) == 0
+    values["kept"] = ~values["failed"] & values["consistent"].fillna(False).astype(bool)
+    folder = artifacts.augment_dir(run_dir)
+    for name, table in (
+        (artifacts.VALUES, values),
+        (artifacts.SIGNAL, values.loc[values["kept"], ["item_id", "value"]].rename(columns={"value": column})),
+    ):
+        with atomic_path(folder / name) as tmp:
+            table.to_parquet(tmp, index=False)
+    generated = int((~values["failed"]).sum())
+    summary = {
+        "signal": proposal["name"],
+        "column": column,
+        "items": len(values),
+        "failed_calls": int(values["failed"].sum()),
+        "cut_to_word_limit": int(values["cut"].sum()),
+        "consistency": config.consistency,
+        "dropped_inconsistent": int((~values["failed"] & ~values["kept"]).sum()),
+        "signal_drop_rate": float((~values["failed"] & ~values["kept"]).sum() / max(generated, 1)),
+        "kept": int(values["kept"].sum()),
+        "words_mean": float(values.loc[~values["failed"], "value"].str.split().map(len).mean()) if generated else 0.0,
+        "seconds": time.perf_counter() - started,
+        "use": f"data.item_fields=[{folder / artifacts.SIGNAL}] and add {column} to data.text_fields",
+    }
+    write_json(folder / artifacts.GENERATION, summary)
+    return summary
+
+
+def judge_consistency(
+    client: LLMClient, values: pd.DataFrame, texts: list[str], proposal: dict[str, Any]
+) -> list[bool | None]:
+    """The judge's verdict on each generated value (None for failed calls and failed verdicts)."""
+    generated = [i for i, failed in enumerate(values["failed"]) if not failed]
+    cases = [
+        JudgeCase(
+            "signal.consistent",
+            {
+                "item": texts[i],
+                "attribute": f"{proposal['name']}: {proposal['definition']}",
+                "value": values["value"][i],
+            },
+        )
+        for i in generated
+    ]
+    verdicts: list[bool | None] = [None] * len(values)
+    for i, verdict in zip(generated, judge(client, cases, JUDGE_CHARS)):
+        verdicts[i] = verdict
+    return verdicts

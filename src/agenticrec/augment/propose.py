@@ -1,0 +1,76 @@
+"""LaMAR step 1: the LLM proposes a new item attribute for the domain (few-shot, step by step), from the dataset's
+name, its fields and a seeded sample of items; several proposals are asked one after another, each told the names
+already proposed, and near-duplicates (by embedding) are dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from agenticrec.augment import artifacts
+from agenticrec.data import Dataset
+from agenticrec.embed import embed_texts
+from agenticrec.io import write_json
+from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
+from agenticrec.sections.augment import SIGNAL_PROPOSER, AugmentConfig
+
+
+class SignalExample(BaseModel):
+    item: int = Field(description="the quoted item's number")
+    value: str = Field(max_length=400)
+
+
+class SignalProposal(BaseModel):
+    reasoning: str = Field(max_length=2000)
+    name: str = Field(min_length=2, max_length=60)
+    definition: str = Field(min_length=5, max_length=400)
+    examples: list[SignalExample] = Field(min_length=1, max_length=5)
+
+
+def sample_items(dataset: Dataset, count: int, seed: int) -> list[int]:
+    rng = np.random.default_rng(seed)
+    return sorted(int(i) + 1 for i in rng.choice(dataset.n_items, size=min(count, dataset.n_items), replace=False))
+
+
+def proposal_request(dataset: Dataset, items: list[int], earlier: list[str]) -> list[dict[str, str]]:
+    avoid = f" and from these attributes already proposed: {', '.join(earlier)}" if earlier else ""
+    system = load_prompt(__file__, "prompts/signal_proposer.md").render(avoid=avoid)
+    lines = [f"Domain: {dataset.name}. Fields: {', '.join(dataset.text_fields)}.", "Items:"]
+    lines += [f"[{n}] {dataset.item_text(item)}" for n, item in enumerate(items, start=1)]
+    return chat(system, quote_data("\n".join(lines), "domain"))
+
+
+def run_propose(dataset: Dataset, config: AugmentConfig, client: LLMClient, run_dir: Path, seed: int) -> dict[str, Any]:
+    """Ask for ``config.proposals`` attributes; write proposals.json (each with its example items' ids, and whether
+    it was kept)."""
+    items = sample_items(dataset, config.sample_items, seed)
+    proposals: list[dict[str, Any]] = []
+    kept_vectors: list[np.ndarray] = []
+    for _ in range(config.proposals):
+        earlier = [p["name"] for p in proposals]
+        result = client.call(SIGNAL_PROPOSER, proposal_request(dataset, items, earlier), SignalProposal)
+        proposal = result.value
+        assert isinstance(proposal, SignalProposal)
+        vector = embed_texts([f"{proposal.name}: {proposal.definition}"], config.embedding_model, progress=False)[0]
+        similarity = max((float(vector @ v) for v in kept_vectors), default=0.0)
+        kept = similarity < config.duplicate_similarity
+        if kept:
+            kept_vectors.append(vector)
+        examples = [
+            {"item": dataset.item_ids()[items[e.item - 1] - 1], "value": e.value}
+            for e in proposal.examples
+            if 1 <= e.item <= len(items)
+        ]
+        proposals.append(
+            proposal.model_dump(exclude={"examples"})
+            | {"examples": examples, "kept": kept, "closest_kept_similarity": similarity}
+        )
+    write_json(artifacts.augment_dir(run_dir) / artifacts.PROPOSALS, proposals)
+    return {
+        "proposed": len(proposals),
+        "kept": sum(p["kept"] for p in proposals),
+        "names": [p["name"] for p in proposals if p["kept"]],
+    }

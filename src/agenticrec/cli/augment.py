@@ -1,0 +1,68 @@
+"""``agenticrec augment``: LaMAR's LLM-proposed item signal, generated for every item, and its diversity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from agenticrec.cli.options import (
+    ConfigOption,
+    DataOption,
+    LLMOption,
+    RunDirOption,
+    SetOption,
+    run_config,
+    stage_inputs,
+)
+
+app = typer.Typer(help="LaMAR item signals: propose an attribute, generate it per item, measure diversity.",
+                  no_args_is_help=True)  # fmt: skip
+
+
+@app.command()
+def propose(
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+    llm: str | None = LLMOption,
+) -> None:
+    """Ask role `signal_proposer` for `augment.proposals` new attributes of this domain (near-duplicates dropped)."""
+    from agenticrec.augment import run_propose
+
+    cfg = run_config(config, set_, run_dir, data, llm=llm)
+    with stage_inputs(cfg) as (dataset, client):
+        Console().print(run_propose(dataset, cfg.augment, client, cfg.run_dir, cfg.seed))
+
+
+@app.command()
+def generate(
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+    llm: str | None = LLMOption,
+) -> None:
+    """Write the kept proposal's value for every item (role `signal_writer`; resumable), dropping inconsistent ones."""
+    from agenticrec.augment import run_generate
+
+    cfg = run_config(config, set_, run_dir, data, llm=llm)
+    with stage_inputs(cfg) as (dataset, client):
+        Console().print(run_generate(dataset, cfg.augment, client, cfg.run_dir, cfg.seed))
+
+
+@app.command()
+def diversity(
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+) -> None:
+    """Pairwise similarity of the generated values, crowded items, and redundancy with the title and category."""
+    from agenticrec.augment import run_diversity
+
+    cfg = run_config(config, set_, run_dir, data)
+    result = run_diversity(cfg.data.load(), cfg.augment, cfg.run_dir)
+    Console().print({k: v for k, v in result.items() if not isinstance(v, dict)})

@@ -1,0 +1,45 @@
+"""The ``augment:`` section: LaMAR's LLM-proposed item signal, generated for every item, and its diversity."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from agenticrec.config import Section
+from agenticrec.llm import register_role
+
+SIGNAL_PROPOSER = register_role(
+    "signal_proposer", "LaMAR: proposes one new item attribute for a domain, with a definition and three examples."
+)
+SIGNAL_WRITER = register_role("signal_writer", "LaMAR: writes the proposed attribute's value for one item.")
+
+
+class AugmentConfig(Section):
+    proposals: int = Field(1, ge=1, le=10, description="distinct attributes to propose (near-duplicates are dropped)")
+    sample_items: int = Field(10, ge=3, description="random items the proposer sees")
+    duplicate_similarity: float = Field(
+        0.85, gt=0, le=1, description="a proposal this similar (name + definition embeddings) to a kept one is dropped"
+    )
+    signal: int = Field(0, ge=0, description="which kept proposal `generate` writes for every item")
+    words: int = Field(40, ge=5, description="a generated value is cut to this many words")
+    consistency: Literal["lexical", "judge"] = Field(
+        "lexical",
+        description="how values that contradict the item's metadata are dropped: lexical (numbers, names and "
+        "colour/material/property words absent from the item text) or the `judge` role",
+    )
+    thresholds: list[float] = Field(
+        default_factory=lambda: [0.5, 0.6, 0.7, 0.8, 0.9, 0.95],
+        description="diversity: cosine thresholds of the pairwise similarity figures",
+    )
+    crowded_share: float = Field(
+        0.1, gt=0, lt=1, description="diversity: an item is crowded when it is similar to more than this share"
+    )
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="embeds values, titles and categories")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _in_range(cls, values: list[float]) -> list[float]:
+        if not values or any(not -1 <= v <= 1 for v in values):
+            raise ValueError("thresholds are cosine similarities in [-1, 1]")
+        return sorted(values)

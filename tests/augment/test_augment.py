@@ -1,0 +1,141 @@
+"""LaMAR's item signal with a scripted LLM on a small catalogue: prompts with their few-shot examples, proposals
+with near-duplicates dropped, generation with the consistency check and a resumed run, the signal as an item field,
+and the diversity figures."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agenticrec.augment import artifacts, run_diversity, run_generate, run_propose
+from agenticrec.augment.diversity import similarity_profile
+from agenticrec.augment.generate import writer_prompt
+from agenticrec.augment.propose import proposal_request, sample_items
+from agenticrec.llm import LLMClient, TransientFault
+from agenticrec.pipeline import RunConfig, load_config
+
+TITLES = ["Steel kettle", "Glass teapot", "Mug", "Tea spoon", "Serving tray", "Milk jug", "Tea strainer", "Sugar bowl"]
+PROPOSALS = [
+    {"name": "Primary Use Case", "definition": "What the item is mainly used for."},
+    {"name": "Primary Use Case", "definition": "What the item is mainly used for."},  # a repeat: dropped
+    {"name": "Gift Suitability", "definition": "Whom the item would suit as a present."},
+]
+CALLS: list[str] = []
+FAIL_AFTER: list[int] = []  # the writer fails once this many values were written (a run cut short)
+
+
+def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str:
+    system, user = messages[0]["content"], messages[-1]["content"]
+    if "You design item attributes" in system:
+        earlier = re.search(r"already proposed: ([^\n]*)$", system, re.MULTILINE)
+        proposal = PROPOSALS[len(earlier.group(1).split(", ")) if earlier else 0]
+        examples = [{"item": n, "value": f"example {n}"} for n in (1, 2, 3)]
+        return json.dumps({"reasoning": "step by step", **proposal, "examples": examples})
+    if "You fill in one attribute" in system:
+        title = re.search(r"title: ([^;\n]+)", user.split("Item:")[-1]).group(1)  # type: ignore[union-attr]
+        if FAIL_AFTER and len(CALLS) >= FAIL_AFTER[0]:
+            raise TransientFault("the run is killed")
+        CALLS.append(title)
+        if title == "Mug":
+            return "Primary use case: holding 12 oz of red hot chocolate"  # claims the text does not back
+        return f"{title.lower()} for serving tea at home " + "and more " * 30
+    raise AssertionError(f"unexpected prompt: {system[:80]}")
+
+
+@pytest.fixture()
+def config(tmp_path: Path) -> RunConfig:
+    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(8)], "title": TITLES})
+    items.to_csv(tmp_path / "items.csv", index=False)
+    events = [(f"u{u}", f"i{(u + s) % 8}") for u in range(16) for s in range(4)]
+    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(tmp_path / "events.csv", index=False)
+    config = load_config(
+        None,
+        [
+            "data.name=files",
+            f"data.options.items={tmp_path / 'items.csv'}",
+            f"data.options.interactions={tmp_path / 'events.csv'}",
+            "data.options.columns.timestamp=null",
+            f"run_dir={tmp_path / 'run'}",
+            "augment.proposals=3",
+            "augment.sample_items=5",
+            "augment.words=12",
+            "llm.retry.max_attempts=1",
+        ],
+    )
+    config.llm = config.llm.model_validate(
+        {
+            "backends": {"script": {"kind": "scripted", "script": script}},
+            "default": {"backend": "script"},
+            "progress": False,
+        }
+    )
+    CALLS.clear()
+    FAIL_AFTER.clear()
+    return config
+
+
+def test_prompts_carry_their_few_shot_examples(config: RunConfig) -> None:
+    dataset = config.data.load()
+    items = sample_items(dataset, 5, 0)
+    system, user = (m["content"] for m in proposal_request(dataset, items, ["Primary Use Case"]))
+    assert "Gameplay Experience Focus" in system and "Reading Mood" in system and "Cooking Task" in system
+    assert "already proposed: Primary Use Case" in system
+    assert f"[1] {dataset.item_text(items[0])}" in user and "Fields: title" in user
+    proposal = {"name": "Primary Use Case", "definition": "What it is for.",
+                "examples": [{"item": "i0", "value": "boiling water"}]}  # fmt: skip
+    prompt = writer_prompt(dataset, proposal, words=12)
+    assert "Primary Use Case: What it is for." in prompt
+    assert "Item: title: Steel kettle\nValue: boiling water" in prompt and "At most 12 words" in prompt
+
+
+def test_propose_generate_resume_and_select_the_signal(config: RunConfig) -> None:
+    dataset = config.data.load()
+    run_dir = config.run_dir
+    with LLMClient(config.llm, run_dir) as client:
+        proposed = run_propose(dataset, config.augment, client, run_dir, config.seed)
+    assert proposed == {"proposed": 3, "kept": 2, "names": ["Primary Use Case", "Gift Suitability"]}
+    examples = artifacts.read_json(run_dir, artifacts.PROPOSALS)[0]["examples"]
+    assert [e["item"] for e in examples] == [
+        dataset.item_ids()[i - 1] for i in sample_items(dataset, 5, config.seed)[:3]
+    ]
+
+    FAIL_AFTER.append(3)  # the first run stops paying after three values
+    with LLMClient(config.llm, run_dir) as client:
+        first = run_generate(dataset, config.augment, client, run_dir, config.seed)
+    assert first["failed_calls"] == 5
+    FAIL_AFTER.clear()
+    with LLMClient(config.llm, run_dir) as client:
+        summary = run_generate(dataset, config.augment, client, run_dir, config.seed)
+    assert sorted(CALLS) == sorted(TITLES)  # every value was paid for once: the resumed run reused the first three
+    assert summary["failed_calls"] == 0 and summary["column"] == "primary_use_case"
+    assert summary["dropped_inconsistent"] == 1 and summary["signal_drop_rate"] == pytest.approx(1 / 8)
+    values = pd.read_parquet(artifacts.augment_dir(run_dir) / artifacts.VALUES)
+    mug = values[values["item_id"] == "i2"].iloc[0]
+    assert not mug["kept"] and set(mug["absent_attributes"]) == {"12", "red"}
+    assert mug["value"] == "holding 12 oz of red hot chocolate"  # the label is read off the answer
+    assert values["value"].str.split().map(len).max() <= 12 and summary["cut_to_word_limit"] == 7
+
+    signal = artifacts.augment_dir(run_dir) / artifacts.SIGNAL
+    extended = config.data.model_copy(update={"item_fields": [signal], "text_fields": ["title", "primary_use_case"]})
+    texts = dict(zip(dataset.item_ids(), extended.load().item_texts()))
+    assert texts["i0"].startswith("title: Steel kettle; primary_use_case: steel kettle for serving tea")
+    assert texts["i2"] == "title: Mug"  # its value was dropped
+
+    result = run_diversity(dataset, config.augment, run_dir)
+    shares = result["signal"]["pairs_above"]
+    assert result["items"] == 7 and shares == sorted(shares, reverse=True)
+    assert result["signal_pairs_above_0_5"] > result["title"]["pairs_above"][0]  # the values share a template
+    assert (artifacts.augment_dir(run_dir) / artifacts.DIVERSITY_PLOT).is_file()
+
+
+def test_similarity_profile_on_a_hand_made_example() -> None:
+    vectors = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    profile = similarity_profile(vectors, [0.5, 1.5], crowded_share=0.1)
+    assert profile["pairs_above"] == [pytest.approx(2 / 6), 0.0]  # items 0 and 1, in both orders
+    assert profile["crowded_items"] == [pytest.approx(2 / 3), 0.0]
