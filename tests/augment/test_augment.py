@@ -48,6 +48,12 @@ def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str
     raise AssertionError(f"unexpected prompt: {system[:80]}")
 
 
+def scorer(messages: list[dict[str, str]], options: list[str]) -> list[float]:
+    """The judge finds the Mug's value inconsistent with its text, every other value consistent."""
+    bad = "red hot chocolate" in messages[-1]["content"]
+    return [-2.0 if (option == "yes") == bad else -0.5 for option in options]
+
+
 @pytest.fixture()
 def config(tmp_path: Path) -> RunConfig:
     items = pd.DataFrame({"item_id": [f"i{k}" for k in range(8)], "title": TITLES})
@@ -70,8 +76,8 @@ def config(tmp_path: Path) -> RunConfig:
     )
     config.llm = config.llm.model_validate(
         {
-            "backends": {"script": {"kind": "scripted", "script": script}},
-            "default": {"backend": "script"},
+            "backends": {"script": {"kind": "scripted", "script": script, "scorer": scorer}},
+            "default": {"backend": "script", "choice": "score"},
             "progress": False,
         }
     )
@@ -132,6 +138,17 @@ def test_propose_generate_resume_and_select_the_signal(config: RunConfig) -> Non
     assert result["items"] == 7 and shares == sorted(shares, reverse=True)
     assert result["signal_pairs_above_0_5"] > result["title"]["pairs_above"][0]  # the values share a template
     assert (artifacts.augment_dir(run_dir) / artifacts.DIVERSITY_PLOT).is_file()
+
+
+def test_the_judge_can_be_the_consistency_filter(config: RunConfig) -> None:
+    dataset = config.data.load()
+    config.augment.consistency = "judge"
+    with LLMClient(config.llm, config.run_dir) as client:
+        run_propose(dataset, config.augment, client, config.run_dir, config.seed)
+        summary = run_generate(dataset, config.augment, client, config.run_dir, config.seed)
+    values = pd.read_parquet(artifacts.augment_dir(config.run_dir) / artifacts.VALUES)
+    assert summary["consistency"] == "judge" and summary["dropped_inconsistent"] == 1
+    assert values.loc[~values["kept"], "item_id"].tolist() == ["i2"]
 
 
 def test_similarity_profile_on_a_hand_made_example() -> None:
