@@ -44,28 +44,20 @@ def train(dataset: str, model: str, seed: int, runs_dir: Path, overrides: list[s
     return {"dataset": dataset, "model": model, "seed": seed, "run_dir": str(run_dir), **run_record(result)}
 
 
-def test_sweep(run_dir: str, users: int) -> list[dict[str, float]]:
-    """Test metrics of a trained TAR run at every beta of its grid on a seeded sample of ``users`` test users (for the
-    plot; no choice is made on them)."""
+def test_metrics(run: Any, beta: float, users: int | None = None) -> dict[str, float]:
+    """NDCG@10 and top-10 tail exposure of a loaded TAR run at ``beta`` on its test users (a seeded sample of
+    ``users``, or all of them)."""
     from agenticrec.evaluate import evaluate_ranking
-    from agenticrec.models.tar import TAR
-    from agenticrec.pipeline import load_run
 
-    run = load_run(Path(run_dir))
-    assert isinstance(run.model, TAR)
-    model, evaluate = run.model, run.config.evaluate
-    rows = []
-    for beta in run.config.model.beta_grid:  # type: ignore[union-attr]
-        metrics = evaluate_ranking(
-            functools.partial(model.fused_scores, beta=beta),
-            run.split.stage("test").sample(users),
-            run.counts,
-            ks=[10],
-            mask_history=evaluate.mask_history,
-            batch_size=evaluate.batch_size,
-        )
-        rows.append({"beta": beta, "ndcg@10": metrics["ndcg@10"], "exposure@10_tail": metrics["exposure@10_tail"]})
-    return rows
+    metrics = evaluate_ranking(
+        functools.partial(run.model.fused_scores, beta=beta),
+        run.split.stage("test").sample(users),
+        run.counts,
+        ks=[10],
+        mask_history=run.config.evaluate.mask_history,
+        batch_size=run.config.evaluate.batch_size,
+    )
+    return {"beta": beta, "ndcg@10": metrics["ndcg@10"], "exposure@10_tail": metrics["exposure@10_tail"]}
 
 
 def tail_beta(valid_sweep: list[dict[str, float]]) -> float:
@@ -112,28 +104,21 @@ def baselines(dataset: str) -> dict[str, dict[str, float]]:
     return out
 
 
-def at_beta(run_dir: str, beta: float) -> dict[str, float]:
-    """Test metrics of a trained TAR run at ``beta``, every test user."""
-    from agenticrec.evaluate import evaluate_ranking
-    from agenticrec.models.tar import TAR
-    from agenticrec.pipeline import load_run
-
-    run = load_run(Path(run_dir))
-    assert isinstance(run.model, TAR)
-    scorer = functools.partial(run.model.fused_scores, beta=beta)
-    evaluate = run.config.evaluate
-    return evaluate_ranking(scorer, run.split.stage("test"), run.counts, ks=[10], mask_history=evaluate.mask_history)
-
-
 def dataset_result(
     dataset: str, seed: int, runs_dir: Path, overrides: list[str], reuse: bool, sweep_users: int
 ) -> dict[str, Any]:
+    from agenticrec.models.tar import TAR
+    from agenticrec.pipeline import load_run
+
     runs = {name: train(dataset, preset, seed, runs_dir, overrides, reuse) for name, preset in MODELS.items()}
     tar, two_tower = runs["tar"], runs["two-tower"]
     tuned = tar["train"]["tuned_on_validation"]
-    test = test_sweep(tar["run_dir"], sweep_users)
+    run = load_run(Path(tar["run_dir"]))
+    assert isinstance(run.model, TAR)
+    # every beta on a sample of test users, for the plot only; the validation-chosen tail beta on every test user
+    test = [test_metrics(run, beta, sweep_users) for beta in run.model.config.beta_grid]
     chosen_tail = tail_beta(tuned["beta_sweep"])
-    at_tail = at_beta(tar["run_dir"], chosen_tail)
+    at_tail = test_metrics(run, chosen_tail)
     reference = {m: two_tower["test"][m] for m in ("ndcg@10", "exposure@10_tail")}
     return {
         "runs": runs,
