@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -16,9 +18,16 @@ from agenticrec.cli.options import (
     run_config,
     stage_inputs,
 )
+from agenticrec.pipeline import RunConfig
 
 app = typer.Typer(help="LaMAR item signals: propose an attribute, generate it per item, measure diversity.",
                   no_args_is_help=True)  # fmt: skip
+
+
+def _run_and_print(cfg: RunConfig, stage: Callable[..., dict[str, Any]]) -> None:
+    """Run an LLM step of the augment stage on the config's dataset and print its summary."""
+    with stage_inputs(cfg) as (dataset, client):
+        Console().print(stage(dataset, cfg.augment, client, cfg.run_dir, cfg.seed))
 
 
 @app.command()
@@ -32,9 +41,7 @@ def propose(
     """Ask role `signal_proposer` for `augment.proposals` new attributes of this domain (near-duplicates dropped)."""
     from agenticrec.augment import run_propose
 
-    cfg = run_config(config, set_, run_dir, data, llm=llm)
-    with stage_inputs(cfg) as (dataset, client):
-        Console().print(run_propose(dataset, cfg.augment, client, cfg.run_dir, cfg.seed))
+    _run_and_print(run_config(config, set_, run_dir, data, llm=llm), run_propose)
 
 
 @app.command()
@@ -48,9 +55,7 @@ def generate(
     """Write the kept proposal's value for every item (role `signal_writer`; resumable), dropping inconsistent ones."""
     from agenticrec.augment import run_generate
 
-    cfg = run_config(config, set_, run_dir, data, llm=llm)
-    with stage_inputs(cfg) as (dataset, client):
-        Console().print(run_generate(dataset, cfg.augment, client, cfg.run_dir, cfg.seed))
+    _run_and_print(run_config(config, set_, run_dir, data, llm=llm), run_generate)
 
 
 @app.command()
