@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import create_model
 
@@ -49,3 +51,26 @@ def test_missing_gguf_file_is_one_clear_error(tmp_path):
     )
     with LLMClient(cfg) as client, pytest.raises(LLMError, match=r"model file not found: .*missing\.gguf"):
         client.batch("annotator", [f"q{i}" for i in range(1000)])
+
+
+def test_long_string_limits_are_left_out_of_the_grammar():
+    """A 400-character limit inside a list overflowed llama.cpp's grammar parser and crashed the process."""
+    from llama_cpp import LlamaGrammar
+
+    from agenticrec.augment.propose import SignalProposal
+    from agenticrec.llm.backends.embedded import GRAMMAR_MAX_LENGTH, grammar_schema
+
+    schema = grammar_schema(SignalProposal.model_json_schema())
+    limits = [v for k, v in _walk(schema) if k == "maxLength"]
+    assert limits and all(v <= GRAMMAR_MAX_LENGTH for v in limits)  # the 60-character name keeps its limit
+    assert LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False) is not None
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key, value
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)

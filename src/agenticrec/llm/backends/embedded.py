@@ -1,7 +1,9 @@
 """Embedded backend: llama-cpp-python in-process with a GGUF file (default: SmolLM2-135M-Instruct).
 
 Output is constrained by a llama.cpp grammar built from the JSON schema, so the model cannot produce a
-value outside an enum. One model instance evaluates one request at a time (in its own thread). llama.cpp
+value outside an enum. String length limits above ``GRAMMAR_MAX_LENGTH`` are left to validation: llama.cpp
+unrolls each limit into nested rules, and long ones (a 400-character string inside a list) overflow its parser,
+which then crashes the process. One model instance evaluates one request at a time (in its own thread). llama.cpp
 keeps the previous prompt's KV cache and re-evaluates only the tokens after the common prefix, so
 requests that share their leading instructions (system message first, item text last) skip most of the
 prompt work when they run back to back.
@@ -66,6 +68,22 @@ def default_model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
 
 
+
+GRAMMAR_MAX_LENGTH = 64
+
+
+def grammar_schema(schema: Any) -> Any:
+    """The schema with string ``maxLength`` limits above ``GRAMMAR_MAX_LENGTH`` removed (pydantic still checks them)."""
+    if isinstance(schema, list):
+        return [grammar_schema(part) for part in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: grammar_schema(value)
+        for key, value in schema.items()
+        if not (key == "maxLength" and isinstance(value, int) and value > GRAMMAR_MAX_LENGTH)
+    }
+
 class EmbeddedBackend(Backend):
     kind = "embedded"
     max_concurrency = 1
@@ -106,7 +124,7 @@ class EmbeddedBackend(Backend):
         from llama_cpp import LlamaGrammar
         from llama_cpp.llama_grammar import JSON_GBNF
 
-        text = json.dumps(schema, sort_keys=True)
+        text = json.dumps(grammar_schema(schema), sort_keys=True)
         if text not in self._grammars:
             try:
                 self._grammars[text] = LlamaGrammar.from_json_schema(text, verbose=False)
