@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from agenticrec.cli import augment, data, explain, ids, intent, judge, llm, recommend, runs, tag
+from agenticrec.cli import augment, data, explain, ids, intent, judge, llm, recommend, runs, serve, tag
 from agenticrec.errors import AgenticRecError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.command("recommend")(recommend.recommend)
 app.command("critique")(recommend.critique)
 app.command("presets")(runs.presets)
 app.command("quickstart")(runs.quickstart)
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

@@ -1,0 +1,71 @@
+"""The FastAPI application: the catalogue loaded once, the ``/v1`` API, the page, health and Prometheus metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from agenticrec.serve import api, page, problems
+from agenticrec.serve.catalogue import Catalogue
+from agenticrec.serve.events import EventStore
+from agenticrec.serve.settings import ServeSettings
+
+
+def create_app(catalogue: Catalogue, settings: ServeSettings) -> FastAPI:
+    events = EventStore(settings.events_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        events.close()
+
+    app = FastAPI(
+        title="agenticrec",
+        summary=f"Recommendations, descriptors and explanations for {catalogue.dataset.name}",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.catalogue, app.state.settings, app.state.events = catalogue, settings, events
+    problems.install(app)
+    app.include_router(api.router)
+    app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    _observe(app)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, object]:
+        return {"status": "ok", "dataset": catalogue.dataset.name, "models": list(catalogue.models)}
+
+    return app
+
+
+def _observe(app: FastAPI) -> None:
+    """Request counts and latencies per route template, served at ``/metrics``."""
+    registry = CollectorRegistry()
+    requests = Counter("agenticrec_requests", "HTTP requests", ["route", "method", "status"], registry=registry)
+    latency = Histogram(
+        "agenticrec_request_seconds",
+        "HTTP request latency",
+        ["route"],
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5),
+        registry=registry,
+    )
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "(unmatched)")
+        latency.labels(route).observe(time.perf_counter() - started)
+        requests.labels(route, request.method, str(response.status_code)).inc()
+        return response
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

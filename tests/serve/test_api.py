@@ -1,0 +1,131 @@
+"""The HTTP API over tiny trained runs: rankings, critique, problem bodies that name the parameter, keyed writes
+and idempotent events, the page without JavaScript, health and metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from serve_testkit import KEY
+
+from agenticrec.errors import AgenticRecError
+from agenticrec.serve import Catalogue, ServeSettings, create_app
+
+
+def test_a_known_users_list_leaves_out_their_history(client: TestClient, app):
+    body = client.get("/v1/users/u3/recommendations", params={"k": 5}).json()
+    catalogue = app.state.catalogue
+    seen = {catalogue.dataset.items["item_id"].iloc[i - 1] for i in catalogue.history("u3")}
+    assert body["model"] == "sasrec" and len(body["items"]) == 5  # the default is the SASRec run
+    assert [row["rank"] for row in body["items"]] == [1, 2, 3, 4, 5]
+    assert not seen & {row["item_id"] for row in body["items"]}
+    scores = [row["score"] for row in body["items"]]
+    assert scores == sorted(scores, reverse=True)
+    with_seen = client.get("/v1/users/u3/recommendations", params={"k": 24, "exclude_seen": False}).json()
+    assert seen <= {row["item_id"] for row in with_seen["items"]}
+
+
+@pytest.mark.parametrize("model", ["generative", "sasrec", "popularity"])
+def test_critique_keeps_only_items_under_the_chosen_descriptor(client: TestClient, model: str):
+    body = client.get("/v1/users/u1/recommendations", params={"model": model, "allow": "Coffee", "k": 5}).json()
+    assert body["items"] and all(row["descriptor_path"][0] == "Coffee" for row in body["items"])
+    by_token = client.get("/v1/users/u1/recommendations", params={"model": model, "allow": "Shop > Tea"}).json()
+    assert all(row["descriptor_path"][0] == "Tea" for row in by_token["items"])
+
+
+def test_an_anonymous_session_and_similar_items(client: TestClient):
+    body = client.post("/v1/sessions/recommendations", json={"items": ["i17", "i18"], "k": 3}).json()
+    assert len(body["items"]) == 3 and body["user_id"] is None
+    assert {"i17", "i18"}.isdisjoint(row["item_id"] for row in body["items"])
+    similar = client.get("/v1/items/i2/similar", params={"k": 4, "model": "generative"}).json()
+    assert "i2" not in [row["item_id"] for row in similar["items"]] and len(similar["items"]) == 4
+    item = client.get("/v1/items/i2").json()
+    assert item["descriptor_path"] == ["Tea", "Green"] and item["fields"]["title"] == "Green tea 1"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "payload", "status", "parameter"),
+    [
+        ("get", "/v1/users/nobody/recommendations", None, 404, "user_id"),
+        ("get", "/v1/users/u1/recommendations?k=0", None, 422, "k"),
+        ("get", "/v1/users/u1/recommendations?k=many", None, 422, "k"),
+        ("get", "/v1/users/u1/recommendations?model=bert4rec", None, 404, "model"),
+        ("get", "/v1/users/u1/recommendations?allow=Juice", None, 422, "allow"),
+        ("get", "/v1/items/nope", None, 404, "item_id"),
+        ("get", "/v1/explanations?user_id=u1", None, 422, "item_id"),
+        ("post", "/v1/sessions/recommendations", {"items": ["i1", "nope"]}, 404, "items.1"),
+        ("post", "/v1/sessions/recommendations", {"items": []}, 422, "items"),
+        ("post", "/v1/sessions/recommendations", {"items": ["i1"], "k": 101}, 422, "k"),
+    ],
+)
+def test_bad_input_gets_a_problem_body_naming_the_parameter(client, method, url, payload, status, parameter):
+    response = client.request(method, url, json=payload)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    named = [body.get("parameter")] + [e["parameter"] for e in body.get("errors", [])]
+    assert parameter in named and body["status"] == status and body["detail"]
+
+
+def event(key: str = "e1", item: str = "i2", type: str = "like") -> dict[str, str]:
+    return {"user_id": "u1", "item_id": item, "type": type, "idempotency_key": key}
+
+
+def test_writes_need_the_right_key_and_a_retry_stores_nothing_twice(client: TestClient, app):
+    assert client.post("/v1/events", json=event()).status_code == 401
+    assert client.post("/v1/events", json=event(), headers={"X-API-Key": KEY + "x"}).status_code == 403
+    assert app.state.events.count() == 0
+    first = client.post("/v1/events", json=event(), headers={"X-API-Key": KEY})
+    retry = client.post("/v1/events", json=event(), headers={"X-API-Key": KEY})
+    assert first.status_code == 201 and retry.status_code == 200
+    assert retry.json() == {"event_id": first.json()["event_id"], "duplicate": True}
+    reused = client.post("/v1/events", json=event(type="dislike"), headers={"X-API-Key": KEY})
+    assert reused.status_code == 409 and reused.json()["parameter"] == "idempotency_key"
+    unknown = client.post("/v1/events", json=event("e2", item="nope"), headers={"X-API-Key": KEY})
+    assert unknown.status_code == 404
+    [stored] = app.state.events.events()
+    assert (stored.user_id, stored.item_id, stored.type) == ("u1", "i2", "like")
+
+
+def test_without_keys_writes_are_off_and_keyed_reads_need_one(served_runs, tmp_path):
+    catalogue = Catalogue.load([served_runs])
+    with TestClient(create_app(catalogue, ServeSettings(events_path=tmp_path / "a.sqlite"))) as open_server:
+        refused = open_server.post("/v1/events", json=event(), headers={"X-API-Key": KEY})
+        assert refused.status_code == 403 and "AGENTICREC_API_KEYS" in refused.json()["detail"]
+    settings = ServeSettings(api_keys=[KEY], keyed_reads=True, events_path=tmp_path / "b.sqlite")
+    with TestClient(create_app(catalogue, settings)) as keyed:
+        assert keyed.get("/v1/items/i1").status_code == 401
+        assert keyed.get("/v1/items/i1", headers={"X-API-Key": KEY}).status_code == 200
+
+
+def test_the_page_works_without_javascript(client: TestClient, app):
+    page = client.get("/", params={"user": "u1"})
+    assert page.status_code == 200 and 'id="recommendations"' in page.text and "Coffee" in page.text
+    coffee = client.get("/", params={"user": "u1", "allow": "Shop > Coffee"})
+    listed = coffee.text.split('id="recommendations"')[1]
+    assert listed.count("data-path=") >= 1 and listed.count('data-path="Coffee') == listed.count("data-path=")
+    sent = {"user_id": "u1", "item_id": "i20", "nonce": "n1", "api_key": KEY}
+    saved = client.post("/feedback", data=sent, follow_redirects=False)
+    again = client.post("/feedback", data=sent, follow_redirects=False)  # the same form sent twice
+    assert saved.status_code == again.status_code == 303 and "saved" in saved.headers["location"]
+    assert len(app.state.events.events()) == 1
+    refused = client.post("/feedback", data={**sent, "nonce": "n2", "api_key": "wrong"})
+    assert refused.status_code == 403 and len(app.state.events.events()) == 1
+    assert client.get("/", params={"user": "nobody"}).status_code == 404
+
+
+def test_health_and_metrics(client: TestClient):
+    assert client.get("/healthz").json()["models"] == ["generative", "popularity", "sasrec"]
+    client.get("/v1/items/i1")
+    metrics = client.get("/metrics").text
+    assert 'agenticrec_requests_total{method="GET",route="/v1/items/{item_id}",status="200"} 1.0' in metrics
+
+
+def test_a_folder_without_runs_is_refused(tmp_path):
+    with pytest.raises(AgenticRecError, match="no trained run"):
+        Catalogue.load([tmp_path])
+
+
+def test_allowed_mask_drops_the_history(app):
+    mask = app.state.catalogue.allowed(np.array([1, 2]), [])
+    assert not mask[[0, 1, 2]].any() and mask[3:].all()
