@@ -4,7 +4,7 @@
    quickstart's settings, the generative run on the descriptor IDs of ``--tagger-run``. Latency does not depend on
    how long a model trained, so ``--epochs`` is short by default.
 2. Latency: an open-loop load of GET /v1/users/{u}/recommendations?k=10 (seeded random users) at each rate for
-   ``--seconds``; each latency counts from the request's scheduled start, so a server that falls behind is charged
+   ``--seconds`` after 2 s of uncounted warm-up; each latency counts from the request's scheduled start, so a server that falls behind is charged
    for the queue (no coordinated omission). Throughput: answered requests per second of the window.
 3. Faults: writers post events (unique idempotency keys) while the server is SIGKILLed and restarted ``--kills``
    times; afterwards every acknowledged event must be in the SQLite store.
@@ -99,10 +99,15 @@ class Server:
             self.process.wait(30)
 
 
-async def open_loop(url: str, model: str, rate: int, seconds: float, users: list[str], seed: int) -> dict[str, Any]:
+async def open_loop(
+    url: str, model: str, rate: int, seconds: float, users: list[str], seed: int, warmup: float = 2.0
+) -> dict[str, Any]:
+    """``rate`` requests/s for ``warmup`` + ``seconds``; requests of the warm-up are sent but not counted."""
     rng = np.random.default_rng(seed)
-    total = int(rate * seconds)
+    skipped = int(rate * warmup)
+    total = skipped + int(rate * seconds)
     latencies: list[float] = []
+    answered_at: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
@@ -118,20 +123,23 @@ async def open_loop(url: str, model: str, rate: int, seconds: float, users: list
                 ok = response.status_code == 200
             except httpx.HTTPError:
                 ok = False
+            if i < skipped:
+                return
             if ok:
                 latencies.append(time.perf_counter() - scheduled)
+                answered_at.append(time.perf_counter())
             else:
                 errors += 1
 
         await asyncio.gather(*(one(i) for i in range(total)))
-        wall = time.perf_counter() - start
+    window = max(answered_at, default=start) - (start + warmup)
     ms = np.asarray(latencies) * 1000
     return {
         "model": model,
         "rate": rate,
-        "requests": total,
+        "requests": total - skipped,
         "errors": errors,
-        "throughput_rps": len(latencies) / wall,
+        "throughput_rps": len(latencies) / max(window, seconds),
         "p50_ms": float(np.percentile(ms, 50)) if len(ms) else None,
         "p99_ms": float(np.percentile(ms, 99)) if len(ms) else None,
     }

@@ -57,6 +57,8 @@ def test_train_and_evaluate_from_the_command_line(tmp_path):
         (["train", "--config", "no-such-file.yaml"], "config file not found"),
         (["data", "stats", "no-such-dataset"], "unknown dataset 'no-such-dataset'"),
         (["evaluate", "no-such-run"], "not a run directory"),
+        (["serve", "."], "no trained run under ."),
+        (["serve", "no-such-folder"], "no-such-folder is not a directory"),
     ],
 )
 def test_user_errors_are_one_line_without_traceback(args, message, tmp_path):

@@ -125,7 +125,12 @@ class Catalogue:
         return mask
 
     def describe(self, index: int) -> dict[str, Any]:
-        """An item as the API shows it: id, text, fields, descriptor path."""
+        """An item as the API shows it: id, text, fields, descriptor path (built once per item)."""
+        if index not in self._described:
+            self._described[index] = self._describe(index)
+        return self._described[index]
+
+    def _describe(self, index: int) -> dict[str, Any]:
         row = self.dataset.items.iloc[index - 1]
         path = None
         if self.descriptor_ids is not None:
@@ -146,6 +151,7 @@ class Catalogue:
 
     def __post_init__(self) -> None:
         self._user_index = {user: u for u, user in enumerate(self.dataset.user_ids)}
+        self._described: dict[int, dict[str, Any]] = {}
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Path]]:
