@@ -4,8 +4,9 @@
    quickstart's settings, the generative run on the descriptor IDs of ``--tagger-run``. Latency does not depend on
    how long a model trained, so ``--epochs`` is short by default.
 2. Latency: an open-loop load of GET /v1/users/{u}/recommendations?k=10 (seeded random users) at each rate for
-   ``--seconds`` after 2 s of uncounted warm-up; each latency counts from the request's scheduled start, so a server that falls behind is charged
-   for the queue (no coordinated omission). Throughput: answered requests per second of the window.
+   ``--seconds`` after 2 s of uncounted warm-up; each latency counts from the request's scheduled start, so a
+   server that falls behind is charged for the queue (no coordinated omission). Throughput: answered requests
+   per second of the counted window.
 3. Faults: writers post events (unique idempotency keys) while the server is SIGKILLed and restarted ``--kills``
    times; afterwards every acknowledged event must be in the SQLite store.
 4. Fuzzing: Schemathesis generates requests for every operation of the OpenAPI schema against the live server;
@@ -167,6 +168,7 @@ async def writers(url: str, stop: asyncio.Event, acked: set[str], attempted: lis
 def kill_test(server: Server, events: Path, kills: int) -> dict[str, Any]:
     acked: set[str] = set()
     attempted = [0]
+    server.start()
 
     async def scenario() -> None:
         stop = asyncio.Event()
