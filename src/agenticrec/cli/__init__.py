@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from agenticrec.cli import augment, data, explain, ids, intent, judge, llm, recommend, runs, serve, tag
+from agenticrec.cli import augment, data, evolve, explain, ids, intent, judge, llm, recommend, runs, serve, tag
 from agenticrec.errors import AgenticRecError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(intent.app, name="intent")
 app.add_typer(judge.app, name="judge")
 app.add_typer(explain.app, name="explain")
 app.add_typer(augment.app, name="augment")
+app.add_typer(evolve.app, name="evolve")
 app.command("train")(runs.train)
 app.command("evaluate")(runs.evaluate)
 app.command("recommend")(recommend.recommend)

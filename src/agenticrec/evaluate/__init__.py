@@ -1,5 +1,5 @@
 """Metrics and evaluation protocols."""
 
-from agenticrec.evaluate.ranking import evaluate_protocols, evaluate_ranking, item_counts
+from agenticrec.evaluate.ranking import evaluate_protocols, evaluate_ranking, item_counts, mask_histories, score_metrics
 
-__all__ = ["evaluate_protocols", "evaluate_ranking", "item_counts"]
+__all__ = ["evaluate_protocols", "evaluate_ranking", "item_counts", "mask_histories", "score_metrics"]

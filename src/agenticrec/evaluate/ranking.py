@@ -106,6 +106,17 @@ def evaluate_protocols(
     return {mask: tally.metrics(ks) for mask, tally in tallies.items()}
 
 
+def score_metrics(
+    scores: torch.Tensor, targets: np.ndarray, item_counts: np.ndarray, ks: Sequence[int] = (10,), lists: bool = True
+) -> dict[str, float]:
+    """The metrics of one precomputed score matrix (column 0 is padding), e.g. a fusion of several models' scores."""
+    tally = _Tally(torch.as_tensor(popularity_buckets(item_counts)), lists)
+    scores = scores.float().clone()
+    scores[:, 0] = -torch.inf
+    tally.add(scores, torch.as_tensor(targets))
+    return tally.metrics(ks)
+
+
 class _Tally:
     """Target ranks and top-10 list figures under one protocol, accumulated batch by batch."""
 

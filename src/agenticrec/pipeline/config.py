@@ -23,6 +23,7 @@ from agenticrec.config import (
 from agenticrec.llm.config import LLMConfig
 from agenticrec.models import ModelConfig, default_model_config
 from agenticrec.sections.augment import AugmentConfig
+from agenticrec.sections.evolve import EvolveConfig
 from agenticrec.sections.intent import IntentConfig
 from agenticrec.sections.judge import JudgeConfig
 from agenticrec.semantic_ids.config import SemanticIDConfig
@@ -41,6 +42,7 @@ class RunConfig(Section):
     semantic_ids: SemanticIDConfig = Field(default_factory=SemanticIDConfig)
     intent: IntentConfig = Field(default_factory=IntentConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    evolve: EvolveConfig = Field(default_factory=EvolveConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
 
 

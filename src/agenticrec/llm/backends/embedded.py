@@ -68,7 +68,6 @@ def default_model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
 
 
-
 GRAMMAR_MAX_LENGTH = 64
 
 
@@ -83,6 +82,7 @@ def grammar_schema(schema: Any) -> Any:
         for key, value in schema.items()
         if not (key == "maxLength" and isinstance(value, int) and value > GRAMMAR_MAX_LENGTH)
     }
+
 
 class EmbeddedBackend(Backend):
     kind = "embedded"

@@ -1,0 +1,67 @@
+"""``agenticrec evolve``: AgenticRS agents evolved by search or LLM proposals, with resumable Optuna studies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agenticrec.cli.options import ConfigOption, DataOption, LLMOption, RunDirOption, SetOption, run_config
+
+app = typer.Typer(help="AgenticRS: evolve agents (random, TPE, LLM, LLM+TPE) and report.", no_args_is_help=True)
+
+
+def _print(result: dict[str, object]) -> None:
+    table = Table("study", "finished", "failed", "best inner", "best outer", "best config", title="evolution")
+    for s in result["studies"]:  # type: ignore[attr-defined]
+        best = "-" if s["best_inner"] is None else f"{s['best_inner']:.4f}"
+        outer = "-" if s["best_outer"] is None else f"{s['best_outer']:.4f}"
+        table.add_row(s["study"], str(s["complete"]), str(s["failed"]), best, outer, str(s["best_params"]))
+    Console().print(table)
+
+
+@app.command()
+def run(
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+    llm: str | None = LLMOption,
+) -> None:
+    """Evolve `evolve.agent` by `evolve.method` for `evolve.trials` proxy trials (a study already there resumes)."""
+    from agenticrec.evolve import run_evolution
+
+    _print(run_evolution(run_config(config, set_, run_dir, data, llm=llm)))
+
+
+@app.command()
+def resume(run_dir: Path = typer.Argument(..., help="an evolve run directory")) -> None:
+    """Continue a killed or finished study from its saved config: finished trials are kept, a running one reruns."""
+    from agenticrec.errors import AgenticRecError
+    from agenticrec.evolve import run_evolution
+    from agenticrec.pipeline import load_config
+
+    if not (run_dir / "config.yaml").is_file():
+        raise AgenticRecError(f"{run_dir} is not an evolve run directory (no config.yaml)")
+    _print(run_evolution(load_config(run_dir / "config.yaml", [f"run_dir={run_dir}"])))
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="an evolve run directory")) -> None:
+    """Every study's best config and rewards; writes evolve.json and the best-so-far plot."""
+    from agenticrec.evolve import report as evolve_report
+
+    _print(evolve_report(run_dir))
+
+
+@app.command()
+def cards() -> None:
+    """The shipped agent cards and their decision spaces."""
+    from agenticrec.evolve import load_card, shipped_cards
+
+    for name in shipped_cards():
+        card = load_card(name)
+        Console().print(f"[bold]{name}[/] ({card.role}, inner reward {card.inner_reward}): {card.description}")
+        Console().print(card.space.describe())

@@ -1,0 +1,156 @@
+"""Compositional evolution on validation, with the outer reward: fusion of retrieval agents (weighted scores after
+per-user normalisation, or reciprocal rank fusion), agent-set selection (drop an agent whose removal does not lower
+the reward), and routing by user segment to the best agent or fusion per segment."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+
+from agenticrec.evaluate import mask_histories, score_metrics
+
+Scores = np.ndarray  # (users, n_items + 1): an agent's scores, -inf where it ranks nothing (column 0: padding)
+Reward = Callable[[Scores, np.ndarray], float]  # (fused scores of some users, their user rows) -> outer reward
+RRF_K = 60
+
+
+def outer_reward(
+    histories: list[np.ndarray], targets: np.ndarray, item_counts: np.ndarray, tail_weight: float, mask_history: bool
+) -> Reward:
+    """The system reward of fused scores on some evaluation users: NDCG@10 + lambda * tail exposure@10."""
+
+    def reward(fused: Scores, rows: np.ndarray) -> float:
+        scores = torch.as_tensor(fused, dtype=torch.float32).clone()
+        if mask_history:
+            mask_histories(scores, [histories[r] for r in rows])
+        metrics = score_metrics(scores, targets[rows], item_counts, lists=tail_weight > 0)
+        return metrics["ndcg@10"] + tail_weight * metrics.get("exposure@10_tail", 0.0)
+
+    return reward
+
+
+def normalise(scores: Scores, how: Literal["minmax", "zscore", "rank"]) -> Scores:
+    """Per-user normalisation over the finite scores; unscored items get the user's minimum (0 for min-max)."""
+    finite = np.isfinite(scores)
+    masked = np.where(finite, scores, np.nan)
+    if how == "rank":
+        return rrf(scores, k=0)
+    if how == "minmax":
+        low, high = np.nanmin(masked, axis=1, keepdims=True), np.nanmax(masked, axis=1, keepdims=True)
+        out = (masked - low) / np.where(high > low, high - low, 1.0)
+    else:
+        mean, std = np.nanmean(masked, axis=1, keepdims=True), np.nanstd(masked, axis=1, keepdims=True)
+        out = (masked - mean) / np.where(std > 0, std, 1.0)
+    floor = np.nanmin(out, axis=1, keepdims=True)
+    return np.where(finite, out, floor)
+
+
+def rrf(scores: Scores, k: int = RRF_K) -> Scores:
+    """Reciprocal-rank contributions 1 / (k + rank), rank 1 for each user's best item; 0 for unscored items."""
+    order = np.argsort(-np.where(np.isfinite(scores), scores, -np.inf), axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    rows = np.arange(scores.shape[0])[:, None]
+    ranks[rows, order] = np.arange(1, scores.shape[1] + 1)
+    return np.where(np.isfinite(scores), 1.0 / (k + ranks), 0.0)
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """A fusion of agents: ``weights`` over ``agents``; method ``weighted`` (normalised scores) or ``rrf``."""
+
+    agents: tuple[str, ...]
+    weights: tuple[float, ...]
+    method: Literal["weighted", "rrf"] = "weighted"
+    normalisation: Literal["minmax", "zscore", "rank"] = "minmax"
+
+    def apply(self, scores: dict[str, Scores], users: np.ndarray | slice = slice(None)) -> Scores:
+        parts = [
+            w * (rrf(scores[a][users]) if self.method == "rrf" else normalise(scores[a][users], self.normalisation))
+            for a, w in zip(self.agents, self.weights)
+        ]
+        fused = np.sum(parts, axis=0)
+        fused[:, 0] = -np.inf
+        return fused
+
+    def label(self) -> str:
+        inside = ", ".join(f"{a} {w:.2f}" for a, w in zip(self.agents, self.weights))
+        return f"{self.method}({inside})"
+
+
+def weight_grid(n: int, steps: int) -> list[tuple[float, ...]]:
+    """Weight vectors on the simplex with ``steps`` increments (each agent at least one step)."""
+    return [
+        tuple(c / steps for c in combo)
+        for combo in itertools.product(range(1, steps + 1), repeat=n)
+        if sum(combo) == steps
+    ]
+
+
+def best_fusion(
+    scores: dict[str, Scores], reward: Reward, agents: tuple[str, ...] | None = None, steps: int = 10
+) -> tuple[Fusion, float]:
+    """The best weighted fusion (min-max) and RRF over ``agents`` on validation, by the outer reward."""
+    agents = agents or tuple(scores)
+    users = np.arange(next(iter(scores.values())).shape[0])
+    candidates = [Fusion(agents, w) for w in weight_grid(len(agents), steps if len(agents) > 1 else 1)]
+    candidates.append(Fusion(agents, tuple(1.0 for _ in agents), method="rrf"))
+    rated = [(f, reward(f.apply(scores), users)) for f in candidates]
+    return max(rated, key=lambda pair: pair[1])
+
+
+def select_agents(scores: dict[str, Scores], reward: Reward, steps: int = 10) -> tuple[Fusion, float, list[str]]:
+    """Backward elimination: drop an agent while the best fusion without it scores at least as well."""
+    agents = tuple(scores)
+    fusion, best = best_fusion(scores, reward, agents, steps)
+    dropped: list[str] = []
+    while len(agents) > 1:
+        trials = [(a, *best_fusion(scores, reward, tuple(x for x in agents if x != a), steps)) for a in agents]
+        agent, candidate, value = max(trials, key=lambda t: t[2])
+        if value < best:
+            break
+        agents = tuple(x for x in agents if x != agent)
+        fusion, best = candidate, value
+        dropped.append(agent)
+    return fusion, best, dropped
+
+
+@dataclass
+class Routing:
+    """Each user segment served by its own fusion (a single agent is a fusion of one)."""
+
+    segments: dict[str, Fusion] = field(default_factory=dict)
+    rewards: dict[str, float] = field(default_factory=dict)
+
+    def apply(self, scores: dict[str, Scores], segment_of: np.ndarray) -> Scores:
+        n_users, width = segment_of.shape[0], next(iter(scores.values())).shape[1]
+        out = np.full((n_users, width), -np.inf)
+        for name, fusion in self.segments.items():
+            rows = np.flatnonzero(segment_of == name)
+            if rows.size:
+                out[rows] = fusion.apply(scores, rows)
+        return out
+
+
+def route(scores: dict[str, Scores], segment_of: np.ndarray, reward: Reward, options: list[Fusion]) -> Routing:
+    """Per segment, the option (single agents and fusions) with the best outer reward on that segment's users."""
+    routing = Routing()
+    for name in sorted(set(segment_of.tolist())):
+        rows = np.flatnonzero(segment_of == name)
+        rated = [(option, reward(option.apply(scores, rows), rows)) for option in options]
+        routing.segments[name], routing.rewards[name] = max(rated, key=lambda pair: pair[1])
+    return routing
+
+
+def segments(histories: list[np.ndarray], item_counts: np.ndarray) -> np.ndarray:
+    """User segments by history length (short/long at the median) and taste (popular/niche at the median of the
+    mean training popularity of the user's items), e.g. ``short-niche``."""
+    lengths = np.array([len(h) for h in histories])
+    taste = np.array([item_counts[h].mean() if len(h) else 0.0 for h in histories])
+    length_label = np.where(lengths <= np.median(lengths), "short", "long")
+    taste_label = np.where(taste >= np.median(taste), "popular", "niche")
+    return np.char.add(np.char.add(length_label, "-"), taste_label)

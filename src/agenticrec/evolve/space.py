@@ -1,0 +1,127 @@
+"""An agent's decision space: named choices and ranges, some active only under another choice. One place samples
+(seeded, per trial), suggests (Optuna), checks (LLM proposals) and turns a configuration into run overrides."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field, model_validator
+
+Value = int | float | str | bool
+
+
+class Param(BaseModel):
+    """One decision: ``choices``, or an int/float range (``log`` for scale-free ones like a learning rate).
+    ``when`` makes it active only if other decisions have the given values; ``key`` is the run-config key it sets."""
+
+    key: str
+    kind: Literal["choice", "int", "float"]
+    choices: list[Value] = Field(default_factory=list)
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: int | None = None
+    default: Value
+    when: dict[str, Value] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Param:
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"{self.key}: a choice needs choices")
+        if self.kind != "choice" and (self.low is None or self.high is None or self.low > self.high):
+            raise ValueError(f"{self.key}: a range needs low <= high")
+        if (problem := self.problem(self.default)) is not None:
+            raise ValueError(f"{self.key}: default {problem}")
+        return self
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is outside this decision, or None."""
+        if self.kind == "choice":
+            return None if value in self.choices else f"{value!r} is not one of {self.choices}"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{value!r} is not a number"
+        if self.kind == "int" and not float(value).is_integer():
+            return f"{value!r} is not an integer"
+        assert self.low is not None and self.high is not None
+        if not self.low <= value <= self.high:
+            return f"{value!r} is outside [{self.low}, {self.high}]"
+        return None
+
+    def sample(self, rng: np.random.Generator) -> Value:
+        if self.kind == "choice":
+            return self.choices[int(rng.integers(len(self.choices)))]
+        assert self.low is not None and self.high is not None
+        if self.kind == "int":
+            step = self.step or 1
+            return int(self.low) + step * int(rng.integers((int(self.high) - int(self.low)) // step + 1))
+        if self.log:
+            return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+        return float(rng.uniform(self.low, self.high))
+
+    def suggest(self, trial: Any, name: str) -> Value:
+        """The value an Optuna trial suggests."""
+        if self.kind == "choice":
+            return trial.suggest_categorical(name, self.choices)
+        assert self.low is not None and self.high is not None
+        if self.kind == "int":
+            return int(trial.suggest_int(name, int(self.low), int(self.high), step=self.step or 1, log=self.log))
+        return float(trial.suggest_float(name, self.low, self.high, log=self.log))
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            text = f"one of {self.choices}"
+        else:
+            text = f"{self.kind} in [{self.low}, {self.high}]" + (" (log scale)" if self.log else "")
+        condition = f", only when {self.when}" if self.when else ""
+        return f"{text}, default {self.default!r}{condition}"
+
+
+class Space(BaseModel):
+    params: dict[str, Annotated[Param, Field()]]
+
+    def active(self, name: str, config: dict[str, Value]) -> bool:
+        return all(config.get(other) == value for other, value in self.params[name].when.items())
+
+    def default(self) -> dict[str, Value]:
+        return self._complete({name: p.default for name, p in self.params.items()})
+
+    def sample(self, rng: np.random.Generator) -> dict[str, Value]:
+        return self._complete({name: p.sample(rng) for name, p in self.params.items()})
+
+    def suggest(self, trial: Any) -> dict[str, Value]:
+        config: dict[str, Value] = {}
+        for name, param in self.params.items():  # conditions refer to earlier decisions
+            if self.active(name, config):
+                config[name] = param.suggest(trial, name)
+        return config
+
+    def problems(self, config: dict[str, Any]) -> list[str]:
+        """Every reason ``config`` is not a point of this space (empty if it is)."""
+        found = [f"{name}: not a decision of this agent" for name in config if name not in self.params]
+        for name, param in self.params.items():
+            if not self.active(name, config):
+                continue
+            if name not in config:
+                found.append(f"{name}: missing ({param.describe()})")
+            elif (problem := param.problem(config[name])) is not None:
+                found.append(f"{name}: {problem}")
+        return found
+
+    def normalise(self, config: dict[str, Any]) -> dict[str, Value]:
+        """A valid config with inactive decisions dropped and integers as int."""
+        out: dict[str, Value] = {}
+        for name, param in self.params.items():
+            if name in config and self.active(name, {**out, **config}):
+                out[name] = int(config[name]) if param.kind == "int" else config[name]
+        return out
+
+    def overrides(self, config: dict[str, Value]) -> list[str]:
+        return [f"{self.params[name].key}={value}" for name, value in config.items()]
+
+    def _complete(self, config: dict[str, Value]) -> dict[str, Value]:
+        return {name: value for name, value in config.items() if self.active(name, config)}
+
+    def describe(self) -> str:
+        return "\n".join(f"- {name} ({p.key}): {p.describe()}" for name, p in self.params.items())

@@ -1,0 +1,100 @@
+"""The evolve stage: run or resume one agent's study, and report every study of a run directory (best-so-far
+curves, the evolved configs with the LLM's rationales, inner and outer rewards)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from agenticrec.config import save_config
+from agenticrec.errors import AgenticRecError
+from agenticrec.evolve.card import load_card
+from agenticrec.evolve.study import DATABASE, evolve_agent, storage_url
+from agenticrec.io import write_json
+from agenticrec.llm import LLMClient
+from agenticrec.pipeline import RunConfig
+
+REPORT = "evolve.json"
+CURVES = "evolve_best_so_far.png"
+
+
+def run_evolution(config: RunConfig) -> dict[str, Any]:
+    """Evolve ``evolve.agent`` by ``evolve.method`` in ``run_dir`` (resuming a study that is there), then report."""
+    card = load_card(config.evolve.agent)
+    config.data.load()  # a bad dataset fails here, before anything is written
+    save_config(config, config.run_dir)
+    if config.evolve.method in ("llm", "llm-tpe"):
+        with LLMClient(config.llm, config.run_dir) as client:
+            evolve_agent(config, card, client)
+    else:
+        evolve_agent(config, card)
+    return report(config.run_dir)
+
+
+def studies(run_dir: Path) -> list[optuna.Study]:
+    if not (run_dir / DATABASE).is_file():
+        raise AgenticRecError(f"{run_dir} has no {DATABASE}; start one with `agenticrec evolve run`")
+    url = storage_url(run_dir)
+    return [optuna.load_study(study_name=s.study_name, storage=url) for s in optuna.get_all_study_summaries(url)]
+
+
+def study_record(study: optuna.Study) -> dict[str, Any]:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    best_so_far, best = [], float("-inf")
+    for trial in complete:
+        best = max(best, float(trial.value or 0.0))
+        best_so_far.append(best)
+    trials = [
+        {
+            "number": t.number,
+            "state": t.state.name,
+            "params": t.params,
+            "inner": t.value,
+            "outer": t.user_attrs.get("outer"),
+            "source": t.user_attrs.get("source", "tpe"),
+            "rationale": t.user_attrs.get("rationale"),
+            "retry_of": t.user_attrs.get("retry_of"),
+            "error": t.user_attrs.get("error"),
+        }
+        for t in study.trials
+    ]
+    best_trial = study.best_trial if complete else None
+    return {
+        "study": study.study_name,
+        "complete": len(complete),
+        "failed": sum(t.state == TrialState.FAIL for t in study.trials),
+        "best_inner": best_trial.value if best_trial else None,
+        "best_outer": best_trial.user_attrs.get("outer") if best_trial else None,
+        "best_params": best_trial.params if best_trial else None,
+        "best_so_far": best_so_far,
+        "trials": trials,
+    }
+
+
+def report(run_dir: Path) -> dict[str, Any]:
+    """evolve.json and the best-so-far plot of every study in ``run_dir``."""
+    records = [study_record(s) for s in studies(run_dir)]
+    result = {"studies": records}
+    write_json(run_dir / REPORT, result)
+    plot(records, run_dir / CURVES)
+    return result
+
+
+def plot(records: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for record in records:
+        axes.plot(range(1, len(record["best_so_far"]) + 1), record["best_so_far"], label=record["study"])
+    axes.set_xlabel("finished trials")
+    axes.set_ylabel("best validation reward so far")
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

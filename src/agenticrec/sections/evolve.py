@@ -1,0 +1,36 @@
+"""The ``evolve:`` section: which agent evolves, by which method, on what trial budget and proxy, and the
+rewards (inner: the agent's own validation metric; outer: the system's)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from agenticrec.config import Section
+from agenticrec.llm import register_role
+
+EVOLVER = register_role(
+    "evolver",
+    "AgenticRS: reads an agent card, its decision space and the trial history, and proposes the next configuration.",
+)
+
+Method = Literal["random", "tpe", "llm", "llm-tpe"]
+
+
+class EvolveConfig(Section):
+    agent: str = Field("sasrec", description="a shipped agent card (see `agenticrec evolve cards`) or a YAML path")
+    method: Method = Field("tpe", description="random (seeded), tpe (Optuna), llm (role `evolver`), llm-tpe")
+    trials: int = Field(30, ge=1, description="proxy trials; the first is always the card's default config")
+    llm_proposals: int = Field(5, ge=1, description="llm-tpe: trials the LLM proposes before TPE takes over")
+    proxy: list[str] = Field(
+        default_factory=lambda: ["train.max_minutes=2", "train.patience=3", "evaluate.valid_users=2000"],
+        description="run overrides of a low-fidelity trial (short budget, a user sample)",
+    )
+    full: list[str] = Field(default_factory=list, description="run overrides when the best config is retrained")
+    tail_weight: float = Field(0.0, ge=0, description="outer reward: lambda, the weight of tail exposure@10")
+    cost_weight: float = Field(0.0, ge=0, description="outer reward: mu, the weight of training minutes")
+    executor: Literal["local", "ray"] = Field("local", description="where trials run; ray shares the Optuna storage")
+    ray_address: str | None = Field(None, description="executor=ray: ray.init(address=...); None starts local Ray")
+    ray_workers: int = Field(2, ge=1, description="executor=ray: trials in flight at once")
+    history_shown: int = Field(20, ge=1, description="llm: most recent trials the evolver sees")
