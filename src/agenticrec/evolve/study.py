@@ -95,33 +95,81 @@ def next_config(
 def evolve_agent(
     config: RunConfig, card: AgentCard, client: LLMClient | None = None, progress: bool = True
 ) -> optuna.Study:
-    """Run (or resume) the study until ``evolve.trials`` trials have finished."""
-    evolve, run_dir = config.evolve, config.run_dir
+    """Run (or resume) the study until ``evolve.trials`` trials have finished, locally or on Ray."""
+    evolve = config.evolve
     if evolve.method in ("llm", "llm-tpe") and client is None:
         raise ValueError(f"evolve.method={evolve.method} needs an LLM client")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    base = write_trial_base(config)
     name = study_name(card, evolve, config.seed)
-    study = open_study(run_dir, name, evolve, config.seed)
+    study = open_study(config.run_dir, name, evolve, config.seed)
     if recovered := recover(study):
         log.warning("%s: %d interrupted trial(s) will run again", name, recovered)
-    rewards = Rewards(evolve.tail_weight, evolve.cost_weight)
-    while len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < evolve.trials:
-        next_config(study, card, evolve, config.seed, client)
-        trial = study.ask()
-        params = card.space.suggest(trial)
-        try:
-            outcome = run_trial(
-                base, card, params, evolve.proxy, run_dir / "trials" / name / str(trial.number), rewards
-            )
-        except Exception as err:  # a config the model cannot train (e.g. out of memory) is a failed trial
-            trial.set_user_attr("error", f"{type(err).__name__}: {err}"[:300])
-            study.tell(trial, state=TrialState.FAIL)
-            continue
+    runner = Runner(config, card, study, client, progress)
+    if evolve.executor == "ray":
+        runner.on_ray()
+    else:
+        while runner.remaining() > 0:
+            trial, job = runner.ask()
+            try:
+                runner.tell(trial, job[2], run_trial(*job))
+            except Exception as err:  # a config the model cannot train (e.g. out of memory) is a failed trial
+                runner.tell(trial, job[2], err)
+    return study
+
+
+class Runner:
+    """Asks the study for trials, runs them, and tells it the outcome (rewards, or the failure)."""
+
+    def __init__(
+        self, config: RunConfig, card: AgentCard, study: optuna.Study, client: LLMClient | None, progress: bool
+    ) -> None:
+        self.config, self.card, self.study, self.client, self.progress = config, card, study, client, progress
+        self.base = write_trial_base(config)
+        self.rewards = Rewards(config.evolve.tail_weight, config.evolve.cost_weight)
+
+    def remaining(self, in_flight: int = 0) -> int:
+        done = len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        return self.config.evolve.trials - done - in_flight
+
+    def ask(self) -> tuple[optuna.Trial, tuple[Any, ...]]:
+        """The next trial and the arguments of ``run_trial`` for it."""
+        next_config(self.study, self.card, self.config.evolve, self.config.seed, self.client)
+        trial = self.study.ask()
+        params = self.card.space.suggest(trial)
+        run_dir = self.config.run_dir / "trials" / self.study.study_name / str(trial.number)
+        return trial, (self.base, self.card, params, self.config.evolve.proxy, run_dir, self.rewards)
+
+    def tell(self, trial: optuna.Trial, params: dict[str, Any], outcome: dict[str, Any] | Exception) -> None:
+        if isinstance(outcome, Exception):
+            trial.set_user_attr("error", f"{type(outcome).__name__}: {outcome}"[:300])
+            self.study.tell(trial, state=TrialState.FAIL)
+            return
         for key in ("outer", "seconds", "valid"):
             trial.set_user_attr(key, outcome[key])
-        study.tell(trial, outcome["inner"])
-        if progress:
-            best = study.best_value
-            print(f"{name} trial {trial.number}: {card.inner_reward} {outcome['inner']:.4f} (best {best:.4f}) {params}")
-    return study
+        self.study.tell(trial, outcome["inner"])
+        if self.progress:
+            reward, best = outcome["inner"], self.study.best_value
+            print(f"{self.study.study_name} trial {trial.number}: {reward:.4f} (best {best:.4f}) {params}")
+
+    def on_ray(self) -> None:
+        """Up to ``evolve.ray_workers`` trials in flight on Ray; this process keeps the one Optuna storage."""
+        import ray
+
+        evolve = self.config.evolve
+        if evolve.ray_address:
+            ray.init(address=evolve.ray_address, ignore_reinit_error=True)
+        else:
+            ray.init(num_cpus=evolve.ray_workers, include_dashboard=False, ignore_reinit_error=True)
+        remote = ray.remote(num_cpus=1, max_retries=0)(run_trial)
+        pending: dict[Any, tuple[optuna.Trial, dict[str, Any]]] = {}
+        while pending or self.remaining(len(pending)) > 0:
+            while len(pending) < evolve.ray_workers and self.remaining(len(pending)) > 0:
+                trial, job = self.ask()
+                pending[remote.remote(*job)] = (trial, job[2])
+            [ready], _ = ray.wait(list(pending), num_returns=1)
+            trial, params = pending.pop(ready)
+            try:
+                outcome: dict[str, Any] | Exception = ray.get(ready)
+            except Exception as err:  # the trial's own error, wrapped by Ray
+                outcome = err
+            self.tell(trial, params, outcome)

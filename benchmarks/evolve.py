@@ -1,0 +1,210 @@
+"""AgenticRS evolution, measured: individual evolution of the SASRec agent by each method (seeded random search,
+TPE, the LLM proposer, LLM+TPE) with the same proxy trial budget, repeated with different seeds; then compositional
+evolution of retrieval agents (fusion, agent selection, routing by segment) decided on validation users and
+measured on test users against each single agent.
+
+Writes benchmarks/results/evolve.json, evolve_best_so_far.png and the "evolve" section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agenticrec.evolve import load_card
+from agenticrec.evolve.compose import Fusion, best_fusion, outer_reward, route, segments, select_agents
+from agenticrec.evolve.stage import study_record
+from agenticrec.evolve.study import evolve_agent
+from agenticrec.llm import LLMClient
+from agenticrec.pipeline import load_config, load_run
+from common import RESULTS, command, save, update_section
+
+
+def evolve_runs(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """Every (method, repeat) study; each record has the best-so-far curve."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    card = load_card(args.agent)
+    for method in args.methods:
+        for repeat in range(args.repeats):
+            overrides = [f"data.name={args.dataset}", f"seed={repeat}", f"evolve.method={method}",
+                         f"evolve.trials={args.trials}", f"evolve.agent={args.agent}",
+                         f"evolve.proxy={json.dumps(args.proxy)}", *args.overrides,
+                         f"run_dir={args.runs_dir / f'{method}-seed{repeat}'}"]  # fmt: skip
+            llm = args.llm if method in ("llm", "llm-tpe") else None
+            config = load_config(None, overrides, llm=llm)
+            started = time.perf_counter()
+            if llm:
+                with LLMClient(config.llm, config.run_dir) as client:
+                    study = evolve_agent(config, card, client)
+            else:
+                study = evolve_agent(config, card)
+            record = study_record(study) | {
+                "method": method,
+                "repeat": repeat,
+                "seconds": time.perf_counter() - started,
+            }
+            out.setdefault(method, []).append(record)
+    return out
+
+
+def best_trial_run(studies: dict[str, list[dict[str, Any]]], runs_dir: Path) -> Path:
+    """The run directory of the best trial over every study (validation reward)."""
+    best = max((r for records in studies.values() for r in records if r["best_inner"] is not None),
+               key=lambda r: r["best_inner"])  # fmt: skip
+    number = max((t for t in best["trials"] if t["inner"] is not None), key=lambda t: t["inner"])["number"]
+    method_dir = runs_dir / f"{best['method']}-seed{best['repeat']}"
+    return method_dir / "trials" / best["study"] / str(number)
+
+
+def agent_scores(run_dirs: dict[str, Path], stage: str, users: int, seed: int) -> tuple[dict[str, np.ndarray], Any]:
+    """Each agent's scores on the same seeded user sample of ``stage``, and that sample."""
+    runs = {name: load_run(path) for name, path in run_dirs.items()}
+    first = next(iter(runs.values()))
+    eval_set = first.split.stage(stage).sample(users, seed)  # type: ignore[arg-type]
+    scores = {}
+    for name, run in runs.items():
+        with torch.no_grad():
+            parts = [run.model.score(eval_set.histories[i : i + 256]).float().numpy()
+                     for i in range(0, len(eval_set.histories), 256)]  # fmt: skip
+        scores[name] = np.concatenate(parts)
+    return scores, (eval_set, first.counts, first.config.evaluate.mask_history)
+
+
+def compose(run_dirs: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
+    """Fusion, selection and routing chosen on validation (outer reward), then every option measured on test."""
+    valid_scores, (valid, counts, mask) = agent_scores(run_dirs, "valid", args.compose_users, 0)
+    valid_reward = outer_reward(valid.histories, valid.targets, counts, args.tail_weight, mask)
+    fusion, fusion_valid = best_fusion(valid_scores, valid_reward, steps=args.steps)
+    selected, selected_valid, dropped = select_agents(valid_scores, valid_reward, steps=args.steps)
+    options = [Fusion((name,), (1.0,)) for name in valid_scores] + [fusion]
+    segment_valid = segments(valid.histories, counts)
+    routing = route(valid_scores, segment_valid, valid_reward, options)
+    routing_valid = valid_reward(routing.apply(valid_scores, segment_valid), np.arange(len(valid.targets)))
+    del valid_scores
+    test_scores, (test, _, _) = agent_scores(run_dirs, "test", args.compose_users, 1)
+    test_reward = outer_reward(test.histories, test.targets, counts, 0.0, mask)  # test NDCG@10 only
+    everyone = np.arange(len(test.targets))
+    single = {name: test_reward(s, everyone) for name, s in test_scores.items()}
+    composed = {
+        "fusion": (fusion_valid, test_reward(fusion.apply(test_scores), everyone)),
+        "selection": (selected_valid, test_reward(selected.apply(test_scores), everyone)),
+        "routing": (routing_valid, test_reward(routing.apply(test_scores, segments(test.histories, counts)), everyone)),
+    }
+    chosen = max(composed, key=lambda k: composed[k][0])  # decided on validation
+    return {
+        "agents": {name: str(path) for name, path in run_dirs.items()},
+        "users": args.compose_users,
+        "single_test_ndcg10": single,
+        "fusion": fusion.label(),
+        "dropped": dropped,
+        "routing": {seg: f.label() for seg, f in routing.segments.items()},
+        "options": {k: {"valid_outer": v, "test_ndcg10": t} for k, (v, t) in composed.items()},
+        "chosen": chosen,
+        "composed_test_ndcg10": composed[chosen][1],
+        "single_best_test_ndcg10": max(single.values()),
+    }
+
+
+def plot(studies: dict[str, list[dict[str, Any]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for method, records in studies.items():
+        length = min(len(r["best_so_far"]) for r in records)
+        curves = np.array([r["best_so_far"][:length] for r in records])
+        x = np.arange(1, length + 1)
+        axes.plot(x, curves.mean(axis=0), label=f"{method} ({len(records)} repeats)")
+        axes.fill_between(x, curves.min(axis=0), curves.max(axis=0), alpha=0.2)
+    axes.set_xlabel("proxy trials")
+    axes.set_ylabel("best validation NDCG@10 so far")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
+    lines = []
+    for method, records in result["studies"].items():
+        best = [r["best_inner"] for r in records]
+        minutes = np.mean([r["seconds"] for r in records]) / 60
+        lines.append(f"| {method} | {len(records)} | {np.mean(best):.4f} ± {np.std(best):.4f} | {minutes:.1f} |")
+    rows = "\n".join(lines)
+    text = f"""## AgenticRS evolution ({args.dataset}, agent `{args.agent}`)
+
+Command: `{command()}`. Proxy trials: `{" ".join(args.proxy)}`; {args.trials} trials per study, the first always the
+card's default config; seeds 0..{args.repeats - 1}. Reward: validation NDCG@10 (leave-one-out, full ranking).
+
+| method | repeats | best validation NDCG@10 (mean ± std) | minutes per study |
+|---|---|---|---|
+{rows}
+
+![best so far](benchmarks/results/evolve_best_so_far.png)
+"""
+    if "composition" in result:
+        c = result["composition"]
+        single = ", ".join(f"{k} {v:.4f}" for k, v in c["single_test_ndcg10"].items())
+        options = ", ".join(
+            f"{k} {v['test_ndcg10']:.4f} (valid {v['valid_outer']:.4f})" for k, v in c["options"].items()
+        )
+        text += f"""
+Composition, decided on {c["users"]} seeded validation users, measured on {c["users"]} seeded test users:
+single agents {single}; {options}; chosen on validation: **{c["chosen"]}, test NDCG@10
+{c["composed_test_ndcg10"]:.4f}** against the best single agent's {c["single_best_test_ndcg10"]:.4f}. Fusion:
+{c["fusion"]}; dropped by selection: {c["dropped"] or "none"}; routing: {c["routing"]}.
+"""
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="amazon-beauty")
+    parser.add_argument("--agent", default="sasrec")
+    parser.add_argument("--methods", nargs="+", default=["random", "tpe", "llm", "llm-tpe"])
+    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--llm", default="qwen-1.5b", help="LLM preset of the llm methods (benchmarks only)")
+    parser.add_argument("--proxy", nargs="*", default=["train.max_minutes=1", "train.patience=3",
+                                                       "evaluate.valid_users=2000"])  # fmt: skip
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[])
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks-evolve"))
+    parser.add_argument("--compose-with", nargs="*", default=[], help="NAME=RUN_DIR agents fused with the best trial")
+    parser.add_argument("--compose-users", type=int, default=5000)
+    parser.add_argument("--tail-weight", type=float, default=0.0)
+    parser.add_argument("--steps", type=int, default=10)
+    args = parser.parse_args()
+    studies = evolve_runs(args)
+    result: dict[str, Any] = {"studies": studies}
+    plot(studies, RESULTS / "evolve_best_so_far.png")
+    best = {m: float(np.mean([r["best_inner"] for r in rs])) for m, rs in studies.items()}
+    summary: dict[str, Any] = {f"best_valid_{m.replace('-', '_')}": v for m, v in best.items()}
+    if args.compose_with:
+        agents = {args.agent: best_trial_run(studies, args.runs_dir)}
+        agents |= {name: Path(path) for name, path in (a.split("=", 1) for a in args.compose_with)}
+        result["composition"] = compose(agents, args)
+        summary["single_best_test_ndcg10"] = result["composition"]["single_best_test_ndcg10"]
+        summary["composed_test_ndcg10"] = result["composition"]["composed_test_ndcg10"]
+    protocol = {
+        "dataset": args.dataset,
+        "split": "leave-one-out, full ranking",
+        "proxy": args.proxy,
+        "trials": args.trials,
+        "seeds": list(range(args.repeats)),
+        "composition": f"{args.compose_users} seeded validation users decide, as many seeded test users measure",
+    }
+    save("evolve", result, protocol, summary=summary)
+    update_section("evolve", markdown(result, args))
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
