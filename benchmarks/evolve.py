@@ -37,7 +37,7 @@ def evolve_runs(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
                          f"evolve.proxy={json.dumps(args.proxy)}", *args.overrides,
                          f"run_dir={args.runs_dir / f'{method}-seed{repeat}'}"]  # fmt: skip
             llm = args.llm if method in ("llm", "llm-tpe") else None
-            config = load_config(None, overrides, llm=llm)
+            config = load_config(None, [*overrides, *(args.llm_overrides if llm else [])], llm=llm)
             started = time.perf_counter()
             if llm:
                 with LLMClient(config.llm, config.run_dir) as client:
@@ -175,7 +175,8 @@ def main() -> None:
     parser.add_argument("--llm", default="qwen-1.5b", help="LLM preset of the llm methods (benchmarks only)")
     parser.add_argument("--proxy", nargs="*", default=["train.max_minutes=1", "train.patience=3",
                                                        "evaluate.valid_users=2000"])  # fmt: skip
-    parser.add_argument("--set", dest="overrides", nargs="*", default=[])
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides of every study")
+    parser.add_argument("--llm-set", dest="llm_overrides", nargs="*", default=[], help="overrides of the LLM studies")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks-evolve"))
     parser.add_argument("--compose-with", nargs="*", default=[], help="NAME=RUN_DIR agents fused with the best trial")
     parser.add_argument("--compose-users", type=int, default=5000)
