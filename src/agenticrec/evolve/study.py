@@ -160,10 +160,17 @@ class Runner:
             ray.init(address=evolve.ray_address, ignore_reinit_error=True)
         else:
             ray.init(num_cpus=evolve.ray_workers, include_dashboard=False, ignore_reinit_error=True)
+        try:
+            self._drive_ray(ray, evolve.ray_workers)
+        finally:
+            if not evolve.ray_address:
+                ray.shutdown()
+
+    def _drive_ray(self, ray: Any, workers: int) -> None:
         remote = ray.remote(num_cpus=1, max_retries=0)(run_trial)
         pending: dict[Any, tuple[optuna.Trial, dict[str, Any]]] = {}
         while pending or self.remaining(len(pending)) > 0:
-            while len(pending) < evolve.ray_workers and self.remaining(len(pending)) > 0:
+            while len(pending) < workers and self.remaining(len(pending)) > 0:
                 trial, job = self.ask()
                 pending[remote.remote(*job)] = (trial, job[2])
             [ready], _ = ray.wait(list(pending), num_returns=1)
