@@ -3,6 +3,7 @@ curves, the evolved configs with the LLM's rationales, inner and outer rewards).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,15 @@ from optuna.trial import TrialState
 
 from agenticrec.config import save_config
 from agenticrec.errors import AgenticRecError
-from agenticrec.evolve.card import load_card
+from agenticrec.evolve.card import AgentCard, load_card
 from agenticrec.evolve.study import DATABASE, evolve_agent, storage_url
+from agenticrec.evolve.trials import Rewards, run_trial, write_trial_base
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig
 
 REPORT = "evolve.json"
+BEST = "best.json"  # the best config retrained at full fidelity: its validation and test metrics
 CURVES = "evolve_best_so_far.png"
 
 
@@ -28,10 +31,23 @@ def run_evolution(config: RunConfig) -> dict[str, Any]:
     save_config(config, config.run_dir)
     if config.evolve.method in ("llm", "llm-tpe"):
         with LLMClient(config.llm, config.run_dir) as client:
-            evolve_agent(config, card, client)
+            study = evolve_agent(config, card, client)
     else:
-        evolve_agent(config, card)
+        study = evolve_agent(config, card)
+    if config.evolve.retrain:
+        retrain_best(config, card, study)
     return report(config.run_dir)
+
+
+def retrain_best(config: RunConfig, card: AgentCard, study: optuna.Study) -> dict[str, Any]:
+    """The study's best config retrained at full fidelity (``evolve.full`` instead of the proxy) in
+    ``run_dir/best/<study>``; its record is written to best.json."""
+    rewards = Rewards(config.evolve.tail_weight, config.evolve.cost_weight)
+    run_dir = config.run_dir / "best" / study.study_name
+    outcome = run_trial(write_trial_base(config), card, study.best_params, config.evolve.full, run_dir, rewards)
+    record = {"study": study.study_name, "params": study.best_params, "run_dir": str(run_dir), **outcome}
+    write_json(config.run_dir / BEST, record)
+    return record
 
 
 def studies(run_dir: Path) -> list[optuna.Study]:
@@ -77,7 +93,9 @@ def study_record(study: optuna.Study) -> dict[str, Any]:
 def report(run_dir: Path) -> dict[str, Any]:
     """evolve.json and the best-so-far plot of every study in ``run_dir``."""
     records = [study_record(s) for s in studies(run_dir)]
-    result = {"studies": records}
+    result: dict[str, Any] = {"studies": records}
+    if (run_dir / BEST).is_file():
+        result["best_full_fidelity"] = json.loads((run_dir / BEST).read_text())
     write_json(run_dir / REPORT, result)
     plot(records, run_dir / CURVES)
     return result

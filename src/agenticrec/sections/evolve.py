@@ -27,6 +27,7 @@ class EvolveConfig(Section):
         default_factory=lambda: ["train.max_minutes=2", "train.patience=3", "evaluate.valid_users=2000"],
         description="run overrides of a low-fidelity trial (short budget, a user sample)",
     )
+    retrain: bool = Field(True, description="retrain the best config at full fidelity after the study (run_dir/best)")
     full: list[str] = Field(default_factory=list, description="run overrides when the best config is retrained")
     tail_weight: float = Field(0.0, ge=0, description="outer reward: lambda, the weight of tail exposure@10")
     cost_weight: float = Field(0.0, ge=0, description="outer reward: mu, the weight of training minutes")

@@ -49,14 +49,14 @@ class ServedModel:
 
 @dataclass
 class Catalogue:
-    """Everything the API and the page read; built by ``Catalogue.load`` and never changed afterwards."""
+    """Everything the API and the page read, loaded once by ``Catalogue.load``; ``descriptor_ids`` are the first
+    served run's semantic IDs (descriptor paths on a tagger-built run), which the critique chips filter by."""
 
     dataset: Dataset
     models: dict[str, ServedModel]
     descriptor_ids: SemanticIDs | None
     vocabulary: Vocabulary | None
     explanations: list[ExplanationLookup]
-    sources: list[Path]
 
     @classmethod
     def load(cls, paths: list[Path]) -> Catalogue:
@@ -77,7 +77,7 @@ class Catalogue:
                 )
         models = {}
         for run in runs:
-            name = run.config.run_dir.name
+            name = run.config.run_dir.name  # the folder name, or the whole path where two folders share one
             name = name if name not in models else str(run.config.run_dir)
             metrics = json.loads((run.config.run_dir / METRICS).read_text())
             models[name] = ServedModel(name, run, dict(metrics.get("test", {})))
@@ -88,7 +88,6 @@ class Catalogue:
             ids,
             _vocabulary(runs, ids),
             [ExplanationLookup.load(d) for d in intent_dirs],
-            [Path(p) for p in paths],
         )
 
     @property

@@ -1,4 +1,4 @@
-"""Runs a toy random-search study whose trials take a while, to be killed mid-study by test_resume.py."""
+"""Runs a toy random-search study whose trials take a while, to be killed mid-study by test_evolve_resume.py."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def finished(run_dir: Path) -> list[optuna.trial.FrozenTrial]:
 
 
 def test_a_killed_study_resumes_without_losing_or_repeating_trials(tmp_path, monkeypatch):
-    worker = Path(__file__).with_name("resume_worker.py")
+    worker = Path(__file__).with_name("evolve_resume_worker.py")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(worker.parent), os.environ.get("PYTHONPATH", "")])}
     process = subprocess.Popen([sys.executable, str(worker), str(tmp_path), str(TRIALS)], env=env)
     deadline = time.monotonic() + 120
