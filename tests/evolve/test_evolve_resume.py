@@ -57,3 +57,6 @@ def test_a_killed_study_resumes_without_losing_or_repeating_trials(tmp_path, mon
     interrupted = [t for t in study.trials if t.state == TrialState.FAIL]
     retried = [t.user_attrs["retry_of"] for t in after if "retry_of" in t.user_attrs]
     assert sorted(retried) == sorted(t.number for t in interrupted)  # a trial cut off by the kill ran again
+
+    memory = study_module.history(study)
+    assert [t["number"] for t in memory] == [t.number for t in after]  # the interrupted trial is not remembered

@@ -53,10 +53,12 @@ def recover(study: optuna.Study) -> int:
 
 
 def history(study: optuna.Study) -> list[dict[str, Any]]:
-    """Finished and failed trials in order: the experience memory the LLM proposer reads."""
+    """Finished and failed trials in order, less those a kill interrupted (they ran again): the experience memory
+    the LLM proposer reads."""
+    interrupted = {t.user_attrs["retry_of"] for t in study.get_trials(deepcopy=False) if "retry_of" in t.user_attrs}
     out = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
-        if "retry_of" in trial.user_attrs or trial.user_attrs.get("interrupted"):
+        if trial.number in interrupted:
             continue
         out.append(
             {
