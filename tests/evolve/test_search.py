@@ -41,6 +41,9 @@ def test_an_llm_proposal_outside_the_space_is_rejected_with_the_reason():
         model.model_validate({"rationale": "deeper", "loss": "ce", "layers": 7, "lr": 0.003})
     with pytest.raises(ValidationError, match="negatives: missing"):
         model.model_validate({"rationale": "sampled", "loss": "sampled_softmax", "layers": 2, "lr": 0.003})
+    tried = [{"number": 4, "params": {"loss": "ce", "layers": 2, "lr": 0.003}}]
+    with pytest.raises(ValidationError, match="trial 4 already tried this configuration"):
+        proposal_model(TOY.space, tried).model_validate({"rationale": "again", "loss": "ce", "layers": 2, "lr": 0.003})
 
 
 def test_every_shipped_card_loads_and_its_default_is_in_its_space():

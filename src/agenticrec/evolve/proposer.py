@@ -4,6 +4,7 @@ outside the space goes back to the model with the reasons (the client's repair l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model, model_validator
@@ -14,8 +15,9 @@ from agenticrec.llm import LLMClient, chat, load_prompt
 from agenticrec.sections.evolve import EVOLVER
 
 
-def proposal_model(space: Space) -> type[BaseModel]:
-    """A schema with one field per decision (conditional ones optional) whose validator is the space's check."""
+def proposal_model(space: Space, tried: Sequence[dict[str, Any]] = ()) -> type[BaseModel]:
+    """A schema with one field per decision (conditional ones optional) whose validator is the space's check; a
+    config already in ``tried`` (trial history entries) is refused too."""
     fields: dict[str, Any] = {"rationale": (str, Field(max_length=400))}
     for name, param in space.params.items():
         kind: Any = (
@@ -27,6 +29,9 @@ def proposal_model(space: Space) -> type[BaseModel]:
         config = {k: v for k, v in proposal.model_dump(exclude={"rationale"}).items() if v is not None}
         if problems := space.problems(space.normalise(config)):
             raise ValueError("; ".join(problems))
+        for trial in tried:
+            if trial["params"] == space.normalise(config):
+                raise ValueError(f"trial {trial['number']} already tried this configuration; propose a new one")
         return proposal
 
     validators: dict[str, Any] = {"in_space": model_validator(mode="after")(check)}
@@ -52,7 +57,8 @@ def propose(
         reward=card.inner_reward, description=card.description, space=card.space.describe()
     )
     user = f"Trial history, oldest first:\n{history_lines(history[-shown:], card.inner_reward)}\n\nPropose the next."
-    result = client.call(EVOLVER, chat(system, user), proposal_model(card.space), params={"max_tokens": 400})
+    schema = proposal_model(card.space, history)
+    result = client.call(EVOLVER, chat(system, user), schema, params={"max_tokens": 400})
     if not result.ok or result.value is None:
         return None
     values = result.value.model_dump()
