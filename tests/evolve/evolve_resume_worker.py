@@ -13,7 +13,7 @@ from agenticrec.pipeline import load_config
 
 
 def slow_trial(*args, **kwargs):
-    time.sleep(0.4)
+    time.sleep(1.0)  # slow enough that the test kills the worker mid-study, even on a loaded machine
     return fake_trial(*args, **kwargs)
 
 
