@@ -68,7 +68,7 @@ def default_model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
 
 
-GRAMMAR_MAX_LENGTH = 64
+GRAMMAR_MAX_LENGTH = 300
 
 
 def grammar_schema(schema: Any) -> Any:
