@@ -37,27 +37,15 @@ import numpy as np
 from common import command, save, update_section
 
 KEY = "benchmark-key-0123456789"
-DATA = ["data.name=movielens-100k"]
-RUNS = {  # the quickstart's settings (src/agenticrec/quickstart.py), with a short epoch budget
-    "sasrec-ce": ["model.name=sasrec", "model.loss=ce", "model.dropout=0.2"],
-    "generative-descriptors": [
-        "model.name=generative",
-        "semantic_ids.method=descriptors",
-        "model.num_layers=2",
-        "model.d_ff=256",
-        "model.num_heads=4",
-        "model.d_kv=32",
-        "model.max_items=10",
-        "model.examples_per_user=20",
-        "model.beam=20",
-    ],
-}
+SERVED = ("sasrec-ce", "generative-descriptors")  # of the quickstart's runs, with their settings
 
 
 def train_runs(runs: Path, tagger_run: Path, epochs: int) -> None:
     from agenticrec.pipeline import load_config, train_and_evaluate
+    from agenticrec.quickstart import DATA, RUNS
 
-    for name, settings in RUNS.items():
+    for name in SERVED:
+        settings = RUNS[name]
         if (runs / name / "metrics.json").is_file():
             continue
         overrides = [*DATA, *settings, f"semantic_ids.tagger_run={tagger_run}", f"train.epochs={epochs}"]
@@ -266,6 +254,7 @@ def main() -> None:
 
     from agenticrec.environment import machine
     from agenticrec.pipeline import load_config
+    from agenticrec.quickstart import DATA
 
     train_runs(args.runs, args.tagger_run, args.epochs)
     events = args.runs / "bench-events.sqlite"

@@ -37,6 +37,22 @@ def toy_reward(params: dict[str, Any]) -> float:
     )
 
 
+def tiny_shop(folder) -> list[str]:
+    """Twelve items and 40 users who walk through them in order; the data overrides that load them."""
+    import pandas as pd
+
+    items = pd.DataFrame({"item_id": [f"i{i}" for i in range(12)], "title": [f"tea {i}" for i in range(12)]})
+    items.to_csv(folder / "items.csv", index=False)
+    events = [(f"u{u}", f"i{(u + s) % 12}") for u in range(40) for s in range(5)]
+    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(folder / "events.csv", index=False)
+    return [
+        "data.name=files",
+        f"data.options.items={folder / 'items.csv'}",
+        f"data.options.interactions={folder / 'events.csv'}",
+        "data.options.columns.timestamp=null",
+    ]
+
+
 def fake_trial(base, card, params, fidelity, run_dir, rewards) -> dict[str, Any]:
     value = toy_reward(params)
     return {"inner": value, "outer": value, "valid": {"ndcg@10": value}, "test": {}, "seconds": 0.0}

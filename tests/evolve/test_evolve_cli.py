@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
+from evolve_testkit import tiny_shop
 from typer.testing import CliRunner
 
 from agenticrec.cli import app
@@ -14,16 +14,9 @@ from agenticrec.cli import app
 
 @pytest.mark.slow
 def test_run_resume_and_report(tmp_path):
-    items = pd.DataFrame({"item_id": [f"i{i}" for i in range(12)], "title": [f"tea {i}" for i in range(12)]})
-    items.to_csv(tmp_path / "items.csv", index=False)
-    events = [(f"u{u}", f"i{(u + s) % 12}") for u in range(40) for s in range(5)]
-    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(tmp_path / "events.csv", index=False)
     run_dir = tmp_path / "evolve"
     settings = [
-        "data.name=files",
-        f"data.options.items={tmp_path / 'items.csv'}",
-        f"data.options.interactions={tmp_path / 'events.csv'}",
-        "data.options.columns.timestamp=null",
+        *tiny_shop(tmp_path),
         "evolve.method=tpe",
         "evolve.trials=2",
         'evolve.proxy=["train.epochs=1", "model.hidden_size=8", "model.max_len=5"]',

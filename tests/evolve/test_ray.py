@@ -3,8 +3,8 @@ told to the Optuna study that this process keeps."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
+from evolve_testkit import tiny_shop
 from optuna.trial import TrialState
 
 from agenticrec.evolve import load_card
@@ -16,17 +16,10 @@ pytest.importorskip("ray")
 
 @pytest.mark.slow
 def test_a_trial_runs_on_ray(tmp_path):
-    items = pd.DataFrame({"item_id": [f"i{i}" for i in range(12)], "title": [f"tea {i}" for i in range(12)]})
-    items.to_csv(tmp_path / "items.csv", index=False)
-    events = [(f"u{u}", f"i{(u + s) % 12}") for u in range(40) for s in range(5)]
-    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(tmp_path / "events.csv", index=False)
     config = load_config(
         None,
         [
-            "data.name=files",
-            f"data.options.items={tmp_path / 'items.csv'}",
-            f"data.options.interactions={tmp_path / 'events.csv'}",
-            "data.options.columns.timestamp=null",
+            *tiny_shop(tmp_path),
             f"run_dir={tmp_path / 'evolve'}",
             "evolve.method=random",
             "evolve.trials=2",
