@@ -10,105 +10,61 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+import optuna
 
 from agenticrec.evolve import load_card
-from agenticrec.evolve.compose import Fusion, best_fusion, outer_reward, route, segments, select_agents
-from agenticrec.evolve.stage import study_record
-from agenticrec.evolve.study import evolve_agent
+from agenticrec.evolve.composition import compose_agents
+from agenticrec.evolve.stage import retrain_best, study_record
+from agenticrec.evolve.study import evolve_agent, storage_url
 from agenticrec.llm import LLMClient
-from agenticrec.pipeline import load_config, load_run
+from agenticrec.pipeline import RunConfig, load_config
 from common import RESULTS, command, save, update_section
 
 
+def study_config(args: argparse.Namespace, method: str, repeat: int) -> RunConfig:
+    overrides = [f"data.name={args.dataset}", f"seed={repeat}", f"evolve.method={method}",
+                 f"evolve.trials={args.trials}", f"evolve.agent={args.agent}",
+                 f"evolve.proxy={json.dumps(args.proxy)}", f"evolve.full={json.dumps(args.full)}", *args.overrides,
+                 f"run_dir={args.runs_dir / f'{method}-seed{repeat}'}"]  # fmt: skip
+    llm = args.llm if method in ("llm", "llm-tpe") else None
+    return load_config(None, [*overrides, *(args.llm_overrides if llm else [])], llm=llm)
+
+
 def evolve_runs(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
-    """Every (method, repeat) study; each record has the best-so-far curve."""
+    """Every (method, repeat) study; each record has the best-so-far curve. Finished studies are read back."""
     out: dict[str, list[dict[str, Any]]] = {}
     card = load_card(args.agent)
     for method in args.methods:
         for repeat in range(args.repeats):
-            overrides = [f"data.name={args.dataset}", f"seed={repeat}", f"evolve.method={method}",
-                         f"evolve.trials={args.trials}", f"evolve.agent={args.agent}",
-                         f"evolve.proxy={json.dumps(args.proxy)}", *args.overrides,
-                         f"run_dir={args.runs_dir / f'{method}-seed{repeat}'}"]  # fmt: skip
-            llm = args.llm if method in ("llm", "llm-tpe") else None
-            config = load_config(None, [*overrides, *(args.llm_overrides if llm else [])], llm=llm)
-            started = time.perf_counter()
-            if llm:
+            config = study_config(args, method, repeat)
+            if method in ("llm", "llm-tpe"):
                 with LLMClient(config.llm, config.run_dir) as client:
                     study = evolve_agent(config, card, client)
             else:
                 study = evolve_agent(config, card)
-            record = study_record(study) | {
-                "method": method,
-                "repeat": repeat,
-                "seconds": time.perf_counter() - started,
-            }
+            record = study_record(study) | {"method": method, "repeat": repeat}
             out.setdefault(method, []).append(record)
     return out
 
 
-def best_trial_run(studies: dict[str, list[dict[str, Any]]], runs_dir: Path) -> Path:
-    """The run directory of the best trial over every study (validation reward)."""
+def retrain_overall_best(studies: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> dict[str, Any]:
+    """The best proxy config over every study, retrained at full fidelity (``--full``) in its study's run dir."""
     best = max((r for records in studies.values() for r in records if r["best_inner"] is not None),
                key=lambda r: r["best_inner"])  # fmt: skip
-    number = max((t for t in best["trials"] if t["inner"] is not None), key=lambda t: t["inner"])["number"]
-    method_dir = runs_dir / f"{best['method']}-seed{best['repeat']}"
-    return method_dir / "trials" / best["study"] / str(number)
+    config = study_config(args, best["method"], best["repeat"])
+    study = optuna.load_study(study_name=best["study"], storage=storage_url(config.run_dir))
+    return retrain_best(config, load_card(args.agent), study)
 
 
-def agent_scores(run_dirs: dict[str, Path], stage: str, users: int, seed: int) -> tuple[dict[str, np.ndarray], Any]:
-    """Each agent's scores on the same seeded user sample of ``stage``, and that sample."""
-    runs = {name: load_run(path) for name, path in run_dirs.items()}
-    first = next(iter(runs.values()))
-    eval_set = first.split.stage(stage).sample(users, seed)  # type: ignore[arg-type]
-    scores = {}
-    for name, run in runs.items():
-        with torch.no_grad():
-            parts = [run.model.score(eval_set.histories[i : i + 256]).float().numpy()
-                     for i in range(0, len(eval_set.histories), 256)]  # fmt: skip
-        scores[name] = np.concatenate(parts)
-    return scores, (eval_set, first.counts, first.config.evaluate.mask_history)
-
-
-def compose(run_dirs: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
-    """Fusion, selection and routing chosen on validation (outer reward), then every option measured on test."""
-    valid_scores, (valid, counts, mask) = agent_scores(run_dirs, "valid", args.compose_users, 0)
-    valid_reward = outer_reward(valid.histories, valid.targets, counts, args.tail_weight, mask)
-    fusion, fusion_valid = best_fusion(valid_scores, valid_reward, steps=args.steps)
-    selected, selected_valid, dropped = select_agents(valid_scores, valid_reward, steps=args.steps)
-    options = [Fusion((name,), (1.0,)) for name in valid_scores] + [fusion]
-    segment_valid = segments(valid.histories, counts)
-    routing = route(valid_scores, segment_valid, valid_reward, options)
-    routing_valid = valid_reward(routing.apply(valid_scores, segment_valid), np.arange(len(valid.targets)))
-    del valid_scores
-    test_scores, (test, _, _) = agent_scores(run_dirs, "test", args.compose_users, 1)
-    test_reward = outer_reward(test.histories, test.targets, counts, 0.0, mask)  # test NDCG@10 only
-    everyone = np.arange(len(test.targets))
-    single = {name: test_reward(s, everyone) for name, s in test_scores.items()}
-    composed = {
-        "fusion": (fusion_valid, test_reward(fusion.apply(test_scores), everyone)),
-        "selection": (selected_valid, test_reward(selected.apply(test_scores), everyone)),
-        "routing": (routing_valid, test_reward(routing.apply(test_scores, segments(test.histories, counts)), everyone)),
-    }
-    chosen = max(composed, key=lambda k: composed[k][0])  # decided on validation
-    return {
-        "agents": {name: str(path) for name, path in run_dirs.items()},
-        "users": args.compose_users,
-        "single_test_ndcg10": single,
-        "fusion": fusion.label(),
-        "dropped": dropped,
-        "routing": {seg: f.label() for seg, f in routing.segments.items()},
-        "options": {k: {"valid_outer": v, "test_ndcg10": t} for k, (v, t) in composed.items()},
-        "chosen": chosen,
-        "composed_test_ndcg10": composed[chosen][1],
-        "single_best_test_ndcg10": max(single.values()),
-    }
+def compose(agents: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
+    """The library's compositional evolution (fusion and routing cards, outer reward) over the agents."""
+    overrides = [f"run_dir={args.runs_dir / 'compose'}", f"evolve.compose_users={args.compose_users}",
+                 f"evolve.tail_weight={args.tail_weight}", f"evolve.fusion_steps={args.steps}"]  # fmt: skip
+    return compose_agents(load_config(None, overrides), agents)
 
 
 def plot(studies: dict[str, list[dict[str, Any]]], path: Path) -> None:
@@ -153,6 +109,7 @@ card's default config; seeds 0..{args.repeats - 1}. Reward: validation NDCG@10 (
     if "composition" in result:
         c = result["composition"]
         single = ", ".join(f"{k} {v:.4f}" for k, v in c["single_test_ndcg10"].items())
+        routing = ", ".join(f"{segment} → {row['served_by']}" for segment, row in c["routing"].items())
         options = ", ".join(
             f"{k} {v['test_ndcg10']:.4f} (valid {v['valid_outer']:.4f})" for k, v in c["options"].items()
         )
@@ -160,7 +117,7 @@ card's default config; seeds 0..{args.repeats - 1}. Reward: validation NDCG@10 (
 Composition, decided on {c["users"]} seeded validation users, measured on {c["users"]} seeded test users:
 single agents {single}; {options}; chosen on validation: **{c["chosen"]}, test NDCG@10
 {c["composed_test_ndcg10"]:.4f}** against the best single agent's {c["single_best_test_ndcg10"]:.4f}. Fusion:
-{c["fusion"]}; dropped by selection: {c["dropped"] or "none"}; routing: {c["routing"]}.
+{c["fusion"]}; dropped by selection: {c["dropped"] or "none"}; routing by {c["routing_segment_by"]}: {routing}.
 """
     return text
 
@@ -173,8 +130,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--llm", default="qwen-1.5b", help="LLM preset of the llm methods (benchmarks only)")
-    parser.add_argument("--proxy", nargs="*", default=["train.max_minutes=1", "train.patience=3",
-                                                       "evaluate.valid_users=2000"])  # fmt: skip
+    parser.add_argument("--proxy", nargs="*", default=["data.users=4000", "train.epochs=2",
+                                                       "evaluate.test=false"])  # fmt: skip
+    parser.add_argument("--full", nargs="*", default=["train.max_minutes=15"], help="overrides of the best retrained")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides of every study")
     parser.add_argument("--llm-set", dest="llm_overrides", nargs="*", default=[], help="overrides of the LLM studies")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks-evolve"))
@@ -189,7 +147,8 @@ def main() -> None:
     best = {m: float(np.mean([r["best_inner"] for r in rs])) for m, rs in studies.items()}
     summary: dict[str, Any] = {f"best_valid_{m.replace('-', '_')}": v for m, v in best.items()}
     if args.compose_with:
-        agents = {args.agent: best_trial_run(studies, args.runs_dir)}
+        result["best_full_fidelity"] = retrain_overall_best(studies, args)
+        agents = {args.agent: Path(result["best_full_fidelity"]["run_dir"])}
         agents |= {name: Path(path) for name, path in (a.split("=", 1) for a in args.compose_with)}
         result["composition"] = compose(agents, args)
         summary["single_best_test_ndcg10"] = result["composition"]["single_best_test_ndcg10"]

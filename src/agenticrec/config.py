@@ -48,12 +48,18 @@ class DataConfig(Section):
     text_fields: list[str] | None = Field(
         None, description="the item fields rendered as item text, in order; default: the dataset's own"
     )
+    users: int | None = Field(
+        None,
+        gt=0,
+        description="keep a seeded sample of this many users (the same for every seed), e.g. for the low-fidelity "
+        "trials of a search; the catalogue stays whole. None = every user",
+    )
 
     def load(self) -> Dataset:
         dataset = load_dataset(self.name, self.options, self.data_dir)
         if self.item_fields or self.text_fields is not None:
             dataset = with_item_fields(dataset, self.item_fields, self.text_fields)
-        return dataset
+        return dataset.sample_users(self.users) if self.users else dataset
 
 
 class TrainConfig(Section):
@@ -90,6 +96,9 @@ class EvaluateConfig(Section):
         gt=0,
         description="early stopping on a seeded sample of this many validation users (None = all); "
         "test metrics always cover every user",
+    )
+    test: bool = Field(
+        True, description="measure the test users after training; a proxy trial of a search needs validation only"
     )
 
 

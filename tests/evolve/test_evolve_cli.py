@@ -34,3 +34,27 @@ def test_run_resume_and_report(tmp_path):
     assert resumed.exit_code == 0, resumed.output
     assert json.loads((run_dir / "evolve.json").read_text())["studies"][0]["complete"] == 2
     assert CliRunner().invoke(app, ["evolve", "report", str(tmp_path)]).exit_code != 0  # not an evolve run
+    assert "Trials of" in (run_dir / "report.html").read_text()
+
+    # compositional evolution of the evolved agent (its best.json) with a trained popularity agent
+    popularity = tmp_path / "popularity"
+    trained = CliRunner().invoke(app, ["train", "--run-dir", str(popularity), "--model", "popularity",
+                                       *[part for s in tiny_shop(tmp_path) for part in ("--set", s)]])  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    composed_dir = tmp_path / "compose"
+    agents = ["--agent", f"evolved={run_dir}", "--agent", f"popularity={popularity}"]
+    composed = CliRunner().invoke(app, ["evolve", "compose", *agents, "--run-dir", str(composed_dir)])
+    assert composed.exit_code == 0, composed.output
+    result = json.loads((composed_dir / "compose.json").read_text())
+    assert result["agents"]["evolved"] == best["run_dir"]  # an evolve run stands for its retrained best config
+    assert set(result["options"]) == {"fusion", "selection", "routing"}
+    chosen = max(result["options"], key=lambda k: result["options"][k]["valid_outer"])
+    assert result["chosen"] == chosen and result["composed_test_ndcg10"] == result["options"][chosen]["test_ndcg10"]
+    assert set(result["single_test_ndcg10"]) == {"evolved", "popularity"}
+    assert "Routing table" in (composed_dir / "report.html").read_text()
+    alone = CliRunner().invoke(
+        app, ["evolve", "compose", "--agent", f"evolved={run_dir}", "--run-dir", str(tmp_path / "x")]
+    )
+    assert "at least two agents" in str(alone.exception)
+    malformed = CliRunner().invoke(app, ["evolve", "compose", "--agent", "evolved", "--agent", f"p={popularity}"])
+    assert "NAME=RUN_DIR, got evolved" in str(malformed.exception)

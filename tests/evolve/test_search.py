@@ -46,8 +46,22 @@ def test_an_llm_proposal_outside_the_space_is_rejected_with_the_reason():
         proposal_model(TOY.space, tried).model_validate({"rationale": "again", "loss": "ce", "layers": 2, "lr": 0.003})
 
 
+def test_a_space_of_choices_has_a_grid_that_respects_conditions():
+    fusion = load_card("fusion").space
+    assert fusion.grid() == [
+        {"method": "weighted", "normalisation": "minmax"},
+        {"method": "weighted", "normalisation": "zscore"},
+        {"method": "weighted", "normalisation": "rank"},
+        {"method": "rrf"},
+    ]
+    with pytest.raises(ValueError, match="layers, lr are ranges"):
+        TOY.space.grid()
+
+
 def test_every_shipped_card_loads_and_its_default_is_in_its_space():
-    assert {"sasrec", "generative", "tar", "textseq", "semantic-id-features"} <= set(shipped_cards())
+    assert {"sasrec", "generative", "tar", "textseq", "semantic-id-features", "fusion", "routing"} <= set(
+        shipped_cards()
+    )
     for name in shipped_cards():
         card = load_card(name)
         assert card.space.problems(card.space.default()) == []

@@ -14,6 +14,8 @@ VALUES = "values.parquet"  # every generated value with its check, kept or dropp
 GENERATION = "generation.json"
 DIVERSITY = "diversity.json"
 DIVERSITY_PLOT = "diversity.png"
+RANKER = "ranker.json"  # the LLM ranker and the baselines on the same candidate sets
+RANKS = "ranks.parquet"  # the true item's rank per user and method
 WRITTEN_BY = {PROPOSALS: "augment propose", VALUES: "augment generate"}
 
 

@@ -31,6 +31,7 @@ app.command("critique")(recommend.critique)
 app.command("presets")(runs.presets)
 app.command("quickstart")(runs.quickstart)
 app.command("serve")(serve.serve)
+app.command("rank-llm")(augment.rank_llm)
 
 
 def main() -> None:

@@ -71,3 +71,34 @@ def diversity(
     cfg = run_config(config, set_, run_dir, data)
     result = run_diversity(cfg.data.load(), cfg.augment, cfg.run_dir)
     Console().print({k: v for k, v in result.items() if not isinstance(v, dict)})
+
+
+def rank_llm(
+    baselines: list[str] = typer.Option(
+        [], "--baseline", help="NAME=RUN_DIR: a trained run ranked on the same candidate sets (repeatable)"
+    ),
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+    llm: str | None = LLMOption,
+) -> None:
+    """LaMAR's LLM ranker: 20 random items + the next item per test user, ranked by role `ranker` (items rendered
+    from `data.text_fields`), beside random, popularity and each baseline run on the same candidates."""
+    from rich.table import Table
+
+    from agenticrec.augment.ranker import run_rank_llm
+    from agenticrec.errors import ConfigError
+
+    pairs = [baseline.split("=", 1) for baseline in baselines]
+    if bad := [b for b, pair in zip(baselines, pairs) if len(pair) != 2 or not all(pair)]:
+        raise ConfigError(f"--baseline takes NAME=RUN_DIR, got {', '.join(bad)}")
+    cfg = run_config(config, set_, run_dir, data, llm=llm)
+    with stage_inputs(cfg) as (dataset, client):
+        result = run_rank_llm(
+            dataset, cfg.augment.ranker, client, cfg.run_dir, cfg.seed, {name: Path(p) for name, p in pairs}
+        )
+    table = Table("method", "Recall@10", "NDCG@10", "MRR", "hit@1", title=f"{result['protocol']['users']} users")
+    for name, m in result["methods"].items():
+        table.add_row(name, *(f"{m[k]:.4f}" for k in ("recall@10", "ndcg@10", "mrr", "hit@1")))
+    Console().print(table)

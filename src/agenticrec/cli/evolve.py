@@ -57,6 +57,36 @@ def report(run_dir: Path = typer.Argument(..., help="an evolve run directory")) 
 
 
 @app.command()
+def compose(
+    agents: list[str] = typer.Option(
+        ..., "--agent", help="NAME=RUN_DIR: a trained retrieval agent, or an evolve run (its best config); 2 or more"
+    ),
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+) -> None:
+    """Fuse, select and route retrieval agents on validation (outer reward); test against each single agent."""
+    from agenticrec.errors import ConfigError
+    from agenticrec.evolve import report as evolve_report
+    from agenticrec.evolve.composition import compose_agents
+
+    pairs = [agent.split("=", 1) for agent in agents]
+    if bad := [agent for agent, pair in zip(agents, pairs) if len(pair) != 2 or not all(pair)]:
+        raise ConfigError(f"--agent takes NAME=RUN_DIR, got {', '.join(bad)}")
+    cfg = run_config(config, set_, run_dir)
+    result = compose_agents(cfg, {name: Path(path) for name, path in pairs})
+    evolve_report(cfg.run_dir)
+    table = Table("system", "validation outer reward", "test NDCG@10", title=f"composition ({result['chosen']} chosen)")
+    for name, value in result["single_test_ndcg10"].items():
+        table.add_row(name, "-", f"{value:.4f}")
+    for name, option in result["options"].items():
+        table.add_row(name, f"{option['valid_outer']:.4f}", f"{option['test_ndcg10']:.4f}")
+    Console().print(table)
+    Console().print(f"fusion: {result['fusion']}; routing by {result['routing_segment_by']}: "
+                    f"{ {seg: r['served_by'] for seg, r in result['routing'].items()} }")  # fmt: skip
+
+
+@app.command()
 def cards() -> None:
     """The shipped agent cards and their decision spaces."""
     from agenticrec.evolve import load_card, shipped_cards

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
@@ -109,6 +109,19 @@ class Dataset:
 
     def split(self) -> LeaveOneOutSplit:
         return LeaveOneOutSplit(self.sequences)
+
+    def sample_users(self, users: int, seed: int = 0) -> Dataset:
+        """The same catalogue with a seeded random sample of ``users`` users (in their original order)."""
+        if users >= self.n_users:
+            return self
+        keep = np.sort(np.random.default_rng(seed).permutation(self.n_users)[:users]).tolist()
+        return replace(
+            self,
+            user_ids=[self.user_ids[u] for u in keep],
+            sequences=[self.sequences[u] for u in keep],
+            timestamps=None if self.timestamps is None else [self.timestamps[u] for u in keep],
+            behaviours=None if self.behaviours is None else [self.behaviours[u] for u in keep],
+        )
 
     @cached_property
     def index_of(self) -> dict[str, int]:

@@ -17,6 +17,9 @@ from agenticrec.evaluate import mask_histories, score_metrics
 Scores = np.ndarray  # (users, n_items + 1): an agent's scores, -inf where it ranks nothing (column 0: padding)
 Reward = Callable[[Scores, np.ndarray], float]  # (fused scores of some users, their user rows) -> outer reward
 RRF_K = 60
+Method = Literal["weighted", "rrf"]
+Normalisation = Literal["minmax", "zscore", "rank"]
+SegmentBy = Literal["length", "taste", "length-taste"]
 
 
 def outer_reward(
@@ -34,7 +37,7 @@ def outer_reward(
     return reward
 
 
-def normalise(scores: Scores, how: Literal["minmax", "zscore", "rank"]) -> Scores:
+def normalise(scores: Scores, how: Normalisation) -> Scores:
     """Per-user normalisation over the finite scores; unscored items get the user's minimum (0 for min-max)."""
     finite = np.isfinite(scores)
     masked = np.where(finite, scores, np.nan)
@@ -65,8 +68,8 @@ class Fusion:
 
     agents: tuple[str, ...]
     weights: tuple[float, ...]
-    method: Literal["weighted", "rrf"] = "weighted"
-    normalisation: Literal["minmax", "zscore", "rank"] = "minmax"
+    method: Method = "weighted"
+    normalisation: Normalisation = "minmax"
 
     def apply(self, scores: dict[str, Scores], users: np.ndarray | slice = slice(None)) -> Scores:
         parts = [
@@ -79,7 +82,7 @@ class Fusion:
 
     def label(self) -> str:
         inside = ", ".join(f"{a} {w:.2f}" for a, w in zip(self.agents, self.weights))
-        return f"{self.method}({inside})"
+        return f"{self.method}({inside})" if self.method == "rrf" else f"weighted {self.normalisation}({inside})"
 
 
 def weight_grid(n: int, steps: int) -> list[tuple[float, ...]]:
@@ -92,24 +95,41 @@ def weight_grid(n: int, steps: int) -> list[tuple[float, ...]]:
 
 
 def best_fusion(
-    scores: dict[str, Scores], reward: Reward, agents: tuple[str, ...] | None = None, steps: int = 10
+    scores: dict[str, Scores],
+    reward: Reward,
+    agents: tuple[str, ...] | None = None,
+    steps: int = 10,
+    variants: list[tuple[Method, Normalisation]] | None = None,
 ) -> tuple[Fusion, float]:
-    """The best weighted fusion (min-max) and RRF over ``agents`` on validation, by the outer reward."""
+    """The best fusion over ``agents`` on validation by the outer reward: each weighted variant searched over the
+    weight grid, RRF with equal weights. ``variants`` default: weighted min-max and RRF."""
     agents = agents or tuple(scores)
     users = np.arange(next(iter(scores.values())).shape[0])
-    candidates = [Fusion(agents, w) for w in weight_grid(len(agents), steps if len(agents) > 1 else 1)]
-    candidates.append(Fusion(agents, tuple(1.0 for _ in agents), method="rrf"))
+    candidates = []
+    for method, normalisation in variants or [("weighted", "minmax"), ("rrf", "minmax")]:
+        if method == "rrf":
+            candidates.append(Fusion(agents, tuple(1.0 for _ in agents), method="rrf"))
+        else:
+            grid = weight_grid(len(agents), steps if len(agents) > 1 else 1)
+            candidates += [Fusion(agents, w, normalisation=normalisation) for w in grid]
     rated = [(f, reward(f.apply(scores), users)) for f in candidates]
     return max(rated, key=lambda pair: pair[1])
 
 
-def select_agents(scores: dict[str, Scores], reward: Reward, steps: int = 10) -> tuple[Fusion, float, list[str]]:
+def select_agents(
+    scores: dict[str, Scores],
+    reward: Reward,
+    steps: int = 10,
+    variants: list[tuple[Method, Normalisation]] | None = None,
+) -> tuple[Fusion, float, list[str]]:
     """Backward elimination: drop an agent while the best fusion without it scores at least as well."""
     agents = tuple(scores)
-    fusion, best = best_fusion(scores, reward, agents, steps)
+    fusion, best = best_fusion(scores, reward, agents, steps, variants)
     dropped: list[str] = []
     while len(agents) > 1:
-        trials = [(a, *best_fusion(scores, reward, tuple(x for x in agents if x != a), steps)) for a in agents]
+        trials = [
+            (a, *best_fusion(scores, reward, tuple(x for x in agents if x != a), steps, variants)) for a in agents
+        ]
         agent, candidate, value = max(trials, key=lambda t: t[2])
         if value < best:
             break
@@ -146,11 +166,15 @@ def route(scores: dict[str, Scores], segment_of: np.ndarray, reward: Reward, opt
     return routing
 
 
-def segments(histories: list[np.ndarray], item_counts: np.ndarray) -> np.ndarray:
-    """User segments by history length (short/long at the median) and taste (popular/niche at the median of the
-    mean training popularity of the user's items), e.g. ``short-niche``."""
+def segments(histories: list[np.ndarray], item_counts: np.ndarray, by: SegmentBy = "length-taste") -> np.ndarray:
+    """User segments by history length (short/long at the median), taste (popular/niche at the median of the mean
+    training popularity of the user's items), or both, e.g. ``short-niche``."""
     lengths = np.array([len(h) for h in histories])
     taste = np.array([item_counts[h].mean() if len(h) else 0.0 for h in histories])
     length_label = np.where(lengths <= np.median(lengths), "short", "long")
     taste_label = np.where(taste >= np.median(taste), "popular", "niche")
+    if by == "length":
+        return length_label
+    if by == "taste":
+        return taste_label
     return np.char.add(np.char.add(length_label, "-"), taste_label)

@@ -117,6 +117,19 @@ class Space(BaseModel):
                 out[name] = int(config[name]) if param.kind == "int" else config[name]
         return out
 
+    def grid(self) -> list[dict[str, Value]]:
+        """Every point of a space of choices (conditions respected): small spaces are searched exhaustively."""
+        if ranges := [name for name, p in self.params.items() if p.kind != "choice"]:
+            raise ValueError(f"only a space of choices has a grid; {', '.join(ranges)} are ranges")
+        points: list[dict[str, Value]] = [{}]
+        for name, param in self.params.items():  # conditions refer to earlier decisions
+            points = [
+                {**point, name: value} if self.active(name, point) else point
+                for point in points
+                for value in (param.choices if self.active(name, point) else [None])
+            ]
+        return points
+
     def overrides(self, config: dict[str, Value]) -> list[str]:
         return [f"{self.params[name].key}={value}" for name, value in config.items()]
 

@@ -11,15 +11,18 @@ import optuna
 from optuna.trial import TrialState
 
 from agenticrec.config import save_config
-from agenticrec.errors import AgenticRecError
+from agenticrec.errors import AgenticRecError, ConfigError
 from agenticrec.evolve.card import AgentCard, load_card
+from agenticrec.evolve.composition import COMPOSE
 from agenticrec.evolve.study import DATABASE, evolve_agent, storage_url
 from agenticrec.evolve.trials import Rewards, run_trial, write_trial_base
-from agenticrec.io import write_json
+from agenticrec.io import atomic_write_text, write_json
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig
+from agenticrec.render import render_html
 
 REPORT = "evolve.json"
+HTML_REPORT = "report.html"
 BEST = "best.json"  # the best config retrained at full fidelity: its validation and test metrics
 CURVES = "evolve_best_so_far.png"
 
@@ -27,6 +30,8 @@ CURVES = "evolve_best_so_far.png"
 def run_evolution(config: RunConfig) -> dict[str, Any]:
     """Evolve ``evolve.agent`` by ``evolve.method`` in ``run_dir`` (resuming a study that is there), then report."""
     card = load_card(config.evolve.agent)
+    if card.role != "retriever":
+        raise ConfigError(f"{card.name} is a {card.role} agent: it evolves in `agenticrec evolve compose`")
     config.data.load()  # a bad dataset fails here, before anything is written
     save_config(config, config.run_dir)
     if config.evolve.method in ("llm", "llm-tpe"):
@@ -78,8 +83,10 @@ def study_record(study: optuna.Study) -> dict[str, Any]:
         for t in study.trials
     ]
     best_trial = study.best_trial if complete else None
+    durations = [t.duration.total_seconds() for t in study.trials if t.duration is not None]
     return {
         "study": study.study_name,
+        "seconds": sum(durations),  # trials' own time (with the LLM's proposals), however often the study resumed
         "complete": len(complete),
         "failed": sum(t.state == TrialState.FAIL for t in study.trials),
         "best_inner": best_trial.value if best_trial else None,
@@ -91,13 +98,31 @@ def study_record(study: optuna.Study) -> dict[str, Any]:
 
 
 def report(run_dir: Path) -> dict[str, Any]:
-    """evolve.json and the best-so-far plot of every study in ``run_dir``."""
-    records = [study_record(s) for s in studies(run_dir)]
+    """evolve.json, the best-so-far plot and report.html of every study in ``run_dir``, with the composition
+    (compose.json) where ``run_dir`` has one."""
+    composition_file = run_dir / COMPOSE
+    if not (run_dir / DATABASE).is_file() and not composition_file.is_file():
+        raise AgenticRecError(
+            f"{run_dir} has neither {DATABASE} nor {COMPOSE}; start with `agenticrec evolve run` or `evolve compose`"
+        )
+    records = [study_record(s) for s in studies(run_dir)] if (run_dir / DATABASE).is_file() else []
     result: dict[str, Any] = {"studies": records}
     if (run_dir / BEST).is_file():
         result["best_full_fidelity"] = json.loads((run_dir / BEST).read_text())
+    if composition_file.is_file():
+        result["composition"] = json.loads(composition_file.read_text())
     write_json(run_dir / REPORT, result)
-    plot(records, run_dir / CURVES)
+    if records:
+        plot(records, run_dir / CURVES)
+    page = render_html(
+        "evolve_report.html.j2",
+        run_dir=str(run_dir),
+        studies=records,
+        curves=CURVES if records else None,
+        best=result.get("best_full_fidelity"),
+        composition=result.get("composition"),
+    )
+    atomic_write_text(run_dir / HTML_REPORT, page)
     return result
 
 

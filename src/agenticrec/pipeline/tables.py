@@ -23,9 +23,10 @@ TABLE_METRICS = {
 def results_table(rows: dict[str, dict[str, Any]], title: str) -> Table:
     table = Table("run", *TABLE_METRICS.values(), "train s", title=title)
     for name, result in rows.items():
-        test = result["test"]
+        test = result.get("test", {})  # a proxy trial (evaluate.test=false) has validation metrics only
         seconds = result.get("train", {}).get("train_seconds")
-        table.add_row(name, *(f"{test[m]:.4f}" for m in TABLE_METRICS), f"{seconds:.0f}" if seconds else "-")
+        cells = (f"{test[m]:.4f}" if m in test else "-" for m in TABLE_METRICS)
+        table.add_row(name, *cells, f"{seconds:.0f}" if seconds else "-")
     return table
 
 

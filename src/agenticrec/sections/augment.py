@@ -13,6 +13,17 @@ SIGNAL_PROPOSER = register_role(
     "signal_proposer", "LaMAR: proposes one new item attribute for a domain, with a definition and three examples."
 )
 SIGNAL_WRITER = register_role("signal_writer", "LaMAR: writes the proposed attribute's value for one item.")
+RANKER = register_role(
+    "ranker", "LaMAR §4.4: ranks 21 candidates (20 random + the next item) after a user's 5 most recent items."
+)
+
+
+class RankerConfig(Section):
+    """The LLM-ranker protocol (`agenticrec rank-llm`)."""
+
+    users: int = Field(1000, ge=1, description="seeded test users")
+    history: int = Field(5, ge=1, description="most recent history items the LLM sees")
+    negatives: int = Field(20, ge=1, description="random candidates beside the true next item")
 
 
 class AugmentConfig(Section):
@@ -36,6 +47,7 @@ class AugmentConfig(Section):
         0.1, gt=0, lt=1, description="diversity: an item is crowded when it is similar to more than this share"
     )
     embedding_model: str = Field("all-MiniLM-L6-v2", description="embeds values, titles and categories")
+    ranker: RankerConfig = Field(default_factory=RankerConfig)
 
     @field_validator("thresholds")
     @classmethod

@@ -24,7 +24,12 @@ class EvolveConfig(Section):
     trials: int = Field(30, ge=1, description="proxy trials; the first is always the card's default config")
     llm_proposals: int = Field(5, ge=1, description="llm-tpe: trials the LLM proposes before TPE takes over")
     proxy: list[str] = Field(
-        default_factory=lambda: ["train.max_minutes=2", "train.patience=3", "evaluate.valid_users=2000"],
+        default_factory=lambda: [
+            "train.max_minutes=2",
+            "train.patience=3",
+            "evaluate.valid_users=2000",
+            "evaluate.test=false",
+        ],
         description="run overrides of a low-fidelity trial (short budget, a user sample)",
     )
     retrain: bool = Field(True, description="retrain the best config at full fidelity after the study (run_dir/best)")
@@ -35,3 +40,9 @@ class EvolveConfig(Section):
     ray_address: str | None = Field(None, description="executor=ray: ray.init(address=...); None starts local Ray")
     ray_workers: int = Field(2, ge=1, description="executor=ray: trials in flight at once")
     history_shown: int = Field(20, ge=1, description="llm: most recent trials the evolver sees")
+    fusion_card: str = Field("fusion", description="compose: the fusion agent's card (its methods and normalisations)")
+    routing_card: str = Field("routing", description="compose: the routing agent's card (its segmentations)")
+    compose_users: int = Field(
+        5000, ge=10, description="compose: seeded validation users decide, as many seeded test users measure"
+    )
+    fusion_steps: int = Field(10, ge=1, description="compose: increments of the weighted fusion's weight grid")

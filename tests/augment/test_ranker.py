@@ -1,0 +1,126 @@
+"""LaMAR's LLM ranker protocol with a scripted LLM: the 20+1 candidate builder, rank metrics, both ways of ranking
+(option scores; a generated ranking constrained to the candidate numbers, completed where it leaves some out), and
+baselines on the same candidate sets."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agenticrec.augment import artifacts
+from agenticrec.augment.ranker import candidate_sets, metrics, ranks_from_scores, run_rank_llm
+from agenticrec.llm import LLMClient
+from agenticrec.pipeline import RunConfig, load_config
+from agenticrec.sections.augment import RankerConfig
+
+N_ITEMS = 40
+
+
+def successor(title: str) -> str:
+    return f"tea {(int(title.split()[1]) + 1) % N_ITEMS}"
+
+
+def last_recent(user_content: str) -> str:
+    recent = user_content.split("Candidates:")[0]
+    return re.findall(r"title: (tea \d+)", recent)[-1]
+
+
+def shown(user_content: str) -> list[str]:
+    return re.findall(r"^(\d+)\. title: (tea \d+)", user_content.split("Candidates:")[1], re.MULTILINE)
+
+
+def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str:
+    """Ranks the last item's successor first, gives it twice and leaves the last-shown candidate out."""
+    user = messages[-1]["content"]
+    numbers = {title: number for number, title in shown(user)}
+    first = numbers[successor(last_recent(user))]
+    rest = [n for n in numbers.values() if n != first][:-1]
+    return json.dumps({"ranking": [int(first), int(first), *map(int, rest)]})
+
+
+def scorer(messages: list[dict[str, str]], options: list[str]) -> list[float]:
+    user = messages[-1]["content"]
+    if "N/A" in user.split("Candidates:")[0]:
+        return [0.0] * len(options)  # content-free: no prior
+    return [1.0 if option == successor(last_recent(user)) else -1.0 for option in options]
+
+
+@pytest.fixture()
+def config(tmp_path: Path) -> RunConfig:
+    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(N_ITEMS)], "title": [f"tea {k}" for k in range(N_ITEMS)]})
+    items.to_csv(tmp_path / "items.csv", index=False)
+    events = [(f"u{u}", f"i{(u + s) % N_ITEMS}") for u in range(60) for s in range(8)]
+    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(tmp_path / "events.csv", index=False)
+    return load_config(
+        None,
+        [
+            "data.name=files",
+            f"data.options.items={tmp_path / 'items.csv'}",
+            f"data.options.interactions={tmp_path / 'events.csv'}",
+            "data.options.columns.timestamp=null",
+            f"run_dir={tmp_path / 'run'}",
+            "augment.ranker.users=30",
+        ],
+    )
+
+
+def with_llm(config: RunConfig, choice: str) -> RunConfig:
+    config.llm = config.llm.model_validate(
+        {
+            "backends": {"script": {"kind": "scripted", "script": script, "scorer": scorer}},
+            "default": {"backend": "script", "choice": choice},
+            "progress": False,
+        }
+    )
+    return config
+
+
+def test_candidate_sets_hold_the_true_item_once_among_fresh_items_and_are_seeded(config: RunConfig) -> None:
+    test = config.data.load().split().stage("test")
+    ranker = RankerConfig(users=30)
+    sets = candidate_sets(test, N_ITEMS, ranker, seed=3)
+    assert len(sets) == 30 and len({s.user for s in sets}) == 30
+    for s in sets:
+        assert len(s.candidates) == 21 and len(set(s.candidates.tolist())) == 21
+        assert (s.candidates == s.target).sum() == 1 and s.target == test.targets[s.user]
+        assert not set(s.candidates.tolist()) & set(test.histories[s.user].tolist())
+        assert s.history.tolist() == test.histories[s.user][-5:].tolist()
+    again = candidate_sets(test, N_ITEMS, ranker, seed=3)
+    assert all((a.candidates == b.candidates).all() for a, b in zip(sets, again))
+    other = candidate_sets(test, N_ITEMS, ranker, seed=4)
+    assert any(a.user != b.user or (a.candidates != b.candidates).any() for a, b in zip(sets, other))
+    assert len({s.position for s in sets}) > 5  # the true item is not always shown in the same place
+
+
+def test_ranks_and_metrics_on_a_hand_made_case(config: RunConfig) -> None:
+    test = config.data.load().split().stage("test")
+    sets = candidate_sets(test, N_ITEMS, RankerConfig(users=2), seed=0)
+    scores = np.zeros((2, 21))
+    scores[0, sets[0].position] = 5.0  # first user: the true item on top
+    scores[1] = np.arange(21, 0, -1)  # second user: shown order
+    ranks = ranks_from_scores(sets, scores, np.random.default_rng(0))
+    assert ranks.tolist() == [0, sets[1].position]
+    m = metrics(np.array([0, 11]))
+    assert m["recall@10"] == 0.5 and m["ndcg@10"] == 0.5 and m["mrr"] == pytest.approx((1 + 1 / 12) / 2)
+    assert m["hit@1"] == 0.5
+
+
+@pytest.mark.parametrize("choice", ["generate", "calibrated"])
+def test_the_llm_ranker_beside_random_and_popularity_on_the_same_candidates(config: RunConfig, choice: str) -> None:
+    config = with_llm(config, choice)
+    dataset = config.data.load()
+    with LLMClient(config.llm, config.run_dir) as client:
+        result = run_rank_llm(dataset, config.augment.ranker, client, config.run_dir, config.seed, {})
+    assert result["methods"]["llm"]["hit@1"] == 1.0  # the scripted ranker knows the successor pattern
+    assert result["methods"]["random"]["hit@1"] < 0.5
+    assert set(result["methods"]) == {"llm", "random", "popularity"}
+    assert result["llm_calls"] == {"failed": 0, "incomplete": 30 if choice == "generate" else 0}
+    assert sum(row["users"] for row in result["llm_by_position"]) == 30
+    ranks = pd.read_parquet(artifacts.augment_dir(config.run_dir) / artifacts.RANKS)
+    assert len(ranks) == 30 and (ranks["rank_llm"] == 1).all() and ranks["rank_random"].between(1, 21).all()
