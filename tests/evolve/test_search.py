@@ -129,3 +129,13 @@ def test_the_llm_proposer_reads_the_history_and_its_invalid_proposal_is_repaired
     assert record["best_inner"] == pytest.approx(toy_reward({"loss": "ce", "layers": 2, "lr": 0.003}))
     assert record["best_so_far"] == sorted(record["best_so_far"]) and len(record["best_so_far"]) == 6
     assert (tmp_path / "evolve_best_so_far.png").is_file()
+
+
+def test_a_proposer_that_only_repeats_itself_falls_back_to_a_seeded_random_config(tmp_path):
+    config = config_for(tmp_path, "llm", trials=3)
+    default = {"rationale": "the default again", "loss": "bce", "layers": 1, "lr": 0.001}
+    with scripted_llm(config, [default] * 10) as client:
+        study = study_module.evolve_agent(config, TOY, client, progress=False)
+    sources = [t.user_attrs["source"] for t in study.trials]
+    assert sources == ["default"] + ["random (the LLM gave no valid proposal)"] * 2
+    assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) == 3

@@ -155,7 +155,7 @@ def _generated(
     results = client.batch(RANKER, [chat(system, _user_block(dataset, s)) for s in sets], ranking)
     scores, failed, incomplete = np.zeros((len(sets), n)), 0, 0
     for row, result in enumerate(results):
-        if not result.ok:
+        if not result.ok or result.value is None:
             failed += 1
             continue
         order = list(dict.fromkeys(k - 1 for k in result.value.ranking))

@@ -55,6 +55,22 @@ def compress(
                      "fit_share_before", "fit_share_after", "token_counter"])  # fmt: skip
 
 
+@app.command("item-tags")
+def item_tags(
+    config: Path | None = ConfigOption,
+    set_: list[str] = SetOption,
+    run_dir: Path | None = RunDirOption,
+    data: str | None = DataOption,
+    llm: str | None = LLMOption,
+) -> None:
+    """Tag every item with role `item_tagger` (cached per item; category tags where it gives none): TAR's tags."""
+    from agenticrec.intent.item_tags import run_item_tags
+
+    cfg = run_config(config, set_, run_dir, data, llm=llm)
+    with stage_inputs(cfg) as (dataset, client):
+        Console().print(run_item_tags(dataset, cfg.intent, client, cfg.run_dir))
+
+
 @app.command()
 def mine(
     config: Path | None = ConfigOption,

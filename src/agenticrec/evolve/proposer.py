@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, create_model, model_validator
 
 from agenticrec.evolve.card import AgentCard
 from agenticrec.evolve.space import Space
-from agenticrec.llm import LLMClient, chat, load_prompt
+from agenticrec.llm import LLMCallError, LLMClient, chat, load_prompt
 from agenticrec.sections.evolve import EVOLVER
 
 
@@ -58,8 +58,11 @@ def propose(
     )
     user = f"Trial history, oldest first:\n{history_lines(history[-shown:], card.inner_reward)}\n\nPropose the next."
     schema = proposal_model(card.space, history)
-    result = client.call(EVOLVER, chat(system, user), schema, params={"max_tokens": 400})
-    if not result.ok or result.value is None:
+    try:
+        result = client.call(EVOLVER, chat(system, user), schema, params={"max_tokens": 400})
+    except LLMCallError:  # still invalid (e.g. a repeat) after the repairs
+        return None
+    if result.value is None:
         return None
     values = result.value.model_dump()
     rationale = str(values.pop("rationale"))

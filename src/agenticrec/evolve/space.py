@@ -123,11 +123,10 @@ class Space(BaseModel):
             raise ValueError(f"only a space of choices has a grid; {', '.join(ranges)} are ranges")
         points: list[dict[str, Value]] = [{}]
         for name, param in self.params.items():  # conditions refer to earlier decisions
-            points = [
-                {**point, name: value} if self.active(name, point) else point
-                for point in points
-                for value in (param.choices if self.active(name, point) else [None])
-            ]
+            grown: list[dict[str, Value]] = []
+            for point in points:
+                grown += [{**point, name: v} for v in param.choices] if self.active(name, point) else [point]
+            points = grown
         return points
 
     def overrides(self, config: dict[str, Value]) -> list[str]:

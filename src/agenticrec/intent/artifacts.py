@@ -21,6 +21,8 @@ EVALUATION = "evaluation.json"  # HR@K of the LLM tags and the baselines
 REPORT = "report.html"
 EXPLANATIONS = "explanations.parquet"  # interest, item, explanation, checks, and the vectors the lookup uses
 EXPLAINING = "explanations.json"
+ITEM_TAGS = "item_tags.parquet"  # item_id, tags, source (llm, or category where the LLM gave none): TAR's tags
+ITEM_TAGGING = "item_tags.json"
 CURATED = "curated.jsonl"  # judge-filtered (history, tag, interest, rationale) training samples
 
 WRITTEN_BY = {
@@ -28,6 +30,7 @@ WRITTEN_BY = {
     INTERESTS: "intent mine",
     TAGS: "intent tags",
     EXPLANATIONS: "explain build",
+    ITEM_TAGS: "intent item-tags",
 }
 
 

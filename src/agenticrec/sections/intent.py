@@ -19,6 +19,9 @@ TAG_PREDICTOR = register_role(
 EXPLAINER = register_role(
     "explainer", "RecGPT: explains in at most 40 words why an item fits one of a user's interests (offline table)."
 )
+ITEM_TAGGER = register_role(
+    "item_tagger", "RecGPT: writes a few short tags per item, TAR's training tags (cached per item)."
+)
 ITEM_COMPRESSOR = register_role(
     "item_compressor", "RecGPT: rewrites an item's long raw text as a short name (cached per item)."
 )
@@ -42,6 +45,8 @@ class IntentConfig(Section):
     item_chars: int = Field(
         60, ge=10, description="the first field of an item's short form (its name) is cut to this many characters"
     )
+    item_tags: int = Field(3, ge=1, le=10, description="`intent item-tags`: tags per item (role `item_tagger`)")
+    item_tag_words: int = Field(4, ge=1, description="`intent item-tags`: a longer tag is removed")
     llm_item_compression: bool = Field(
         False, description="compress items with role `item_compressor` (once per item) instead of the field template"
     )

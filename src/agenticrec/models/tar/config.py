@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from agenticrec.models.base import ModelSection
 
@@ -20,10 +21,14 @@ class TARConfig(ModelSection):
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     max_len: int = Field(50, gt=0, description="most recent history items the user tower pools")
     recent: int = Field(3, gt=0, description="most recent items pooled separately (the short-term interest)")
-    tags: Literal["category", "descriptors"] = Field(
+    tags: Literal["category", "descriptors", "table"] = Field(
         "category",
         description="item tags for training and for a user's default tags: the levels of the item's category path "
-        "below the root, or the descriptor names of the run's semantic IDs (`semantic_ids.method: descriptors`)",
+        "below the root, the descriptor names of the run's semantic IDs (`semantic_ids.method: descriptors`), or "
+        "`tag_table` (e.g. LLM tags from `agenticrec intent item-tags`)",
+    )
+    tag_table: Path | None = Field(
+        None, description="tags: table — a Parquet table of item_id and tags (a list of phrases per item)"
     )
     tag_items: int = Field(3, gt=0, description="a user's tags are the tags of this many most recent items")
     tag_aggregation: Literal["mean", "max"] = Field("mean", description="how a user's tag scores of an item combine")
@@ -41,6 +46,12 @@ class TARConfig(ModelSection):
     beta_grid: list[float] = Field(default_factory=lambda: list(BETA_GRID))
     negatives: int = Field(256, gt=0, description="uniformly sampled negatives per batch, shared by its examples")
     temperature: float = Field(0.07, gt=0.0, description="scores are cosine similarities divided by this")
+
+    @model_validator(mode="after")
+    def _table_given(self) -> TARConfig:
+        if (self.tags == "table") != (self.tag_table is not None):
+            raise ValueError("tags: table goes with tag_table (a Parquet file of item_id and tags), and only with it")
+        return self
 
     @field_validator("beta_grid")
     @classmethod

@@ -28,7 +28,7 @@ from agenticrec.evaluate.ranking import evaluate_ranking
 from agenticrec.models.base import Model, ModelInputs
 from agenticrec.models.sequences import left_pad, next_item_examples
 from agenticrec.models.tar.config import TARConfig
-from agenticrec.models.tar.tags import TagTable, category_tags, descriptor_tags
+from agenticrec.models.tar.tags import TagTable, category_tags, descriptor_tags, table_tags
 
 TRAINING_BETA = 0.5
 """Fusion weight of validation during training when ``beta`` is left to the sweep."""
@@ -76,9 +76,13 @@ class TAR(nn.Module, Model):
     @classmethod
     def create(cls, config: TARConfig, inputs: ModelInputs) -> TAR:
         dataset = inputs.require_dataset()
-        tags = (
-            descriptor_tags(inputs.require_semantic_ids()) if config.tags == "descriptors" else category_tags(dataset)
-        )
+        if config.tags == "descriptors":
+            tags = descriptor_tags(inputs.require_semantic_ids())
+        elif config.tags == "table":
+            assert config.tag_table is not None  # the config's validator pairs them
+            tags = table_tags(dataset, config.tag_table)
+        else:
+            tags = category_tags(dataset)
         return cls(
             inputs.n_items,
             config,

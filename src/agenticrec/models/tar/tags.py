@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from agenticrec.data.dataset import MISSING, Dataset
+from agenticrec.errors import DataError
 from agenticrec.semantic_ids.codes import SemanticIDs
 
 WORD = re.compile(r"[a-z0-9]+")
@@ -24,6 +27,20 @@ def category_tags(dataset: Dataset) -> list[list[str]]:
     for value in categories:
         levels = [level.strip() for level in str(value).split(">") if level.strip()]
         tags.append([] if value == MISSING else levels[1:] if len(levels) > 1 else levels)
+    return tags
+
+
+def table_tags(dataset: Dataset, path: Path) -> list[list[str]]:
+    """Each item's tags from a Parquet table of ``item_id`` and ``tags`` (a list of phrases); items it lacks get
+    none. An id the catalogue does not have is an error (the table belongs to another dataset)."""
+    if not path.is_file():
+        raise DataError(f"no tag table at {path}; write one with `agenticrec intent item-tags`")
+    table = pd.read_parquet(path)
+    if missing := {"item_id", "tags"} - set(table.columns):
+        raise DataError(f"tag table {path} lacks column(s) {sorted(missing)}")
+    tags: list[list[str]] = [[] for _ in range(dataset.n_items)]
+    for item_id, phrases in zip(table["item_id"].astype(str), table["tags"]):
+        tags[dataset.item_index(item_id) - 1] = [str(p) for p in phrases]
     return tags
 
 
