@@ -39,7 +39,7 @@ def evolve_runs(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     card = load_card(args.agent)
     for method in args.methods:
-        for repeat in range(args.repeats):
+        for repeat in range(args.llm_repeats if method in ("llm", "llm-tpe") else args.repeats):
             config = study_config(args, method, repeat)
             if method in ("llm", "llm-tpe"):
                 with LLMClient(config.llm, config.run_dir) as client:
@@ -49,6 +49,21 @@ def evolve_runs(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
             record = study_record(study) | {"method": method, "repeat": repeat}
             out.setdefault(method, []).append(record)
     return out
+
+
+def kill_figures(studies: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    """Over every study that was interrupted and resumed: interrupted trials whose rerun never finished (lost),
+    and configurations that finished twice in one study (repeated)."""
+    killed = [r for rs in studies.values() for r in rs if any(t["retry_of"] is not None for t in r["trials"])]
+    lost = repeated = 0
+    for record in killed:
+        by_number = {t["number"]: t for t in record["trials"]}
+        reruns = {t["retry_of"]: t for t in record["trials"] if t["retry_of"] is not None}
+        lost += sum(by_number[n]["state"] != "COMPLETE" and t["state"] != "COMPLETE" for n, t in reruns.items())
+        finished = [json.dumps(t["params"], sort_keys=True) for t in record["trials"] if t["state"] == "COMPLETE"]
+        repeated += len(finished) - len(set(finished))
+    return {"studies_killed_and_resumed": len(killed), "trials_lost_after_kill": lost,
+            "trials_repeated_after_kill": repeated}  # fmt: skip
 
 
 def retrain_overall_best(studies: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> dict[str, Any]:
@@ -98,7 +113,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
     text = f"""## AgenticRS evolution ({args.dataset}, agent `{args.agent}`)
 
 Command: `{command()}`. Proxy trials: `{" ".join(args.proxy)}`; {args.trials} trials per study, the first always the
-card's default config; seeds 0..{args.repeats - 1}. Reward: validation NDCG@10 (leave-one-out, full ranking).
+card's default config; seeds 0, 1, … (repeats below). Reward: validation NDCG@10 (leave-one-out, full ranking).
 
 | method | repeats | best validation NDCG@10 (mean ± std) | minutes per study |
 |---|---|---|---|
@@ -129,6 +144,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["random", "tpe", "llm", "llm-tpe"])
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--llm-repeats", type=int, default=3, help="repeats of the llm and llm-tpe methods")
     parser.add_argument("--llm", default="qwen-1.5b", help="LLM preset of the llm methods (benchmarks only)")
     parser.add_argument("--proxy", nargs="*", default=["data.users=4000", "train.epochs=2",
                                                        "evaluate.test=false"])  # fmt: skip
@@ -146,6 +162,7 @@ def main() -> None:
     plot(studies, RESULTS / "evolve_best_so_far.png")
     best = {m: float(np.mean([r["best_inner"] for r in rs])) for m, rs in studies.items()}
     summary: dict[str, Any] = {f"best_valid_{m.replace('-', '_')}": v for m, v in best.items()}
+    summary |= kill_figures(studies)
     if args.compose_with:
         result["best_full_fidelity"] = retrain_overall_best(studies, args)
         agents = {args.agent: Path(result["best_full_fidelity"]["run_dir"])}
@@ -158,7 +175,9 @@ def main() -> None:
         "split": "leave-one-out, full ranking",
         "proxy": args.proxy,
         "trials": args.trials,
-        "seeds": list(range(args.repeats)),
+        "seeds": {m: [r["repeat"] for r in rs] for m, rs in studies.items()},
+        "kills": "studies killed mid-trial and resumed: trials_lost_after_kill counts interrupted trials whose rerun "
+        "did not finish, trials_repeated_after_kill configs that finished twice in one study",
         "composition": f"{args.compose_users} seeded validation users decide, as many seeded test users measure",
     }
     save("evolve", result, protocol, summary=summary)

@@ -152,6 +152,23 @@ def test_beta_one_is_the_two_tower_score():
     assert torch.allclose(collaborative, users @ items.T / model.config.temperature, atol=1e-5)
 
 
+def test_a_users_own_tags_replace_those_of_their_last_items():
+    model = small_tar()
+    histories = [np.array([1, 2, 3]), np.array([20, 21])]  # a green-tea user and a coffee user
+    _, from_history = model.component_scores(histories)
+    # the same phrases given as text score the same; words the tag tower never saw leave the history's tags
+    _, given = model.component_scores(histories, [["green", "tea"], ["no such words"]])
+    assert torch.allclose(given, from_history, atol=1e-5)
+    _, coffee = model.component_scores(histories, [["coffee beans"], []])
+    assert not torch.allclose(coffee[0], from_history[0]) and torch.allclose(coffee[1], from_history[1])
+    expected = model.phrase_vectors(["coffee beans"]) @ model.item_vectors().T / model.config.temperature
+    assert torch.allclose(coffee[0], expected[0], atol=1e-5)
+    beta = float(model.beta)
+    collaborative, _ = model.component_scores(histories)
+    fused = model.scores_with_tags(histories, [["coffee beans"], []])
+    assert torch.allclose(fused, beta * collaborative + (1 - beta) * coffee, atol=1e-5)
+
+
 def test_the_sweep_keeps_the_validation_best_beta():
     model = small_tar(beta_grid=[0.0, 0.3, 0.5, 0.7, 1.0])
     # item 1 is the target: under y_col item 2 beats it, under y_sem item 3 does; only beta = 0.5 ranks it first

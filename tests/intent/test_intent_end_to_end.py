@@ -10,12 +10,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from agenticrec.errors import ConfigError
 from agenticrec.intent import artifacts, run_compress, run_evaluate, run_mine, run_tags
 from agenticrec.intent.defects import VAGUE_INTERESTS
 from agenticrec.intent.judging import AGREEMENT, judge_dir, run_curate, run_judge
 from agenticrec.intent.report import write_report
+from agenticrec.intent.retrieval import tar_with_predicted_tags
 from agenticrec.llm import LLMClient
-from agenticrec.pipeline import RunConfig, load_config
+from agenticrec.pipeline import RunConfig, load_config, train_and_evaluate
 
 FARGO = "Fargo · Crime Drama Thriller"  # the short form of MovieLens item 100
 DEFECT_MARKERS = ("Love of", *VAGUE_INTERESTS, "warranty", "waterproof", "vegan", "honestly")
@@ -134,3 +136,25 @@ def test_evaluate_before_tags_names_the_missing_step(tmp_path: Path) -> None:
     config = load_config(None, [f"run_dir={tmp_path}"], data="movielens-100k")
     with pytest.raises(AgenticRecError, match="agenticrec intent compress"):
         run_evaluate(config.data.load(), config.intent, tmp_path, 0)
+
+
+def test_tar_retrieves_with_the_predicted_tags(config: RunConfig) -> None:
+    """Part 1 into part 2 (after the end-to-end test wrote the tags): TAR with the predicted tags as its input."""
+    dataset, run_dir = config.data.load(), config.run_dir
+    tar_run = run_dir.parent / "tar"
+    tar_config = load_config(None, [f"run_dir={tar_run}", "seed=0", "train.epochs=1", "model.hidden_size=16",
+                                    "model.mlp_size=16"], data="movielens-100k", model="tar")  # fmt: skip
+    train_and_evaluate(tar_config)
+    with_tar = config.intent.model_copy(update={"tar_run": tar_run})
+    evaluation = run_evaluate(dataset, with_tar, run_dir, config.seed)
+    summary = evaluation["summary"]
+    for source in ("predicted_tags", "history_tags"):
+        assert 0.0 <= summary[f"tar_ndcg10_{source}"] <= summary[f"tar_recall10_{source}"] <= 1.0
+    assert summary["tar_ndcg10_predicted_tags"] != summary["tar_ndcg10_history_tags"]  # the tags reach the tower
+    assert all(len(example["recommended"]) == 5 for example in evaluation["examples"])
+    report = write_report(dataset, with_tar, run_dir).read_text()
+    assert "TAR retrieval with the predicted tags" in report and "TAR with these tags" in report
+    popularity = run_dir.parent / "popularity"
+    train_and_evaluate(load_config(None, [f"run_dir={popularity}"], data="movielens-100k", model="popularity"))
+    with pytest.raises(ConfigError, match="not a TAR run"):
+        tar_with_predicted_tags(dataset, popularity, [0], [["Comedy"]])

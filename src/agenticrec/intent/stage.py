@@ -18,6 +18,7 @@ from agenticrec.intent.history import History, compress, fit_lines, uncompressed
 from agenticrec.intent.hitrate import CategoryMapper, CategoryPriors, distinct, hit_at
 from agenticrec.intent.items import leaf, llm_names, template_names
 from agenticrec.intent.mining import Interest, grounded_interests, mine_interests, predict_tags, rank_tags
+from agenticrec.intent.retrieval import tar_with_predicted_tags
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient
 from agenticrec.sections.intent import INTEREST_MINER, TAG_PREDICTOR, IntentConfig
@@ -273,10 +274,12 @@ def run_evaluate(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: in
     hits: dict[str, dict[int, list[bool]]] = {m: {k: [] for k in config.hit_ks} for m in methods}
     examples: list[dict[str, Any]] = []
     distinct_categories: list[int] = []
+    evaluated_users: list[tuple[int, list[str]]] = []  # (user index, predicted tags)
     for row in table.itertuples():
         if row.user not in by_user:
             continue  # the tag call failed for this user
         user_tags = by_user[row.user]
+        evaluated_users.append((row.user_index, user_tags))
         tag_categories = mapper.categories_of(user_tags)
         distinct_categories.append(len(set(tag_categories)))
         history = [categories[i - 1] for i in dataset.sequences[row.user_index][:-1]]
@@ -311,6 +314,13 @@ def run_evaluate(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: in
         for k in config.hit_ks:
             summary[f"hr{k}_{method}"] = float(np.mean(hits[method][k]))
     summary["distinct_tag_categories_mean"] = float(np.mean(distinct_categories))
+    if config.tar_run is not None:
+        tar = tar_with_predicted_tags(
+            dataset, config.tar_run, [u for u, _ in evaluated_users], [t for _, t in evaluated_users]
+        )
+        summary |= {f"tar_{k}": v for k, v in tar.items() if k.startswith(("ndcg10", "recall10"))}
+        for example, top in zip(examples, tar.pop("top")):
+            example["recommended"] = [dataset.item_text(i) for i in top]
     result = {
         "summary": summary,
         "protocol": {
@@ -322,6 +332,14 @@ def run_evaluate(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: in
             "priors": "popularity and first-order transitions counted on every user's history before the test item",
             "hybrid": f"(1 - {config.prior_weight}) * LLM tag vote share + {config.prior_weight} * P(category | "
             "last category)",
+            **(
+                {
+                    "tar": f"{config.tar_run}: the predicted tags as TAR's tag-tower input against its own tags of the "
+                    "users' last items; full ranking of the test item"
+                }
+                if config.tar_run
+                else {}
+            ),
         },
         "examples": examples,
     }

@@ -55,6 +55,11 @@ class IntentConfig(Section):
         description="without timestamps: periods by position from the end (last 5, 6-20, older)",
     )
     prompt_budget: int = Field(2048, ge=64, description="tokens a compressed history may take in a prompt")
+    tar_run: Path | None = Field(
+        None,
+        description="`intent evaluate`: a trained TAR run (same dataset) that retrieves for the sampled users with "
+        "their predicted tags, against its own tags of their last items",
+    )
     tagger_run: Path | None = Field(
         None, description="a run directory with a tagger vocabulary: its level-1 names are the preset interest list"
     )

@@ -28,7 +28,7 @@ from agenticrec.evaluate.ranking import evaluate_ranking
 from agenticrec.models.base import Model, ModelInputs
 from agenticrec.models.sequences import left_pad, next_item_examples
 from agenticrec.models.tar.config import TARConfig
-from agenticrec.models.tar.tags import TagTable, category_tags, descriptor_tags, table_tags
+from agenticrec.models.tar.tags import WORD, TagTable, category_tags, descriptor_tags, table_tags
 
 TRAINING_BETA = 0.5
 """Fusion weight of validation during training when ``beta`` is left to the sweep."""
@@ -229,8 +229,12 @@ class TAR(nn.Module, Model):
         return beta * collaborative + (1 - beta) * semantic
 
     @torch.no_grad()
-    def component_scores(self, histories: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(y_col, y_sem), each (len(histories), n_items + 1), as cosine similarities / temperature."""
+    def component_scores(
+        self, histories: list[np.ndarray], user_tags: list[list[str]] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(y_col, y_sem), each (len(histories), n_items + 1), as cosine similarities / temperature. A user's tags
+        are ``user_tags[row]`` where given (e.g. the tags part 1 predicted; phrases of words the tag tower never saw
+        are dropped), else those of their last ``tag_items`` items; a user without tags has y_sem 0."""
         device = self.item_id.weight.device
         items = self.item_vectors()
         users = self.user_vectors(left_pad(histories, self.config.max_len).to(device), items)
@@ -238,10 +242,33 @@ class TAR(nn.Module, Model):
         tag_item = self.tag_vectors() @ items.T / self.config.temperature  # (n_phrases, n_items + 1)
         semantic = torch.zeros_like(collaborative)
         for row, phrases in enumerate(self.tags.user_phrases(histories, self.config.tag_items)):
-            if phrases:
+            given = self.phrase_vectors(user_tags[row]) if user_tags is not None else None
+            if given is not None:
+                own = given @ items.T / self.config.temperature
+            elif phrases:
                 own = tag_item[phrases]
-                semantic[row] = own.mean(0) if self.config.tag_aggregation == "mean" else own.max(0).values
+            else:
+                continue
+            semantic[row] = own.mean(0) if self.config.tag_aggregation == "mean" else own.max(0).values
         return collaborative, semantic
+
+    @torch.no_grad()
+    def scores_with_tags(self, histories: list[np.ndarray], user_tags: list[list[str]]) -> torch.Tensor:
+        """The fused score at the model's beta with each user's own tags (see ``component_scores``)."""
+        collaborative, semantic = self.component_scores(histories, user_tags)
+        beta = float(self.beta)
+        return beta * collaborative + (1 - beta) * semantic
+
+    def phrase_vectors(self, phrases: list[str]) -> torch.Tensor | None:
+        """Tag-tower vectors of free phrases over the words it was trained on; None if no phrase has one."""
+        bags = [[self.tags.word_ids[w] for w in WORD.findall(p.lower()) if w in self.tags.word_ids] for p in phrases]
+        bags = [bag for bag in bags if bag]
+        if not bags:
+            return None
+        device = self.item_id.weight.device
+        flat = torch.tensor([w for bag in bags for w in bag], dtype=torch.long, device=device)
+        offsets = torch.tensor([0, *np.cumsum([len(b) for b in bags])[:-1]], dtype=torch.long, device=device)
+        return F.normalize(self.tag_mlp(self.word(flat, offsets)), dim=-1)
 
     def tune_on_validation(self, valid: EvalSet, item_counts: np.ndarray, evaluate: EvaluateConfig) -> dict[str, Any]:
         """Sweep ``beta_grid`` on validation NDCG@10 (unless ``beta`` is fixed) and keep the best; the sweep also

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,10 @@ class TagTable:
             item_phrases=torch.tensor([p for own in per_item for p in own], dtype=torch.long),
             item_offsets=_offsets([len(own) for own in per_item], closed=True),
         )
+
+    @functools.cached_property
+    def word_ids(self) -> dict[str, int]:
+        return {word: i for i, word in enumerate(self.words)}
 
     def of_item(self, index: int) -> list[int]:
         return self.item_phrases[self.item_offsets[index] : self.item_offsets[index + 1]].tolist()
