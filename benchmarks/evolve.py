@@ -107,19 +107,31 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
     lines = []
     for method, records in result["studies"].items():
         best = [r["best_inner"] for r in records]
+        early = [f"{np.mean([r['best_so_far'][n - 1] for r in records]):.4f}" for n in (5, 10)]
         minutes = np.mean([r["seconds"] for r in records]) / 60
-        lines.append(f"| {method} | {len(records)} | {np.mean(best):.4f} ± {np.std(best):.4f} | {minutes:.1f} |")
+        lines.append(f"| {method} | {len(records)} | {' | '.join(early)} | {np.mean(best):.4f} ± {np.std(best):.4f} | "
+                     f"{minutes:.1f} |")  # fmt: skip
     rows = "\n".join(lines)
+    kills = result["summary"]
     text = f"""## AgenticRS evolution ({args.dataset}, agent `{args.agent}`)
 
 Command: `{command()}`. Proxy trials: `{" ".join(args.proxy)}`; {args.trials} trials per study, the first always the
 card's default config; seeds 0, 1, … (repeats below). Reward: validation NDCG@10 (leave-one-out, full ranking).
 
-| method | repeats | best validation NDCG@10 (mean ± std) | minutes per study |
-|---|---|---|---|
+| method | repeats | best after 5 | best after 10 | best after {args.trials} (mean ± std) | minutes per study |
+|---|---|---|---|---|---|
 {rows}
 
 ![best so far](benchmarks/results/evolve_best_so_far.png)
+
+Kill and resume: {kills["studies_killed_and_resumed"]} studies were killed mid-trial (SIGKILL or SIGTERM) and resumed;
+{kills["trials_lost_after_kill"]} trials lost, {kills["trials_repeated_after_kill"]} repeated.
+"""
+    if "best_full_fidelity" in result:
+        b = result["best_full_fidelity"]
+        text += f"""
+The best proxy config ({b["study"]}: `{b["params"]}`) retrained at full fidelity (`{" ".join(args.full)}`, every user):
+validation NDCG@10 {b["inner"]:.4f}, test NDCG@10 {b["test"]["ndcg@10"]:.4f}.
 """
     if "composition" in result:
         c = result["composition"]
@@ -181,7 +193,7 @@ def main() -> None:
         "composition": f"{args.compose_users} seeded validation users decide, as many seeded test users measure",
     }
     save("evolve", result, protocol, summary=summary)
-    update_section("evolve", markdown(result, args))
+    update_section("evolve", markdown(result | {"summary": summary}, args))
     print(json.dumps(summary, indent=2))
 
 
