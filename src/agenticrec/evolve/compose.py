@@ -72,11 +72,15 @@ class Fusion:
     normalisation: Normalisation = "minmax"
 
     def apply(self, scores: dict[str, Scores], users: np.ndarray | slice = slice(None)) -> Scores:
-        parts = [
-            w * (rrf(scores[a][users]) if self.method == "rrf" else normalise(scores[a][users], self.normalisation))
-            for a, w in zip(self.agents, self.weights)
-        ]
-        fused = np.sum(parts, axis=0)
+        return self.combine([self.contribution(scores[a][users]) for a in self.agents])
+
+    def contribution(self, scores: Scores) -> Scores:
+        """One agent's scores on the common scale of this fusion (before weighting)."""
+        return rrf(scores) if self.method == "rrf" else normalise(scores, self.normalisation)
+
+    def combine(self, contributions: list[Scores]) -> Scores:
+        """The weighted sum of the agents' contributions (in ``agents`` order); column 0 stays padding."""
+        fused = np.sum([w * part for w, part in zip(self.weights, contributions)], axis=0)
         fused[:, 0] = -np.inf
         return fused
 
@@ -112,7 +116,15 @@ def best_fusion(
         else:
             grid = weight_grid(len(agents), steps if len(agents) > 1 else 1)
             candidates += [Fusion(agents, w, normalisation=normalisation) for w in grid]
-    rated = [(f, reward(f.apply(scores), users)) for f in candidates]
+    contributions: dict[tuple[str, str, str], Scores] = {}  # each agent on each scale, computed once
+
+    def contribution(fusion: Fusion, agent: str) -> Scores:
+        key = (agent, fusion.method, fusion.normalisation)
+        if key not in contributions:
+            contributions[key] = fusion.contribution(scores[agent])
+        return contributions[key]
+
+    rated = [(f, reward(f.combine([contribution(f, a) for a in f.agents]), users)) for f in candidates]
     return max(rated, key=lambda pair: pair[1])
 
 
