@@ -15,8 +15,9 @@ import pytest
 
 from agenticrec.augment import artifacts
 from agenticrec.augment.ranker import candidate_sets, metrics, ranks_from_scores, run_rank_llm
+from agenticrec.errors import AgenticRecError
 from agenticrec.llm import LLMClient
-from agenticrec.pipeline import RunConfig, load_config
+from agenticrec.pipeline import RunConfig, load_config, train_and_evaluate
 from agenticrec.sections.augment import RankerConfig
 
 N_ITEMS = 40
@@ -51,23 +52,23 @@ def scorer(messages: list[dict[str, str]], options: list[str]) -> list[float]:
     return [1.0 if option == successor(last_recent(user)) else -1.0 for option in options]
 
 
+def shop(folder: Path) -> list[str]:
+    """A 40-item shop whose 60 users walk through the items in order; the overrides that load it."""
+    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(N_ITEMS)], "title": [f"tea {k}" for k in range(N_ITEMS)]})
+    items.to_csv(folder / "items.csv", index=False)
+    events = [(f"u{u}", f"i{(u + s) % N_ITEMS}") for u in range(60) for s in range(8)]
+    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(folder / "events.csv", index=False)
+    return [
+        "data.name=files",
+        f"data.options.items={folder / 'items.csv'}",
+        f"data.options.interactions={folder / 'events.csv'}",
+        "data.options.columns.timestamp=null",
+    ]
+
+
 @pytest.fixture()
 def config(tmp_path: Path) -> RunConfig:
-    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(N_ITEMS)], "title": [f"tea {k}" for k in range(N_ITEMS)]})
-    items.to_csv(tmp_path / "items.csv", index=False)
-    events = [(f"u{u}", f"i{(u + s) % N_ITEMS}") for u in range(60) for s in range(8)]
-    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(tmp_path / "events.csv", index=False)
-    return load_config(
-        None,
-        [
-            "data.name=files",
-            f"data.options.items={tmp_path / 'items.csv'}",
-            f"data.options.interactions={tmp_path / 'events.csv'}",
-            "data.options.columns.timestamp=null",
-            f"run_dir={tmp_path / 'run'}",
-            "augment.ranker.users=30",
-        ],
-    )
+    return load_config(None, [*shop(tmp_path), f"run_dir={tmp_path / 'run'}", "augment.ranker.users=30"])
 
 
 def with_llm(config: RunConfig, choice: str) -> RunConfig:
@@ -124,3 +125,20 @@ def test_the_llm_ranker_beside_random_and_popularity_on_the_same_candidates(conf
     assert sum(row["users"] for row in result["llm_by_position"]) == 30
     ranks = pd.read_parquet(artifacts.augment_dir(config.run_dir) / artifacts.RANKS)
     assert len(ranks) == 30 and (ranks["rank_llm"] == 1).all() and ranks["rank_random"].between(1, 21).all()
+
+
+def test_a_trained_run_ranks_the_same_candidates(config: RunConfig, tmp_path: Path) -> None:
+    config = with_llm(config, "calibrated")
+    sasrec = load_config(None, [*shop(tmp_path), f"run_dir={tmp_path / 'sasrec'}", "train.epochs=3",
+                                "model.hidden_size=16", "model.max_len=8"], model="sasrec-ce")  # fmt: skip
+    train_and_evaluate(sasrec)
+    dataset = config.data.load()
+    with LLMClient(config.llm, config.run_dir) as client:
+        result = run_rank_llm(dataset, config.augment.ranker, client, config.run_dir, 0, {"sasrec": sasrec.run_dir})
+    assert 0.0 <= result["methods"]["sasrec"]["ndcg@10"] <= 1.0
+    ranks = pd.read_parquet(artifacts.augment_dir(config.run_dir) / artifacts.RANKS)
+    assert ranks["rank_sasrec"].between(1, 21).all()
+    other = load_config(None, [f"run_dir={tmp_path / 'ml'}"], data="movielens-100k", model="popularity")
+    train_and_evaluate(other)
+    with LLMClient(config.llm, config.run_dir) as client, pytest.raises(AgenticRecError, match="not files"):
+        run_rank_llm(dataset, config.augment.ranker, client, config.run_dir, 0, {"ml": other.run_dir})

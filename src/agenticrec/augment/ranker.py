@@ -103,9 +103,11 @@ def by_position(sets: list[CandidateSet], ranks: np.ndarray) -> list[dict[str, f
     return rows
 
 
-def model_scores(run_dir: Path, test: EvalSet, sets: list[CandidateSet]) -> np.ndarray:
+def model_scores(run_dir: Path, dataset: Dataset, test: EvalSet, sets: list[CandidateSet]) -> np.ndarray:
     """A trained run's scores of each set's candidates from the user's full test history."""
     run = load_run(run_dir)
+    if run.config.data.name != dataset.name or run.dataset.n_items != dataset.n_items:
+        raise AgenticRecError(f"baseline {run_dir} was trained on {run.config.data.name}, not {dataset.name}")
     rows = []
     with torch.no_grad():
         for start in range(0, len(sets), 256):
@@ -183,7 +185,7 @@ def run_rank_llm(
         "popularity": np.array([counts[s.candidates] for s in sets], dtype=float),
     }
     for name, path in baselines.items():
-        scored[name] = model_scores(path, test, sets)
+        scored[name] = model_scores(path, dataset, test, sets)
     llm, calls = llm_scores(dataset, sets, client)
     scored = {"llm": llm, **scored}
     ranks = {name: ranks_from_scores(sets, s, rng) for name, s in scored.items()}

@@ -56,7 +56,10 @@ def propose(
     system = load_prompt(__file__, "prompts/evolver.md").render(
         reward=card.inner_reward, description=card.description, space=card.space.describe()
     )
-    user = f"Trial history, oldest first:\n{history_lines(history[-shown:], card.inner_reward)}\n\nPropose the next."
+    user = (
+        f"Trial history, oldest first:\n{history_lines(history[-shown:], card.inner_reward)}\n\n"
+        "Propose the next configuration. It must differ from every configuration above in at least one decision."
+    )
     schema = proposal_model(card.space, history)
     try:
         result = client.call(EVOLVER, chat(system, user), schema, params={"max_tokens": 400})
