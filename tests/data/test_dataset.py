@@ -64,3 +64,22 @@ def test_stats(dataset: Dataset) -> None:
 def test_user_and_sequence_counts_must_agree(dataset: Dataset) -> None:
     with pytest.raises(DataError, match=r"tiny: 1 user ids but 2 sequences"):
         Dataset("tiny", dataset.items, ["u1"], dataset.sequences)
+
+
+def test_a_user_sample_keeps_the_catalogue_and_aligned_events() -> None:
+    sequences = [np.array([1, 2, 3 + u % 2], dtype=np.int64) for u in range(10)]
+    full = Dataset(
+        name="tiny",
+        items=pd.DataFrame({"item_id": ["a", "b", "c", "d"]}),
+        user_ids=[f"u{u}" for u in range(10)],
+        sequences=sequences,
+        timestamps=[np.array([u, u + 1, u + 2]) for u in range(10)],
+    )
+    sample = full.sample_users(4, seed=0)
+    assert sample.n_users == 4 and sample.n_items == 4 and sample.items is full.items
+    kept = [int(u[1:]) for u in sample.user_ids]
+    assert kept == sorted(kept) and full.sample_users(4, seed=0).user_ids == sample.user_ids  # seeded, in order
+    assert sample.timestamps is not None
+    for position, user in enumerate(kept):
+        assert (sample.sequences[position] == sequences[user]).all() and sample.timestamps[position][0] == user
+    assert full.sample_users(10) is full and full.sample_users(4, seed=1).user_ids != sample.user_ids

@@ -19,7 +19,8 @@ def test_run_resume_and_report(tmp_path):
         *tiny_shop(tmp_path),
         "evolve.method=tpe",
         "evolve.trials=2",
-        'evolve.proxy=["train.epochs=1", "model.hidden_size=8", "model.max_len=5"]',
+        'evolve.proxy=["train.epochs=1", "model.hidden_size=8", "model.max_len=5", "evaluate.test=false", '
+        '"data.users=30"]',
         'evolve.full=["train.epochs=2", "model.hidden_size=8", "model.max_len=5"]',
     ]
     args = ["evolve", "run", "--run-dir", str(run_dir), *[part for s in settings for part in ("--set", s)]]
@@ -28,6 +29,8 @@ def test_run_resume_and_report(tmp_path):
     report = json.loads((run_dir / "evolve.json").read_text())
     [study] = report["studies"]
     assert study["complete"] == 2 and study["trials"][0]["source"] == "default"
+    trial = json.loads((run_dir / "trials" / study["study"] / "0" / "metrics.json").read_text())
+    assert "test" not in trial and trial["protocol"]["dataset_stats"]["users"] == 30  # a proxy: validation only
     best = report["best_full_fidelity"]
     assert best["params"] == study["best_params"] and 0 <= best["test"]["ndcg@10"] <= 1
     resumed = CliRunner().invoke(app, ["evolve", "resume", str(run_dir)])  # nothing left: no new trial

@@ -42,6 +42,7 @@ def protocol(config: RunConfig, dataset: Dataset) -> dict[str, Any]:
     return {
         "dataset": dataset.name,
         "dataset_stats": dataset.stats(),
+        "user_sample": f"a seeded sample of {config.data.users} users" if config.data.users else None,
         "split": "leave-one-out (last item test, second-last validation, rest train)",
         "ranking": "full ranking over all items, no sampled negatives",
         "history_masked": config.evaluate.mask_history,
