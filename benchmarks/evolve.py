@@ -113,6 +113,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
                      f"{minutes:.1f} |")  # fmt: skip
     rows = "\n".join(lines)
     kills = result["summary"]
+    shares = [kills.get(f"valid_proposal_share_{m}", float("nan")) for m in ("llm", "llm_tpe")]
     text = f"""## AgenticRS evolution ({args.dataset}, agent `{args.agent}`)
 
 Command: `{command()}`. Proxy trials: `{" ".join(args.proxy)}`; {args.trials} trials per study, the first always the
@@ -123,6 +124,9 @@ card's default config; seeds 0, 1, … (repeats below). Reward: validation NDCG@
 {rows}
 
 ![best so far](benchmarks/results/evolve_best_so_far.png)
+
+LLM turns that gave a valid, new config (the others fell back to a seeded random sample): llm {shares[0]:.0%},
+llm-tpe {shares[1]:.0%}.
 
 Kill and resume: {kills["studies_killed_and_resumed"]} studies were killed mid-trial (SIGKILL or SIGTERM) and resumed;
 {kills["trials_lost_after_kill"]} trials lost, {kills["trials_repeated_after_kill"]} repeated.
@@ -175,6 +179,15 @@ def main() -> None:
     best = {m: float(np.mean([r["best_inner"] for r in rs])) for m, rs in studies.items()}
     summary: dict[str, Any] = {f"best_valid_{m.replace('-', '_')}": v for m, v in best.items()}
     summary |= kill_figures(studies)
+    for method in ("llm", "llm-tpe"):  # how many of the LLM's turns gave a valid, new config (else a random one)
+        turns = [
+            t["source"]
+            for r in studies.get(method, [])
+            for t in r["trials"]
+            if t["source"].startswith(("llm", "random"))
+        ]
+        if turns:
+            summary[f"valid_proposal_share_{method.replace('-', '_')}"] = turns.count("llm") / len(turns)
     if args.compose_with:
         result["best_full_fidelity"] = retrain_overall_best(studies, args)
         agents = {args.agent: Path(result["best_full_fidelity"]["run_dir"])}
