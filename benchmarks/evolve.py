@@ -39,7 +39,7 @@ def evolve_runs(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     card = load_card(args.agent)
     for method in args.methods:
-        for repeat in range(args.llm_repeats if method in ("llm", "llm-tpe") else args.repeats):
+        for repeat in range(args.start_repeat, args.llm_repeats if method in ("llm", "llm-tpe") else args.repeats):
             config = study_config(args, method, repeat)
             if method in ("llm", "llm-tpe"):
                 with LLMClient(config.llm, config.run_dir) as client:
@@ -161,6 +161,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--llm-repeats", type=int, default=3, help="repeats of the llm and llm-tpe methods")
+    parser.add_argument("--start-repeat", type=int, default=0, help="run repeats from this one (one study per process)")
     parser.add_argument("--llm", default="qwen-1.5b", help="LLM preset of the llm methods (benchmarks only)")
     parser.add_argument("--proxy", nargs="*", default=["data.users=4000", "train.epochs=2",
                                                        "evaluate.test=false"])  # fmt: skip
