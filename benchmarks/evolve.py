@@ -113,7 +113,8 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
                      f"{minutes:.1f} |")  # fmt: skip
     rows = "\n".join(lines)
     kills = result["summary"]
-    shares = [kills.get(f"valid_proposal_share_{m}", float("nan")) for m in ("llm", "llm_tpe")]
+    keys = {m: "valid_proposal_share_" + m.replace("-", "_") for m in ("llm", "llm-tpe")}
+    shares = ", ".join(f"{m} {kills[key]:.0%}" for m, key in keys.items() if key in kills)
     text = f"""## AgenticRS evolution ({args.dataset}, agent `{args.agent}`)
 
 Command: `{command()}`. Proxy trials: `{" ".join(args.proxy)}`; {args.trials} trials per study, the first always the
@@ -125,8 +126,7 @@ card's default config; seeds 0, 1, … (repeats below). Reward: validation NDCG@
 
 ![best so far](benchmarks/results/evolve_best_so_far.png)
 
-LLM turns that gave a valid, new config (the others fell back to a seeded random sample): llm {shares[0]:.0%},
-llm-tpe {shares[1]:.0%}.
+LLM turns that gave a valid, new config (the others fell back to a seeded random sample): {shares or "-"}.
 
 Kill and resume: {kills["studies_killed_and_resumed"]} studies were killed mid-trial (SIGKILL or SIGTERM) and resumed;
 {kills["trials_lost_after_kill"]} trials lost, {kills["trials_repeated_after_kill"]} repeated.
