@@ -15,6 +15,7 @@ from agenticrec.cli.options import (
     LLMOption,
     RunDirOption,
     SetOption,
+    named_run_dirs,
     run_config,
     stage_inputs,
 )
@@ -88,16 +89,11 @@ def rank_llm(
     from rich.table import Table
 
     from agenticrec.augment.ranker import run_rank_llm
-    from agenticrec.errors import ConfigError
 
-    pairs = [baseline.split("=", 1) for baseline in baselines]
-    if bad := [b for b, pair in zip(baselines, pairs) if len(pair) != 2 or not all(pair)]:
-        raise ConfigError(f"--baseline takes NAME=RUN_DIR, got {', '.join(bad)}")
+    runs = named_run_dirs(baselines, "--baseline")
     cfg = run_config(config, set_, run_dir, data, llm=llm)
     with stage_inputs(cfg) as (dataset, client):
-        result = run_rank_llm(
-            dataset, cfg.augment.ranker, client, cfg.run_dir, cfg.seed, {name: Path(p) for name, p in pairs}
-        )
+        result = run_rank_llm(dataset, cfg.augment.ranker, client, cfg.run_dir, cfg.seed, runs)
     table = Table("method", "Recall@10", "NDCG@10", "MRR", "hit@1", title=f"{result['protocol']['users']} users")
     for name, m in result["methods"].items():
         table.add_row(name, *(f"{m[k]:.4f}" for k in ("recall@10", "ndcg@10", "mrr", "hit@1")))

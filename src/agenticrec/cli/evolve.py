@@ -8,7 +8,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import ConfigOption, DataOption, LLMOption, RunDirOption, SetOption, run_config
+from agenticrec.cli.options import (
+    ConfigOption,
+    DataOption,
+    LLMOption,
+    RunDirOption,
+    SetOption,
+    named_run_dirs,
+    run_config,
+)
 
 app = typer.Typer(help="AgenticRS: evolve agents (random, TPE, LLM, LLM+TPE) and report.", no_args_is_help=True)
 
@@ -66,15 +74,12 @@ def compose(
     run_dir: Path | None = RunDirOption,
 ) -> None:
     """Fuse, select and route retrieval agents on validation (outer reward); test against each single agent."""
-    from agenticrec.errors import ConfigError
     from agenticrec.evolve import report as evolve_report
     from agenticrec.evolve.composition import compose_agents
 
-    pairs = [agent.split("=", 1) for agent in agents]
-    if bad := [agent for agent, pair in zip(agents, pairs) if len(pair) != 2 or not all(pair)]:
-        raise ConfigError(f"--agent takes NAME=RUN_DIR, got {', '.join(bad)}")
+    runs = named_run_dirs(agents, "--agent")
     cfg = run_config(config, set_, run_dir)
-    result = compose_agents(cfg, {name: Path(path) for name, path in pairs})
+    result = compose_agents(cfg, runs)
     evolve_report(cfg.run_dir)
     table = Table("system", "validation outer reward", "test NDCG@10", title=f"composition ({result['chosen']} chosen)")
     for name, value in result["single_test_ndcg10"].items():

@@ -41,3 +41,13 @@ def stage_inputs(cfg: RunConfig) -> Iterator[tuple[Dataset, LLMClient]]:
     save_config(cfg, cfg.run_dir)
     with LLMClient(cfg.llm, cfg.run_dir) as client:
         yield dataset, client
+
+
+def named_run_dirs(values: list[str], option: str) -> dict[str, Path]:
+    """``NAME=RUN_DIR`` option values as a name -> run directory map; a malformed one is a config error."""
+    from agenticrec.errors import ConfigError
+
+    pairs = [value.split("=", 1) for value in values]
+    if bad := [value for value, pair in zip(values, pairs) if len(pair) != 2 or not all(pair)]:
+        raise ConfigError(f"{option} takes NAME=RUN_DIR, got {', '.join(bad)}")
+    return {name: Path(path) for name, path in pairs}

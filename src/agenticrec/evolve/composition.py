@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from agenticrec.config import save_config
-from agenticrec.data.dataset import EvalSet, Stage
+from agenticrec.data.dataset import EvalSet
 from agenticrec.errors import AgenticRecError
 from agenticrec.evolve.card import load_card
 from agenticrec.evolve.compose import (
@@ -69,10 +69,6 @@ def agent_scores(runs: dict[str, TrainedRun], users: EvalSet) -> dict[str, Score
     return out
 
 
-def stage_users(run: TrainedRun, stage: Stage, users: int, seed: int) -> EvalSet:
-    return run.split.stage(stage).sample(users, seed)
-
-
 def compose_agents(config: RunConfig, agents: dict[str, Path]) -> dict[str, Any]:
     """Search the composition on validation by the outer reward and measure it on test (see the module doc)."""
     evolve = config.evolve
@@ -81,7 +77,7 @@ def compose_agents(config: RunConfig, agents: dict[str, Path]) -> dict[str, Any]
     save_config(config, config.run_dir)
     first = next(iter(runs.values()))
     counts, mask = first.counts, first.config.evaluate.mask_history
-    valid = stage_users(first, "valid", evolve.compose_users, config.seed)
+    valid = first.split.stage("valid").sample(evolve.compose_users, config.seed)
     valid_scores = agent_scores(runs, valid)
     reward = outer_reward(valid.histories, valid.targets, counts, evolve.tail_weight, mask)
     variants = [
@@ -100,7 +96,7 @@ def compose_agents(config: RunConfig, agents: dict[str, Path]) -> dict[str, Any]
     segment_by = max(routings, key=lambda by: routings[by][1])
     routing, routing_valid = routings[segment_by]
     del valid_scores
-    test = stage_users(first, "test", evolve.compose_users, config.seed + 1)
+    test = first.split.stage("test").sample(evolve.compose_users, config.seed + 1)
     test_scores = agent_scores(runs, test)
     test_ndcg = outer_reward(test.histories, test.targets, counts, 0.0, mask)
     single = {name: _value(test_ndcg, s) for name, s in test_scores.items()}
