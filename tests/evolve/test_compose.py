@@ -6,7 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agenticrec.evolve.compose import Fusion, best_fusion, normalise, outer_reward, route, rrf, segments, select_agents
+from agenticrec.evolve.compose import (
+    Fusion,
+    Segmenter,
+    best_fusion,
+    normalise,
+    outer_reward,
+    route,
+    rrf,
+    select_agents,
+    system_from_record,
+    system_record,
+)
 
 INF = np.inf
 
@@ -44,14 +55,20 @@ def two_segments(n: int = 40):
 
 def test_routing_sends_each_segment_to_its_best_agent():
     scores, targets, histories, reward = two_segments()
-    segment_of = np.where([len(h) > 1 for h in histories], "long", "short")
+    counts = np.array([0, 5, 5, 5])
+    segmenter = Segmenter.fit(histories, counts, by="length")
     options = [Fusion((name,), (1.0,)) for name in scores]
-    routing = route(scores, segment_of, reward, options)
+    routing = route(scores, histories, counts, segmenter, reward, options)
     assert routing.segments["short"].agents == ("a",) and routing.segments["long"].agents == ("b",)
     everyone = np.arange(len(targets))
-    routed = reward(routing.apply(scores, segment_of), everyone)
+    routed = reward(routing.apply(scores, histories, counts), everyone)
     single_best = max(reward(scores[name], everyone) for name in scores)
     assert routed == pytest.approx(1.0) and single_best < 0.85
+    assert routing.agents == ("a", "b")
+    read_back = system_from_record(system_record(routing))  # as compose.json stores it for serving
+    assert read_back == routing
+    one_long_user = read_back.apply({n: s[-1:] for n, s in scores.items()}, histories[-1:], counts)
+    assert np.argmax(one_long_user[0]) == 2  # a lone request is segmented by the fitted median, not its own
 
 
 def test_agent_selection_drops_an_agent_that_adds_nothing():
@@ -64,5 +81,9 @@ def test_agent_selection_drops_an_agent_that_adds_nothing():
 
 def test_segments_split_by_history_length_and_taste():
     counts = np.array([0, 100, 1, 50])
-    labels = segments([np.array([1]), np.array([2]), np.array([1, 2, 3]), np.array([2, 2, 2])], counts)
-    assert labels.tolist() == ["short-popular", "short-niche", "long-popular", "long-niche"]
+    histories = [np.array([1]), np.array([2]), np.array([1, 2, 3]), np.array([2, 2, 2])]
+    segmenter = Segmenter.fit(histories, counts)
+    assert segmenter(histories, counts).tolist() == ["short-popular", "short-niche", "long-popular", "long-niche"]
+    assert segmenter([np.array([1, 1, 1, 1])], counts).tolist() == ["long-popular"]
+    fusion = Fusion(("a", "b"), (0.3, 0.7), method="rrf")
+    assert system_from_record(system_record(fusion)) == fusion

@@ -3,12 +3,17 @@ and idempotent events, the page without JavaScript, health and metrics."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from serve_testkit import KEY
 
 from agenticrec.errors import AgenticRecError
+from agenticrec.evolve.compose import Routing, system_from_record
+from agenticrec.evolve.composition import COMPOSE
+from agenticrec.pipeline import load_run
 from agenticrec.serve import Catalogue, ServeSettings, create_app
 
 
@@ -16,7 +21,7 @@ def test_a_known_users_list_leaves_out_their_history(client: TestClient, app):
     body = client.get("/v1/users/u3/recommendations", params={"k": 5}).json()
     catalogue = app.state.catalogue
     seen = {catalogue.dataset.items["item_id"].iloc[i - 1] for i in catalogue.history("u3")}
-    assert body["model"] == "sasrec" and len(body["items"]) == 5  # the default is the SASRec run
+    assert body["model"] == "composed" and len(body["items"]) == 5  # the default is the composition
     assert [row["rank"] for row in body["items"]] == [1, 2, 3, 4, 5]
     assert not seen & {row["item_id"] for row in body["items"]}
     scores = [row["score"] for row in body["items"]]
@@ -25,12 +30,30 @@ def test_a_known_users_list_leaves_out_their_history(client: TestClient, app):
     assert seen <= {row["item_id"] for row in with_seen["items"]}
 
 
-@pytest.mark.parametrize("model", ["generative", "sasrec", "popularity"])
+@pytest.mark.parametrize("model", ["generative", "sasrec", "popularity", "composed"])
 def test_critique_keeps_only_items_under_the_chosen_descriptor(client: TestClient, model: str):
     body = client.get("/v1/users/u1/recommendations", params={"model": model, "allow": "Coffee", "k": 5}).json()
     assert body["items"] and all(row["descriptor_path"][0] == "Coffee" for row in body["items"])
     by_token = client.get("/v1/users/u1/recommendations", params={"model": model, "allow": "Shop > Tea"}).json()
     assert all(row["descriptor_path"][0] == "Tea" for row in by_token["items"])
+
+
+def test_a_composition_serves_its_recorded_system_over_its_agents(client: TestClient, served_runs):
+    record = json.loads((served_runs / "composed" / COMPOSE).read_text())
+    system = system_from_record(record["system"])
+    runs = {name: load_run(served_runs / name) for name in system.agents}
+    catalogue = client.app.state.catalogue
+    history = catalogue.history("u3")
+    scores = {name: run.model.score_batched([history]) for name, run in runs.items()}
+    counts = runs[system.agents[0]].counts
+    fused = system.apply(scores, [history], counts) if isinstance(system, Routing) else system.apply(scores)
+    fused[0, history] = -np.inf
+    expected = list(np.argsort(-fused[0], kind="stable")[:5])
+    body = client.get("/v1/users/u3/recommendations", params={"k": 5, "model": "composed"}).json()
+    assert [catalogue.item_index(row["item_id"]) for row in body["items"]] == expected
+    listed = {m["name"]: m for m in client.get("/v1/models").json()}
+    assert listed["composed"]["model"] == "composition" and listed["composed"]["default"]
+    assert listed["composed"]["test_ndcg10"] == record["composed_test_ndcg10"]
 
 
 def test_an_anonymous_session_and_similar_items(client: TestClient):
@@ -115,7 +138,7 @@ def test_the_page_works_without_javascript(client: TestClient, app):
 
 
 def test_health_and_metrics(client: TestClient):
-    assert client.get("/healthz").json()["models"] == ["generative", "popularity", "sasrec"]
+    assert client.get("/healthz").json()["models"] == ["generative", "popularity", "sasrec", "composed"]
     client.get("/v1/items/i1")
     metrics = client.get("/metrics").text
     assert 'agenticrec_requests_total{method="GET",route="/v1/items/{item_id}",status="200"} 1.0' in metrics
@@ -124,6 +147,17 @@ def test_health_and_metrics(client: TestClient):
 def test_a_folder_without_runs_is_refused(tmp_path):
     with pytest.raises(AgenticRecError, match="no trained run"):
         Catalogue.load([tmp_path])
+
+
+def test_a_composition_is_served_alone_and_refused_without_its_agents(served_runs, tmp_path):
+    alone = Catalogue.load([served_runs / "composed"])
+    assert list(alone.models) == ["composed"] and alone.dataset.n_items == 24
+    record = json.loads((served_runs / "composed" / COMPOSE).read_text())
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (moved / COMPOSE).write_text(json.dumps(record | {"agents": {a: str(tmp_path / a) for a in record["agents"]}}))
+    with pytest.raises(AgenticRecError, match="agent runs not found"):
+        Catalogue.load([moved])
 
 
 def test_allowed_mask_drops_the_history(app):

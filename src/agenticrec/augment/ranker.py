@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import torch
 from pydantic import create_model
 
 from agenticrec.augment import artifacts
@@ -108,13 +107,8 @@ def model_scores(run_dir: Path, dataset: Dataset, test: EvalSet, sets: list[Cand
     run = load_run(run_dir)
     if run.config.data.name != dataset.name or run.dataset.n_items != dataset.n_items:
         raise AgenticRecError(f"baseline {run_dir} was trained on {run.config.data.name}, not {dataset.name}")
-    rows = []
-    with torch.no_grad():
-        for start in range(0, len(sets), 256):
-            batch = sets[start : start + 256]
-            full = run.model.score([test.histories[s.user] for s in batch]).float().numpy()
-            rows += [full[i, s.candidates] for i, s in enumerate(batch)]
-    return np.array(rows)
+    full = run.model.score_batched([test.histories[s.user] for s in sets])
+    return np.array([full[i, s.candidates] for i, s in enumerate(sets)])
 
 
 def _titles(dataset: Dataset, items: np.ndarray) -> list[str]:

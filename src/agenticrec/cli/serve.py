@@ -1,4 +1,4 @@
-"""``agenticrec serve``: trained runs behind an HTTP API and a web page."""
+"""``agenticrec serve``: trained runs and compositions behind an HTTP API and a web page."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from agenticrec.errors import AgenticRecError
 
 
 def serve(
-    run_dirs: list[Path] = typer.Argument(..., help="run directories, or folders of runs such as runs/quickstart"),
+    run_dirs: list[Path] = typer.Argument(
+        ..., help="run directories, compositions (evolve compose), or folders of runs such as runs/quickstart"
+    ),
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
     port: int = typer.Option(8000, help="port to listen on"),
     events: Path | None = typer.Option(None, help="SQLite event store (default: events.sqlite in the first folder)"),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -151,16 +151,54 @@ def select_agents(
     return fusion, best, dropped
 
 
+@dataclass(frozen=True)
+class Segmenter:
+    """User segments by history length (short/long) and taste (popular/niche: the mean training popularity of the
+    user's items), or both (e.g. ``short-niche``), split at the medians of the users it was fitted on, so that the
+    validation users that decide a routing, the test users and a served request are segmented alike."""
+
+    by: SegmentBy
+    length_median: float
+    taste_median: float
+
+    @classmethod
+    def fit(cls, histories: list[np.ndarray], item_counts: np.ndarray, by: SegmentBy = "length-taste") -> Segmenter:
+        lengths, taste = _length_and_taste(histories, item_counts)
+        return cls(by, float(np.median(lengths)), float(np.median(taste)))
+
+    def __call__(self, histories: list[np.ndarray], item_counts: np.ndarray) -> np.ndarray:
+        lengths, taste = _length_and_taste(histories, item_counts)
+        length_label = np.where(lengths <= self.length_median, "short", "long")
+        taste_label = np.where(taste >= self.taste_median, "popular", "niche")
+        if self.by == "length":
+            return length_label
+        if self.by == "taste":
+            return taste_label
+        return np.char.add(np.char.add(length_label, "-"), taste_label)
+
+
+def _length_and_taste(histories: list[np.ndarray], item_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.array([len(h) for h in histories])
+    taste = np.array([item_counts[h].mean() if len(h) else 0.0 for h in histories])
+    return lengths, taste
+
+
 @dataclass
 class Routing:
     """Each user segment served by its own fusion (a single agent is a fusion of one)."""
 
+    segmenter: Segmenter
     segments: dict[str, Fusion] = field(default_factory=dict)
     rewards: dict[str, float] = field(default_factory=dict)
 
-    def apply(self, scores: dict[str, Scores], segment_of: np.ndarray) -> Scores:
-        n_users, width = segment_of.shape[0], next(iter(scores.values())).shape[1]
-        out = np.full((n_users, width), -np.inf)
+    @property
+    def agents(self) -> tuple[str, ...]:
+        return tuple(sorted({a for fusion in self.segments.values() for a in fusion.agents}))
+
+    def apply(self, scores: dict[str, Scores], histories: list[np.ndarray], item_counts: np.ndarray) -> Scores:
+        """The routed scores of the users with ``histories`` (the rows of ``scores``)."""
+        segment_of = self.segmenter(histories, item_counts)
+        out = np.full((len(histories), next(iter(scores.values())).shape[1]), -np.inf)
         for name, fusion in self.segments.items():
             rows = np.flatnonzero(segment_of == name)
             if rows.size:
@@ -168,9 +206,17 @@ class Routing:
         return out
 
 
-def route(scores: dict[str, Scores], segment_of: np.ndarray, reward: Reward, options: list[Fusion]) -> Routing:
+def route(
+    scores: dict[str, Scores],
+    histories: list[np.ndarray],
+    item_counts: np.ndarray,
+    segmenter: Segmenter,
+    reward: Reward,
+    options: list[Fusion],
+) -> Routing:
     """Per segment, the option (single agents and fusions) with the best outer reward on that segment's users."""
-    routing = Routing()
+    routing = Routing(segmenter)
+    segment_of = segmenter(histories, item_counts)
     for name in sorted(set(segment_of.tolist())):
         rows = np.flatnonzero(segment_of == name)
         rated = [(option, reward(option.apply(scores, rows), rows)) for option in options]
@@ -178,15 +224,32 @@ def route(scores: dict[str, Scores], segment_of: np.ndarray, reward: Reward, opt
     return routing
 
 
-def segments(histories: list[np.ndarray], item_counts: np.ndarray, by: SegmentBy = "length-taste") -> np.ndarray:
-    """User segments by history length (short/long at the median), taste (popular/niche at the median of the mean
-    training popularity of the user's items), or both, e.g. ``short-niche``."""
-    lengths = np.array([len(h) for h in histories])
-    taste = np.array([item_counts[h].mean() if len(h) else 0.0 for h in histories])
-    length_label = np.where(lengths <= np.median(lengths), "short", "long")
-    taste_label = np.where(taste >= np.median(taste), "popular", "niche")
-    if by == "length":
-        return length_label
-    if by == "taste":
-        return taste_label
-    return np.char.add(np.char.add(length_label, "-"), taste_label)
+System = Fusion | Routing
+"""What a composition serves: one fusion of agents (a selection is a fusion too), or a routing."""
+
+
+def system_record(system: System) -> dict[str, Any]:
+    """``system`` as JSON-ready data, read back by ``system_from_record``."""
+    if isinstance(system, Fusion):
+        return {"fusion": asdict(system)}
+    return {
+        "routing": {
+            "segmenter": asdict(system.segmenter),
+            "segments": {name: asdict(f) for name, f in system.segments.items()},
+            "rewards": system.rewards,
+        }
+    }
+
+
+def system_from_record(record: dict[str, Any]) -> System:
+    def fusion(data: dict[str, Any]) -> Fusion:
+        return Fusion(tuple(data["agents"]), tuple(data["weights"]), data["method"], data["normalisation"])
+
+    if "fusion" in record:
+        return fusion(record["fusion"])
+    routing = record["routing"]
+    return Routing(
+        Segmenter(**routing["segmenter"]),
+        {name: fusion(f) for name, f in routing["segments"].items()},
+        dict(routing["rewards"]),
+    )

@@ -1,11 +1,14 @@
 """Compositional evolution as a stage: trained retrieval agents are scored on seeded validation users; the fusion
 agent's and the routing agent's decision spaces are searched under the outer reward (fusion method and
 normalisation, weights, agent-set selection, segmentation); the option with the best validation reward is the
-system, measured on seeded test users against every single agent. Writes ``RUN_DIR/compose.json``."""
+system, measured on seeded test users against every single agent. Writes ``RUN_DIR/compose.json``, which
+``load_composition`` reads back as a model that serves the chosen system."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,17 +27,20 @@ from agenticrec.evolve.compose import (
     Routing,
     Scores,
     SegmentBy,
+    Segmenter,
+    System,
     best_fusion,
     outer_reward,
     route,
-    segments,
     select_agents,
+    system_from_record,
+    system_record,
 )
 from agenticrec.io import write_json
+from agenticrec.models.base import Model
 from agenticrec.pipeline import RunConfig, TrainedRun, load_run
 
 COMPOSE = "compose.json"
-SCORING_BATCH = 256
 
 
 def agent_run_dir(path: Path) -> Path:
@@ -58,15 +64,7 @@ def load_agents(agents: dict[str, Path]) -> dict[str, TrainedRun]:
 
 def agent_scores(runs: dict[str, TrainedRun], users: EvalSet) -> dict[str, Scores]:
     """Each agent's full-catalogue scores of ``users``."""
-    out = {}
-    for name, run in runs.items():
-        with torch.no_grad():
-            parts = [
-                run.model.score(users.histories[i : i + SCORING_BATCH]).float().numpy()
-                for i in range(0, len(users.histories), SCORING_BATCH)
-            ]
-        out[name] = np.concatenate(parts)
-    return out
+    return {name: run.model.score_batched(users.histories) for name, run in runs.items()}
 
 
 def compose_agents(config: RunConfig, agents: dict[str, Path]) -> dict[str, Any]:
@@ -89,10 +87,9 @@ def compose_agents(config: RunConfig, agents: dict[str, Path]) -> dict[str, Any]
     options = [Fusion((name,), (1.0,)) for name in valid_scores] + [fusion]
     routings = {}
     for point in routing_card.space.grid():
-        by = cast(SegmentBy, point["segment_by"])
-        segment_of = segments(valid.histories, counts, by)
-        routing = route(valid_scores, segment_of, reward, options)
-        routings[by] = (routing, _value(reward, routing.apply(valid_scores, segment_of)))
+        segmenter = Segmenter.fit(valid.histories, counts, cast(SegmentBy, point["segment_by"]))
+        routing = route(valid_scores, valid.histories, counts, segmenter, reward, options)
+        routings[segmenter.by] = (routing, _value(reward, routing.apply(valid_scores, valid.histories, counts)))
     segment_by = max(routings, key=lambda by: routings[by][1])
     routing, routing_valid = routings[segment_by]
     del valid_scores
@@ -103,8 +100,9 @@ def compose_agents(config: RunConfig, agents: dict[str, Path]) -> dict[str, Any]
     composed = {
         "fusion": (fusion_valid, _value(test_ndcg, fusion.apply(test_scores))),
         "selection": (selected_valid, _value(test_ndcg, selected.apply(test_scores))),
-        "routing": (routing_valid, _value(test_ndcg, _routed(routing, test_scores, test, counts, segment_by))),
+        "routing": (routing_valid, _value(test_ndcg, routing.apply(test_scores, test.histories, counts))),
     }
+    systems: dict[str, System] = {"fusion": fusion, "selection": selected, "routing": routing}
     chosen = max(composed, key=lambda k: composed[k][0])  # decided on validation
     result = {
         "agents": {name: str(agent_run_dir(path)) for name, path in agents.items()},
@@ -123,6 +121,7 @@ def compose_agents(config: RunConfig, agents: dict[str, Path]) -> dict[str, Any]
         "options": {k: {"valid_outer": v, "test_ndcg10": t} for k, (v, t) in composed.items()},
         "chosen": chosen,
         "composed_test_ndcg10": composed[chosen][1],
+        "system": system_record(systems[chosen]),
         "single_best_test_ndcg10": max(single.values()),
     }
     write_json(config.run_dir / COMPOSE, result)
@@ -133,5 +132,50 @@ def _value(reward: Reward, scores: Scores) -> float:
     return reward(scores, np.arange(scores.shape[0]))
 
 
-def _routed(routing: Routing, scores: dict[str, Scores], users: EvalSet, counts: np.ndarray, by: SegmentBy) -> Scores:
-    return routing.apply(scores, segments(users.histories, counts, by))
+class ComposedModel(Model):
+    """The chosen system of a composition as a model: each agent it uses scores the histories, and the fusion or
+    routing combines them (so it evaluates, serves and re-ranks like any trained run)."""
+
+    trains = False
+
+    def __init__(self, agents: dict[str, Model], system: System, item_counts: np.ndarray) -> None:
+        self.agents, self.system, self.item_counts = agents, system, item_counts
+
+    def score(self, histories: list[np.ndarray]) -> torch.Tensor:
+        scores = {name: self.agents[name].score_batched(histories) for name in self.system.agents}
+        if isinstance(self.system, Routing):
+            fused = self.system.apply(scores, histories, self.item_counts)
+        else:
+            fused = self.system.apply(scores)
+        return torch.from_numpy(fused).float()
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A composition read back: its record (compose.json), the runs of the agents its system uses, and the model."""
+
+    run_dir: Path
+    record: dict[str, Any]
+    runs: dict[str, TrainedRun]
+    model: ComposedModel
+
+
+def load_composition(run_dir: Path, load: Callable[[Path], TrainedRun] = load_run) -> Composition:
+    """The composition in ``run_dir``; ``load`` reads each agent's run (paths as recorded, relative to the
+    directory the composition was made from unless absolute)."""
+    path = Path(run_dir) / COMPOSE
+    if not path.is_file():
+        raise AgenticRecError(f"{run_dir} holds no composition ({COMPOSE}); make one with `agenticrec evolve compose`")
+    record = json.loads(path.read_text())
+    if "system" not in record:
+        raise AgenticRecError(f"{path} predates servable compositions; run `agenticrec evolve compose` again")
+    system = system_from_record(record["system"])
+    missing = [
+        f"{name}={record['agents'][name]}" for name in system.agents if not Path(record["agents"][name]).is_dir()
+    ]
+    if missing:
+        raise AgenticRecError(f"{run_dir}: agent runs not found: {', '.join(missing)} (paths as recorded in {COMPOSE})")
+    runs = {name: load(Path(record["agents"][name])) for name in system.agents}
+    first = next(iter(runs.values()))
+    model = ComposedModel({name: run.model for name, run in runs.items()}, system, first.counts)
+    return Composition(Path(run_dir), record, runs, model)

@@ -89,6 +89,14 @@ class Model:
         return {}
 
     @torch.no_grad()
+    def score_batched(self, histories: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
+        """``score`` of many users in batches, as one float array."""
+        parts = [
+            self.score(histories[i : i + batch_size]).float().numpy() for i in range(0, len(histories), batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.empty((0, 0), dtype=np.float32)
+
+    @torch.no_grad()
     def recommend(
         self, histories: list[np.ndarray], k: int | None = None, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:

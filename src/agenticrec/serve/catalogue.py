@@ -13,8 +13,10 @@ import numpy as np
 
 from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
+from agenticrec.evolve.composition import COMPOSE, Composition, load_composition
 from agenticrec.intent import artifacts as intent_artifacts
 from agenticrec.intent.explanations import Explained, ExplanationLookup
+from agenticrec.models.base import Model
 from agenticrec.pipeline import TrainedRun, load_run
 from agenticrec.pipeline.run import METRICS
 from agenticrec.semantic_ids import SemanticIDs, catalogue_key
@@ -22,27 +24,39 @@ from agenticrec.tagger import artifacts as tagger_artifacts
 from agenticrec.tagger.vocabulary import Vocabulary
 
 MAX_K = 100
+COMPOSITION = "composition"
 
 
 @dataclass
 class ServedModel:
-    """One trained run; ``lock`` makes its scoring one request at a time (torch modules are not re-entrant)."""
+    """One trained run or composition, named by its folder. ``lock`` makes its scoring one request at a time (torch
+    modules are not re-entrant); ``beam`` is a generative run's beam width, searched whole whatever ``k``."""
 
     name: str
-    run: TrainedRun
+    run_dir: Path
+    kind: str
+    model: Model
     test_metrics: dict[str, Any]
+    beam: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def kind(self) -> str:
-        return str(self.run.config.model.name)
+    @classmethod
+    def of_run(cls, run: TrainedRun) -> ServedModel:
+        metrics = json.loads((run.config.run_dir / METRICS).read_text())
+        beam = getattr(run.config.model, "beam", None)
+        run_dir = run.config.run_dir
+        return cls(run_dir.name, run_dir, str(run.config.model.name), run.model, dict(metrics.get("test", {})), beam)
+
+    @classmethod
+    def of_composition(cls, composition: Composition) -> ServedModel:
+        """Its test NDCG@10 is the composition's, measured on its seeded test users."""
+        metrics = {"ndcg@10": composition.record["composed_test_ndcg10"]}
+        return cls(composition.run_dir.name, composition.run_dir, COMPOSITION, composition.model, metrics)
 
     def rank(self, history: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` allowed items after ``history`` (item indices and scores), best first, no padding item."""
-        beam = getattr(self.run.config.model, "beam", None)  # a generative run searches its whole beam
-        width = max(k, beam) if isinstance(beam, int) else k
         with self.lock:
-            items, scores = self.run.model.recommend([history], k=width, allowed=allowed)
+            items, scores = self.model.recommend([history], k=max(k, self.beam or 0), allowed=allowed)
         keep = np.isfinite(scores[0]) & (items[0] > 0)
         return items[0][keep][:k], scores[0][keep][:k]
 
@@ -60,40 +74,52 @@ class Catalogue:
 
     @classmethod
     def load(cls, paths: list[Path]) -> Catalogue:
-        run_dirs, intent_dirs = discover(paths)
-        if not run_dirs:
+        run_dirs, compose_dirs, intent_dirs = discover(paths)
+        if not run_dirs and not compose_dirs:
             raise AgenticRecError(
                 f"no trained run under {', '.join(map(str, paths))} (a run directory holds config.yaml and "
                 f"{METRICS}); train one with `agenticrec train` or run the quickstart"
             )
-        runs = [load_run(d) for d in run_dirs]
-        dataset = runs[0].dataset
-        key = catalogue_key(dataset.item_ids())
-        for other in runs[1:]:
+        loaded: dict[Path, TrainedRun] = {}
+
+        def load(run_dir: Path) -> TrainedRun:  # an agent of a composition may be served on its own too
+            key = Path(run_dir).resolve()
+            if key not in loaded:
+                loaded[key] = load_run(run_dir)
+            return loaded[key]
+
+        runs = [load(d) for d in run_dirs]
+        compositions = [load_composition(d, load) for d in compose_dirs]
+        everyone = [*runs, *(run for c in compositions for run in c.runs.values())]
+        key = catalogue_key(everyone[0].dataset.item_ids())
+        for other in everyone[1:]:
             if catalogue_key(other.dataset.item_ids()) != key:
                 raise AgenticRecError(
-                    f"{other.config.run_dir} is on another catalogue than {runs[0].config.run_dir}; "
+                    f"{other.config.run_dir} is on another catalogue than {everyone[0].config.run_dir}; "
                     "serve runs of one dataset together"
                 )
-        models = {}
-        for run in runs:
-            name = run.config.run_dir.name  # the folder name, or the whole path where two folders share one
-            name = name if name not in models else str(run.config.run_dir)
-            metrics = json.loads((run.config.run_dir / METRICS).read_text())
-            models[name] = ServedModel(name, run, dict(metrics.get("test", {})))
-        ids = next((r.semantic_ids for r in runs if r.semantic_ids is not None), None)
+        models: dict[str, ServedModel] = {}
+        for served in [*map(ServedModel.of_run, runs), *map(ServedModel.of_composition, compositions)]:
+            if served.name in models:  # two folders share a name: the whole path
+                served.name = str(served.run_dir)
+            models[served.name] = served
+        ids = next((r.semantic_ids for r in everyone if r.semantic_ids is not None), None)
         return cls(
-            dataset,
+            everyone[0].dataset,
             models,
             ids,
-            _vocabulary(runs, ids),
+            _vocabulary(everyone, ids),
             [ExplanationLookup.load(d) for d in intent_dirs],
         )
 
     @property
     def default_model(self) -> str:
-        """A SASRec run if there is one (the fastest learned model), else the first."""
-        return next((name for name, m in self.models.items() if m.kind == "sasrec"), next(iter(self.models)))
+        """A composition if there is one (the system chosen on validation), else a SASRec run (the fastest learned
+        model), else the first."""
+        for kind in (COMPOSITION, "sasrec"):
+            if found := next((name for name, m in self.models.items() if m.kind == kind), None):
+                return found
+        return next(iter(self.models))
 
     def model(self, name: str | None) -> ServedModel:
         return self.models[name or self.default_model]
@@ -153,10 +179,11 @@ class Catalogue:
         self._described: dict[int, dict[str, Any]] = {}
 
 
-def discover(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """Trained run directories and intent runs with explanation tables, at each path or one level below it (so that
-    ``runs/quickstart`` serves its popularity, SASRec and generative runs)."""
+def discover(paths: list[Path]) -> tuple[list[Path], list[Path], list[Path]]:
+    """Trained run directories, compositions, and intent runs with explanation tables, at each path or one level
+    below it (so that ``runs/quickstart`` serves its popularity, SASRec and generative runs)."""
     runs: list[Path] = []
+    compositions: list[Path] = []
     intents: list[Path] = []
     for path in map(Path, paths):
         if not path.is_dir():
@@ -164,11 +191,13 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Path]]:
         for candidate in [path, *sorted(p for p in path.iterdir() if p.is_dir())]:
             if (candidate / "config.yaml").is_file() and (candidate / METRICS).is_file():
                 runs.append(candidate)
+            elif (candidate / COMPOSE).is_file():
+                compositions.append(candidate)
             if (intent_artifacts.intent_dir(candidate) / intent_artifacts.EXPLANATIONS).is_file():
                 intents.append(candidate)
-            if candidate == path and candidate in runs:
+            if candidate == path and (candidate in runs or candidate in compositions):
                 break
-    return runs, intents
+    return runs, compositions, intents
 
 
 def _vocabulary(runs: list[TrainedRun], ids: SemanticIDs | None) -> Vocabulary | None:
