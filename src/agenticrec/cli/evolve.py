@@ -91,6 +91,22 @@ def compose(
                     f"{ {seg: r['served_by'] for seg, r in result['routing'].items()} }")  # fmt: skip
 
 
+@app.command("signal-card")
+def signal_card(
+    tables: list[Path] = typer.Argument(..., help="signal tables written by `augment generate` (signal.parquet)"),
+    out: Path = typer.Option(..., "--out", help="where to write the card YAML"),
+    fields: str | None = typer.Option(None, help="base item text fields, e.g. title,brand,categories"),
+) -> None:
+    """Write the LaMAR signal-choice card: the text-based model with the base fields alone or plus one signal."""
+    from agenticrec.evolve.signal_card import signal_card as make_card
+    from agenticrec.evolve.signal_card import write_card
+
+    card = make_card(tables, fields.split(",") if fields else None)
+    write_card(card, out)
+    Console().print(f"wrote {out}; evolve it with --set evolve.agent={out}")
+    Console().print(card.space.describe())
+
+
 @app.command()
 def cards() -> None:
     """The shipped agent cards and their decision spaces."""
