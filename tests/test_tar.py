@@ -80,6 +80,32 @@ def test_sampled_softmax_ignores_excluded_negatives():
     assert torch.isclose(loss, expected)
 
 
+def test_log_q_subtracts_each_candidates_log_sampling_probability():
+    anchor = torch.tensor([[1.0, 0.0]])
+    positive = torch.tensor([[0.6, 0.8]])
+    negatives = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    excluded = torch.tensor([[False, False]])
+    log_q = (torch.log(torch.tensor([0.1])), torch.log(torch.tensor([0.5, 0.2])))
+    loss = sampled_softmax(anchor, positive, negatives, excluded, temperature=0.5, log_q=log_q)
+    logits = torch.tensor([0.6 / 0.5 - np.log(0.1), 1.0 / 0.5 - np.log(0.5), 0.0 / 0.5 - np.log(0.2)])
+    assert torch.isclose(loss, -torch.log_softmax(logits.float(), 0)[0])
+
+
+def test_popularity_negatives_follow_training_counts_and_carry_the_correction():
+    model = small_tar(negative_sampling="popularity")
+    counts = item_counts(dataset().split().train, dataset().n_items)
+    expected = (counts + 1.0) / (counts + 1.0)[1:].sum()
+    assert model.sampling[0] == 0 and torch.allclose(model.sampling[1:], torch.as_tensor(expected[1:]).float())
+    targets, negatives = torch.tensor([1, 2]), torch.tensor([3, 4, 5])
+    positive_q, negative_q = model.log_q(targets, negatives)
+    assert torch.allclose(negative_q.exp(), model.sampling[negatives]) and positive_q.shape == (2,)
+    assert small_tar(negative_sampling="popularity", logq=False).log_q(targets, negatives) is None
+    assert small_tar().log_q(targets, negatives) is None  # uniform: the correction is a constant, left out
+    torch.manual_seed(0)
+    drawn = torch.multinomial(model.sampling, 20000, replacement=True).bincount(minlength=len(counts)).numpy()
+    assert drawn[0] == 0 and np.corrcoef(drawn[1:], counts[1:] + 1)[0, 1] > 0.9
+
+
 def test_a_step_on_the_collaborative_loss_raises_the_next_item_above_the_negatives():
     model = small_tar().train()
     history, target = torch.tensor([[0, 1, 2, 3]]), torch.tensor([4])

@@ -44,7 +44,17 @@ class TARConfig(ModelSection):
         "NDCG@10 (training validates at 0.5)",
     )
     beta_grid: list[float] = Field(default_factory=lambda: list(BETA_GRID))
-    negatives: int = Field(256, gt=0, description="uniformly sampled negatives per batch, shared by its examples")
+    negatives: int = Field(256, gt=0, description="sampled negatives per batch, shared by its examples")
+    negative_sampling: Literal["uniform", "popularity"] = Field(
+        "uniform",
+        description="draw negatives uniformly, or in proportion to training popularity (count + 1, like in-batch "
+        "negatives, so popular items are pushed down harder)",
+    )
+    logq: bool = Field(
+        True,
+        description="subtract log Q(item), the sampling probability, from every candidate's logit (the sampling-bias "
+        "correction of Yi et al. 2019); a constant under uniform sampling",
+    )
     temperature: float = Field(0.07, gt=0.0, description="scores are cosine similarities divided by this")
 
     @model_validator(mode="after")

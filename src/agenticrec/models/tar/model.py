@@ -7,7 +7,8 @@
 - Tag tower: the mean of a tag's word embeddings -> MLP.
 - Loss ``L_col + w·(alpha·L_tag + (1 - alpha)·L_cate)`` (``w`` = ``semantic_weight``, 1 in the report), each a
   sampled softmax over cosine similarities / temperature: user -> next item; the next item's tag -> that item; the
-  tag -> an item of the next item's category, with items of other categories as negatives.
+  tag -> an item of the next item's category, with items of other categories as negatives. Negatives are drawn
+  uniformly or by training popularity; the latter with the log-Q correction (logit - log Q(item)).
 - Scores ``beta·y_col + (1 - beta)·y_sem``: ``y_col`` user–item, ``y_sem`` the user's tags (those of their last
   ``tag_items`` items) against the item, mean or max over tags. ``beta = 1`` is the two-tower model's score.
 """
@@ -44,13 +45,22 @@ def codes(values: np.ndarray | None, n_items: int) -> np.ndarray:
 
 
 def sampled_softmax(
-    anchor: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, excluded: torch.Tensor, temperature: float
+    anchor: torch.Tensor,
+    positive: torch.Tensor,
+    negatives: torch.Tensor,
+    excluded: torch.Tensor,
+    temperature: float,
+    log_q: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Cross-entropy of each anchor's positive against shared negatives; ``excluded`` (rows, negatives) marks
-    negatives that are not negatives for that row (the positive itself, or an item of its category)."""
-    positive_logit = (anchor * positive).sum(-1, keepdim=True)
-    negative_logits = (anchor @ negatives.T).masked_fill(excluded, -torch.inf)
-    logits = torch.cat([positive_logit, negative_logits], dim=1) / temperature
+    negatives that are not negatives for that row (the positive itself, or an item of its category). ``log_q``: the
+    log sampling probabilities of the positives (rows) and of the negatives, subtracted from their logits."""
+    positive_logit = (anchor * positive).sum(-1, keepdim=True) / temperature
+    negative_logits = anchor @ negatives.T / temperature
+    if log_q is not None:
+        positive_logit = positive_logit - log_q[0][:, None]
+        negative_logits = negative_logits - log_q[1][None]
+    logits = torch.cat([positive_logit, negative_logits.masked_fill(excluded, -torch.inf)], dim=1)
     return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
 
 
@@ -68,6 +78,7 @@ class TAR(nn.Module, Model):
     category_members: torch.Tensor
     category_start: torch.Tensor
     category_size: torch.Tensor
+    sampling: torch.Tensor
 
     @classmethod
     def uses_semantic_ids(cls, config: TARConfig) -> bool:
@@ -89,6 +100,7 @@ class TAR(nn.Module, Model):
             categories=codes(dataset.categories(), inputs.n_items),
             brands=codes(dataset.brands(), inputs.n_items),
             tags=TagTable.build(tags),
+            item_counts=inputs.item_counts,
         )
 
     @classmethod
@@ -97,12 +109,23 @@ class TAR(nn.Module, Model):
         return {
             "fusion": f"beta·user-item + (1 - beta)·tag-item, beta {beta}; a user's tags: the {config.tags} tags of "
             f"their last {config.tag_items} items, {config.tag_aggregation} over tags",
-            "loss": f"sampled softmax ({config.negatives} shared negatives, temperature {config.temperature}): "
-            f"L_col + {config.semantic_weight}·({config.alpha}·L_tag + {1 - config.alpha:g}·L_cate)",
+            "loss": f"sampled softmax ({config.negatives} shared {config.negative_sampling} negatives"
+            f"{', log-Q corrected' if config.logq and config.negative_sampling != 'uniform' else ''}, temperature "
+            f"{config.temperature}): L_col + {config.semantic_weight}·({config.alpha}·L_tag + "
+            f"{1 - config.alpha:g}·L_cate)",
         }
 
-    def __init__(self, n_items: int, config: TARConfig, categories: np.ndarray, brands: np.ndarray, tags: TagTable):
-        """``categories`` and ``brands``: integer codes per item index (0 = none)."""
+    def __init__(
+        self,
+        n_items: int,
+        config: TARConfig,
+        categories: np.ndarray,
+        brands: np.ndarray,
+        tags: TagTable,
+        item_counts: np.ndarray,
+    ):
+        """``categories`` and ``brands``: integer codes per item index (0 = none); ``item_counts``: training counts
+        per item index (popularity sampling)."""
         super().__init__()
         self.n_items, self.config, self.tags = n_items, config, tags
         self.label = "TAR" if config.semantic_weight > 0 else "two-tower"
@@ -115,6 +138,11 @@ class TAR(nn.Module, Model):
         self.register_buffer("category_members", torch.as_tensor(members), persistent=False)
         self.register_buffer("category_size", torch.as_tensor(sizes), persistent=False)
         self.register_buffer("category_start", torch.as_tensor(np.cumsum(sizes) - sizes), persistent=False)
+        weights = np.ones(n_items + 1) if config.negative_sampling == "uniform" else item_counts[: n_items + 1] + 1.0
+        weights[0] = 0.0  # never the padding item
+        self.register_buffer(
+            "sampling", torch.as_tensor(weights / weights.sum(), dtype=torch.float32), persistent=False
+        )
         self.item_id = nn.Embedding(n_items + 1, d, padding_idx=0)
         self.category = nn.Embedding(int(categories.max()) + 1, d, padding_idx=0)
         self.brand = nn.Embedding(int(brands.max()) + 1, d, padding_idx=0)
@@ -161,7 +189,7 @@ class TAR(nn.Module, Model):
     def loss(self, histories: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         config = self.config
         items = self.item_vectors()
-        negatives = torch.randint(1, self.n_items + 1, (config.negatives,), device=targets.device)
+        negatives = torch.multinomial(self.sampling, config.negatives, replacement=True)
         loss = self.collaborative_loss(histories, targets, items, negatives)
         tag, tagged = self.sample_tags(targets)
         if config.semantic_weight == 0 or not tagged.any():
@@ -177,14 +205,18 @@ class TAR(nn.Module, Model):
         """L_col: each history's user vector against its next item."""
         users = self.user_vectors(histories, items)
         excluded = negatives[None] == targets[:, None]
-        return sampled_softmax(users, items[targets], items[negatives], excluded, self.config.temperature)
+        return sampled_softmax(
+            users, items[targets], items[negatives], excluded, self.config.temperature, self.log_q(targets, negatives)
+        )
 
     def tag_loss(
         self, anchors: torch.Tensor, targets: torch.Tensor, items: torch.Tensor, negatives: torch.Tensor
     ) -> torch.Tensor:
         """L_tag: each target item's tag vector against that item."""
         excluded = negatives[None] == targets[:, None]
-        return sampled_softmax(anchors, items[targets], items[negatives], excluded, self.config.temperature)
+        return sampled_softmax(
+            anchors, items[targets], items[negatives], excluded, self.config.temperature, self.log_q(targets, negatives)
+        )
 
     def category_loss(
         self, anchors: torch.Tensor, targets: torch.Tensor, items: torch.Tensor, negatives: torch.Tensor
@@ -197,8 +229,21 @@ class TAR(nn.Module, Model):
             return torch.zeros((), device=items.device)
         category = category[known]
         excluded = self.item_category[negatives][None] == category[:, None]
-        positives = items[self.same_category(category)]
-        return sampled_softmax(anchors[known], positives, items[negatives], excluded, self.config.temperature)
+        positives = self.same_category(category)
+        return sampled_softmax(
+            anchors[known],
+            items[positives],
+            items[negatives],
+            excluded,
+            self.config.temperature,
+            self.log_q(positives, negatives),
+        )
+
+    def log_q(self, positives: torch.Tensor, negatives: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The log sampling probabilities that correct the logits, when negatives follow popularity and ``logq``."""
+        if not self.config.logq or self.config.negative_sampling == "uniform":
+            return None
+        return self.sampling[positives].log(), self.sampling[negatives].log()
 
     def sample_tags(self, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One of each target item's tag phrases, uniformly, and which targets have any."""
