@@ -9,7 +9,11 @@ beta against NDCG@10 and tail exposure (on a seeded sample of test users); the h
 use betas chosen on validation only: the best one, and
 the "tail" beta, the one with the most validation tail exposure among those within 5% of the best validation NDCG@10.
 SASRec-CE and popularity come from benchmarks/results/sasrec_baselines.json (same data, split and protocol).
-Writes benchmarks/results/tar.json, tar_beta_<dataset>.png and the "tar" section of BENCHMARKS.md.
+Writes benchmarks/results/<name>.json (default tar), <name>_beta_<dataset>.png and the <name> section of
+BENCHMARKS.md; a variant (e.g. popularity-sampled negatives with the log-Q correction) gets its own name:
+
+    .venv/bin/python benchmarks/tar.py --name tar_popularity --runs-dir runs/benchmarks-tar-popularity \
+        --set model.negative_sampling=popularity train.max_minutes=20 train.threads=1
 """
 
 from __future__ import annotations
@@ -67,7 +71,9 @@ def tail_beta(valid_sweep: list[dict[str, float]]) -> float:
     return max(near, key=lambda row: row["exposure@10_tail"])["beta"]
 
 
-def plot(dataset: str, valid: list[dict[str, float]], test: list[dict[str, float]], two_tower: dict[str, float]) -> str:
+def plot(
+    name: str, dataset: str, valid: list[dict[str, float]], test: list[dict[str, float]], two_tower: dict[str, float]
+) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -84,9 +90,9 @@ def plot(dataset: str, valid: list[dict[str, float]], test: list[dict[str, float
         axis.legend(fontsize=7)
     figure.suptitle(f"{dataset}: beta against accuracy and tail exposure (history masked)", fontsize=9)
     figure.tight_layout()
-    name = f"tar_beta_{dataset}.png"
-    figure.savefig(RESULTS / name, dpi=110)
-    return name
+    file = f"{name}_beta_{dataset}.png"
+    figure.savefig(RESULTS / file, dpi=110)
+    return file
 
 
 def baselines(dataset: str) -> dict[str, dict[str, float]]:
@@ -105,7 +111,7 @@ def baselines(dataset: str) -> dict[str, dict[str, float]]:
 
 
 def dataset_result(
-    dataset: str, seed: int, runs_dir: Path, overrides: list[str], reuse: bool, sweep_users: int
+    name: str, dataset: str, seed: int, runs_dir: Path, overrides: list[str], reuse: bool, sweep_users: int
 ) -> dict[str, Any]:
     from agenticrec.models.tar import TAR
     from agenticrec.pipeline import load_run
@@ -128,7 +134,7 @@ def dataset_result(
         "test_sweep": test,
         "tar_at_tail_beta": at_tail,
         "baselines": baselines(dataset),
-        "plot": plot(dataset, tuned["beta_sweep"], test, reference),
+        "plot": plot(name, dataset, tuned["beta_sweep"], test, reference),
     }
 
 
@@ -154,10 +160,11 @@ def summary_of(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def markdown(results: dict[str, dict[str, Any]], command: str) -> str:
+def markdown(results: dict[str, dict[str, Any]], command: str, overrides: list[str]) -> str:
     info = machine()
+    variant = [o for o in overrides if o.startswith("model.")]
     lines = [
-        "## Tri-tower retrieval (RecGPT TAR)",
+        "## Tri-tower retrieval (RecGPT TAR)" + (f", {' '.join(variant)}" if variant else ""),
         "",
         f"Command: `{command}`  ",
         f"Machine: {info['cpu']}, {info['cores_available']} cores; {time.strftime('%Y-%m-%d')}  ",
@@ -203,11 +210,12 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides for every run")
     parser.add_argument("--reuse", action="store_true", help="read back runs that already finished")
     parser.add_argument("--sweep-users", type=int, default=5000, help="seeded test users of the plotted beta sweep")
+    parser.add_argument("--name", default="tar", help="results file, plot prefix and BENCHMARKS.md section")
     args = parser.parse_args()
     from common import command
 
     results = {
-        d: dataset_result(d, args.seed, args.runs_dir, args.overrides, args.reuse, args.sweep_users)
+        d: dataset_result(args.name, d, args.seed, args.runs_dir, args.overrides, args.reuse, args.sweep_users)
         for d in args.datasets
     }
     summary = summary_of(results)
@@ -218,9 +226,10 @@ def main() -> None:
         "beta": "best of 0..1 step 0.1 on validation NDCG@10; tail beta: most validation tail exposure within 5%",
         "test_sweep": f"test metrics at every beta on {args.sweep_users} seeded test users, for the plot only",
         "baselines": "sasrec_baselines.json, history masked, mean over seeds",
+        "overrides": args.overrides,
     }
-    save("tar", results, protocol, summary=summary)
-    update_section("tar", markdown(results, command()))
+    save(args.name, results, protocol, summary=summary)
+    update_section(args.name, markdown(results, command(), args.overrides))
     print(json.dumps(summary, indent=2))
 
 

@@ -14,6 +14,7 @@ from agenticrec.models.tar import TAR, TARConfig
 from agenticrec.models.tar.model import sampled_softmax
 from agenticrec.models.tar.tags import TagTable, category_tags
 from agenticrec.pipeline import load_config, load_run, train_and_evaluate
+from agenticrec.testing.catalogues import files_catalogue
 
 CATEGORIES = ["Shop > Tea > Green", "Shop > Tea > Black", "Shop > Coffee > Beans"]
 
@@ -219,20 +220,13 @@ def test_a_fixed_beta_is_not_swept():
 
 def test_trains_through_the_pipeline_and_keeps_its_tuned_beta(tmp_path):
     data = dataset()
-    catalogue().to_csv(tmp_path / "items.csv", index=False)
     events = [
         (user, data.items["item_id"].iloc[i - 1]) for user, seq in zip(data.user_ids, data.sequences) for i in seq
     ]
-    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(tmp_path / "events.csv", index=False)
     config = load_config(
         None,
         [
-            "data.name=files",
-            f"data.options.items={tmp_path / 'items.csv'}",
-            f"data.options.interactions={tmp_path / 'events.csv'}",
-            "data.options.columns.timestamp=null",
-            "data.options.category_field=categories",
-            "data.options.brand_field=brand",
+            *files_catalogue(tmp_path, catalogue(), events, category_field="categories", brand_field="brand"),
             f"run_dir={tmp_path / 'run'}",
             "model.hidden_size=16",
             "model.negatives=16",

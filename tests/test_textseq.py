@@ -2,7 +2,6 @@
 vectors, and a run through the pipeline on items embedded by the packaged MiniLM."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -12,6 +11,7 @@ from agenticrec.evaluate import evaluate_ranking, item_counts
 from agenticrec.models.textseq import MoEAdapter, TextSeq, TextSeqConfig, Whitening
 from agenticrec.models.training import train_next_item
 from agenticrec.pipeline import evaluate_run, load_config, load_run, train_and_evaluate
+from agenticrec.testing.catalogues import successor_shop
 
 
 def test_whitening_centres_then_projects():
@@ -56,17 +56,10 @@ def test_learns_a_successor_pattern_over_text_vectors(tmp_path):
 
 def test_trains_through_the_pipeline_on_embedded_item_text(tmp_path):
     names = ["kettle", "teapot", "mug", "spoon", "tray", "saucer", "whisk", "ladle"]
-    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(8)], "title": [f"a {n}" for n in names]})
-    items.to_csv(tmp_path / "items.csv", index=False)
-    walks = [(f"u{u}", f"i{(u + step) % 8}") for u in range(40) for step in range(5)]
-    pd.DataFrame(walks, columns=["user_id", "item_id"]).to_csv(tmp_path / "events.csv", index=False)
     config = load_config(
         None,
         [
-            "data.name=files",
-            f"data.options.items={tmp_path / 'items.csv'}",
-            f"data.options.interactions={tmp_path / 'events.csv'}",
-            "data.options.columns.timestamp=null",
+            *successor_shop(tmp_path, [f"a {n}" for n in names], users=40, steps=5),
             f"run_dir={tmp_path / 'run'}",
             "model.name=textseq",
             "model.hidden_size=16",

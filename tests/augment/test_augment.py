@@ -19,6 +19,7 @@ from agenticrec.augment.generate import writer_prompt
 from agenticrec.augment.propose import proposal_request, sample_items
 from agenticrec.llm import LLMClient, TransientFault
 from agenticrec.pipeline import RunConfig, load_config
+from agenticrec.testing.catalogues import successor_shop
 
 TITLES = ["Steel kettle", "Glass teapot", "Mug", "Tea spoon", "Serving tray", "Milk jug", "Tea strainer", "Sugar bowl"]
 PROPOSALS = [
@@ -56,17 +57,10 @@ def scorer(messages: list[dict[str, str]], options: list[str]) -> list[float]:
 
 @pytest.fixture()
 def config(tmp_path: Path) -> RunConfig:
-    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(8)], "title": TITLES})
-    items.to_csv(tmp_path / "items.csv", index=False)
-    events = [(f"u{u}", f"i{(u + s) % 8}") for u in range(16) for s in range(4)]
-    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(tmp_path / "events.csv", index=False)
     config = load_config(
         None,
         [
-            "data.name=files",
-            f"data.options.items={tmp_path / 'items.csv'}",
-            f"data.options.interactions={tmp_path / 'events.csv'}",
-            "data.options.columns.timestamp=null",
+            *successor_shop(tmp_path, TITLES, users=16, steps=4),
             f"run_dir={tmp_path / 'run'}",
             "augment.proposals=3",
             "augment.sample_items=5",

@@ -19,6 +19,7 @@ from agenticrec.errors import AgenticRecError
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig, load_config, train_and_evaluate
 from agenticrec.sections.augment import RankerConfig
+from agenticrec.testing.catalogues import successor_shop
 
 N_ITEMS = 40
 
@@ -54,16 +55,7 @@ def scorer(messages: list[dict[str, str]], options: list[str]) -> list[float]:
 
 def shop(folder: Path) -> list[str]:
     """A 40-item shop whose 60 users walk through the items in order; the overrides that load it."""
-    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(N_ITEMS)], "title": [f"tea {k}" for k in range(N_ITEMS)]})
-    items.to_csv(folder / "items.csv", index=False)
-    events = [(f"u{u}", f"i{(u + s) % N_ITEMS}") for u in range(60) for s in range(8)]
-    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(folder / "events.csv", index=False)
-    return [
-        "data.name=files",
-        f"data.options.items={folder / 'items.csv'}",
-        f"data.options.interactions={folder / 'events.csv'}",
-        "data.options.columns.timestamp=null",
-    ]
+    return successor_shop(folder, [f"tea {k}" for k in range(N_ITEMS)], users=60, steps=8)
 
 
 @pytest.fixture()

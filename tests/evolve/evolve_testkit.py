@@ -6,6 +6,7 @@ from typing import Any
 
 from agenticrec.evolve.card import AgentCard
 from agenticrec.evolve.space import Space
+from agenticrec.testing.catalogues import successor_shop
 
 TOY = AgentCard(
     name="toy",
@@ -39,18 +40,7 @@ def toy_reward(params: dict[str, Any]) -> float:
 
 def tiny_shop(folder) -> list[str]:
     """Twelve items and 40 users who walk through them in order; the data overrides that load them."""
-    import pandas as pd
-
-    items = pd.DataFrame({"item_id": [f"i{i}" for i in range(12)], "title": [f"tea {i}" for i in range(12)]})
-    items.to_csv(folder / "items.csv", index=False)
-    events = [(f"u{u}", f"i{(u + s) % 12}") for u in range(40) for s in range(5)]
-    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(folder / "events.csv", index=False)
-    return [
-        "data.name=files",
-        f"data.options.items={folder / 'items.csv'}",
-        f"data.options.interactions={folder / 'events.csv'}",
-        "data.options.columns.timestamp=null",
-    ]
+    return successor_shop(folder, [f"tea {i}" for i in range(12)], users=40, steps=5)
 
 
 def fake_trial(base, card, params, fidelity, run_dir, rewards) -> dict[str, Any]:

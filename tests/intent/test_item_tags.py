@@ -16,6 +16,7 @@ from agenticrec.intent.item_tags import clean_tags, run_item_tags
 from agenticrec.llm import LLMClient
 from agenticrec.models.tar.tags import table_tags
 from agenticrec.pipeline import load_config
+from agenticrec.testing.catalogues import files_catalogue
 
 
 def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str:
@@ -42,13 +43,9 @@ def test_item_tags_with_fallback_and_tar_reads_the_table(tmp_path: Path):
             "categories": ["Shop > Tea > Green", "Shop > Tea > Green", "Shop > Tea > Black"],
         }
     )
-    items.to_csv(tmp_path / "items.csv", index=False)
     events = [(f"u{u}", i) for u in range(4) for i in ("g1", "g2", "b1")]
-    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(tmp_path / "events.csv", index=False)
-    config = load_config(None, ["data.name=files", f"data.options.items={tmp_path / 'items.csv'}",
-                                f"data.options.interactions={tmp_path / 'events.csv'}",
-                                "data.options.columns.timestamp=null", "data.options.category_field=categories",
-                                f"run_dir={tmp_path / 'run'}", "llm.retry.max_attempts=1"])  # fmt: skip
+    data = files_catalogue(tmp_path, items, events, category_field="categories")
+    config = load_config(None, [*data, f"run_dir={tmp_path / 'run'}", "llm.retry.max_attempts=1"])
     config.llm = config.llm.model_validate(
         {"backends": {"s": {"kind": "scripted", "script": script}}, "default": {"backend": "s"}, "progress": False}
     )

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from agenticrec.testing.catalogues import files_catalogue
+
 CATEGORIES = ["Shop > Tea > Green", "Shop > Tea > Black", "Shop > Coffee > Beans"]
 PER_CATEGORY = 8
 KEY = "test-key-0123456789abcdef"
@@ -30,24 +32,16 @@ MODELS = {
 
 
 def write_shop(folder: Path, users: int = 120, seed: int = 0) -> list[str]:
-    """items.csv and events.csv; returns the data overrides that load them."""
+    """Users who each buy 4-6 items of one category; returns the data overrides that load them."""
     rng = np.random.default_rng(seed)
     items = [
         {"item_id": f"i{c * PER_CATEGORY + k + 1}", "title": f"{path.split(' > ')[-1]} tea {k}", "categories": path}
         for c, path in enumerate(CATEGORIES)
         for k in range(PER_CATEGORY)
     ]
-    pd.DataFrame(items).to_csv(folder / "items.csv", index=False)
     events = []
     for u in range(users):
         c = int(rng.integers(len(CATEGORIES)))
         for k in rng.choice(PER_CATEGORY, size=int(rng.integers(4, 7)), replace=False):
             events.append((f"u{u}", f"i{c * PER_CATEGORY + int(k) + 1}"))
-    pd.DataFrame(events, columns=["user_id", "item_id"]).to_csv(folder / "events.csv", index=False)
-    return [
-        "data.name=files",
-        f"data.options.items={folder / 'items.csv'}",
-        f"data.options.interactions={folder / 'events.csv'}",
-        "data.options.columns.timestamp=null",
-        "data.options.category_field=categories",
-    ]
+    return files_catalogue(folder, pd.DataFrame(items), events, category_field="categories")

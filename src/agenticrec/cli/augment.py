@@ -17,6 +17,7 @@ from agenticrec.cli.options import (
     SetOption,
     named_run_dirs,
     run_config,
+    stage_command,
     stage_inputs,
 )
 from agenticrec.pipeline import RunConfig
@@ -31,45 +32,27 @@ def _run_and_print(cfg: RunConfig, stage: Callable[..., dict[str, Any]]) -> None
         Console().print(stage(dataset, cfg.augment, client, cfg.run_dir, cfg.seed))
 
 
-@app.command()
-def propose(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def propose(cfg: RunConfig) -> None:
     """Ask role `signal_proposer` for `augment.proposals` new attributes of this domain (near-duplicates dropped)."""
     from agenticrec.augment import run_propose
 
-    _run_and_print(run_config(config, set_, run_dir, data, llm=llm), run_propose)
+    _run_and_print(cfg, run_propose)
 
 
-@app.command()
-def generate(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def generate(cfg: RunConfig) -> None:
     """Write the kept proposal's value for every item (role `signal_writer`; resumable), dropping inconsistent ones."""
     from agenticrec.augment import run_generate
 
-    _run_and_print(run_config(config, set_, run_dir, data, llm=llm), run_generate)
+    _run_and_print(cfg, run_generate)
 
 
-@app.command()
-def diversity(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-) -> None:
+@stage_command(app, with_llm=False)
+def diversity(cfg: RunConfig) -> None:
     """Pairwise similarity of the generated values, crowded items, and redundancy with the title and category."""
     from agenticrec.augment import run_diversity
 
-    cfg = run_config(config, set_, run_dir, data)
     result = run_diversity(cfg.data.load(), cfg.augment, cfg.run_dir)
     Console().print({k: v for k, v in result.items() if not isinstance(v, dict)})
 

@@ -8,15 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import (
-    ConfigOption,
-    DataOption,
-    LLMOption,
-    RunDirOption,
-    SetOption,
-    named_run_dirs,
-    run_config,
-)
+from agenticrec.cli.options import ConfigOption, RunDirOption, SetOption, named_run_dirs, run_config, stage_command
+from agenticrec.pipeline import RunConfig
 
 app = typer.Typer(help="AgenticRS: evolve agents (random, TPE, LLM, LLM+TPE) and report.", no_args_is_help=True)
 
@@ -30,18 +23,12 @@ def _print(result: dict[str, object]) -> None:
     Console().print(table)
 
 
-@app.command()
-def run(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def run(cfg: RunConfig) -> None:
     """Evolve `evolve.agent` by `evolve.method` for `evolve.trials` proxy trials (a study already there resumes)."""
     from agenticrec.evolve import run_evolution
 
-    _print(run_evolution(run_config(config, set_, run_dir, data, llm=llm)))
+    _print(run_evolution(cfg))
 
 
 @app.command()

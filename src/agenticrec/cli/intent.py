@@ -17,6 +17,7 @@ from agenticrec.cli.options import (
     RunDirOption,
     SetOption,
     run_config,
+    stage_command,
     stage_inputs,
 )
 from agenticrec.data import Dataset
@@ -39,81 +40,50 @@ def _print(summary: dict[str, Any], keys: list[str]) -> None:
     Console().print({k: summary[k] for k in keys if k in summary})
 
 
-@app.command()
-def compress(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def compress(cfg: RunConfig) -> None:
     """Compress the sampled users' behaviour histories; token counts before and after (the LLM's tokenizer)."""
     from agenticrec.intent import run_compress
 
-    summary = run_stage(run_config(config, set_, run_dir, data, llm=llm), run_compress)
+    summary = run_stage(cfg, run_compress)
     _print(summary, ["users", "tokens_before_mean", "tokens_after_mean", "compression_token_reduction",
                      "fit_share_before", "fit_share_after", "token_counter"])  # fmt: skip
 
 
-@app.command("item-tags")
-def item_tags(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app, "item-tags")
+def item_tags(cfg: RunConfig) -> None:
     """Tag every item with role `item_tagger` (cached per item; category tags where it gives none): TAR's tags."""
     from agenticrec.intent.item_tags import run_item_tags
 
-    cfg = run_config(config, set_, run_dir, data, llm=llm)
     with stage_inputs(cfg) as (dataset, client):
         Console().print(run_item_tags(dataset, cfg.intent, client, cfg.run_dir))
 
 
-@app.command()
-def mine(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def mine(cfg: RunConfig) -> None:
     """Mine 3-8 interests per sampled user, each with a rationale and evidence from the user's own history."""
     from agenticrec.intent import run_mine
 
-    summary = run_stage(run_config(config, set_, run_dir, data, llm=llm), run_mine)
+    summary = run_stage(cfg, run_mine)
     _print(summary, ["users", "failed_calls", "interests", "interests_per_user_mean", "repaired_interests",
                      "dropped_interests", "evidence_valid_share"])  # fmt: skip
 
 
-@app.command()
-def tags(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def tags(cfg: RunConfig) -> None:
     """Predict K tags per sampled user (kinds of products wanted next) from the interests and the history."""
     from agenticrec.intent import run_tags
 
-    summary = run_stage(run_config(config, set_, run_dir, data, llm=llm), run_tags)
+    summary = run_stage(cfg, run_tags)
     _print(summary, ["users", "failed_calls", "tags_per_user_mean", "tags_removed"])
 
 
-@app.command()
-def evaluate(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-) -> None:
+@stage_command(app, with_llm=False)
+def evaluate(cfg: RunConfig) -> None:
     """HR@K of the predicted tags against popular, recent, transition and hybrid baselines; writes the report."""
     from agenticrec.intent import run_evaluate
     from agenticrec.intent.report import METHODS, write_report
 
-    cfg = run_config(config, set_, run_dir, data)
     dataset = cfg.data.load()
     result = run_evaluate(dataset, cfg.intent, cfg.run_dir, cfg.seed)
     summary = result["summary"]

@@ -10,15 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import (
-    ConfigOption,
-    DataOption,
-    LLMOption,
-    RunDirOption,
-    SetOption,
-    run_config,
-    stage_inputs,
-)
+from agenticrec.cli.options import stage_command, stage_inputs
+from agenticrec.pipeline import RunConfig
 
 app = typer.Typer(help="LLM judge: verdicts per criterion and their agreement with labels.", no_args_is_help=True)
 RunDirArgument = typer.Argument(help="a run directory where `agenticrec judge run` has been")
@@ -33,18 +26,11 @@ def agreement_table(result: dict[str, Any], title: str) -> Table:
     return table
 
 
-@app.command()
-def run(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def run(cfg: RunConfig) -> None:
     """Judge a constructed labelled set (real intent outputs and controlled defects); agreement per criterion."""
     from agenticrec.intent.judging import AGREEMENT, judge_dir, run_judge
 
-    cfg = run_config(config, set_, run_dir, data, llm=llm)
     with stage_inputs(cfg) as (dataset, client):
         result = run_judge(dataset, cfg.intent, cfg.judge, client, cfg.run_dir, cfg.seed)
     Console().print(agreement_table(result, f"judge ({result['choice_mode']}) on {result['cases']} constructed cases"))

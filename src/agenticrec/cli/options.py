@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +32,39 @@ def run_config(
     """Presets < config file < ``--set`` < ``--run-dir``."""
     overrides = [*set_, *([f"run_dir={run_dir}"] if run_dir else [])]
     return load_config(config, overrides, data=data, model=model, llm=llm)
+
+
+Stage = Callable[[RunConfig], None]
+
+
+def stage_command(app: typer.Typer, name: str | None = None, with_llm: bool = True) -> Callable[[Stage], Stage]:
+    """Register ``body(cfg)`` as command ``name`` of ``app`` (default: the function's name, dashed), with the options
+    every stage reads its run config from: -c, --set, --run-dir, --data and, where it calls an LLM, --llm."""
+
+    def register(body: Stage) -> Stage:
+        def command(
+            config: Path | None = ConfigOption,
+            set_: list[str] = SetOption,
+            run_dir: Path | None = RunDirOption,
+            data: str | None = DataOption,
+            llm: str | None = LLMOption,
+        ) -> None:
+            body(run_config(config, set_, run_dir, data, llm=llm))
+
+        def command_without_llm(
+            config: Path | None = ConfigOption,
+            set_: list[str] = SetOption,
+            run_dir: Path | None = RunDirOption,
+            data: str | None = DataOption,
+        ) -> None:
+            body(run_config(config, set_, run_dir, data))
+
+        chosen = command if with_llm else command_without_llm
+        chosen.__doc__ = body.__doc__
+        app.command(name or body.__name__.replace("_", "-"))(chosen)
+        return body
+
+    return register
 
 
 @contextmanager

@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from agenticrec.cli.options import ConfigOption, DataOption, LLMOption, RunDirOption, SetOption, run_config
-from agenticrec.pipeline import stages
+from agenticrec.cli.options import stage_command
+from agenticrec.pipeline import RunConfig, stages
 from agenticrec.tagger import artifacts
 
 app = typer.Typer(
@@ -16,31 +16,17 @@ app = typer.Typer(
 )
 
 
-@app.command()
-def build(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def build(cfg: RunConfig) -> None:
     """Build the vocabulary (Algorithms 1 and 2). Resumable: a rerun replays finished calls from the ledger."""
-    cfg = run_config(config, set_, run_dir, data, llm=llm)
     vocabulary = stages.tag_build(cfg)
     Console().print(vocabulary.tree())
     Console().print(f"wrote {artifacts.tagger_dir(cfg.run_dir) / artifacts.VOCABULARY}")
 
 
-@app.command()
-def assign(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def assign(cfg: RunConfig) -> None:
     """Assign one descriptor per level to every item and give each a unique semantic ID."""
-    cfg = run_config(config, set_, run_dir, data, llm=llm)
     table = stages.tag_assign(cfg)
     summary = artifacts.read_json(artifacts.tagger_dir(cfg.run_dir) / artifacts.ASSIGN_SUMMARY)
     Console().print(
@@ -49,16 +35,9 @@ def assign(
     )
 
 
-@app.command()
-def audit(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def audit(cfg: RunConfig) -> None:
     """LLM-judge audit of the assignment: does the assigned descriptor fit, and does a random sibling?"""
-    cfg = run_config(config, set_, run_dir, data, llm=llm)
     summary = stages.tag_audit(cfg)
     Console().print(
         f"judge ({summary['choice_mode']}): precision of 'fits' {_fraction(summary['judge_precision'])}, "
@@ -70,16 +49,10 @@ def _fraction(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-@app.command()
-def keywords(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-) -> None:
+@stage_command(app)
+def keywords(cfg: RunConfig) -> None:
     """Free-form keyword baseline: three LLM keywords per sampled item, and how often they are reused."""
-    summary = stages.tag_keywords(run_config(config, set_, run_dir, data, llm=llm))
+    summary = stages.tag_keywords(cfg)
     Console().print({k: v for k, v in summary.items() if k != "llm"})
 
 
