@@ -21,6 +21,7 @@ from agenticrec.evolve.composition import compose_agents
 from agenticrec.evolve.stage import retrain_best, study_record
 from agenticrec.evolve.study import evolve_agent, storage_url
 from agenticrec.llm import LLMClient
+from agenticrec.llm.stats import run_stats
 from agenticrec.pipeline import RunConfig, load_config
 from common import RESULTS, command, save, update_section
 
@@ -47,8 +48,17 @@ def evolve_runs(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
             else:
                 study = evolve_agent(config, card)
             record = study_record(study) | {"method": method, "repeat": repeat}
+            if method in ("llm", "llm-tpe"):
+                record |= llm_cost(config.run_dir)
             out.setdefault(method, []).append(record)
     return out
+
+
+def llm_cost(run_dir: Path) -> dict[str, float]:
+    """The evolver's calls, tokens and summed latency in a study's ledger (what its proposals cost)."""
+    [evolver] = [r for r in run_stats(run_dir) if r.role == "evolver"]
+    return {"llm_calls": evolver.calls, "llm_tokens_in": evolver.tokens_in, "llm_tokens_out": evolver.tokens_out,
+            "llm_seconds": evolver.seconds}  # fmt: skip
 
 
 def kill_figures(studies: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
@@ -109,8 +119,9 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
         best = [r["best_inner"] for r in records]
         early = [f"{np.mean([r['best_so_far'][n - 1] for r in records]):.4f}" for n in (5, 10)]
         minutes = np.mean([r["seconds"] for r in records]) / 60
+        llm = f"{np.mean([r['llm_seconds'] for r in records]) / 60:.1f}" if "llm_seconds" in records[0] else "-"
         lines.append(f"| {method} | {len(records)} | {' | '.join(early)} | {np.mean(best):.4f} ± {np.std(best):.4f} | "
-                     f"{minutes:.1f} |")  # fmt: skip
+                     f"{minutes:.1f} | {llm} |")  # fmt: skip
     rows = "\n".join(lines)
     kills = result["summary"]
     keys = {m: "valid_proposal_share_" + m.replace("-", "_") for m in ("llm", "llm-tpe")}
@@ -118,10 +129,11 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
     text = f"""## AgenticRS evolution ({args.dataset}, agent `{args.agent}`)
 
 Command: `{command()}`. Proxy trials: `{" ".join(args.proxy)}`; {args.trials} trials per study, the first always the
-card's default config; seeds 0, 1, … (repeats below). Reward: validation NDCG@10 (leave-one-out, full ranking).
+card's default config; seeds 0, 1, … (repeats below). Reward: validation NDCG@10 (leave-one-out, full ranking);
+"after n": the best reward so far after n trials. Minutes: trial training summed, and the proposer's LLM calls summed.
 
-| method | repeats | best after 5 | best after 10 | best after {args.trials} (mean ± std) | minutes per study |
-|---|---|---|---|---|---|
+| method | repeats | after 5 | after 10 | after {args.trials} (mean ± std) | training min/study | LLM min/study |
+|---|---|---|---|---|---|---|
 {rows}
 
 ![best so far](benchmarks/results/evolve_best_so_far.png)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from llm_testkit import scripted_config
 from typer.testing import CliRunner
 
 from agenticrec.cli.llm import app
 from agenticrec.llm import LLMClient, LLMError, TransientFault
+from agenticrec.llm.config import LEDGER_FILE
+from agenticrec.llm.ledger import Ledger
 
 
 def script(messages, schema):
@@ -34,6 +37,8 @@ def test_stats_table_per_role(tmp_path):
     assert rows["architect"][:6] == ["2", "0", "0", "0", "2", "4"]
     assert rows["judge"][:6] == ["1", "3", "1", "2", "1", "2"]
     assert rows["all"][:6] == ["3", "3", "1", "2", "3", "6"]
+    total = sum(r.latency_s for r in Ledger(tmp_path / LEDGER_FILE).records() if r.status == "ok")
+    assert float(rows["all"][-1].replace(",", "")) == pytest.approx(total, abs=0.051)  # seconds of answered calls
 
 
 def test_stats_without_ledger_is_a_user_error(tmp_path):

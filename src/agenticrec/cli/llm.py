@@ -28,10 +28,22 @@ def stats(
     run_dir: Path = typer.Argument(help="run directory holding the ledger"),
     ledger: str = typer.Option(LEDGER_FILE, help="ledger file name inside the run directory"),
 ) -> None:
-    """Print calls, cache hits, tokens, failures and latency percentiles per role."""
+    """Print calls, cache hits, tokens, failures, latency percentiles and total seconds per role."""
     rows = run_stats(run_dir, ledger)
     table = Table(title=f"LLM calls in {run_dir}")
-    for name in ("role", "calls", "hits", "failed", "retries", "tok in", "tok out", "p50 ms", "p90 ms", "p99 ms"):
+    for name in (
+        "role",
+        "calls",
+        "hits",
+        "failed",
+        "retries",
+        "tok in",
+        "tok out",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "seconds",
+    ):
         table.add_column(name, justify="left" if name == "role" else "right")
     for r in rows:
         table.add_row(
@@ -45,6 +57,7 @@ def stats(
             _ms(r.latency_p50),
             _ms(r.latency_p90),
             _ms(r.latency_p99),
+            f"{r.seconds:,.1f}",
         )
     if len(rows) > 1:
         table.add_row(
@@ -56,6 +69,7 @@ def stats(
             "",
             "",
             "",
+            f"{sum(r.seconds for r in rows):,.1f}",
         )
     Console().print(table)
 

@@ -24,6 +24,7 @@ class RoleStats:
     latency_p50: float
     latency_p90: float
     latency_p99: float
+    seconds: float  # latency summed over the answered calls
 
 
 def ledger_stats(ledger: Ledger) -> list[RoleStats]:
@@ -47,6 +48,7 @@ def ledger_stats(ledger: Ledger) -> list[RoleStats]:
                 latency_p50=p50,
                 latency_p90=p90,
                 latency_p99=p99,
+                seconds=float(sum(ok)),
             )
         )
     return out
