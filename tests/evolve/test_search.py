@@ -66,7 +66,11 @@ def test_every_shipped_card_loads_and_its_default_is_in_its_space():
         card = load_card(name)
         assert card.space.problems(card.space.default()) == []
         rng = np.random.default_rng(0)
-        assert all(card.space.problems(card.space.sample(rng)) == [] for _ in range(20))
+        points = [card.space.sample(rng) for _ in range(20)]
+        assert all(card.space.problems(point) == [] for point in points)
+        if card.role == "retriever":  # every decision is a valid run config
+            for point in [card.space.default(), *points]:
+                load_config(None, card.overrides(point))
 
 
 def config_for(tmp_path: Path, method: str, trials: int = 8, seed: int = 0):
