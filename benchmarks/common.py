@@ -32,6 +32,21 @@ def run_record(result: dict[str, Any]) -> dict[str, Any]:
     return {"command": command(), **{key: result[key] for key in keys}}
 
 
+def train_or_reuse(
+    run_dir: Path, overrides: list[str], reuse: bool, data: str | None = None, model: str | None = None
+) -> dict[str, Any]:
+    """Train and evaluate one run into ``run_dir``, or with ``reuse`` read back a finished one (its metrics.json);
+    the ``run_record`` of it, with its run directory."""
+    from agenticrec.pipeline import load_config, train_and_evaluate
+
+    metrics = run_dir / "metrics.json"
+    if reuse and metrics.is_file():
+        result = json.loads(metrics.read_text())
+    else:
+        result = train_and_evaluate(load_config(None, [*overrides, f"run_dir={run_dir}"], data=data, model=model))
+    return {"run_dir": str(run_dir), **run_record(result)}
+
+
 def summary_key(*parts: object) -> str:
     """A flat summary name: ``amazon-beauty, sasrec-ce, ndcg@10`` -> ``amazon_beauty_sasrec_ce_ndcg_10``."""
     words = (re.sub(r"[^0-9a-z]+", "_", str(part).lower()).strip("_") for part in parts)

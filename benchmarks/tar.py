@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, machine, run_record, save, update_section
+from common import RESULTS, machine, save, train_or_reuse, update_section
 
 MODELS = {"two-tower": "two-tower", "tar": "tar"}
 PROTOCOL_OVERRIDES = ["evaluate.mask_history=true", "evaluate.ks=[10,20,50]"]
@@ -33,19 +33,12 @@ NEAR_BEST = 0.95  # the tail beta keeps at least this share of the best validati
 
 
 def train(dataset: str, model: str, seed: int, runs_dir: Path, overrides: list[str], reuse: bool) -> dict[str, Any]:
-    """Train and evaluate one run, or with ``reuse`` read back a finished one (its metrics.json)."""
-    from agenticrec.pipeline import load_config, train_and_evaluate
-
+    """Train and evaluate one run, or with ``reuse`` read back a finished one."""
     run_dir = runs_dir / f"{dataset}-{model}-seed{seed}"
-    metrics = run_dir / "metrics.json"
-    if reuse and metrics.is_file():
-        result = json.loads(metrics.read_text())
-    else:
-        config = load_config(
-            None, [f"seed={seed}", *PROTOCOL_OVERRIDES, *overrides, f"run_dir={run_dir}"], data=dataset, model=model
-        )
-        result = train_and_evaluate(config)
-    return {"dataset": dataset, "model": model, "seed": seed, "run_dir": str(run_dir), **run_record(result)}
+    record = train_or_reuse(
+        run_dir, [f"seed={seed}", *PROTOCOL_OVERRIDES, *overrides], reuse, data=dataset, model=model
+    )
+    return {"dataset": dataset, "model": model, "seed": seed, **record}
 
 
 def test_metrics(run: Any, beta: float, users: int | None = None) -> dict[str, float]:

@@ -10,6 +10,7 @@ from agenticrec.data.dataset import EvalSet
 from agenticrec.evaluate.ranking import (
     evaluate_protocols,
     evaluate_ranking,
+    evaluate_variants,
     popularity_buckets,
     target_ranks,
     top_k,
@@ -78,6 +79,28 @@ def test_both_protocols_from_one_pass_match_separate_evaluations():
     for mask in (False, True):
         assert both[mask] == pytest.approx(evaluate_ranking(counted, eval_set, counts, mask_history=mask, batch_size=7))
     assert both[True]["recall@10"] != both[False]["recall@10"]
+
+
+def test_variants_from_one_pass_match_separate_evaluations():
+    rng = np.random.default_rng(2)
+    first, second = torch.tensor(rng.random((40, 16))), torch.tensor(rng.random((40, 16)))
+    histories = [rng.choice(np.arange(1, 16), size=rng.integers(1, 6), replace=False) for _ in range(40)]
+    eval_set = EvalSet(histories=histories, targets=rng.integers(1, 16, 40))
+    counts = rng.integers(1, 50, 16)
+
+    def rows(table, histories):
+        return table[[int(h[0]) for h in histories]]  # rows keyed by each user's first item
+
+    def fused(weight):
+        return lambda histories: weight * rows(first, histories) + (1 - weight) * rows(second, histories)
+
+    swept = evaluate_variants(
+        lambda hs: {w: fused(w)(hs) for w in (0.0, 0.5, 1.0)}, eval_set, counts, mask_history=True, batch_size=16
+    )
+    assert list(swept) == [0.0, 0.5, 1.0]
+    for weight, metrics in swept.items():
+        assert metrics == pytest.approx(evaluate_ranking(fused(weight), eval_set, counts, mask_history=True))
+    assert swept[0.0]["ndcg@10"] != swept[1.0]["ndcg@10"]
 
 
 def test_coverage_and_popularity_exposure():

@@ -1,5 +1,19 @@
 """Metrics and evaluation protocols."""
 
-from agenticrec.evaluate.ranking import evaluate_protocols, evaluate_ranking, item_counts, mask_histories, score_metrics
+from agenticrec.evaluate.ranking import (
+    evaluate_protocols,
+    evaluate_ranking,
+    evaluate_variants,
+    item_counts,
+    mask_histories,
+    score_metrics,
+)
 
-__all__ = ["evaluate_protocols", "evaluate_ranking", "item_counts", "mask_histories", "score_metrics"]
+__all__ = [
+    "evaluate_protocols",
+    "evaluate_ranking",
+    "evaluate_variants",
+    "item_counts",
+    "mask_histories",
+    "score_metrics",
+]

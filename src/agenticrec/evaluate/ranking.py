@@ -8,7 +8,8 @@ index (lower index first), the same order in which top-K lists are produced, so 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -17,6 +18,8 @@ from agenticrec.data.dataset import EvalSet
 
 Scorer = Callable[[list[np.ndarray]], torch.Tensor]
 """Maps a batch of histories (1-based item indices) to scores of shape (batch, n_items + 1); column 0 is padding."""
+
+K = TypeVar("K", bound=Hashable)
 
 HEAD_SHARE = 0.2  # most popular 20% of items
 TAIL_SHARE = 0.5  # least popular 50% of items
@@ -85,25 +88,59 @@ def evaluate_protocols(
     lists: bool = True,
 ) -> dict[bool, dict[str, float]]:
     """``evaluate_ranking`` with the history not masked and masked (``masks``), from one scoring pass."""
-    n_items = len(item_counts) - 1
     buckets = torch.as_tensor(popularity_buckets(item_counts))
     tallies = {mask: _Tally(buckets, lists) for mask in sorted(set(masks))}  # not masked first: masking is in place
-    # users of similar history length share a batch, so sequence models pad less; metrics are order-free
-    order = np.argsort([len(h) for h in eval_set.histories], kind="stable")
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        histories = [eval_set.histories[u] for u in batch]
+    for histories, targets in _batches(eval_set, batch_size):
         with torch.no_grad():
-            scores = scorer(histories).float().clone()
-        if scores.shape != (len(histories), n_items + 1):
-            raise ValueError(f"scorer returned shape {tuple(scores.shape)}, expected ({len(histories)}, {n_items + 1})")
-        scores[:, 0] = -torch.inf
-        targets = torch.as_tensor(eval_set.targets[batch], device=scores.device)
+            scores = _checked(scorer(histories), len(histories), len(item_counts))
         for mask, tally in tallies.items():
             if mask:
                 mask_histories(scores, histories)
-            tally.add(scores, targets)
+            tally.add(scores, torch.as_tensor(targets, device=scores.device))
     return {mask: tally.metrics(ks) for mask, tally in tallies.items()}
+
+
+def evaluate_variants(
+    scorer: Callable[[list[np.ndarray]], dict[K, torch.Tensor]],
+    eval_set: EvalSet,
+    item_counts: np.ndarray,
+    *,
+    ks: Sequence[int] = (5, 10, 20),
+    mask_history: bool = False,
+    batch_size: int = 1024,
+    lists: bool = True,
+) -> dict[K, dict[str, float]]:
+    """``evaluate_ranking`` of several score variants from one scoring pass: ``scorer`` maps a batch of histories to
+    one score matrix per variant (e.g. a fusion at each weight of a sweep)."""
+    buckets = torch.as_tensor(popularity_buckets(item_counts))
+    tallies: dict[K, _Tally] = {}
+    for histories, targets in _batches(eval_set, batch_size):
+        with torch.no_grad():
+            variants = scorer(histories)
+        for key, raw in variants.items():
+            scores = _checked(raw, len(histories), len(item_counts))
+            if mask_history:
+                mask_histories(scores, histories)
+            tallies.setdefault(key, _Tally(buckets, lists)).add(scores, torch.as_tensor(targets, device=scores.device))
+    return {key: tally.metrics(ks) for key, tally in tallies.items()}
+
+
+def _batches(eval_set: EvalSet, batch_size: int) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
+    """(histories, targets) batches; users of similar history length share a batch, so sequence models pad less
+    (metrics are order-free)."""
+    order = np.argsort([len(h) for h in eval_set.histories], kind="stable")
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        yield [eval_set.histories[u] for u in batch], eval_set.targets[batch]
+
+
+def _checked(scores: torch.Tensor, users: int, width: int) -> torch.Tensor:
+    """A float copy of a batch's scores with the padding column out; a wrong shape is an error."""
+    if scores.shape != (users, width):
+        raise ValueError(f"scorer returned shape {tuple(scores.shape)}, expected ({users}, {width})")
+    scores = scores.float().clone()
+    scores[:, 0] = -torch.inf
+    return scores
 
 
 def score_metrics(

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,7 +24,7 @@ from torch.nn import functional as F
 
 from agenticrec.config import EvaluateConfig
 from agenticrec.data.dataset import MISSING, EvalSet
-from agenticrec.evaluate.ranking import evaluate_ranking
+from agenticrec.evaluate.ranking import evaluate_variants
 from agenticrec.models.base import Model, ModelInputs
 from agenticrec.models.sequences import left_pad, next_item_examples
 from agenticrec.models.tar.config import TARConfig
@@ -321,17 +320,18 @@ class TAR(nn.Module, Model):
         if self.config.beta is not None:
             return {}
         self.eval()
-        sweep = []
-        for beta in self.config.beta_grid:
-            metrics = evaluate_ranking(
-                functools.partial(self.fused_scores, beta=beta),
-                valid,
-                item_counts,
-                ks=[10],
-                mask_history=evaluate.mask_history,
-                batch_size=evaluate.batch_size,
-            )
-            sweep.append({"beta": beta, "ndcg@10": metrics["ndcg@10"], "exposure@10_tail": metrics["exposure@10_tail"]})
+
+        def fusions(histories: list[np.ndarray]) -> dict[float, torch.Tensor]:
+            collaborative, semantic = self.component_scores(histories)  # once per batch for every beta
+            return {beta: beta * collaborative + (1 - beta) * semantic for beta in self.config.beta_grid}
+
+        by_beta = evaluate_variants(
+            fusions, valid, item_counts, ks=[10], mask_history=evaluate.mask_history, batch_size=evaluate.batch_size
+        )
+        sweep = [
+            {"beta": beta, "ndcg@10": metrics["ndcg@10"], "exposure@10_tail": metrics["exposure@10_tail"]}
+            for beta, metrics in by_beta.items()
+        ]
         best = max(sweep, key=lambda row: row["ndcg@10"])
         self.beta.fill_(best["beta"])
         return {"best_beta": best["beta"], "beta_sweep": sweep}
