@@ -75,8 +75,8 @@ def plot(
     for axis, metric, label in zip(
         figure.subplots(1, 2), ("ndcg@10", "exposure@10_tail"), ("NDCG@10", "tail share of top-10 slots")
     ):
-        for rows, style, name in ((valid, "o--", "TAR, validation"), (test, "o-", "TAR, test")):
-            axis.plot([r["beta"] for r in rows], [r[metric] for r in rows], style, label=name)
+        for rows, style, legend in ((valid, "o--", "TAR, validation"), (test, "o-", "TAR, test")):
+            axis.plot([r["beta"] for r in rows], [r[metric] for r in rows], style, label=legend)
         axis.axhline(two_tower[metric], color="grey", linestyle=":", label="two-tower, test")
         axis.set_xlabel("beta (1 = user-item only)")
         axis.set_ylabel(label)
