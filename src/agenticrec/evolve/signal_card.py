@@ -12,6 +12,7 @@ import yaml
 from agenticrec.errors import ConfigError
 from agenticrec.evolve.card import AgentCard, load_card
 from agenticrec.evolve.space import Param
+from agenticrec.io import atomic_write_text
 
 BASE_CARD = "textseq"
 FIELDS = "fields"  # the base card's decision over the item text fields
@@ -60,8 +61,7 @@ def write_card(card: AgentCard, path: Path) -> None:
     raw = card.model_dump(exclude={"space"})
     raw["space"] = {name: p.model_dump(exclude_defaults=True) | {"default": p.default}
                     for name, p in card.space.params.items()}  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(raw, sort_keys=False, width=120))
+    atomic_write_text(path, yaml.safe_dump(raw, sort_keys=False, width=120))
 
 
 def _fields(value: str) -> list[str]:
