@@ -14,6 +14,8 @@ BENCHMARKS.md; a variant (e.g. popularity-sampled negatives with the log-Q corre
 
     .venv/bin/python benchmarks/tar.py --name tar_popularity --runs-dir runs/benchmarks-tar-popularity \
         --set model.negative_sampling=popularity train.max_minutes=20 train.threads=1
+
+With ``--seeds 0 1 2`` every figure is the mean (± std) over seeds; ``--reuse`` reads back the seeds already run.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -64,9 +67,8 @@ def tail_beta(valid_sweep: list[dict[str, float]]) -> float:
     return max(near, key=lambda row: row["exposure@10_tail"])["beta"]
 
 
-def plot(
-    name: str, dataset: str, valid: list[dict[str, float]], test: list[dict[str, float]], two_tower: dict[str, float]
-) -> str:
+def plot(name: str, dataset: str, r: dict[str, Any]) -> str:
+    """Beta against NDCG@10 and tail exposure of one seed's TAR (validation and test) beside its two-tower model."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -75,9 +77,9 @@ def plot(
     for axis, metric, label in zip(
         figure.subplots(1, 2), ("ndcg@10", "exposure@10_tail"), ("NDCG@10", "tail share of top-10 slots")
     ):
-        for rows, style, legend in ((valid, "o--", "TAR, validation"), (test, "o-", "TAR, test")):
-            axis.plot([r["beta"] for r in rows], [r[metric] for r in rows], style, label=legend)
-        axis.axhline(two_tower[metric], color="grey", linestyle=":", label="two-tower, test")
+        for rows, style, legend in ((r["valid_sweep"], "o--", "TAR, validation"), (r["test_sweep"], "o-", "TAR, test")):
+            axis.plot([row["beta"] for row in rows], [row[metric] for row in rows], style, label=legend)
+        axis.axhline(r["runs"]["two-tower"]["test"][metric], color="grey", linestyle=":", label="two-tower, test")
         axis.set_xlabel("beta (1 = user-item only)")
         axis.set_ylabel(label)
         axis.legend(fontsize=7)
@@ -103,14 +105,14 @@ def baselines(dataset: str) -> dict[str, dict[str, float]]:
     return out
 
 
-def dataset_result(
-    name: str, dataset: str, seed: int, runs_dir: Path, overrides: list[str], reuse: bool, sweep_users: int
+def seed_result(
+    dataset: str, seed: int, runs_dir: Path, overrides: list[str], reuse: bool, sweep_users: int
 ) -> dict[str, Any]:
     from agenticrec.models.tar import TAR
     from agenticrec.pipeline import load_run
 
     runs = {name: train(dataset, preset, seed, runs_dir, overrides, reuse) for name, preset in MODELS.items()}
-    tar, two_tower = runs["tar"], runs["two-tower"]
+    tar = runs["tar"]
     tuned = tar["train"]["tuned_on_validation"]
     run = load_run(Path(tar["run_dir"]))
     assert isinstance(run.model, TAR)
@@ -118,7 +120,6 @@ def dataset_result(
     test = [test_metrics(run, beta, sweep_users) for beta in run.model.config.beta_grid]
     chosen_tail = tail_beta(tuned["beta_sweep"])
     at_tail = test_metrics(run, chosen_tail)
-    reference = {m: two_tower["test"][m] for m in ("ndcg@10", "exposure@10_tail")}
     return {
         "runs": runs,
         "best_beta": tuned["best_beta"],
@@ -127,47 +128,75 @@ def dataset_result(
         "test_sweep": test,
         "tar_at_tail_beta": at_tail,
         "baselines": baselines(dataset),
-        "plot": plot(name, dataset, tuned["beta_sweep"], test, reference),
     }
 
 
-def summary_of(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def headline(r: dict[str, Any]) -> dict[str, float]:
+    """One seed's headline figures of one dataset."""
+    two_tower, tar = r["runs"]["two-tower"]["test"], r["runs"]["tar"]["test"]
+    return {
+        "ndcg10_two_tower": two_tower["ndcg@10"],
+        "ndcg10_tar_best": tar["ndcg@10"],
+        "best_beta": r["best_beta"],
+        "tail_beta": r["tail_beta"],
+        "ndcg10_tar_tail_beta": r["tar_at_tail_beta"]["ndcg@10"],
+        "tail_exposure_two_tower": two_tower["exposure@10_tail"],
+        "tail_exposure_tar": r["tar_at_tail_beta"]["exposure@10_tail"],
+        "tail_exposure_tar_best_beta": tar["exposure@10_tail"],
+    }
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def mean_and_std(rows: list[dict[str, float]]) -> dict[str, float]:
+    """The mean of every figure over seeds, and ``<figure>_std`` beside it when there are several seeds."""
+    out: dict[str, float] = {}
+    for key in rows[0]:
+        mean, std = mean_std([row[key] for row in rows])
+        out[key] = mean
+        if len(rows) > 1:
+            out[f"{key}_std"] = std
+    return out
+
+
+def summary_of(results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Per dataset (Beauty unprefixed): headline figures, mean (and std) over seeds, and the baselines."""
     summary: dict[str, Any] = {}
-    for dataset, r in results.items():
+    for dataset, seeds in results.items():
         prefix = "" if dataset == "amazon-beauty" else dataset.replace("amazon-", "") + "_"
-        two_tower, tar = r["runs"]["two-tower"]["test"], r["runs"]["tar"]["test"]
-        summary |= {
-            f"{prefix}ndcg10_two_tower": two_tower["ndcg@10"],
-            f"{prefix}ndcg10_tar_best": tar["ndcg@10"],
-            f"{prefix}best_beta": r["best_beta"],
-            f"{prefix}tail_beta": r["tail_beta"],
-            f"{prefix}ndcg10_tar_tail_beta": r["tar_at_tail_beta"]["ndcg@10"],
-            f"{prefix}tail_exposure_two_tower": two_tower["exposure@10_tail"],
-            f"{prefix}tail_exposure_tar": r["tar_at_tail_beta"]["exposure@10_tail"],
-            f"{prefix}tail_exposure_tar_best_beta": tar["exposure@10_tail"],
-        }
-        if "sasrec-ce" in r["baselines"]:
-            summary[f"{prefix}ndcg10_sasrec_ce"] = r["baselines"]["sasrec-ce"]["ndcg@10"]
-        if "popularity" in r["baselines"]:
-            summary[f"{prefix}ndcg10_popularity"] = r["baselines"]["popularity"]["ndcg@10"]
+        figures = mean_and_std([headline(r) for r in seeds]) | {"seeds": len(seeds)}
+        summary |= {prefix + key: value for key, value in figures.items()}
+        for model, key in (("sasrec-ce", "ndcg10_sasrec_ce"), ("popularity", "ndcg10_popularity")):
+            if model in seeds[0]["baselines"]:
+                summary[prefix + key] = seeds[0]["baselines"][model]["ndcg@10"]
     return summary
 
 
-def markdown(results: dict[str, dict[str, Any]], command: str, overrides: list[str]) -> str:
+def cell(values: list[float]) -> str:
+    mean, std = mean_std(values)
+    return f"{mean:.4f} ± {std:.4f}" if len(values) > 1 else f"{mean:.4f}"
+
+
+def markdown(name: str, results: dict[str, list[dict[str, Any]]], command: str, overrides: list[str]) -> str:
+    """The BENCHMARKS.md section, with each dataset's beta plot (written beside the results)."""
     info = machine()
     variant = [o for o in overrides if o.startswith("model.")]
+    seeds = sorted({r["runs"]["tar"]["seed"] for rows in results.values() for r in rows})
     lines = [
         "## Tri-tower retrieval (RecGPT TAR)" + (f", {' '.join(variant)}" if variant else ""),
         "",
         f"Command: `{command}`  ",
         f"Machine: {info['cpu']}, {info['cores_available']} cores; {time.strftime('%Y-%m-%d')}  ",
-        "Protocol: leave-one-out, full ranking over all items, history masked, one seed; TAR's tags are the item's "
-        "category-path levels, a user's tags those of their last 3 items; beta chosen on validation NDCG@10 "
-        f"(the tail beta: most validation tail exposure within {1 - NEAR_BEST:.0%} of the best). Tail = the least "
-        "popular 50% of items; exposure = their share of top-10 slots. SASRec-CE and popularity: "
-        "sasrec_baselines.json (same split and protocol, mean over its seeds).",
+        f"Protocol: leave-one-out, full ranking over all items, history masked; seeds {seeds} (mean ± std where "
+        "several); TAR's tags are the item's category-path levels, a user's tags those of their last 3 items; beta "
+        "chosen on validation NDCG@10 per seed (the tail beta: most validation tail exposure within "
+        f"{1 - NEAR_BEST:.0%} of the best). Tail = the least popular 50% of items; exposure = their share of top-10 "
+        "slots. SASRec-CE and popularity: sasrec_baselines.json (same split and protocol, mean over its seeds). "
+        "The plot is the first seed's.",
     ]
-    for dataset, r in results.items():
+    for dataset, rows in results.items():
         lines += [
             "",
             f"### {dataset}",
@@ -175,30 +204,33 @@ def markdown(results: dict[str, dict[str, Any]], command: str, overrides: list[s
             "| model | beta | NDCG@10 | R@10 | R@20 | R@50 | coverage@10 | tail exposure@10 | train s |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        for name, run in r["runs"].items():
-            t = run["test"]
-            beta = r["best_beta"] if name == "tar" else 1.0
+        for model in MODELS:
+            tests = [r["runs"][model]["test"] for r in rows]
+            betas = [r["best_beta"] if model == "tar" else 1.0 for r in rows]
+            metrics = ("ndcg@10", "recall@10", "recall@20", "recall@50", "coverage@10", "exposure@10_tail")
+            seconds = statistics.fmean(r["runs"][model]["train"]["train_seconds"] for r in rows)
             lines.append(
-                f"| {name} | {beta} | {t['ndcg@10']:.4f} | {t['recall@10']:.4f} | {t['recall@20']:.4f} | "
-                f"{t['recall@50']:.4f} | {t['coverage@10']:.4f} | {t['exposure@10_tail']:.4f} | "
-                f"{run['train']['train_seconds']:.0f} |"
+                f"| {model} | {'/'.join(map(str, betas))} | "
+                + " | ".join(cell([t[m] for t in tests]) for m in metrics)
+                + f" | {seconds:.0f} |"
             )
-        tail = r["tar_at_tail_beta"]
+        tails = [r["tar_at_tail_beta"] for r in rows]
         lines.append(
-            f"| tar (tail beta) | {r['tail_beta']} | {tail['ndcg@10']:.4f} | | | | | {tail['exposure@10_tail']:.4f} | |"
+            f"| tar (tail beta) | {'/'.join(str(r['tail_beta']) for r in rows)} | "
+            f"{cell([t['ndcg@10'] for t in tails])} | | | | | {cell([t['exposure@10_tail'] for t in tails])} | |"
         )
-        for name, b in r["baselines"].items():
+        for baseline, b in rows[0]["baselines"].items():
             lines.append(
-                f"| {name} ({b['seeds']} seeds) | | {b['ndcg@10']:.4f} | | | | | {b['exposure@10_tail']:.4f} | |"
+                f"| {baseline} ({b['seeds']} seeds) | | {b['ndcg@10']:.4f} | | | | | {b['exposure@10_tail']:.4f} | |"
             )
-        lines += ["", f"![beta sweep](benchmarks/results/{r['plot']})"]
+        lines += ["", f"![beta sweep](benchmarks/results/{plot(name, dataset, rows[0])})"]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["amazon-beauty"])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="figures are mean ± std over seeds")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks-tar"))
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides for every run")
     parser.add_argument("--reuse", action="store_true", help="read back runs that already finished")
@@ -208,13 +240,13 @@ def main() -> None:
     from common import command
 
     results = {
-        d: dataset_result(args.name, d, args.seed, args.runs_dir, args.overrides, args.reuse, args.sweep_users)
+        d: [seed_result(d, s, args.runs_dir, args.overrides, args.reuse, args.sweep_users) for s in args.seeds]
         for d in args.datasets
     }
     summary = summary_of(results)
     protocol = {
         "split": "leave-one-out, full ranking, history masked",
-        "seed": args.seed,
+        "seeds": args.seeds,
         "tags": "category-path levels below the root; a user's tags: those of their last 3 items",
         "beta": "best of 0..1 step 0.1 on validation NDCG@10; tail beta: most validation tail exposure within 5%",
         "test_sweep": f"test metrics at every beta on {args.sweep_users} seeded test users, for the plot only",
@@ -222,7 +254,7 @@ def main() -> None:
         "overrides": args.overrides,
     }
     save(args.name, results, protocol, summary=summary)
-    update_section(args.name, markdown(results, command(), args.overrides))
+    update_section(args.name, markdown(args.name, results, command(), args.overrides))
     print(json.dumps(summary, indent=2))
 
 
