@@ -158,6 +158,8 @@ def test_a_composition_is_served_alone_and_refused_without_its_agents(served_run
     (moved / COMPOSE).write_text(json.dumps(record | {"agents": {a: str(tmp_path / a) for a in record["agents"]}}))
     with pytest.raises(AgenticRecError, match="agent runs not found"):
         Catalogue.load([moved])
+    with pytest.raises(AgenticRecError, match="a composition of runs"):
+        load_run(served_runs / "composed")  # e.g. `agenticrec recommend` pointed at it
 
 
 def test_allowed_mask_drops_the_history(app):

@@ -39,8 +39,7 @@ from agenticrec.evolve.compose import (
 from agenticrec.io import write_json
 from agenticrec.models.base import Model
 from agenticrec.pipeline import RunConfig, TrainedRun, load_run
-
-COMPOSE = "compose.json"
+from agenticrec.pipeline.run import COMPOSE
 
 
 def agent_run_dir(path: Path) -> Path:

@@ -33,6 +33,7 @@ from agenticrec.semantic_ids import SemanticIDs, build_semantic_ids, load_semant
 CHECKPOINT = "checkpoint.pt"
 CACHE = "cache"  # what models derive once from the data (e.g. text embeddings)
 METRICS = "metrics.json"
+COMPOSE = "compose.json"  # a composition of runs (`agenticrec evolve compose`), not a run itself
 
 
 def protocol(config: RunConfig, dataset: Dataset) -> dict[str, Any]:
@@ -153,6 +154,10 @@ def load_run(run_dir: Path) -> TrainedRun:
     if not (run_dir / "config.yaml").is_file():
         raise AgenticRecError(f"{run_dir} is not a run directory (no config.yaml)")
     config = load_config(run_dir / "config.yaml", [f"run_dir={run_dir}"])
+    if (run_dir / COMPOSE).is_file():
+        raise AgenticRecError(
+            f"{run_dir} holds a composition of runs ({COMPOSE}), not a run; serve it with `agenticrec serve {run_dir}`"
+        )
     if not (run_dir / METRICS).is_file():
         raise AgenticRecError(f"{run_dir} holds an unfinished run (no {METRICS}); train it with `agenticrec train`")
     cls = model_class(config.model.name)
