@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from agenticrec.augment import artifacts, run_diversity, run_generate, run_propose
 from agenticrec.augment.diversity import similarity_profile
 from agenticrec.augment.generate import writer_prompt
-from agenticrec.augment.propose import proposal_request, sample_items
-from agenticrec.llm import LLMClient, TransientFault
+from agenticrec.augment.propose import SignalProposal, proposal_request, sample_items
+from agenticrec.llm import LLMCallError, LLMClient, TransientFault
 from agenticrec.pipeline import RunConfig, load_config
 from agenticrec.testing.catalogues import successor_shop
 
@@ -92,6 +93,42 @@ def test_prompts_carry_their_few_shot_examples(config: RunConfig) -> None:
     prompt = writer_prompt(dataset, proposal, words=12)
     assert "Primary Use Case: What it is for." in prompt
     assert "Item: title: Steel kettle\nValue: boiling water" in prompt and "At most 12 words" in prompt
+
+
+# SmolLM2-135M's proposal on Amazon Scientific: a sentence for a name, one value for every example
+DEGENERATE = {
+    "reasoning": "The reasoning is ",
+    "name": "The data is a list of items that are used to create a piece,",
+    "definition": "The data is a list of items that are used to create a product.",
+    "examples": [{"item": n, "value": "The item is a product that is made from a material."} for n in (1, 2, 3)],
+}
+
+
+@pytest.mark.parametrize("repaired", [True, False])
+def test_a_degenerate_proposal_is_sent_back_with_its_reason(config: RunConfig, repaired: bool) -> None:
+    asked: list[list[dict[str, str]]] = []
+
+    def degenerate_first(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str:
+        asked.append(messages)
+        if repaired and len(asked) > 1:
+            return script(messages, schema)
+        return json.dumps(DEGENERATE)
+
+    config.augment.proposals = 1
+    config.llm.backends["script"].script = degenerate_first  # type: ignore[union-attr]
+    dataset = config.data.load()
+    with LLMClient(config.llm, config.run_dir) as client:
+        if not repaired:
+            with pytest.raises(LLMCallError):
+                run_propose(dataset, config.augment, client, config.run_dir, config.seed)
+            assert not (artifacts.augment_dir(config.run_dir) / artifacts.PROPOSALS).exists()
+            return
+        summary = run_propose(dataset, config.augment, client, config.run_dir, config.seed)
+    repair = asked[1][-1]["content"]
+    assert "at most 5 words without punctuation" in repair
+    assert summary["names"] == ["Primary Use Case"]
+    with pytest.raises(ValidationError, match="two of them are the same"):
+        SignalProposal.model_validate(DEGENERATE | {"name": "Material"})
 
 
 def test_propose_generate_resume_and_select_the_signal(config: RunConfig) -> None:

@@ -4,11 +4,12 @@ already proposed, and near-duplicates (by embedding) are dropped."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agenticrec.augment import artifacts
 from agenticrec.data import Dataset
@@ -23,11 +24,34 @@ class SignalExample(BaseModel):
     value: str = Field(max_length=400)
 
 
+MAX_NAME_WORDS = 5
+
+
 class SignalProposal(BaseModel):
+    """One proposed attribute; a sentence for a name, or examples that do not tell items apart, are sent back to the
+    LLM with the reason (a weak model's typical failures)."""
+
     reasoning: str = Field(max_length=2000)
     name: str = Field(min_length=2, max_length=60)
     definition: str = Field(min_length=5, max_length=400)
     examples: list[SignalExample] = Field(min_length=1, max_length=5)
+
+    @field_validator("name")
+    @classmethod
+    def _attribute_name(cls, name: str) -> str:
+        name = name.strip()
+        if len(name.split()) > MAX_NAME_WORDS or re.search(r"[.,;:!?]", name):
+            raise ValueError(
+                f"the name must be an attribute name of at most {MAX_NAME_WORDS} words without punctuation "
+                f"(like 'Primary Use Case'), not {name!r}"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _examples_tell_items_apart(self) -> Self:
+        if len({e.value.strip().lower() for e in self.examples}) < len(self.examples):
+            raise ValueError("each example value must describe its own item, but two of them are the same")
+        return self
 
 
 def sample_items(dataset: Dataset, count: int, seed: int) -> list[int]:
