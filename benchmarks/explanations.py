@@ -70,6 +70,9 @@ def main() -> None:
     summary = {
         "relevance_pass": result["relevant_pass"],
         "absent_attribute_rate": result["absent_attribute_rate"],
+        "absent_attribute_rate_first_draft": result["absent_attribute_rate_first_draft"],
+        "revised": result["revised"],
+        "withheld": result["withheld"],
         "absent_attribute_rate_judge": result["absent_attribute_rate_judge"],
         "factual_pass": result["factual_pass"],
         "concise_pass": result["concise_pass"],

@@ -48,15 +48,17 @@ def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str
         ][:3]
         return json.dumps({"interests": interests})
     if "short note shown beside a recommended item" in system:
-        if "Comedy" in user:  # a planted claim the item text cannot back
-            return "Explanation: A gold-label comedy for you, in a 35 mm print."
+        if "does not state" in user:  # sent back: 1993 films lose both claims, other comedies only "gold"
+            return "A comedy for you." if "1993" in messages[1]["content"] else "A comedy for you, in a 35 mm print."
+        if "Comedy" in user:  # planted claims the item text cannot back
+            return "Explanation: A gold comedy for you, in a 35 mm print."
         return "This film matches what you have watched. " + LONG
     raise AssertionError(f"unexpected prompt: {system[:80]}")
 
 
 def scorer(messages: list[dict[str, str]], options: list[str]) -> list[float]:
-    """The judge fails explanations with the planted claim, passes the rest."""
-    defect = "gold-label" in messages[-1]["content"]
+    """The judge fails explanations with a planted claim, passes the rest."""
+    defect = "35 mm" in messages[-1]["content"]
     return [-2.0 if (option == "yes") == defect else -0.5 for option in options]
 
 
@@ -82,14 +84,17 @@ def test_table_judge_and_lookup(tmp_path):
     table = artifacts.read_table(tmp_path, artifacts.EXPLANATIONS)
     interests = artifacts.read_table(tmp_path, artifacts.INTERESTS)
     assert built["pairs"] == 2 * interests["name"].str.lower().nunique() == len(table)
-    assert (
-        table["words"].max() <= 40 and built["cut_to_word_limit"] == (~table["explanation"].str.contains("gold")).sum()
-    )
-    comedy = table["item"].map(lambda i: "Comedy" in dataset.item_text(dataset.item_index(i)))
-    assert 0 < comedy.sum() < len(table)
-    assert built["absent_attribute_rate"] == pytest.approx(comedy.mean())  # "gold-label" and "35" are not in the text
-    assert judged["no_invented_attributes_pass"] == pytest.approx(1 - comedy.mean())
-    assert judged["absent_attribute_rate_judge"] == pytest.approx(comedy.mean())
+    text = table["item"].map(lambda i: dataset.item_text(dataset.item_index(i)))
+    comedy, fixed = text.str.contains("Comedy"), text.str.contains("1993")
+    assert table["words"].max() <= 40 and built["cut_to_word_limit"] == (~comedy).sum()
+    assert (comedy & fixed).sum() > 0 and (comedy & ~fixed).sum() > 0 and comedy.sum() < len(table)
+    # "gold" and "35" are not in the text; sent back once, 1993 films drop both and other comedies only one
+    assert built["absent_attribute_rate_first_draft"] == pytest.approx(comedy.mean())
+    assert built["revised"] == comedy.sum() and table["revised"].equals(comedy)
+    assert built["absent_attribute_rate"] == pytest.approx((comedy & ~fixed).mean())
+    assert built["withheld"] == (comedy & ~fixed).sum()
+    assert judged["no_invented_attributes_pass"] == pytest.approx(1 - (comedy & ~fixed).mean())
+    assert judged["absent_attribute_rate_judge"] == pytest.approx((comedy & ~fixed).mean())
     for key, pairs in table.groupby("interest_key"):  # an interest's items are outside its evidence
         evidence = {i for e in interests.loc[interests["name"].str.lower() == key, "evidence"] for i in e}
         assert not evidence & set(pairs["item"])
@@ -101,11 +106,13 @@ def test_table_judge_and_lookup(tmp_path):
     assert table["explanation"].iloc[0] in report  # example users show their interests' explained items
 
     lookup = ExplanationLookup.load(tmp_path)
+    served = table[table["absent_attributes"].map(len) == 0]
+    assert not any(lookup.explain(u, i) for u, i in zip(interests["user"], table.loc[comedy & ~fixed, "item"]))
     user = interests["user"].iloc[0]
     keys = set(interests.loc[interests["user"] == user, "name"].str.lower())
-    row = table[table["interest_key"].isin(keys)].iloc[0]
+    row = served[served["interest_key"].isin(keys)].iloc[0]
     found = lookup.explain(user, row["item"])
-    options = table[(table["item"] == row["item"]) & table["interest_key"].isin(keys)]
+    options = served[(served["item"] == row["item"]) & served["interest_key"].isin(keys)]
     similarity = [np.dot(a, b) for a, b in zip(options["interest_vector"], options["item_vector"])]
     best = options.iloc[int(np.argmax(similarity))]
     assert found is not None and (found.interest, found.explanation) == (best["interest"], best["explanation"])

@@ -2,8 +2,10 @@
 to each mined interest, a request-time lookup that needs no LLM call, and checks of what the explanations claim.
 
 An interest's items are the ``explain_items`` catalogue items whose text embeds closest to the interest's name (its
-own evidence items left out); a pair is explained once however many users share the interest. At request time a
-(user, item) pair is explained by the user's interest closest to the item among those with an entry for it.
+own evidence items left out); a pair is explained once however many users share the interest. An explanation that
+names attributes the item text lacks goes back to the LLM with those words named; one still flagged stays in the
+table, marked, and is not served. At request time a (user, item) pair is explained by the user's interest closest to
+the item among those with a served entry for it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from agenticrec.judge.cases import JudgeCase
 from agenticrec.judge.claims import absent_attributes
 from agenticrec.judge.criteria import CRITERIA
 from agenticrec.judge.verdicts import judge
-from agenticrec.llm import LLMClient, chat, load_prompt, quote_data, short_answer
+from agenticrec.llm import LLMClient, Message, chat, load_prompt, quote_data, short_answer
 from agenticrec.sections.intent import EXPLAINER, IntentConfig
 from agenticrec.sections.judge import JudgeConfig
 
@@ -55,6 +57,57 @@ def interest_items(
     return pd.DataFrame(rows), dict(zip(names.index, vectors)), item_vectors
 
 
+@dataclass
+class Draft:
+    """One pair's current explanation: the LLM's answer, the note read from it, and the attributes it names that the
+    item text lacks."""
+
+    answer: str
+    note: str
+    cut: bool
+    absent: list[str]
+    revised: bool = False
+
+
+def _draft(answer: str, item_text: str, interest: str, words: int) -> Draft:
+    note, cut = short_answer(answer, words)
+    return Draft(answer, note, cut, absent_attributes(note, item_text, context=interest))
+
+
+def _revise(
+    client: LLMClient,
+    requests: list[list[Message]],
+    drafts: list[Draft | None],
+    contexts: list[tuple[str, str]],
+    config: IntentConfig,
+) -> None:
+    """Send each flagged draft back with the absent words named, ``explain_revisions`` times; a revision replaces
+    the draft when it names fewer absent attributes. ``contexts``: each pair's (item text, interest)."""
+    revision = load_prompt(__file__, "prompts/explainer_revision.md")
+    for _ in range(config.explain_revisions):
+        flagged = [(i, d) for i, d in enumerate(drafts) if d is not None and d.absent]
+        if not flagged:
+            return
+        retries = [
+            [
+                *requests[i],
+                {"role": "assistant", "content": draft.answer},
+                {"role": "user", "content": revision.render(words=", ".join(draft.absent))},
+            ]
+            for i, draft in flagged
+        ]
+        for (i, draft), result in zip(flagged, client.batch(EXPLAINER, retries, params=_params(config))):
+            if result.ok and isinstance(result.value, str) and result.value.strip():
+                revised = _draft(result.value, *contexts[i], config.explain_words)
+                if len(revised.absent) < len(draft.absent):
+                    revised.revised = True
+                    drafts[i] = revised
+
+
+def _params(config: IntentConfig) -> dict[str, Any]:
+    return {"max_tokens": TOKENS_PER_WORD * config.explain_words + 16}
+
+
 def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_dir: Path, seed: int) -> dict[str, Any]:
     """Write explanations.parquet: one explanation per (interest, item) pair, with the vectors the lookup needs."""
     started = time.perf_counter()
@@ -66,28 +119,35 @@ def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_d
         chat(system, quote_data(f"interest: {name}\nitem: {text}", "pair"))
         for name, text in zip(pairs["interest"], texts)
     ]
-    results = client.batch(EXPLAINER, requests, params={"max_tokens": TOKENS_PER_WORD * config.explain_words + 16})
-    rows = []
-    for pair, text, result in zip(pairs.itertuples(), texts, results):
-        if not (result.ok and isinstance(result.value, str) and result.value.strip()):
-            continue
-        explanation, cut = short_answer(result.value, config.explain_words)
-        rows.append(
-            {
-                "interest": pair.interest,
-                "interest_key": pair.interest_key,
-                "item": dataset.item_ids()[pair.item_index - 1],
-                "similarity": pair.similarity,
-                "explanation": explanation,
-                "words": len(explanation.split()),
-                "cut": cut,
-                "absent_attributes": absent_attributes(explanation, text, context=pair.interest),
-                "interest_vector": interest_vectors[pair.interest_key].tolist(),
-                "item_vector": item_vectors[pair.item_index - 1].tolist(),
-            }
-        )
+    contexts = list(zip(texts, pairs["interest"]))
+    drafts: list[Draft | None] = [
+        _draft(result.value, *context, config.explain_words)
+        if result.ok and isinstance(result.value, str) and result.value.strip()
+        else None
+        for result, context in zip(client.batch(EXPLAINER, requests, params=_params(config)), contexts)
+    ]
+    first_flagged = [d is not None and bool(d.absent) for d in drafts]
+    _revise(client, requests, drafts, contexts, config)
+    rows = [
+        {
+            "interest": pair.interest,
+            "interest_key": pair.interest_key,
+            "item": dataset.item_ids()[pair.item_index - 1],
+            "similarity": pair.similarity,
+            "explanation": draft.note,
+            "words": len(draft.note.split()),
+            "cut": draft.cut,
+            "absent_attributes": draft.absent,
+            "revised": draft.revised,
+            "interest_vector": interest_vectors[pair.interest_key].tolist(),
+            "item_vector": item_vectors[pair.item_index - 1].tolist(),
+        }
+        for pair, draft in zip(pairs.itertuples(), drafts)
+        if draft is not None
+    ]
     table = pd.DataFrame(rows)
     artifacts.write_table(run_dir, artifacts.EXPLANATIONS, table)
+    flagged = table["absent_attributes"].map(len).gt(0) if len(table) else pd.Series(dtype=bool)
     summary = {
         "interests": int(pairs["interest_key"].nunique()),
         "pairs": len(pairs),
@@ -95,7 +155,10 @@ def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_d
         "failed_calls": len(pairs) - len(table),
         "cut_to_word_limit": int(table["cut"].sum()) if len(table) else 0,
         "words_mean": float(table["words"].mean()) if len(table) else 0.0,
-        "absent_attribute_rate": float(table["absent_attributes"].map(len).gt(0).mean()) if len(table) else 0.0,
+        "absent_attribute_rate_first_draft": sum(first_flagged) / len(table) if len(table) else 0.0,
+        "absent_attribute_rate": float(flagged.mean()) if len(table) else 0.0,
+        "revised": int(table["revised"].sum()) if len(table) else 0,
+        "withheld": int(flagged.sum()),
         "absent_attribute_check": "numbers, capitalised words inside a sentence, and colour/material/property "
         "words that the item text and the interest name do not contain",
         "seconds": time.perf_counter() - started,
@@ -154,7 +217,12 @@ class ExplanationLookup:
     dot products, no LLM or encoder call."""
 
     def __init__(self, table: pd.DataFrame, interests: pd.DataFrame) -> None:
-        self.entries = {(row.interest_key, row.item): (row.interest, row.explanation) for row in table.itertuples()}
+        """``table``'s explanations that name an attribute the item text lacks are never served."""
+        self.entries = {
+            (row.interest_key, row.item): (row.interest, row.explanation)
+            for row in table.itertuples()
+            if not len(row.absent_attributes)
+        }
         self.interest_vectors = {
             key: np.asarray(vector, dtype=np.float32)
             for key, vector in zip(table["interest_key"], table["interest_vector"])

@@ -88,6 +88,12 @@ class IntentConfig(Section):
         3, ge=1, description="explanations: the catalogue items closest to each mined interest that get one"
     )
     explain_words: int = Field(40, ge=5, description="explanations are cut to this many words")
+    explain_revisions: int = Field(
+        1,
+        ge=0,
+        description="explanations naming attributes the item text lacks go back to the LLM, with those words named, "
+        "this many times; one still flagged stays in the table, marked, and is never served",
+    )
     explain_judge_pairs: int = Field(
         300, ge=0, description="explanations: a seeded sample of this many (interest, item) pairs is judged"
     )
