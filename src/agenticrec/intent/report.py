@@ -23,14 +23,16 @@ def hit_rows(summary: dict[str, Any], ks: list[int]) -> list[dict[str, Any]]:
 
 
 def explained_items(dataset: Dataset, run_dir: Path, names: dict[int, str]) -> dict[str, list[dict[str, str]]]:
-    """Interest key -> its explained items (short name, explanation); empty before `explain build`."""
+    """Interest key -> its explained items (short name, explanation, the absent attributes that withhold it from
+    serving); empty before `explain build`."""
     path = artifacts.intent_dir(run_dir) / artifacts.EXPLANATIONS
     if not path.is_file():
         return {}
     out: dict[str, list[dict[str, str]]] = {}
     for row in artifacts.read_table(run_dir, artifacts.EXPLANATIONS).itertuples():
         item = names[dataset.item_index(row.item)]
-        out.setdefault(row.interest_key, []).append({"item": item, "explanation": row.explanation})
+        withheld = ", ".join(row.absent_attributes)
+        out.setdefault(row.interest_key, []).append({"item": item, "explanation": row.explanation, "withheld": withheld})
     return out
 
 

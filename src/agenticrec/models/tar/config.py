@@ -46,9 +46,10 @@ class TARConfig(ModelSection):
     beta_grid: list[float] = Field(default_factory=lambda: list(BETA_GRID))
     negatives: int = Field(256, gt=0, description="sampled negatives per batch, shared by its examples")
     negative_sampling: Literal["uniform", "popularity"] = Field(
-        "uniform",
-        description="draw negatives uniformly, or in proportion to training popularity (count + 1, like in-batch "
-        "negatives, so popular items are pushed down harder)",
+        "popularity",
+        description="draw negatives in proportion to training popularity (count + 1, like in-batch negatives, so "
+        "popular items are pushed down harder; with logq, the default since it measured better on Beauty: "
+        "BENCHMARKS.md), or uniformly",
     )
     logq: bool = Field(
         True,
