@@ -31,8 +31,8 @@ def explained_items(dataset: Dataset, run_dir: Path, names: dict[int, str]) -> d
     out: dict[str, list[dict[str, str]]] = {}
     for row in artifacts.read_table(run_dir, artifacts.EXPLANATIONS).itertuples():
         item = names[dataset.item_index(row.item)]
-        withheld = ", ".join(row.absent_attributes)
-        out.setdefault(row.interest_key, []).append({"item": item, "explanation": row.explanation, "withheld": withheld})
+        pick = {"item": item, "explanation": row.explanation, "withheld": ", ".join(row.absent_attributes)}
+        out.setdefault(row.interest_key, []).append(pick)
     return out
 
 
