@@ -28,7 +28,7 @@ from agenticrec.judge.cases import JudgeCase
 from agenticrec.judge.claims import absent_attributes
 from agenticrec.judge.criteria import CRITERIA
 from agenticrec.judge.verdicts import judge
-from agenticrec.llm import LLMClient, Message, chat, load_prompt, quote_data, short_answer
+from agenticrec.llm import LLMClient, LLMResult, Message, chat, load_prompt, quote_data, short_answer
 from agenticrec.sections.intent import EXPLAINER, IntentConfig
 from agenticrec.sections.judge import JudgeConfig
 
@@ -69,9 +69,12 @@ class Draft:
     revised: bool = False
 
 
-def _draft(answer: str, item_text: str, interest: str, words: int) -> Draft:
-    note, cut = short_answer(answer, words)
-    return Draft(answer, note, cut, absent_attributes(note, item_text, context=interest))
+def _draft(result: LLMResult, item_text: str, interest: str, words: int, revised: bool = False) -> Draft | None:
+    """The draft read from an answer; None when the call failed or answered nothing."""
+    if not (result.ok and isinstance(result.value, str) and result.value.strip()):
+        return None
+    note, cut = short_answer(result.value, words)
+    return Draft(result.value, note, cut, absent_attributes(note, item_text, context=interest), revised)
 
 
 def _revise(
@@ -97,11 +100,9 @@ def _revise(
             for i, draft in flagged
         ]
         for (i, draft), result in zip(flagged, client.batch(EXPLAINER, retries, params=_params(config))):
-            if result.ok and isinstance(result.value, str) and result.value.strip():
-                revised = _draft(result.value, *contexts[i], config.explain_words)
-                if len(revised.absent) < len(draft.absent):
-                    revised.revised = True
-                    drafts[i] = revised
+            revised = _draft(result, *contexts[i], config.explain_words, revised=True)
+            if revised is not None and len(revised.absent) < len(draft.absent):
+                drafts[i] = revised
 
 
 def _params(config: IntentConfig) -> dict[str, Any]:
@@ -120,10 +121,8 @@ def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_d
         for name, text in zip(pairs["interest"], texts)
     ]
     contexts = list(zip(texts, pairs["interest"]))
-    drafts: list[Draft | None] = [
-        _draft(result.value, *context, config.explain_words)
-        if result.ok and isinstance(result.value, str) and result.value.strip()
-        else None
+    drafts = [
+        _draft(result, *context, config.explain_words)
         for result, context in zip(client.batch(EXPLAINER, requests, params=_params(config)), contexts)
     ]
     first_flagged = [d is not None and bool(d.absent) for d in drafts]
