@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from agenticrec.augment import artifacts, run_diversity, run_generate, run_propose
 from agenticrec.augment.diversity import similarity_profile
-from agenticrec.augment.generate import writer_prompt
+from agenticrec.augment.generate import item_request, writer_messages
 from agenticrec.augment.propose import SignalProposal, proposal_request, sample_items
 from agenticrec.llm import LLMCallError, LLMClient, TransientFault
 from agenticrec.pipeline import RunConfig, load_config
@@ -90,9 +90,11 @@ def test_prompts_carry_their_few_shot_examples(config: RunConfig) -> None:
     assert f"[1] {dataset.item_text(items[0])}" in user and "Fields: title" in user
     proposal = {"name": "Primary Use Case", "definition": "What it is for.",
                 "examples": [{"item": "i0", "value": "boiling water"}]}  # fmt: skip
-    prompt = writer_prompt(dataset, proposal, words=12)
-    assert "Primary Use Case: What it is for." in prompt
-    assert "Item: title: Steel kettle\nValue: boiling water" in prompt and "At most 12 words" in prompt
+    system, shot, value, item = writer_messages(dataset, proposal, 12, "title: Copper pan")
+    assert "Primary Use Case: What it is for." in system["content"] and "At most 12 words" in system["content"]
+    assert shot == {"role": "user", "content": item_request("title: Steel kettle")}
+    assert value == {"role": "assistant", "content": "boiling water"}  # an example is an earlier turn, not text
+    assert item == {"role": "user", "content": item_request("title: Copper pan")}
 
 
 # SmolLM2-135M's proposal on Amazon Scientific: a sentence for a name, one value for every example

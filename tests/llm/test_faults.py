@@ -129,3 +129,23 @@ def test_cut_off_answers_are_asked_again_with_a_larger_budget_not_repaired(fake_
     assert cut.injected["truncated_json"] > 20
     assert [r.value for r in results] == reference
     assert all("repaired" not in r.value.echo for r in results if r.value is not None)
+
+
+def test_cut_off_text_answers_are_asked_again_never_stored_as_complete(fake_server, tmp_path):
+    """Plain-text answers cut by the server (finish_reason length) at a 50% fault rate end identical to the
+    fault-free run; a text still cut off at the budget cap fails instead of passing for the answer."""
+    requests = [f"item {i}: a product description" for i in range(60)]
+    clean = fake_server()
+    with LLMClient(http_config(clean.url), tmp_path / "clean") as client:
+        reference = [r.value for r in client.batch("signal_writer", requests)]
+    cut = fake_server(faults=FaultPlan(share=0.5, kinds=("truncated_json",), seed=4))
+    with LLMClient(http_config(cut.url), tmp_path / "cut") as client:
+        results = client.batch("signal_writer", requests)
+    assert cut.injected["truncated_json"] > 15
+    assert [r.value for r in results] == reference
+    thrice = fake_server(faults=FaultPlan(share=1.0, max_per_request=3, kinds=("truncated_json",), seed=4))
+    with LLMClient(http_config(thrice.url), tmp_path / "thrice") as client:
+        capped = client.batch("signal_writer", requests, params={"max_tokens": 32})
+    failed = [r for r in capped if not r.ok]
+    assert failed and all("cut off at max_tokens 128" in (r.error or "") for r in failed)  # 32, 64, then 128
+    assert [r.value for r in capped if r.ok] == [v for v, r in zip(reference, capped, strict=True) if r.ok]

@@ -18,7 +18,7 @@ from agenticrec.io import atomic_path, write_json
 from agenticrec.judge.cases import JudgeCase
 from agenticrec.judge.claims import absent_attributes
 from agenticrec.judge.verdicts import judge
-from agenticrec.llm import LLMClient, chat, load_prompt, quote_data, short_answer
+from agenticrec.llm import LLMClient, Message, load_prompt, quote_data, short_answer
 from agenticrec.sections.augment import SIGNAL_WRITER, AugmentConfig
 
 TOKENS_PER_WORD = 2  # generation budget per allowed word; values are cut to the word limit afterwards
@@ -37,13 +37,24 @@ def chosen_proposal(run_dir: Path, config: AugmentConfig) -> dict[str, Any]:
     return dict(kept[config.signal])
 
 
-def writer_prompt(dataset: Dataset, proposal: dict[str, Any], words: int) -> str:
-    shots = "\n\n".join(
-        f"Item: {dataset.item_text(dataset.item_index(e['item']))}\nValue: {e['value']}" for e in proposal["examples"]
+def writer_messages(dataset: Dataset, proposal: dict[str, Any], words: int, item_text: str) -> list[Message]:
+    """The request for one item's value: the instructions, the proposal's three examples as earlier user/assistant
+    turns (written into the system message, a small model answered every item with the last example's value),
+    then the item. Everything before the item is the same for every item, so the engine evaluates it once."""
+    system = load_prompt(__file__, "prompts/signal_writer.md").render(
+        name=proposal["name"], definition=proposal["definition"], words=words
     )
-    return load_prompt(__file__, "prompts/signal_writer.md").render(
-        name=proposal["name"], definition=proposal["definition"], examples=shots, words=words
-    )
+    shots: list[Message] = []
+    for example in proposal["examples"]:
+        shots += [
+            {"role": "user", "content": item_request(dataset.item_text(dataset.item_index(example["item"])))},
+            {"role": "assistant", "content": example["value"]},
+        ]
+    return [{"role": "system", "content": system}, *shots, {"role": "user", "content": item_request(item_text)}]
+
+
+def item_request(text: str) -> str:
+    return quote_data(f"Item: {text}", "item")
 
 
 def run_generate(
@@ -55,11 +66,10 @@ def run_generate(
     column = field_name(proposal["name"])
     if column in dataset.items.columns:
         raise AgenticRecError(f"the signal's column {column!r} is already an item field of {dataset.name}")
-    system = writer_prompt(dataset, proposal, config.words)
     texts = dataset.item_texts()
     results = client.batch(
         SIGNAL_WRITER,
-        [chat(system, quote_data(f"Item: {text}", "item")) for text in texts],
+        [writer_messages(dataset, proposal, config.words, text) for text in texts],
         params={"max_tokens": TOKENS_PER_WORD * config.words + 16},
     )
     rows = []

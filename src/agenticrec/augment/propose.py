@@ -60,8 +60,11 @@ def sample_items(dataset: Dataset, count: int, seed: int) -> list[int]:
 
 
 def proposal_request(dataset: Dataset, items: list[int], earlier: list[str]) -> list[dict[str, str]]:
-    avoid = f" and from these attributes already proposed: {', '.join(earlier)}" if earlier else ""
-    system = load_prompt(__file__, "prompts/signal_proposer.md").render(avoid=avoid)
+    """The proposer's request; the names already proposed close the system message, after the fixed few-shot
+    instructions, so the requests of one run share everything before them."""
+    names = ", ".join(earlier)
+    avoid = f"\n# Already proposed\nIt must also differ from these attributes already proposed: {names}.\n"
+    system = load_prompt(__file__, "prompts/signal_proposer.md").render(avoid=avoid if earlier else "")
     lines = [f"Domain: {dataset.name}. Fields: {', '.join(dataset.text_fields)}.", "Items:"]
     lines += [f"[{n}] {dataset.item_text(item)}" for n, item in enumerate(items, start=1)]
     return chat(system, quote_data("\n".join(lines), "domain"))

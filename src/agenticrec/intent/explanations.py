@@ -105,6 +105,11 @@ def _revise(
                 drafts[i] = revised
 
 
+def explain_request(system: str, interest: str, item_text: str) -> list[Message]:
+    """The fixed instructions first, then the (interest, item) pair quoted as data."""
+    return chat(system, quote_data(f"interest: {interest}\nitem: {item_text}", "pair"))
+
+
 def _params(config: IntentConfig) -> dict[str, Any]:
     return {"max_tokens": TOKENS_PER_WORD * config.explain_words + 16}
 
@@ -116,10 +121,7 @@ def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_d
     pairs, interest_vectors, item_vectors = interest_items(dataset, interests, config, run_dir / "cache")
     texts = [dataset.item_text(i) for i in pairs["item_index"]]
     system = load_prompt(__file__, "prompts/explainer.md").render(words=config.explain_words)
-    requests = [
-        chat(system, quote_data(f"interest: {name}\nitem: {text}", "pair"))
-        for name, text in zip(pairs["interest"], texts)
-    ]
+    requests = [explain_request(system, name, text) for name, text in zip(pairs["interest"], texts)]
     contexts = list(zip(texts, pairs["interest"]))
     drafts = [
         _draft(result, *context, config.explain_words)

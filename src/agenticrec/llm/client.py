@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
+TEXT_BUDGET_GROWTH = 4
 Request = str | Sequence[Message]
 """A request: a list of chat messages, or a string sent as one user message."""
 
@@ -237,6 +238,11 @@ class LLMClient:
     ) -> list[LLMResult]:
         role_cfg = self.config.role(role)
         sampling = SamplingParams(**{**role_cfg.sampling().model_dump(), **(params or {})})
+        cap = (
+            role_cfg.max_tokens_cap
+            if output_model
+            else min(role_cfg.max_tokens_cap, TEXT_BUDGET_GROWTH * sampling.max_tokens)
+        )
         backend = await self._backend(role_cfg.backend)
         schema = schema_for(output_model)
         convos = [_messages(r) for r in requests]
@@ -245,9 +251,7 @@ class LLMClient:
 
         def one(key: str) -> Awaitable[LLMResult]:
             messages = convos[groups[key][0]]
-            return self._one(
-                role, role_cfg.backend, backend, messages, output_model, schema, sampling, key, role_cfg.max_tokens_cap
-            )
+            return self._one(role, role_cfg.backend, backend, messages, output_model, schema, sampling, key, cap)
 
         return await self._pool(role, role_cfg.backend, backend, groups, cached, one, concurrency, show)
 
@@ -371,9 +375,12 @@ class LLMClient:
     ) -> LLMResult:
         """Send one request with bounded retries, record the outcome in the ledger, and return it.
 
-        An answer cut off at max_tokens that does not parse is a budget problem before it is a model problem:
-        the identical request is sent again with twice the budget (up to `max_tokens_cap`), so a transient
-        cut-off ends in the same answer as a run without one; only then is the model asked to repair.
+        An answer cut off at max_tokens is a budget problem before it is a model problem: the identical request
+        is sent again with twice the budget (up to `max_tokens_cap`), so a transient cut-off ends in the same
+        answer as a run without one. A JSON answer that still does not parse is then repaired by the model; a
+        text answer still cut off at the cap (for text: at most `TEXT_BUDGET_GROWTH` times the budget asked for,
+        since a model that rambles past that rambles past any budget) fails, so a cut-off text is never stored
+        as an answer.
         """
         retry = self.config.retry
         semaphore = self._semaphores[backend_name]
@@ -408,6 +415,13 @@ class LLMClient:
             tokens_in += completion.tokens_in
             tokens_out += completion.tokens_out
             text = completion.text
+            if completion.truncated and output_model is None:  # a cut-off text parses, but is not the answer
+                if budget.max_tokens >= max_tokens_cap:
+                    errors.append(f"attempt {attempts}: cut off at max_tokens {budget.max_tokens}")
+                    error = f"the answer was still cut off at max_tokens {budget.max_tokens} (the cap)"
+                    break
+                budget = budget.model_copy(update={"max_tokens": min(2 * budget.max_tokens, max_tokens_cap)})
+                continue
             try:
                 value = parse_output(text, output_model, truncated=completion.truncated)
                 break

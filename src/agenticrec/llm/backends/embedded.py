@@ -1,25 +1,31 @@
-"""Embedded backend: llama-cpp-python in-process with a GGUF file (default: SmolLM2-135M-Instruct).
+"""Embedded backend: a GGUF file run on this machine (default: SmolLM2-135M-Instruct).
+
+Answers come from the engine (`agenticrec.llm.engine`: llama.cpp's server in a child process) through its
+OpenAI-compatible API: `slots` requests are decoded together, each slot re-evaluates only the tokens after the
+prefix its previous prompt shares with the new one, and JSON schemas become grammars inside the server. A dead
+engine is restarted once; the request that saw it die is retried by the client. `engine: in-process` answers
+with llama-cpp-python in this process instead, one request at a time (the backend of earlier releases).
 
 Output is constrained by a llama.cpp grammar built from the JSON schema, so the model cannot produce a
 value outside an enum. String length limits above ``GRAMMAR_MAX_LENGTH`` are left to validation: llama.cpp
 unrolls each limit into nested rules, and long ones (a 400-character string inside a list) overflow its parser,
-which then crashes the process. One model instance evaluates one request at a time (in its own thread). llama.cpp
-keeps the previous prompt's KV cache and re-evaluates only the tokens after the common prefix, so
-requests that share their leading instructions (system message first, item text last) skip most of the
-prompt work when they run back to back.
+which then crashes the process.
+
+Options are scored in-process (llama-cpp-python, loaded on the first scoring or token count): the chat prompt
+with the assistant-turn prefix is evaluated once (reusing the prefix it shares with the previous prompt), copied
+to up to `score_sequences - 1` sequences of one KV cache, and every option's tokens, followed by the template's
+end-of-turn token, are evaluated as the start of the answer in one batch, one sequence per option.
 
 llama.cpp is built with OpenMP, whose threads by default spin while they wait: on a CPU shared with other
 work that made every multi-token batch take ~8 s instead of ~0.5 s (SmolLM2, measured on 2 shared
-cores), so the backend sets OMP_WAIT_POLICY=PASSIVE before loading llama.cpp unless it is set already.
-
-Options are scored by evaluating the chat prompt (with the assistant-turn prefix) once and then each
-option's tokens, followed by the template's end-of-turn token, as the start of the answer; the KV cache
-is cut back to the prompt after each option.
+cores), so OMP_WAIT_POLICY=PASSIVE is set before llama.cpp loads in this process unless it is set. The engine
+process spins briefly instead (`engine.SPIN_COUNT`), which doubles its decoding speed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import json
 import logging
@@ -32,9 +38,11 @@ from typing import Any
 import numpy as np
 
 from agenticrec.llm.backends.base import Backend
+from agenticrec.llm.backends.openai_compat import OpenAICompatBackend
 from agenticrec.llm.calls import Completion, Message, OptionScore, Scoring
-from agenticrec.llm.config import EmbeddedBackendConfig, SamplingParams
-from agenticrec.llm.errors import LLMError, RequestRejected, ScoringUnsupported
+from agenticrec.llm.config import EmbeddedBackendConfig, OpenAIBackendConfig, SamplingParams
+from agenticrec.llm.engine import Engine, EngineSettings
+from agenticrec.llm.errors import BackendUnavailable, LLMError, RequestRejected, ScoringUnsupported, TransientFault
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +94,6 @@ def grammar_schema(schema: Any) -> Any:
 
 class EmbeddedBackend(Backend):
     kind = "embedded"
-    max_concurrency = 1
 
     def __init__(self, name: str, cfg: EmbeddedBackendConfig):
         super().__init__(name, cfg)
@@ -95,30 +102,106 @@ class EmbeddedBackend(Backend):
         if not self.path.is_file():
             raise LLMError(f"LLM backend {name!r}: model file not found: {self.path}")
         self.model = self.path.name
-        self.llama: Any = None  # llama_cpp.Llama once started
+        self.max_concurrency = cfg.slots if cfg.engine == "server" else 1
+        self.llama: Any = None  # llama_cpp.Llama once loaded (in-process answers, scoring, token counts)
+        self.engine: Engine | None = None
+        self._server: OpenAICompatBackend | None = None  # the engine's API
+        self._restart_lock = asyncio.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{name}")
         self._grammars: dict[str, Any] = {}
         self._formatters: dict[bool, Any] = {}  # add_generation_prompt -> Jinja2ChatFormatter
 
     async def start(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
+        if self.cfg.engine == "in-process":
+            await self._in_thread(self._ensure_llama)
+            return
+        settings = EngineSettings(
+            model=self.path,
+            slots=self.cfg.slots,
+            ctx_per_slot=self.cfg.n_ctx,
+            threads=self.cfg.n_threads,
+            batch=self.cfg.n_batch,
+            port=self.cfg.port,
+            cache_mib=self.cfg.prompt_cache_mib,
+        )
+        self.engine = Engine(self.name, settings)
+        await asyncio.to_thread(self.engine.start)
+        await self._connect()
 
-    def _load(self) -> None:
+    async def _connect(self) -> None:
+        assert self.engine is not None
+        server = OpenAICompatBackend(
+            self.name,
+            OpenAIBackendConfig(
+                kind="openai",
+                base_url=self.engine.base_url,
+                model=self.model,
+                response_format="json_schema",
+                timeout_s=_ENGINE_TIMEOUT_S,
+                max_concurrency=self.cfg.slots,
+            ),
+        )
+        await server.start()
+        self._server = server
+
+    async def _in_thread(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _ensure_llama(self) -> Any:
+        """The in-process model, loaded on first use, with one KV cache for `score_sequences` sequences."""
+        if self.llama is not None:
+            return self.llama
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when llama.cpp's OpenMP loads
         try:
             from llama_cpp import Llama
         except ImportError as err:
             raise LLMError(f"the embedded LLM backend needs llama-cpp-python: {err}") from None
         try:
-            self.llama = Llama(
+            llama = Llama(
                 model_path=str(self.path),
                 n_ctx=self.cfg.n_ctx,
                 n_threads=self.cfg.n_threads,
                 n_batch=self.cfg.n_batch,
                 verbose=False,
             )
+            _with_sequences(llama, self.cfg.score_sequences)
         except (ValueError, RuntimeError) as err:
             raise LLMError(f"LLM backend {self.name!r}: cannot load {self.path}: {err}") from None
+        self.llama = llama
+        return llama
+
+    # ---- answers -----------------------------------------------------------------------------------------
+
+    async def complete(
+        self, messages: list[Message], schema: dict[str, Any] | None, params: SamplingParams
+    ) -> Completion:
+        if self._server is None:
+            return await self._in_thread(self._complete, messages, schema, params)
+        server = self._server
+        try:
+            return await server.complete(messages, schema if self.cfg.grammar else None, params)
+        except TransientFault:
+            assert self.engine is not None
+            if self.engine.alive():
+                raise
+            await self._restart(server)
+            raise TransientFault("the LLM engine process died and was restarted") from None
+
+    async def _restart(self, failed: OpenAICompatBackend) -> None:
+        """Replace a dead engine once (the first request to notice does it); a second death ends the run."""
+        assert self.engine is not None
+        async with self._restart_lock:
+            if self._server is not failed:
+                return  # another request restarted it already
+            if self.engine.restarts >= 1:
+                tail = self.engine.log_tail() or "no output"
+                raise BackendUnavailable(f"the LLM engine for {self.path} died again after a restart: {tail}")
+            log.warning(
+                "LLM backend %r: the engine process died (%s); restarting it", self.name, self.engine.log_tail()
+            )
+            await asyncio.to_thread(self.engine.restart)
+            await self._connect()
+            await failed.aclose()
 
     def _grammar(self, schema: dict[str, Any]) -> Any:
         from llama_cpp import LlamaGrammar
@@ -138,7 +221,7 @@ class EmbeddedBackend(Backend):
     def _complete(self, messages: list[Message], schema: dict[str, Any] | None, params: SamplingParams) -> Completion:
         grammar = self._grammar(schema) if schema is not None and self.cfg.grammar else None
         try:
-            out = self.llama.create_chat_completion(
+            out = self._ensure_llama().create_chat_completion(
                 messages=messages,
                 temperature=params.temperature,
                 top_p=params.top_p,
@@ -156,33 +239,26 @@ class EmbeddedBackend(Backend):
             truncated=choice["finish_reason"] == "length",
         )
 
-    async def complete(
-        self, messages: list[Message], schema: dict[str, Any] | None, params: SamplingParams
-    ) -> Completion:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._complete, messages, schema, params)
+    # ---- option scores and token counts (in-process) -----------------------------------------------------
 
     async def score_options(self, messages: list[Message], options: list[str]) -> Scoring:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._score, messages, options)
+        return await self._in_thread(self._score, messages, options)
 
     async def count_tokens(self, texts: list[str]) -> list[int] | None:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, lambda: [len(self._tokens(text, special=False)) for text in texts]
-        )
+        return await self._in_thread(lambda: [len(self._tokens(text, special=False)) for text in texts])
 
     def _render(self, messages: list[Message], generation_prompt: bool) -> str:
         """`messages` as the model's chat template writes them (from the GGUF metadata)."""
+        llama = self._ensure_llama()
         if generation_prompt not in self._formatters:
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-            template = self.llama.metadata.get("tokenizer.chat_template")
+            template = llama.metadata.get("tokenizer.chat_template")
             if not template:
                 raise ScoringUnsupported(f"{self.path.name} has no chat template in its metadata")
             special = {
-                k: self.llama.detokenize([t], special=True).decode(errors="replace") if t >= 0 else ""
-                for k, t in (("eos", self.llama.token_eos()), ("bos", self.llama.token_bos()))
+                k: llama.detokenize([t], special=True).decode(errors="replace") if t >= 0 else ""
+                for k, t in (("eos", llama.token_eos()), ("bos", llama.token_bos()))
             }
             self._formatters[generation_prompt] = Jinja2ChatFormatter(
                 template, eos_token=special["eos"], bos_token=special["bos"], add_generation_prompt=generation_prompt
@@ -190,7 +266,7 @@ class EmbeddedBackend(Backend):
         return str(self._formatters[generation_prompt](messages=messages).prompt)
 
     def _tokens(self, text: str, special: bool) -> list[int]:
-        return list(self.llama.tokenize(text.encode(), add_bos=False, special=special))
+        return list(self._ensure_llama().tokenize(text.encode(), add_bos=False, special=special))
 
     def _answer_end(self, messages: list[Message], prompt: str) -> list[int]:
         """The token that closes an assistant answer in the chat template (none if it adds nothing)."""
@@ -203,7 +279,7 @@ class EmbeddedBackend(Backend):
         return self._tokens(tail, special=True)[:1] if tail.strip() else []
 
     def _eval_prompt(self, tokens: list[int]) -> np.ndarray:
-        """Evaluate `tokens`, reusing the cached common prefix; the log-probs of the next token."""
+        """Evaluate `tokens` in sequence 0, reusing the cached common prefix; the log-probs of the next token."""
         llama = self.llama
         cached = np.asarray(llama.input_ids[: llama.n_tokens])
         head = np.asarray(tokens[: len(cached)])
@@ -214,7 +290,7 @@ class EmbeddedBackend(Backend):
         return _log_softmax(np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(llama.n_vocab(),)))
 
     def _score(self, messages: list[Message], options: list[str]) -> Scoring:
-        llama = self.llama
+        llama = self._ensure_llama()
         prompt = self._render(messages, generation_prompt=True)
         end = self._answer_end(messages, prompt)
         prompt_ids = self._tokens(prompt, special=True)
@@ -226,30 +302,106 @@ class EmbeddedBackend(Backend):
                 f"n_ctx {self.cfg.n_ctx} or n_batch {self.cfg.n_batch}"
             )
         n = len(prompt_ids)
-        scores = []
+        logprobs: list[float] = []
         try:
             first = self._eval_prompt(prompt_ids)
-            for ids in option_ids:
-                logprob = float(first[ids[0]])
-                if len(ids) > 1:  # llama.cpp internals: one batch of the option's tokens, logits at every one
-                    llama._batch.set_batch(ids[:-1], n_past=n, logits_all=True)
-                    llama._ctx.decode(llama._batch)
-                    rows = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(len(ids) - 1, llama.n_vocab()))
-                    logprob += float(sum(_log_softmax(row)[t] for row, t in zip(rows, ids[1:], strict=True)))
-                    llama._ctx.kv_cache_seq_rm(-1, n, -1)
-                scores.append(OptionScore(logprob, len(ids)))
+            for group in _batches(option_ids, self.cfg.score_sequences - 1, self.cfg.n_batch, self.cfg.n_ctx - n):
+                logprobs += _score_together(llama, n, group, first)
         except RuntimeError as err:  # llama_decode failed
             raise RequestRejected(str(err)) from None
         finally:
-            llama._ctx.kv_cache_seq_rm(-1, llama.n_tokens, -1)
+            llama._ctx.kv_cache_seq_rm(0, llama.n_tokens, -1)
             llama._requires_eval = True  # the last logits are an option's, not the prompt's
+        scores = [OptionScore(lp, len(ids)) for lp, ids in zip(logprobs, option_ids, strict=True)]
         return Scoring(scores, n + sum(len(ids) for ids in option_ids))
 
     async def aclose(self) -> None:
+        if self._server is not None:
+            await self._server.aclose()
+            self._server = None
+        if self.engine is not None:
+            await asyncio.to_thread(self.engine.close)
         self._executor.shutdown(wait=True)
         if self.llama is not None:
             self.llama.close()
             self.llama = None
+
+
+_ENGINE_TIMEOUT_S = 900.0  # one answer; a queued request waits for the slots ahead of it
+
+
+def _with_sequences(llama: Any, sequences: int) -> None:
+    """Give `llama` a context whose one KV cache holds `sequences` sequences (llama-cpp-python makes one)."""
+    from llama_cpp import _internals
+
+    params = llama.context_params
+    params.n_seq_max = sequences
+    params.kv_unified = True  # the options' sequences share the prompt's cells instead of copying them
+    llama._ctx.close()
+    llama._ctx = llama._stack.enter_context(
+        contextlib.closing(_internals.LlamaContext(model=llama._model, params=params, verbose=False))
+    )
+
+
+def _batches(option_ids: list[list[int]], width: int, n_batch: int, room: int) -> list[list[list[int]]]:
+    """Options in groups of at most `width` whose tokens fit one batch of `n_batch` and `room` free KV cells."""
+    groups: list[list[list[int]]] = []
+    size = 0
+    for ids in option_ids:
+        if not groups or len(groups[-1]) == width or size + len(ids) > min(n_batch, room):
+            groups.append([])
+            size = 0
+        groups[-1].append(ids)
+        size += len(ids)
+    return groups
+
+
+def _score_together(llama: Any, n: int, group: list[list[int]], first: np.ndarray) -> list[float]:
+    """Summed log-prob of each option in `group` after the `n` prompt tokens of sequence 0, in one decode.
+
+    Option j is evaluated in sequence j + 1, which shares the prompt's cells. The options' tokens form a trie:
+    a prefix that several options share (``Makeup > Lips > ...``) is one batch row belonging to all their
+    sequences. `first` scores each option's first token, a row's logits the token after it. The option
+    sequences are removed afterwards.
+    """
+    batch = llama._batch.batch
+    rows: dict[tuple[int, ...], int] = {}  # option prefix -> batch row whose logits follow it
+    members: list[list[int]] = []  # per row, the sequences it belongs to
+    for j, ids in enumerate(group):
+        llama._ctx.kv_cache_seq_cp(0, j + 1, 0, n)
+        for i in range(1, len(ids)):
+            row = rows.setdefault(tuple(ids[:i]), len(rows))
+            if row == len(members):
+                members.append([])
+                batch.token[row], batch.pos[row], batch.logits[row] = ids[i - 1], n + i - 1, True
+            members[row].append(j + 1)
+    logprobs = [float(first[ids[0]]) for ids in group]
+    try:
+        if rows:
+            for row, seqs in enumerate(members):
+                batch.n_seq_id[row] = len(seqs)
+                for s, seq in enumerate(seqs):
+                    batch.seq_id[row][s] = seq
+            batch.n_tokens = len(rows)
+            llama._ctx.decode(llama._batch)
+            logits = [
+                np.ctypeslib.as_array(llama._ctx.get_logits_ith(r), shape=(llama.n_vocab(),)) for r in range(len(rows))
+            ]
+            norms = [_logsumexp(row) for row in logits]
+            for j, ids in enumerate(group):
+                for i in range(1, len(ids)):
+                    row = rows[tuple(ids[:i])]
+                    logprobs[j] += float(logits[row][ids[i]]) - norms[row]
+    finally:
+        for j in range(len(group)):
+            llama._ctx.kv_cache_seq_rm(j + 1, -1, -1)
+    return logprobs
+
+
+def _logsumexp(logits: np.ndarray) -> float:
+    x = logits.astype(np.float64)
+    top = x.max()
+    return float(top + np.log(np.exp(x - top).sum()))
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
