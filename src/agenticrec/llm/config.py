@@ -80,7 +80,13 @@ class EmbeddedBackendConfig(_Strict):
         description="server: llama.cpp's server in a child process (parallel slots, prompt cache, JSON-schema "
         "grammar); in-process: llama-cpp-python in this process, one request at a time.",
     )
-    slots: int = Field(2, ge=1, le=64, description="Requests the engine decodes together (server engine).")
+    slots: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Requests the server engine decodes together. On 2 cores one slot is fastest (prompt evaluation "
+        "is compute-bound and every slot evaluates the shared prefix once); more pay with more cores or long answers.",
+    )
     n_ctx: int = Field(4096, ge=256, description="Context window in tokens, per slot.")
     n_threads: int = Field(2, ge=1, description="CPU threads used by llama.cpp.")
     n_batch: int = Field(512, ge=8, description="Prompt tokens evaluated per llama.cpp batch.")

@@ -179,7 +179,7 @@ class EmbeddedBackend(Backend):
             return await self._in_thread(self._complete, messages, schema, params)
         server = self._server
         try:
-            return await server.complete(messages, schema if self.cfg.grammar else None, params)
+            return await server.complete(messages, grammar_schema(schema) if self.cfg.grammar else None, params)
         except TransientFault:
             assert self.engine is not None
             if self.engine.alive():
