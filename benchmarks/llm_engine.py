@@ -7,8 +7,8 @@ Each stage's requests are built by the stage's own code from real data:
 - mining: RecGPT interest mining (`intent.mining.mine_interests`) of Amazon Office 2014 test histories compressed
   without an LLM (template names); a JSON answer constrained to its schema.
 - score50: RecGPT tag scoring (`intent.mining.rank_tags`): 50 Beauty categories scored as the answer for one user
-  given the user's interests (the two most frequent leaf categories standing in for mined ones) and the 10 most
-  recent lines of the compressed history, calibrated by a content-free request.
+  given the user's interests (the two most frequent leaf categories standing in for mined ones) and the newest
+  line of the compressed history (the last 5 items), calibrated by a content-free request.
 - choice: an annotator's pick of one of 30 Beauty descriptors for an item (`LLMClient.choose`, calibrated scores).
 
 Variants: `old` is the backend of earlier releases (`engine: in-process`: llama-cpp-python answers one request at a
@@ -51,7 +51,7 @@ PROPOSAL = {
     "values": ["printing parts on a 3D printer", "testing electrical circuits", "measuring liquids in a laboratory"],
 }
 WORDS = 8
-RECENT_LINES = 10  # score50's context: the user's interests and most recent compressed history lines
+RECENT_LINES = 1  # score50's context: the interests and the newest history line (the last 5 items)
 
 
 def config(model: str, variant: str, slots: int, grammar: bool = True) -> LLMConfig:
@@ -205,9 +205,20 @@ def measure(model: str, stage: str, variant: str, n: int, slots: int, grammar: b
     return row
 
 
-def agreement(old: list[Any], new: list[Any]) -> float:
+def agreement(stage: str, old: list[Any], new: list[Any]) -> float:
+    """How often the engine's answer equals the old backend's: the whole value for text and picks, the top-ranked
+    tag for scored rankings, the set of interest names (Jaccard) for mined interests."""
+
+    def same(a: Any, b: Any) -> float:
+        if stage == "score50":
+            return float(a[0] == b[0])
+        if stage == "mining":
+            names_a, names_b = {i[0].lower() for i in a}, {i[0].lower() for i in b}
+            return len(names_a & names_b) / max(len(names_a | names_b), 1)
+        return float(a == b)
+
     pairs = [(a, b) for a, b in zip(old, new, strict=True) if a is not None and b is not None]
-    return float(np.mean([a == b for a, b in pairs])) if pairs else float("nan")
+    return float(np.mean([same(a, b) for a, b in pairs])) if pairs else float("nan")
 
 
 def markdown(rows: list[dict[str, Any]], summary: dict[str, Any], args: argparse.Namespace) -> str:
@@ -218,14 +229,16 @@ def markdown(rows: list[dict[str, Any]], summary: dict[str, Any], args: argparse
         "2 cores). Protocol: see the script's docstring; temperature 0, warm-up request untimed.",
         "",
         "| model | stage | variant | items | items/s | s/item | prompt tokens sent / evaluated / reused per item "
-        "| generated per item | answers equal to old |",
+        "| generated per item | answers as old |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         tokens = f"{r['prompt_tokens_sent_per_item']:g}"
-        if "prompt_tokens_evaluated_per_item" in r:
+        if r.get("prompt_tokens_evaluated_per_item") or r.get(
+            "prompt_tokens_reused_per_item"
+        ):  # answered by the engine
             tokens += f" / {r['prompt_tokens_evaluated_per_item']:g} / {r['prompt_tokens_reused_per_item']:g}"
-        variant = r["variant"] + (f" ({r['slots']} slots)" if r["variant"] == "engine" else "")
+        variant = r["variant"] + (f", {r['slots']} slot{'s' * (r['slots'] > 1)}" if r["variant"] == "engine" else "")
         variant += "" if r["grammar"] else ", no grammar"
         agree = "" if r.get("agreement_with_old") is None else f"{r['agreement_with_old']:.2f}"
         lines.append(
@@ -247,26 +260,26 @@ def main() -> None:
     parser.add_argument("--setup-minutes-after", type=float, help="fresh-clone setup with the engine (measured)")
     parser.add_argument("--name", default="llm_engine")
     parser.add_argument("--fresh", action="store_true", help="drop the rows of stages not measured in this call")
+    parser.add_argument("--report-only", action="store_true", help="measure nothing; report the results file again")
     args = parser.parse_args()
     args.argv = [a for a in __import__("sys").argv[1:]]
     rows = []
-    for model in args.models:
+    for model in [] if args.report_only else args.models:
         for stage in args.stages:
             if (model, stage) in SKIPPED:
                 continue
             n = 2 * args.items[stage] if model == "smollm2" and stage in ("signal", "choice") else args.items[stage]
-            old = measure(model, stage, "old", n, 1)
-            rows.append(old)
+            rows.append(measure(model, stage, "old", n, 1))
             for slots in args.slots if stage in ("signal", "mining") else [1]:
-                row = measure(model, stage, "engine", n, slots)
-                row["agreement_with_old"] = agreement(old["answers"], row["answers"])
-                rows.append(row)
+                rows.append(measure(model, stage, "engine", n, slots))
             if stage == "mining":  # what the JSON-schema grammar costs on the engine
-                row = measure(model, stage, "engine", n, max(args.slots), grammar=False)
-                row["agreement_with_old"] = agreement(old["answers"], row["answers"])
-                rows.append(row)
+                rows.append(measure(model, stage, "engine", n, max(args.slots), grammar=False))
 
     rows = with_earlier_runs(args.name, rows, ("model", "stage"), fresh=args.fresh)
+    olds = {(r["model"], r["stage"]): r["answers"] for r in rows if r["variant"] == "old"}
+    for r in rows:
+        if r["variant"] == "engine":
+            r["agreement_with_old"] = agreement(r["stage"], olds[r["model"], r["stage"]], r["answers"])
 
     def best(model: str, stage: str, key: str = "items_per_s") -> float | None:
         found = [

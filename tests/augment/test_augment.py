@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from agenticrec.augment import artifacts, run_diversity, run_generate, run_propose
 from agenticrec.augment.diversity import similarity_profile
 from agenticrec.augment.generate import item_request, writer_messages
-from agenticrec.augment.propose import SignalProposal, proposal_request, sample_items
+from agenticrec.augment.propose import SignalProposal, proposal_request, sample_items, worked_examples
 from agenticrec.llm import LLMCallError, LLMClient, TransientFault
 from agenticrec.pipeline import RunConfig, load_config
 from agenticrec.testing.catalogues import successor_shop
@@ -131,6 +131,23 @@ def test_a_degenerate_proposal_is_sent_back_with_its_reason(config: RunConfig, r
     assert summary["names"] == ["Primary Use Case"]
     with pytest.raises(ValidationError, match="two of them are the same"):
         SignalProposal.model_validate(DEGENERATE | {"name": "Material"})
+
+
+def test_a_copy_of_a_worked_example_is_refused() -> None:
+    """Qwen-1.5B's first proposal for Amazon Scientific: the prompt's last worked example, word for word."""
+    assert set(worked_examples()) == {"gameplay experience focus", "reading mood", "cooking task"}
+    copied = {
+        "reasoning": "A new attribute that focuses on the intended use of the item would be useful.",
+        "name": "Cooking Task",
+        "definition": "The cooking task the item is mainly used for.",
+        "examples": [{"item": 1, "value": "searing and browning meat at high heat"}, {"item": 2, "value": "sanding"}],
+    }
+    with pytest.raises(ValidationError, match="copies the worked example 'cooking task'"):
+        SignalProposal.model_validate(copied)
+    with pytest.raises(ValidationError, match="copies the worked example"):  # a renamed copy is still a copy
+        SignalProposal.model_validate(copied | {"name": "Lab Task"})
+    fresh = copied | {"name": "Lab Task", "examples": [{"item": 1, "value": "sanding wood"}]}
+    assert SignalProposal.model_validate(fresh).name == "Lab Task"
 
 
 def test_propose_generate_resume_and_select_the_signal(config: RunConfig) -> None:

@@ -5,6 +5,7 @@ already proposed, and near-duplicates (by embedding) are dropped."""
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any, Self
 
@@ -25,6 +26,18 @@ class SignalExample(BaseModel):
 
 
 MAX_NAME_WORDS = 5
+WORKED_EXAMPLE = re.compile(r'"name": "([^"]+)".*?"examples": \[(.*?)\]', re.DOTALL)
+
+
+@cache
+def worked_examples() -> dict[str, set[str]]:
+    """The proposer prompt's worked examples (other domains): attribute name (lower case) -> its example values."""
+    text = load_prompt(__file__, "prompts/signal_proposer.md").text
+    text = text[text.index("# Worked examples") : text.index("# Mandatory requirements")]
+    return {
+        name.lower(): {v.lower() for v in re.findall(r'"([^"]+)"', values)}
+        for name, values in WORKED_EXAMPLE.findall(text)
+    }
 
 
 class SignalProposal(BaseModel):
@@ -51,6 +64,18 @@ class SignalProposal(BaseModel):
     def _examples_tell_items_apart(self) -> Self:
         if len({e.value.strip().lower() for e in self.examples}) < len(self.examples):
             raise ValueError("each example value must describe its own item, but two of them are the same")
+        return self
+
+    @model_validator(mode="after")
+    def _not_a_worked_example(self) -> Self:
+        """Qwen-1.5B answered Amazon Scientific with the last worked example, "Cooking Task", values and all."""
+        values = {e.value.strip().lower() for e in self.examples}
+        for name, worked in worked_examples().items():
+            if self.name.lower() == name or values & worked:
+                raise ValueError(
+                    f"the proposal copies the worked example {name!r} from another domain; propose an attribute "
+                    "for this domain, with values stated from the quoted items"
+                )
         return self
 
 
