@@ -10,11 +10,14 @@ import threading
 import time
 
 import pytest
+from pydantic import create_model
 
-from agenticrec.llm import LLMClient, LLMConfig, LLMError, chat
+from agenticrec.llm import LLMClient, LLMConfig, LLMError, chat, one_of
 from agenticrec.llm.backends.embedded import default_model_path
 from agenticrec.llm.engine import Engine, EngineSettings
 from agenticrec.llm.ledger import Ledger
+
+Colour = create_model("Colour", colour=(one_of(["red", "green", "blue", "white", "black"]), ...))
 
 
 def settings(**changes: object) -> EngineSettings:
@@ -56,9 +59,9 @@ def test_a_file_that_is_no_model_stops_the_engine_with_its_name(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_engine_is_restarted_once_and_no_finished_call_is_paid_twice(tmp_path):
-    requests = [chat("Name a colour.", f"Item {i}: a painted chair") for i in range(16)]
+    requests = [chat("Name the colour of the item.", f"Item {i}: a painted chair") for i in range(16)]
     with LLMClient(config(slots=2), tmp_path) as client:
-        client.call("annotator", requests[0])
+        client.call("annotator", requests[0], Colour)
         backend = client._backends["local"]
         engine = backend.engine
         assert engine is not None and engine.alive()
@@ -74,11 +77,11 @@ def test_a_killed_engine_is_restarted_once_and_no_finished_call_is_paid_twice(tm
 
         killer = threading.Thread(target=kill_when_some_are_done)
         killer.start()
-        results = client.batch("annotator", requests)
+        results = client.batch("annotator", requests, Colour)
         killer.join()
         assert killed and engine.restarts == 1 and engine.alive()
         assert all(r.ok for r in results)
-        again = client.batch("annotator", requests)
+        again = client.batch("annotator", requests, Colour)
     assert all(r.cached for r in again)  # every answer was committed once and is now free
     ledger = Ledger(tmp_path / "llm.sqlite")
     assert len(ledger.records()) == len(requests)

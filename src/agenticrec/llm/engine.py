@@ -130,6 +130,8 @@ class Engine:
         if self.settings.port:
             check_port(self.settings.port)
         self.port = self.settings.port or free_port()
+        if self._log is not None:
+            self._log.close()  # a restarted engine writes a fresh log
         self._log = tempfile.NamedTemporaryFile("w+", prefix="agenticrec-engine-", suffix=".log")  # noqa: SIM115
         env = {"GOMP_SPINCOUNT": SPIN_COUNT, **os.environ}
         self._proc = subprocess.Popen(
