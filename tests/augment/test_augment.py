@@ -35,7 +35,7 @@ FAIL_AFTER: list[int] = []  # the writer fails once this many values were writte
 def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str:
     system, user = messages[0]["content"], messages[-1]["content"]
     if "You design item attributes" in system:
-        earlier = re.search(r"already proposed: ([^\n]*)$", system, re.MULTILINE)
+        earlier = re.search(r"Already proposed \(propose a different attribute\): ([^\n]*)\.$", user)
         proposal = PROPOSALS[len(earlier.group(1).split(", ")) if earlier else 0]
         examples = [{"item": n, "value": f"example {n}"} for n in (1, 2, 3)]
         return json.dumps({"reasoning": "step by step", **proposal, "examples": examples})
@@ -84,10 +84,13 @@ def config(tmp_path: Path) -> RunConfig:
 def test_prompts_carry_their_few_shot_examples(config: RunConfig) -> None:
     dataset = config.data.load()
     items = sample_items(dataset, 5, 0)
-    system, user = (m["content"] for m in proposal_request(dataset, items, ["Primary Use Case"]))
-    assert "Gameplay Experience Focus" in system and "Reading Mood" in system and "Cooking Task" in system
-    assert "already proposed: Primary Use Case" in system
-    assert f"[1] {dataset.item_text(items[0])}" in user and "Fields: title" in user
+    system, *turns, user = proposal_request(dataset, items, ["Primary Use Case"])
+    assert [t["role"] for t in turns] == ["user", "assistant"] * 3  # worked examples are earlier turns
+    answers = [json.loads(t["content"]) for t in turns[1::2]]
+    assert [a["name"] for a in answers] == ["Gameplay Experience Focus", "Reading Mood", "Cooking Task"]
+    assert "Already proposed (propose a different attribute): Primary Use Case." in user["content"]
+    assert f"[1] {dataset.item_text(items[0])}" in user["content"] and "Fields: title" in user["content"]
+    assert "Cooking Task" not in system["content"]
     proposal = {"name": "Primary Use Case", "definition": "What it is for.",
                 "examples": [{"item": "i0", "value": "boiling water"}]}  # fmt: skip
     system, shot, value, item = writer_messages(dataset, proposal, 12, "title: Copper pan")
@@ -135,14 +138,14 @@ def test_a_degenerate_proposal_is_sent_back_with_its_reason(config: RunConfig, r
 
 def test_a_copy_of_a_worked_example_is_refused() -> None:
     """Qwen-1.5B's first proposal for Amazon Scientific: the prompt's last worked example, word for word."""
-    assert set(worked_examples()) == {"gameplay experience focus", "reading mood", "cooking task"}
+    assert [e["name"] for e in worked_examples()] == ["Gameplay Experience Focus", "Reading Mood", "Cooking Task"]
     copied = {
         "reasoning": "A new attribute that focuses on the intended use of the item would be useful.",
         "name": "Cooking Task",
         "definition": "The cooking task the item is mainly used for.",
         "examples": [{"item": 1, "value": "searing and browning meat at high heat"}, {"item": 2, "value": "sanding"}],
     }
-    with pytest.raises(ValidationError, match="copies the worked example 'cooking task'"):
+    with pytest.raises(ValidationError, match="copies the worked example 'Cooking Task'"):
         SignalProposal.model_validate(copied)
     with pytest.raises(ValidationError, match="copies the worked example"):  # a renamed copy is still a copy
         SignalProposal.model_validate(copied | {"name": "Lab Task"})

@@ -226,9 +226,9 @@ def simulated_user(_: Shop) -> Pair:
 
 def earlier_first(messages: list[Message]) -> list[Message]:
     """The proposer's layout to avoid: the names already proposed before the fixed instructions."""
-    system, rest = messages[0]["content"], messages[1:]
-    fixed, _, earlier = system.partition("\n# Already proposed\n")
-    return [{"role": "system", "content": f"{earlier}\n{fixed}"}, *rest]
+    domain, _, earlier = messages[-1]["content"].partition("\n\nAlready proposed")
+    first = {"role": "system", "content": f"Already proposed{earlier}\n{messages[0]['content']}"}
+    return [first, *messages[1:-1], {"role": "user", "content": domain}]
 
 
 # request kind -> builder of two requests for different items, users or earlier answers; the share of the shorter

@@ -4,19 +4,21 @@ already proposed, and near-duplicates (by embedding) are dropped."""
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agenticrec.augment import artifacts
 from agenticrec.data import Dataset
 from agenticrec.embed import embed_texts
 from agenticrec.io import write_json
-from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
+from agenticrec.llm import LLMClient, Message, load_prompt, quote_data
 from agenticrec.sections.augment import SIGNAL_PROPOSER, AugmentConfig
 
 
@@ -26,18 +28,35 @@ class SignalExample(BaseModel):
 
 
 MAX_NAME_WORDS = 5
-WORKED_EXAMPLE = re.compile(r'"name": "([^"]+)".*?"examples": \[(.*?)\]', re.DOTALL)
 
 
 @cache
-def worked_examples() -> dict[str, set[str]]:
-    """The proposer prompt's worked examples (other domains): attribute name (lower case) -> its example values."""
-    text = load_prompt(__file__, "prompts/signal_proposer.md").text
-    text = text[text.index("# Worked examples") : text.index("# Mandatory requirements")]
-    return {
-        name.lower(): {v.lower() for v in re.findall(r'"([^"]+)"', values)}
-        for name, values in WORKED_EXAMPLE.findall(text)
-    }
+def worked_examples() -> list[dict[str, Any]]:
+    """The proposer's worked examples (other domains), from `prompts/signal_proposer_examples.yaml`."""
+    return list(yaml.safe_load((Path(__file__).parent / "prompts" / "signal_proposer_examples.yaml").read_text()))
+
+
+def domain_message(name: str, fields: list[str], texts: list[str]) -> str:
+    lines = [f"Domain: {name}. Fields: {', '.join(fields)}.", "Items:"]
+    lines += [f"[{n}] {text}" for n, text in enumerate(texts, start=1)]
+    return quote_data("\n".join(lines), "domain")
+
+
+def worked_turns() -> list[Message]:
+    """Each worked example as a user turn (its domain and items) and the assistant's proposal for it."""
+    turns: list[Message] = []
+    for example in worked_examples():
+        answer = {
+            "reasoning": example["reasoning"],
+            "name": example["name"],
+            "definition": example["definition"],
+            "examples": [{"item": n, "value": v} for n, v in enumerate(example["values"], start=1)],
+        }
+        turns += [
+            {"role": "user", "content": domain_message(example["domain"], example["fields"], example["items"])},
+            {"role": "assistant", "content": json.dumps(answer)},
+        ]
+    return turns
 
 
 class SignalProposal(BaseModel):
@@ -70,11 +89,11 @@ class SignalProposal(BaseModel):
     def _not_a_worked_example(self) -> Self:
         """Qwen-1.5B answered Amazon Scientific with the last worked example, "Cooking Task", values and all."""
         values = {e.value.strip().lower() for e in self.examples}
-        for name, worked in worked_examples().items():
-            if self.name.lower() == name or values & worked:
+        for example in worked_examples():
+            if self.name.lower() == example["name"].lower() or values & {v.lower() for v in example["values"]}:
                 raise ValueError(
-                    f"the proposal copies the worked example {name!r} from another domain; propose an attribute "
-                    "for this domain, with values stated from the quoted items"
+                    f"the proposal copies the worked example {example['name']!r} from another domain; propose an "
+                    "attribute for this domain, with values stated from the quoted items"
                 )
         return self
 
@@ -84,15 +103,13 @@ def sample_items(dataset: Dataset, count: int, seed: int) -> list[int]:
     return sorted(int(i) + 1 for i in rng.choice(dataset.n_items, size=min(count, dataset.n_items), replace=False))
 
 
-def proposal_request(dataset: Dataset, items: list[int], earlier: list[str]) -> list[dict[str, str]]:
-    """The proposer's request; the names already proposed close the system message, after the fixed few-shot
-    instructions, so the requests of one run share everything before them."""
-    names = ", ".join(earlier)
-    avoid = f"\n# Already proposed\nIt must also differ from these attributes already proposed: {names}.\n"
-    system = load_prompt(__file__, "prompts/signal_proposer.md").render(avoid=avoid if earlier else "")
-    lines = [f"Domain: {dataset.name}. Fields: {', '.join(dataset.text_fields)}.", "Items:"]
-    lines += [f"[{n}] {dataset.item_text(item)}" for n, item in enumerate(items, start=1)]
-    return chat(system, quote_data("\n".join(lines), "domain"))
+def proposal_request(dataset: Dataset, items: list[int], earlier: list[str]) -> list[Message]:
+    """The proposer's request: the instructions, the worked examples as earlier turns, then this domain's items; the
+    names already proposed close the last message, so the requests of one run share everything before them."""
+    system = load_prompt(__file__, "prompts/signal_proposer.md").text
+    domain = domain_message(dataset.name, dataset.text_fields, [dataset.item_text(i) for i in items])
+    avoid = f"\n\nAlready proposed (propose a different attribute): {', '.join(earlier)}." if earlier else ""
+    return [{"role": "system", "content": system}, *worked_turns(), {"role": "user", "content": domain + avoid}]
 
 
 def run_propose(dataset: Dataset, config: AugmentConfig, client: LLMClient, run_dir: Path, seed: int) -> dict[str, Any]:
