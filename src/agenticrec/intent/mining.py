@@ -25,7 +25,7 @@ TAG_WORDS = 6
 TITLE_SIMILARITY = 90
 RATIONALE_CHARS = 200
 TAG_TOKENS = 8
-"""Generation budget per requested tag; a longer answer is cut, and read as it stands."""
+"""Generation budget per requested tag; an answer cut off at it is asked again with a larger budget (llm client)."""
 """A tag this similar (rapidfuzz ratio, 0-100) to a history item's short form copies it."""
 
 
@@ -116,8 +116,8 @@ def mine_interests(
 
 
 def tag_lines(text: str) -> list[str]:
-    """Tags from a one-per-line answer, without numbering, bullets or quotes. An answer cut off at its token budget
-    is read as it stands, so a model that loops keeps the distinct tags it wrote first."""
+    """Tags from a one-per-line answer, without numbering, bullets or quotes. (An answer cut off at its token budget
+    never arrives here: the client asks again with a larger budget, then fails the call.)"""
     lines = [line for line in text.splitlines() if line.strip()]
     return [re.sub(r"^\s*(?:[-*•]|\d+[.)])?\s*", "", line).strip().strip("\"',") for line in lines]
 
