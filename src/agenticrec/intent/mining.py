@@ -23,10 +23,10 @@ from agenticrec.sections.intent import INTEREST_MINER, TAG_PREDICTOR, IntentConf
 TAG_WORDS = 6
 """A tag longer than this many words is a sentence or a title, not a tag."""
 TITLE_SIMILARITY = 90
+"""A tag this similar (rapidfuzz ratio, 0-100) to a history item's short form copies it."""
 RATIONALE_CHARS = 200
 TAG_TOKENS = 8
 """Generation budget per requested tag; an answer cut off at it is asked again with a larger budget (llm client)."""
-"""A tag this similar (rapidfuzz ratio, 0-100) to a history item's short form copies it."""
 
 
 class MinedInterest(BaseModel):
