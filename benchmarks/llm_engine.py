@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -262,7 +263,7 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="drop the rows of stages not measured in this call")
     parser.add_argument("--report-only", action="store_true", help="measure nothing; report the results file again")
     args = parser.parse_args()
-    args.argv = [a for a in __import__("sys").argv[1:]]
+    args.argv = sys.argv[1:]
     rows = []
     for model in [] if args.report_only else args.models:
         for stage in args.stages:
