@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -42,7 +41,7 @@ from agenticrec.intent.mining import Interest, mine_interests, rank_tags
 from agenticrec.intent.stage import sample_users, test_history
 from agenticrec.llm import LLMClient, LLMConfig, chat, quote_data
 from agenticrec.sections.intent import IntentConfig
-from common import save, update_section, with_earlier_runs
+from common import command, save, update_section, with_earlier_runs
 
 QWEN = "${AGENTICREC_MODEL_DIR:-~/.cache/agenticrec/models}/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 MODELS = {"smollm2": None, "qwen15": QWEN}
@@ -193,7 +192,7 @@ def measure(model: str, stage: str, variant: str, n: int, slots: int, grammar: b
         "grammar": grammar, "items": n, "seconds": round(seconds, 2), "warmup_seconds": round(warmup, 2),
         "items_per_s": round(n / seconds, 3), "s_per_item": round(seconds / n, 3),
         "prompt_tokens_sent_per_item": round(sent / n, 1), "generated_tokens_per_item": round(generated / n, 1),
-        "failed": sum(a is None for a in answers), "answers": answers,
+        "failed": sum(a is None for a in answers), "answers": answers, "command": command(),
     }  # fmt: skip
     if after:
         row["prompt_tokens_evaluated_per_item"] = round(
@@ -222,12 +221,13 @@ def agreement(stage: str, old: list[Any], new: list[Any]) -> float:
     return float(np.mean([same(a, b) for a, b in pairs])) if pairs else float("nan")
 
 
-def markdown(rows: list[dict[str, Any]], summary: dict[str, Any], args: argparse.Namespace) -> str:
+def markdown(rows: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     lines = [
         "## Local inference engine, per stage (issue 31)",
         "",
-        f"Command: `.venv/bin/python benchmarks/llm_engine.py {' '.join(args.argv)}` ({time.strftime('%Y-%m-%d')}, "
-        "2 cores). Protocol: see the script's docstring; temperature 0, warm-up request untimed.",
+        "Commands: " + ", ".join(f"`{c}`" for c in dict.fromkeys(r["command"] for r in rows)),
+        f"({time.strftime('%Y-%m-%d')}, 2 cores). Protocol: see the script's docstring; temperature 0, warm-up "
+        "request untimed.",
         "",
         "| model | stage | variant | items | items/s | s/item | prompt tokens sent / evaluated / reused per item "
         "| generated per item | answers as old |",
@@ -263,7 +263,6 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="drop the rows of stages not measured in this call")
     parser.add_argument("--report-only", action="store_true", help="measure nothing; report the results file again")
     args = parser.parse_args()
-    args.argv = sys.argv[1:]
     rows = []
     for model in [] if args.report_only else args.models:
         for stage in args.stages:
@@ -312,7 +311,7 @@ def main() -> None:
         "machine_note": "2 cores; the engine and the old backend use 2 threads",
     }
     save(args.name, rows, protocol, summary=summary, runs=rows)
-    update_section(args.name, markdown(rows, summary, args))
+    update_section(args.name, markdown(rows, summary))
 
 
 if __name__ == "__main__":
