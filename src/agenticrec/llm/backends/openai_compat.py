@@ -95,8 +95,14 @@ class OpenAICompatBackend(Backend):
             log.warning("%s does not list model %r (it lists %s)", where, self.model, ids[:10])
 
     async def complete(
-        self, messages: list[Message], schema: dict[str, Any] | None, params: SamplingParams
+        self,
+        messages: list[Message],
+        schema: dict[str, Any] | None,
+        params: SamplingParams,
+        *,
+        grammar: str | None = None,
     ) -> Completion:
+        """`grammar` (a llama.cpp GBNF grammar, llama.cpp's servers only) constrains the answer instead of a schema."""
         import openai
 
         assert self._client is not None, "start() first"
@@ -110,6 +116,8 @@ class OpenAICompatBackend(Backend):
         }
         if params.seed is not None:
             body["seed"] = params.seed
+        if grammar is not None:
+            body["grammar"] = grammar
         if schema is not None:
             if mode == "json_schema":
                 name = re.sub(r"[^A-Za-z0-9_-]", "_", str(schema.get("title", "output")))[:64]
