@@ -2,7 +2,7 @@
 
 Answers come from the engine (`agenticrec.llm.engine`: llama.cpp's server in a child process) through its
 OpenAI-compatible API: `slots` requests are decoded together, each slot re-evaluates only the tokens after the
-prefix its previous prompt shares with the new one, and JSON schemas become grammars inside the server. A dead
+prefix its previous prompt shares with the new one, and answers follow the schema's GBNF grammar. A dead
 engine is restarted once; the request that saw it die is retried by the client. `engine: in-process` answers
 with llama-cpp-python in this process instead, one request at a time (the backend of earlier releases).
 
@@ -109,6 +109,7 @@ class EmbeddedBackend(Backend):
         self._restart_lock = asyncio.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{name}")
         self._grammars: dict[str, str] = {}  # schema -> GBNF
+        self._parsed: dict[str, Any] = {}  # GBNF -> llama_cpp.LlamaGrammar (in-process answers)
         self._formatters: dict[bool, Any] = {}  # add_generation_prompt -> Jinja2ChatFormatter
 
     async def start(self) -> None:
@@ -220,14 +221,17 @@ class EmbeddedBackend(Backend):
                 self._grammars[text] = JSON_GBNF
         return self._grammars[text]
 
-    def _complete(self, messages: list[Message], schema: dict[str, Any] | None, params: SamplingParams) -> Completion:
+    def _parsed_grammar(self, schema: dict[str, Any]) -> Any:
+        """`_gbnf(schema)` parsed for llama-cpp-python, once per grammar."""
         from llama_cpp import LlamaGrammar
 
-        grammar = (
-            LlamaGrammar.from_string(self._gbnf(schema), verbose=False)
-            if schema is not None and self.cfg.grammar
-            else None
-        )
+        text = self._gbnf(schema)
+        if text not in self._parsed:
+            self._parsed[text] = LlamaGrammar.from_string(text, verbose=False)
+        return self._parsed[text]
+
+    def _complete(self, messages: list[Message], schema: dict[str, Any] | None, params: SamplingParams) -> Completion:
+        grammar = self._parsed_grammar(schema) if schema is not None and self.cfg.grammar else None
         try:
             out = self._ensure_llama().create_chat_completion(
                 messages=messages,
