@@ -70,6 +70,9 @@ def test_assign_refuses_a_vocabulary_of_another_dataset(tmp_path):
     run_build(config)
     vocabulary_path = artifacts.tagger_dir(config.run_dir) / artifacts.VOCABULARY
     vocabulary_path.write_text(vocabulary_path.read_text().replace('"n_items": 48', '"n_items": 47'))
+    with pytest.raises(AgenticRecError, match=r"vocabulary\.json changed after `agenticrec tag build` wrote it"):
+        run_assign(config)
+    (config.run_dir / "provenance.json").unlink()  # a directory from before provenance: the tagger's own check
     with pytest.raises(AgenticRecError, match="built for files \\(47 items\\)"):
         run_assign(config)
 
@@ -118,7 +121,7 @@ def test_judge_audit_scores_assigned_descriptors_against_random_siblings(tmp_pat
 
 def test_a_refused_stage_leaves_no_half_made_run_directory(tmp_path):
     config = run_config(tmp_path, TaggerScript())
-    with pytest.raises(AgenticRecError, match=r"no vocabulary\.json .*run `agenticrec tag build` first"):
+    with pytest.raises(AgenticRecError, match=r"reads what `agenticrec tag build` writes"):
         run_assign(config)
     with pytest.raises(AgenticRecError, match=r"run `agenticrec tag assign` first"):
         tag_audit(config)

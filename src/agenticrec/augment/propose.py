@@ -63,7 +63,7 @@ class SignalProposal(BaseModel):
     """One proposed attribute; a sentence for a name, or examples that do not tell items apart, are sent back to the
     LLM with the reason (a weak model's typical failures)."""
 
-    reasoning: str = Field(max_length=2000)
+    reasoning: str = Field(max_length=300)  # two sentences, as in the worked examples; bounds a looping model
     name: str = Field(min_length=2, max_length=60)
     definition: str = Field(min_length=5, max_length=400)
     examples: list[SignalExample] = Field(min_length=1, max_length=5)

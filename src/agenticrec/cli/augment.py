@@ -12,48 +12,48 @@ from rich.console import Console
 from agenticrec.cli.options import (
     ConfigOption,
     DataOption,
+    FreshOption,
     LLMOption,
     RunDirOption,
     SetOption,
     named_run_dirs,
     run_config,
     stage_command,
-    stage_inputs,
 )
-from agenticrec.pipeline import RunConfig
+from agenticrec.pipeline import StageRun, stage_run
 
 app = typer.Typer(help="LaMAR item signals: propose an attribute, generate it per item, measure diversity.",
                   no_args_is_help=True)  # fmt: skip
 
 
-def _run_and_print(cfg: RunConfig, stage: Callable[..., dict[str, Any]]) -> None:
+def _run_and_print(run: StageRun, stage: Callable[..., dict[str, Any]]) -> None:
     """Run an LLM step of the augment stage on the config's dataset and print its summary."""
-    with stage_inputs(cfg) as (dataset, client):
-        Console().print(stage(dataset, cfg.augment, client, cfg.run_dir, cfg.seed))
+    cfg = run.config
+    Console().print(stage(run.dataset, cfg.augment, run.llm, cfg.run_dir, cfg.seed))
 
 
-@stage_command(app)
-def propose(cfg: RunConfig) -> None:
+@stage_command(app, "augment propose")
+def propose(run: StageRun) -> None:
     """Ask role `signal_proposer` for `augment.proposals` new attributes of this domain (near-duplicates dropped)."""
     from agenticrec.augment import run_propose
 
-    _run_and_print(cfg, run_propose)
+    _run_and_print(run, run_propose)
 
 
-@stage_command(app)
-def generate(cfg: RunConfig) -> None:
+@stage_command(app, "augment generate")
+def generate(run: StageRun) -> None:
     """Write the kept proposal's value for every item (role `signal_writer`; resumable), dropping inconsistent ones."""
     from agenticrec.augment import run_generate
 
-    _run_and_print(cfg, run_generate)
+    _run_and_print(run, run_generate)
 
 
-@stage_command(app, with_llm=False)
-def diversity(cfg: RunConfig) -> None:
+@stage_command(app, "augment diversity")
+def diversity(run: StageRun) -> None:
     """Pairwise similarity of the generated values, crowded items, and redundancy with the title and category."""
     from agenticrec.augment import run_diversity
 
-    result = run_diversity(cfg.data.load(), cfg.augment, cfg.run_dir)
+    result = run_diversity(run.dataset, run.config.augment, run.config.run_dir)
     Console().print({k: v for k, v in result.items() if not isinstance(v, dict)})
 
 
@@ -66,6 +66,7 @@ def rank_llm(
     run_dir: Path | None = RunDirOption,
     data: str | None = DataOption,
     llm: str | None = LLMOption,
+    fresh: bool = FreshOption,
 ) -> None:
     """LaMAR's LLM ranker: 20 random items + the next item per test user, ranked by role `ranker` (items rendered
     from `data.text_fields`), beside random, popularity and each baseline run on the same candidates."""
@@ -75,8 +76,8 @@ def rank_llm(
 
     runs = named_run_dirs(baselines, "--baseline")
     cfg = run_config(config, set_, run_dir, data, llm=llm)
-    with stage_inputs(cfg) as (dataset, client):
-        result = run_rank_llm(dataset, cfg.augment.ranker, client, cfg.run_dir, cfg.seed, runs)
+    with stage_run(cfg, "augment rank-llm", fresh=fresh) as run:
+        result = run_rank_llm(run.dataset, cfg.augment.ranker, run.llm, cfg.run_dir, cfg.seed, runs)
     table = Table("method", "Recall@10", "NDCG@10", "MRR", "hit@1", title=f"{result['protocol']['users']} users")
     for name, m in result["methods"].items():
         table.add_row(name, *(f"{m[k]:.4f}" for k in ("recall@10", "ndcg@10", "mrr", "hit@1")))

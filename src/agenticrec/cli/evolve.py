@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import ConfigOption, RunDirOption, SetOption, named_run_dirs, run_config, stage_command
+from agenticrec.cli.options import ConfigOption, RunDirOption, SetOption, config_command, named_run_dirs, run_config
 from agenticrec.pipeline import RunConfig
 
 app = typer.Typer(help="AgenticRS: evolve agents (random, TPE, LLM, LLM+TPE) and report.", no_args_is_help=True)
@@ -23,12 +23,12 @@ def _print(result: dict[str, object]) -> None:
     Console().print(table)
 
 
-@stage_command(app)
-def run(cfg: RunConfig) -> None:
+@config_command(app, "run")
+def run(cfg: RunConfig, fresh: bool) -> None:
     """Evolve `evolve.agent` by `evolve.method` for `evolve.trials` proxy trials (a study already there resumes)."""
     from agenticrec.evolve import run_evolution
 
-    _print(run_evolution(cfg))
+    _print(run_evolution(cfg, fresh))
 
 
 @app.command()

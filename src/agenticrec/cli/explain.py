@@ -11,13 +11,14 @@ from rich.console import Console
 from agenticrec.cli.options import (
     ConfigOption,
     DataOption,
+    FreshOption,
     LLMOption,
     RunDirOption,
     SetOption,
     run_config,
-    stage_inputs,
 )
 from agenticrec.errors import AgenticRecError
+from agenticrec.pipeline import stage_run
 
 app = typer.Typer(help="Personalised explanations: build the offline table, look one up.", no_args_is_help=True)
 
@@ -30,15 +31,16 @@ def build(
     data: str | None = DataOption,
     llm: str | None = LLMOption,
     judge: bool = typer.Option(True, help="judge a sample of the explanations (intent.explain_judge_pairs)"),
+    fresh: bool = FreshOption,
 ) -> None:
     """Explain the items closest to each mined interest (role `explainer`); check and judge the explanations."""
     from agenticrec.intent.explanations import run_explain, run_explain_judge
 
     cfg = run_config(config, set_, run_dir, data, llm=llm)
-    with stage_inputs(cfg) as (dataset, client):
-        summary = run_explain(dataset, cfg.intent, client, cfg.run_dir, cfg.seed)
+    with stage_run(cfg, "explain build", fresh=fresh) as run:
+        summary = run_explain(run.dataset, cfg.intent, run.llm, cfg.run_dir, cfg.seed)
         if judge and cfg.intent.explain_judge_pairs:
-            summary = run_explain_judge(dataset, cfg.intent, cfg.judge, client, cfg.run_dir, cfg.seed)
+            summary = run_explain_judge(run.dataset, cfg.intent, cfg.judge, run.llm, cfg.run_dir, cfg.seed)
     Console().print({k: v for k, v in summary.items() if not isinstance(v, str)})
 
 

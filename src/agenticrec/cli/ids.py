@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.console import Console
 
-from agenticrec.cli.options import ConfigOption, DataOption, RunDirOption, SetOption, run_config
+from agenticrec.cli.options import config_command
+from agenticrec.pipeline import RunConfig
 from agenticrec.pipeline.stages import ids_build
 from agenticrec.semantic_ids import semantic_ids_path
 
@@ -19,16 +18,10 @@ def _group() -> None:
     """Keeps `build` a subcommand."""
 
 
-@app.command()
-def build(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-) -> None:
+@config_command(app, "build", with_llm=False)
+def build(cfg: RunConfig, fresh: bool) -> None:
     """Build the configured semantic IDs (`semantic_ids.method`) into RUN_DIR/semantic_ids/."""
-    cfg = run_config(config, set_, run_dir, data)
-    ids = ids_build(cfg)
+    ids = ids_build(cfg, fresh)
     stats = ids.stats()
     Console().print(
         f"{stats['items']:,} items, {stats['distinct_paths']:,} distinct paths, collision rate "

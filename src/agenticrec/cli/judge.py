@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import stage_command, stage_inputs
-from agenticrec.pipeline import RunConfig
+from agenticrec.cli.options import stage_command
+from agenticrec.pipeline import StageRun
 
 app = typer.Typer(help="LLM judge: verdicts per criterion and their agreement with labels.", no_args_is_help=True)
 RunDirArgument = typer.Argument(help="a run directory where `agenticrec judge run` has been")
@@ -26,13 +26,13 @@ def agreement_table(result: dict[str, Any], title: str) -> Table:
     return table
 
 
-@stage_command(app)
-def run(cfg: RunConfig) -> None:
+@stage_command(app, "judge run")
+def run(stage: StageRun) -> None:
     """Judge a constructed labelled set (real intent outputs and controlled defects); agreement per criterion."""
     from agenticrec.intent.judging import AGREEMENT, judge_dir, run_judge
 
-    with stage_inputs(cfg) as (dataset, client):
-        result = run_judge(dataset, cfg.intent, cfg.judge, client, cfg.run_dir, cfg.seed)
+    cfg = stage.config
+    result = run_judge(stage.dataset, cfg.intent, cfg.judge, stage.llm, cfg.run_dir, cfg.seed)
     Console().print(agreement_table(result, f"judge ({result['choice_mode']}) on {result['cases']} constructed cases"))
     Console().print(f"wrote {judge_dir(cfg.run_dir) / AGREEMENT}")
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
-from agenticrec.config import save_config
-from agenticrec.data import Dataset
-from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig, load_config
+from agenticrec.pipeline.provenance import STAGES, StageRun, stage_run
 
 ConfigOption = typer.Option(None, "--config", "-c", help="YAML run config")
 SetOption = typer.Option([], "--set", "-s", help="override a config key, e.g. model.loss=bce (repeatable)")
@@ -34,46 +31,60 @@ def run_config(
     return load_config(config, overrides, data=data, model=model, llm=llm)
 
 
-Stage = Callable[[RunConfig], None]
+FreshOption = typer.Option(
+    False, "--fresh", help="start the run directory over: remove its artifacts (the LLM ledger stays)"
+)
+
+ConfigBody = Callable[[RunConfig, bool], None]
+Stage = Callable[[StageRun], None]
 
 
-def stage_command(app: typer.Typer, name: str | None = None, with_llm: bool = True) -> Callable[[Stage], Stage]:
-    """Register ``body(cfg)`` as command ``name`` of ``app`` (default: the function's name, dashed), with the options
-    every stage reads its run config from: -c, --set, --run-dir, --data and, where it calls an LLM, --llm."""
+def config_command(app: typer.Typer, name: str, with_llm: bool = True) -> Callable[[ConfigBody], ConfigBody]:
+    """Register ``body(cfg, fresh)`` as command ``name`` of ``app``, with the options every stage reads its run
+    config from: -c, --set, --run-dir, --data, --fresh and, where it calls an LLM, --llm."""
 
-    def register(body: Stage) -> Stage:
+    def register(body: ConfigBody) -> ConfigBody:
         def command(
             config: Path | None = ConfigOption,
             set_: list[str] = SetOption,
             run_dir: Path | None = RunDirOption,
             data: str | None = DataOption,
             llm: str | None = LLMOption,
+            fresh: bool = FreshOption,
         ) -> None:
-            body(run_config(config, set_, run_dir, data, llm=llm))
+            body(run_config(config, set_, run_dir, data, llm=llm), fresh)
 
         def command_without_llm(
             config: Path | None = ConfigOption,
             set_: list[str] = SetOption,
             run_dir: Path | None = RunDirOption,
             data: str | None = DataOption,
+            fresh: bool = FreshOption,
         ) -> None:
-            body(run_config(config, set_, run_dir, data))
+            body(run_config(config, set_, run_dir, data), fresh)
 
         chosen = command if with_llm else command_without_llm
         chosen.__doc__ = body.__doc__
-        app.command(name or body.__name__.replace("_", "-"))(chosen)
+        app.command(name)(chosen)
         return body
 
     return register
 
 
-@contextmanager
-def stage_inputs(cfg: RunConfig) -> Iterator[tuple[Dataset, LLMClient]]:
-    """The dataset (loaded before anything is written), the saved config, and an LLM client on the run's ledger."""
-    dataset = cfg.data.load()
-    save_config(cfg, cfg.run_dir)
-    with LLMClient(cfg.llm, cfg.run_dir) as client:
-        yield dataset, client
+def stage_command(app: typer.Typer, stage: str, with_llm: bool | None = None) -> Callable[[Stage], Stage]:
+    """`config_command` for ``body(run)`` run inside `stage_run` of ``stage`` (see `pipeline.provenance.STAGES`),
+    named by the stage's last word; --llm where the stage calls an LLM (or ``with_llm`` says so)."""
+
+    def register(body: Stage) -> Stage:
+        def in_stage(cfg: RunConfig, fresh: bool) -> None:
+            with stage_run(cfg, stage, fresh=fresh) as run:
+                body(run)
+
+        in_stage.__doc__ = body.__doc__
+        config_command(app, stage.split()[-1], STAGES[stage].llm if with_llm is None else with_llm)(in_stage)
+        return body
+
+    return register
 
 
 def named_run_dirs(values: list[str], option: str) -> dict[str, Path]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from agenticrec.cli.options import stage_command
+from agenticrec.cli.options import config_command
 from agenticrec.pipeline import RunConfig, stages
 from agenticrec.tagger import artifacts
 
@@ -16,18 +16,18 @@ app = typer.Typer(
 )
 
 
-@stage_command(app)
-def build(cfg: RunConfig) -> None:
+@config_command(app, "build")
+def build(cfg: RunConfig, fresh: bool) -> None:
     """Build the vocabulary (Algorithms 1 and 2). Resumable: a rerun replays finished calls from the ledger."""
-    vocabulary = stages.tag_build(cfg)
+    vocabulary = stages.tag_build(cfg, fresh)
     Console().print(vocabulary.tree())
     Console().print(f"wrote {artifacts.tagger_dir(cfg.run_dir) / artifacts.VOCABULARY}")
 
 
-@stage_command(app)
-def assign(cfg: RunConfig) -> None:
+@config_command(app, "assign")
+def assign(cfg: RunConfig, fresh: bool) -> None:
     """Assign one descriptor per level to every item and give each a unique semantic ID."""
-    table = stages.tag_assign(cfg)
+    table = stages.tag_assign(cfg, fresh)
     summary = artifacts.read_json(artifacts.tagger_dir(cfg.run_dir) / artifacts.ASSIGN_SUMMARY)
     Console().print(
         f"assigned {len(table)} items: {summary['distinct_paths']} distinct paths, collision rate "
@@ -35,10 +35,10 @@ def assign(cfg: RunConfig) -> None:
     )
 
 
-@stage_command(app)
-def audit(cfg: RunConfig) -> None:
+@config_command(app, "audit")
+def audit(cfg: RunConfig, fresh: bool) -> None:
     """LLM-judge audit of the assignment: does the assigned descriptor fit, and does a random sibling?"""
-    summary = stages.tag_audit(cfg)
+    summary = stages.tag_audit(cfg, fresh)
     Console().print(
         f"judge ({summary['choice_mode']}): precision of 'fits' {_fraction(summary['judge_precision'])}, "
         f"recall {_fraction(summary['judge_recall'])} over {summary['judged']} judged pairs"
@@ -49,10 +49,10 @@ def _fraction(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-@stage_command(app)
-def keywords(cfg: RunConfig) -> None:
+@config_command(app, "keywords")
+def keywords(cfg: RunConfig, fresh: bool) -> None:
     """Free-form keyword baseline: three LLM keywords per sampled item, and how often they are reused."""
-    summary = stages.tag_keywords(cfg)
+    summary = stages.tag_keywords(cfg, fresh)
     Console().print({k: v for k, v in summary.items() if k != "llm"})
 
 

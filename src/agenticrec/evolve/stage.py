@@ -18,7 +18,7 @@ from agenticrec.evolve.study import DATABASE, evolve_agent, storage_url
 from agenticrec.evolve.trials import Rewards, run_trial, write_trial_base
 from agenticrec.io import atomic_write_text, write_json
 from agenticrec.llm import LLMClient
-from agenticrec.pipeline import RunConfig
+from agenticrec.pipeline import RunConfig, stage_run
 from agenticrec.render import render_html
 
 REPORT = "evolve.json"
@@ -27,20 +27,23 @@ BEST = "best.json"  # the best config retrained at full fidelity: its validation
 CURVES = "evolve_best_so_far.png"
 
 
-def run_evolution(config: RunConfig) -> dict[str, Any]:
-    """Evolve ``evolve.agent`` by ``evolve.method`` in ``run_dir`` (resuming a study that is there), then report."""
+def run_evolution(config: RunConfig, fresh: bool = False) -> dict[str, Any]:
+    """Evolve ``evolve.agent`` by ``evolve.method`` in ``run_dir`` (resuming a study that is there), then report;
+    ``fresh`` starts the run directory over."""
     card = load_card(config.evolve.agent)
     if card.role != "retriever":
         raise ConfigError(f"{card.name} is a {card.role} agent: it evolves in `agenticrec evolve compose`")
-    config.data.load()  # a bad dataset fails here, before anything is written
-    save_config(config, config.run_dir)
-    if config.evolve.method in ("llm", "llm-tpe"):
-        with LLMClient(config.llm, config.run_dir) as client:
-            study = evolve_agent(config, card, client)
-    else:
-        study = evolve_agent(config, card)
-    if config.evolve.retrain:
-        retrain_best(config, card, study)
+    with stage_run(config, "evolve run", fresh=fresh):
+        if config.evolve.method in ("llm", "llm-tpe"):
+            with LLMClient(config.llm, config.run_dir) as client:
+                client.preflight()  # a missing key fails here, not after trial 0 has trained
+                save_config(config, config.run_dir)  # `evolve resume` reads it if this run is killed
+                study = evolve_agent(config, card, client)
+        else:
+            save_config(config, config.run_dir)
+            study = evolve_agent(config, card)
+        if config.evolve.retrain:
+            retrain_best(config, card, study)
     return report(config.run_dir)
 
 

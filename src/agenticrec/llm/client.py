@@ -170,6 +170,16 @@ class LLMClient:
             return [-(-len(text) // 4) for text in texts], "estimate: 4 characters per token"
         return counts, "tokenizer"
 
+    def preflight(self) -> None:
+        """Start every backend a role uses (the default's included): a missing key or model file, a refused
+        credential or an unreachable server fails here, before a stage does any work."""
+
+        async def start_all() -> None:
+            for name in dict.fromkeys([self.config.default.backend, *(r.backend for r in self.config.roles.values())]):
+                await self._backend(name)
+
+        self._run(start_all())
+
     def close(self) -> None:
         """Release backends, the background loop and the ledger."""
         if self._loop is not None:

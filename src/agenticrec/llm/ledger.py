@@ -91,16 +91,24 @@ class Ledger:
 
     def __init__(self, path: Path | None):
         self.path = path
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL: a commit survives the process being killed (not an OS crash), at a fraction of FULL's cost.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The connection, opened on first use: a run that fails its checks before any call leaves no file."""
+        if self._conn is None:
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(":memory:" if self.path is None else str(self.path), check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a commit survives the process being killed (not an OS crash), at a fraction of FULL's cost.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            db.executescript(_SCHEMA)
+            db.commit()
+            self._conn = db
+        return self._conn
 
     def completed(self, keys: Iterable[str]) -> dict[str, CallRecord]:
         """The successful calls among `keys`."""
@@ -161,7 +169,9 @@ class Ledger:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def _record(row: tuple) -> CallRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,14 @@ class Tagger:
         llm: LLMConfig | None = None,
         run_dir: str | Path = "runs/tagger",
         seed: int = 42,
+        client: LLMClient | None = None,
     ) -> None:
+        """``client``: an open client on ``run_dir``'s ledger to use; by default each call opens its own."""
         self.config = config or TaggerConfig()
         self.llm = llm or LLMConfig()
         self.run_dir = Path(run_dir)
         self.seed = seed
+        self.client = client
 
     def build(self, dataset: Dataset) -> Vocabulary:
         """Algorithms 1 and 2: the vocabulary (resumable: a rerun replays finished calls from the ledger)."""
@@ -62,5 +66,5 @@ class Tagger:
         """The descriptor paths that `assign` published."""
         return load_semantic_ids(self.run_dir, "descriptors")
 
-    def _client(self) -> LLMClient:
-        return LLMClient(self.llm, self.run_dir)
+    def _client(self) -> AbstractContextManager[LLMClient]:
+        return nullcontext(self.client) if self.client is not None else LLMClient(self.llm, self.run_dir)
