@@ -1,0 +1,140 @@
+"""LaMAR's models without the signal: the text-based recommender (textseq) at the paper size and at CPU sizes, and
+SASRec-CE as the non-text reference, every run stopped by early stopping. Reads finished runs (their metrics.json),
+such as those `benchmarks/lamar_gpu.sh` trains on a GPU:
+
+    .venv/bin/python benchmarks/lamar_models.py --runs /path/to/.gpu/runs
+
+Run directories are named DATASET-MODEL-sSEED, with DATASET `sci` (amazon-scientific) or `office` (amazon-office)
+and MODEL `sasrec-ce` or `textseq-hHIDDENeEXPERTS` (`h300e8` is the paper size). Writes
+benchmarks/results/lamar_models.json and the lamar_models section of BENCHMARKS.md. The summary's NDCG@10 is the
+history-masked figure, the protocol of the lift target; `*_not_masked` beside it is RecBole's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common import command, save, update_section
+
+DATASETS = {"sci": "scientific", "office": "office"}
+PAPER = "textseq-h300e8"
+RUN = re.compile(r"^(?P<data>sci|office)-(?P<model>sasrec-ce|textseq-h\d+e\d+)-s(?P<seed>\d+)$")
+
+
+def read_runs(folder: Path) -> list[dict[str, Any]]:
+    """One record per finished run in ``folder``: its dataset, model, seed, both test protocols and training."""
+    runs = []
+    for path in sorted(folder.glob("*/metrics.json")):
+        match = RUN.match(path.parent.name)
+        if not match:
+            continue
+        metrics = json.loads(path.read_text())
+        runs.append({
+            "run": path.parent.name, "dataset": DATASETS[match["data"]], "model": match["model"],
+            "seed": int(match["seed"]), "masked": metrics["test_history_masked"]["ndcg@10"],
+            "not_masked": metrics["test"]["ndcg@10"], "recall10_masked": metrics["test_history_masked"]["recall@10"],
+            "train": metrics["train"], "finished": metrics["finished"], "machine": metrics["machine"],
+            "protocol": metrics["protocol"],
+        })  # fmt: skip
+    return runs
+
+
+def arms(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(dataset, model) -> mean and std over seeds of each protocol, best and run epochs, and how each stopped."""
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        grouped.setdefault((run["dataset"], run["model"]), []).append(run)
+    out = {}
+    for key, group in grouped.items():
+        out[key] = {
+            "seeds": [r["seed"] for r in group],
+            **{f"{p}_{stat}": float(f([r[p] for r in group])) for p in ("masked", "not_masked")
+               for stat, f in (("mean", np.mean), ("std", np.std))},
+            "best_epochs": [r["train"]["best_epoch"] for r in group],
+            "epochs_run": [r["train"]["epochs_run"] for r in group],
+            "stopped_by": sorted({r["train"]["stopped_by"] for r in group}),
+            "train_seconds_mean": float(np.mean([r["train"]["train_seconds"] for r in group])),
+        }  # fmt: skip
+    return out
+
+
+def summary_of(table: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for (dataset, model), arm in table.items():
+        name = "fields" if model == PAPER else model.replace("-", "_")
+        key = f"{dataset}_ndcg10_{name}"
+        summary[key], summary[f"{key}_std"] = arm["masked_mean"], arm["masked_std"]
+        summary[f"{key}_not_masked"] = arm["not_masked_mean"]
+        if model.startswith("textseq") and model != PAPER and (dataset, PAPER) in table:
+            summary[f"{dataset}_{name}_cost"] = 1 - arm["masked_mean"] / table[(dataset, PAPER)]["masked_mean"]
+    for dataset in DATASETS.values():
+        if (dataset, PAPER) in table and (dataset, "sasrec-ce") in table:
+            ratio = table[(dataset, PAPER)]["masked_mean"] / table[(dataset, "sasrec-ce")]["masked_mean"]
+            summary[f"{dataset}_textseq_over_sasrec_ce"] = ratio - 1
+    if ("scientific", PAPER) in table:
+        summary["textseq_epochs_to_converge"] = float(np.mean(table[("scientific", PAPER)]["best_epochs"]))
+    return summary
+
+
+def markdown(table: dict[tuple[str, str], dict[str, Any]], runs: list[dict[str, Any]]) -> str:
+    machine = runs[0]["machine"]
+    lines = [
+        "## LaMAR's models without the signal: textseq sizes and SASRec-CE, converged",
+        "",
+        "Commands: `bash ../shared/gpu/prepare.sh amazon-scientific:textseq:sci-base "
+        "amazon-office:textseq:office-base`, "
+        "`bash .gpu/lamar_gpu.sh` on the GPU machine (`benchmarks/lamar_gpu.sh` copied into `.gpu/`, 17 runs at once), "
+        f"then `{command()}`  ",
+        f"Machine: {machine.get('gpu') or 'no GPU'}, torch {machine['torch']}, Python {machine['python']}, "
+        f"{machine['cores_available']} cores; runs finished {max(r['finished'] for r in runs)[:10]}  ",
+        f"Protocol: {runs[0]['protocol']['split']}; {runs[0]['protocol']['ranking']}; CE loss (full softmax).",
+        "",
+        "Item text = the dataset's fields only (title, brand, category): this is the `fields` arm of the lift. "
+        "NDCG@10 mean ± std over the seeds, history masked (not masked in brackets). Every run stopped by early "
+        "stopping on validation NDCG@10 (patience 10, no time budget).",
+        "",
+        "| dataset | model | seeds | NDCG@10 masked (not masked) | best epochs | epochs run | stopped by | train s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (dataset, model), arm in sorted(table.items()):
+        label = f"{model} (paper size)" if model == PAPER else model
+        lines.append(
+            f"| {dataset} | {label} | {len(arm['seeds'])} | {arm['masked_mean']:.4f} ± {arm['masked_std']:.4f} "
+            f"({arm['not_masked_mean']:.4f}) | {arm['best_epochs']} | {arm['epochs_run']} | "
+            f"{', '.join(arm['stopped_by'])} | {arm['train_seconds_mean']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=Path, required=True, help="folder of finished run directories")
+    parser.add_argument("--name", default="lamar_models", help="results file and BENCHMARKS.md section")
+    args = parser.parse_args()
+    runs = read_runs(args.runs)
+    if not runs:
+        raise SystemExit(f"no run directories named DATASET-MODEL-sSEED with a metrics.json under {args.runs}")
+    table = arms(runs)
+    summary = summary_of(table)
+    protocol = {
+        "split": runs[0]["protocol"]["split"],
+        "ranking": runs[0]["protocol"]["ranking"],
+        "loss": "ce (full softmax) for both models",
+        "item_text": "dataset fields only (title, brand, category)",
+        "stopping": "early stopping on validation NDCG@10, patience 10, no time budget",
+        "summary_ndcg": "test, history masked; *_not_masked: history not masked",
+    }
+    rows = [{k: v for k, v in run.items() if k not in ("machine", "protocol")} for run in runs]
+    save(args.name, rows, protocol, summary=summary, machine_of_runs=runs[0]["machine"])
+    update_section(args.name, markdown(table, runs))
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
