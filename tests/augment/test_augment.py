@@ -153,6 +153,15 @@ def test_a_copy_of_a_worked_example_is_refused() -> None:
     assert SignalProposal.model_validate(fresh).name == "Lab Task"
 
 
+def test_every_text_of_a_proposal_is_bounded_by_the_local_grammar() -> None:
+    from agenticrec.llm.backends.embedded import GRAMMAR_MAX_LENGTH, grammar_schema
+
+    schema = grammar_schema(SignalProposal.model_json_schema())
+    texts = [schema["properties"][k] for k in ("reasoning", "name", "definition")]
+    texts.append(schema["$defs"]["SignalExample"]["properties"]["value"])
+    assert all(0 < text["maxLength"] <= GRAMMAR_MAX_LENGTH for text in texts)
+
+
 def test_propose_generate_resume_and_select_the_signal(config: RunConfig) -> None:
     dataset = config.data.load()
     run_dir = config.run_dir

@@ -24,7 +24,7 @@ from agenticrec.sections.augment import SIGNAL_PROPOSER, AugmentConfig
 
 class SignalExample(BaseModel):
     item: int = Field(description="the quoted item's number")
-    value: str = Field(max_length=400)
+    value: str = Field(max_length=200)  # the prompt asks for at most 20 words
 
 
 MAX_NAME_WORDS = 5
@@ -61,11 +61,12 @@ def worked_turns() -> list[Message]:
 
 class SignalProposal(BaseModel):
     """One proposed attribute; a sentence for a name, or examples that do not tell items apart, are sent back to the
-    LLM with the reason (a weak model's typical failures)."""
+    LLM with the reason (a weak model's typical failures). Every text is short enough for the local engine's grammar
+    to bound it: with 2,000 characters allowed, Qwen-1.5B wrote on until its context was full."""
 
-    reasoning: str = Field(max_length=300)  # two sentences, as in the worked examples; bounds a looping model
+    reasoning: str = Field(max_length=300)  # two sentences, as in the worked examples
     name: str = Field(min_length=2, max_length=60)
-    definition: str = Field(min_length=5, max_length=400)
+    definition: str = Field(min_length=5, max_length=300)
     examples: list[SignalExample] = Field(min_length=1, max_length=5)
 
     @field_validator("name")
