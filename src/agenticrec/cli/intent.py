@@ -92,6 +92,33 @@ def evaluate(run: StageRun) -> None:
     Console().print(f"wrote {write_report(dataset, cfg.intent, cfg.run_dir)}")
 
 
+@stage_command(app, "intent score")
+def score(run: StageRun) -> None:
+    """Score the category prior's top `intent.candidates` per user as tags (role `tag_predictor`), at the validation
+    and the test cut-off, and once without a history (content-free)."""
+    from agenticrec.intent.candidates import run_score
+
+    _print(run_stage(run, run_score), ["users", "candidates_per_user", "scored", "failed_users"])
+
+
+@stage_command(app, "intent hybrid")
+def hybrid(run: StageRun) -> None:
+    """HR@K of each category prior, the LLM score (after `intent score`) and the hybrid of them fitted on the
+    validation cut-off, with and without the LLM score, on the test cut-off."""
+    from agenticrec.intent.candidates import run_hybrid
+
+    cfg = run.config
+    result = run_hybrid(run.dataset, cfg.intent, cfg.run_dir, cfg.seed)
+    summary = result["summary"]
+    methods = sorted({key.split("_", 1)[1] for key in summary if key.startswith("hr")})
+    table = Table("method", *(f"HR@{k}" for k in cfg.intent.hit_ks), title=f"{summary['users_evaluated']} users, "
+                  f"target among the candidates for {summary['candidate_recall']:.1%}")  # fmt: skip
+    for method in methods:
+        table.add_row(method, *(f"{summary[f'hr{k}_{method}']:.4f}" for k in cfg.intent.hit_ks))
+    Console().print(table)
+    Console().print(result["weights"])
+
+
 @app.command()
 def curate(
     config: Path | None = ConfigOption,

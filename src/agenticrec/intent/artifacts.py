@@ -23,6 +23,9 @@ EXPLANATIONS = "explanations.parquet"  # interest, item, explanation, checks, an
 EXPLAINING = "explanations.json"
 ITEM_TAGS = "item_tags.parquet"  # item_id, tags, source (llm, or category where the LLM gave none): TAR's tags
 ITEM_TAGGING = "item_tags.json"
+CANDIDATE_SCORES = "candidate_scores.parquet"  # cutoff, user, candidate, logprob, content_free
+SCORING = "scoring.json"
+HYBRID = "hybrid.json"  # HR@K of each prior, the LLM score and the hybrids fitted on validation
 CURATED = "curated.jsonl"  # judge-filtered (history, tag, interest, rationale) training samples
 
 WRITTEN_BY = {
@@ -31,6 +34,7 @@ WRITTEN_BY = {
     TAGS: "intent tags",
     EXPLANATIONS: "explain build",
     ITEM_TAGS: "intent item-tags",
+    CANDIDATE_SCORES: "intent score",
 }
 
 

@@ -73,6 +73,10 @@ STAGES: dict[str, StageSpec] = {
         after=("intent mine",),
     ),
     "intent evaluate": StageSpec(("intent.hit_ks",), after=("intent tags",), llm=False),
+    "intent score": StageSpec(("intent.candidates",), after=("intent compress",)),
+    "intent hybrid": StageSpec(
+        ("intent.candidates", "intent.hit_ks", "intent.embedding_model"), after=("intent compress",), llm=False
+    ),
     "intent curate": StageSpec(("intent.max_per_category", "judge"), after=("intent tags",)),
     "explain build": StageSpec((*_EXPLANATION, "judge"), after=("intent mine",)),
     "judge run": StageSpec(("judge",), after=("intent tags",)),

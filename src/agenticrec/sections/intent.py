@@ -78,6 +78,9 @@ class IntentConfig(Section):
         description="K: tags per user; written by role `tag_predictor`, or, when its `choice` is score or calibrated, "
         "the K category names it scores best",
     )
+    candidates: int = Field(
+        50, ge=2, description="`intent score` / `intent hybrid`: tag candidates the category prior proposes per user"
+    )
     hit_ks: list[int] = Field(default_factory=lambda: [10, 30], description="HR@K reported for these K")
     prior_weight: float = Field(
         0.5, ge=0, le=1, description="hybrid: weight of the category-transition prior against the LLM tags' votes"
