@@ -24,7 +24,8 @@ from common import command, save, update_section
 
 DATASETS = {"sci": "scientific", "office": "office"}
 PAPER = "textseq-h300e8"
-RUN = re.compile(r"^(?P<data>sci|office)-(?P<model>sasrec-ce|textseq-h\d+e\d+)-s(?P<seed>\d+)$")
+SIGNAL = f"{PAPER}-signal"  # the paper size with the item text of fields + LaMAR's signal
+RUN = re.compile(r"^(?P<data>sci|office)-(?P<model>sasrec-ce|textseq-h\d+e\d+(?:-signal)?)-s(?P<seed>\d+)$")
 
 
 def read_runs(folder: Path) -> list[dict[str, Any]]:
@@ -67,13 +68,17 @@ def arms(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
 def summary_of(table: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for (dataset, model), arm in table.items():
-        name = "fields" if model == PAPER else model.replace("-", "_")
+        name = {PAPER: "fields", SIGNAL: "signal"}.get(model, model.replace("-", "_"))
         key = f"{dataset}_ndcg10_{name}"
         summary[key], summary[f"{key}_std"] = arm["masked_mean"], arm["masked_std"]
         summary[f"{key}_not_masked"] = arm["not_masked_mean"]
-        if model.startswith("textseq") and model != PAPER and (dataset, PAPER) in table:
+        if model.startswith("textseq") and model not in (PAPER, SIGNAL) and (dataset, PAPER) in table:
             summary[f"{dataset}_{name}_cost"] = 1 - arm["masked_mean"] / table[(dataset, PAPER)]["masked_mean"]
     for dataset in DATASETS.values():
+        if (dataset, PAPER) in table and (dataset, SIGNAL) in table:
+            summary[f"{dataset}_signal_lift"] = (
+                table[(dataset, SIGNAL)]["masked_mean"] / table[(dataset, PAPER)]["masked_mean"] - 1
+            )
         if (dataset, PAPER) in table and (dataset, "sasrec-ce") in table:
             ratio = table[(dataset, PAPER)]["masked_mean"] / table[(dataset, "sasrec-ce")]["masked_mean"]
             summary[f"{dataset}_textseq_over_sasrec_ce"] = ratio - 1
