@@ -84,3 +84,16 @@ def test_the_llm_score_adds_what_the_priors_miss(config: RunConfig) -> None:
     assert result["weights"]["hybrid"]["llm"] > 0
     written = json.loads((artifacts.intent_dir(run_dir) / artifacts.HYBRID).read_text())
     assert written["summary"] == summary
+    assert summary["llm_top1_accuracy"] == pytest.approx(recall)
+
+
+def test_the_simulated_llm_curve_says_how_good_an_llm_must_be(config: RunConfig) -> None:
+    dataset, run_dir = config.data.load(), config.run_dir
+    with LLMClient(config.llm, run_dir) as client:
+        run_compress(dataset, config.intent, client, run_dir, config.seed)
+    result = run_hybrid(dataset, config.intent, run_dir, config.seed)
+    curve, summary = result["simulated"], result["summary"]
+    assert curve["1.0"]["hr1"] == pytest.approx(summary["candidate_recall"])
+    assert curve["0.2"]["hr1"] < curve["1.0"]["hr1"] - 0.3
+    assert 0.2 <= summary["simulated_p_to_beat_baseline"] <= 1.0
+    assert (artifacts.intent_dir(run_dir) / artifacts.SIMULATED_PLOT).stat().st_size > 1000

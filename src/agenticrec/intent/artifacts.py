@@ -26,6 +26,7 @@ ITEM_TAGGING = "item_tags.json"
 CANDIDATE_SCORES = "candidate_scores.parquet"  # cutoff, user, candidate, logprob, content_free
 SCORING = "scoring.json"
 HYBRID = "hybrid.json"  # HR@K of each prior, the LLM score and the hybrids fitted on validation
+SIMULATED_PLOT = "simulated_curve.png"  # the hybrid's HR@K against a simulated LLM's accuracy
 CURATED = "curated.jsonl"  # judge-filtered (history, tag, interest, rationale) training samples
 
 WRITTEN_BY = {

@@ -34,6 +34,9 @@ from agenticrec.llm import LLMClient, chat, load_prompt
 from agenticrec.sections.intent import TAG_PREDICTOR, IntentConfig
 
 CUTOFFS = {"valid": 2, "test": 1}  # cut-off -> items held out from the end of the sequence
+SIMULATED_P = (0.2, 0.4, 0.6, 0.8, 1.0)  # accuracies of the simulated LLM
+LIFT = 0.02  # HR@K points the LLM's score must add to the hybrid to count as beating it
+PLAUSIBLE = 5  # a simulated LLM's wrong pick is one of the no-LLM hybrid's best this many wrong candidates
 PRIOR_FEATURES = ("popular", "recent", "frequency", "transition", "similarity")
 FEATURES = (*PRIOR_FEATURES, "llm")
 NO_HISTORY = "N/A"
@@ -183,12 +186,63 @@ def baselines(at: Cut, ks: list[int]) -> dict[str, dict[int, float]]:
     }
 
 
+def simulated_scores(table: pd.DataFrame, prior: np.ndarray, p: float, seed: int) -> np.ndarray:
+    """A simulated LLM of accuracy ``p``: per user, 1 for the target with probability ``p`` (where it is a
+    candidate), otherwise 1 for a plausible wrong candidate (one of the prior's best wrong ones); 0 elsewhere."""
+    rng = np.random.default_rng(seed)
+    scores = np.zeros(len(table))
+    for _, rows in table.assign(prior=prior).groupby("user", sort=False):
+        target = rows.index[rows["label"].to_numpy()]
+        wrong = rows[~rows["label"]].nlargest(PLAUSIBLE, "prior").index
+        if len(target) and rng.random() < p:
+            scores[target[0]] = 1.0
+        elif len(wrong):
+            scores[rng.choice(wrong)] = 1.0
+    return scores
+
+
 def fit_hybrid(train: pd.DataFrame, features: tuple[str, ...], seed: int) -> Any:
     if train["label"].nunique() < 2:
         raise AgenticRecError("no validation user's target is among its candidates: the hybrid cannot be fitted")
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000, random_state=seed))
     model.fit(train[list(features)].to_numpy(), train["label"].to_numpy())
     return model
+
+
+def simulated_curve(valid: pd.DataFrame, test: pd.DataFrame, ks: list[int], seed: int) -> dict[float, dict[int, float]]:
+    """HR@K of the hybrid whose LLM score comes from a simulated LLM of each accuracy in ``SIMULATED_P``."""
+    prior = fit_hybrid(valid, PRIOR_FEATURES, seed)
+    tables = [t.assign(prior=prior.predict_proba(t[list(PRIOR_FEATURES)].to_numpy())[:, 1]) for t in (valid, test)]
+    curve = {}
+    for p in SIMULATED_P:
+        train, held = (
+            t.assign(llm=simulated_scores(t, t["prior"].to_numpy(), p, seed + i)) for i, t in enumerate(tables)
+        )
+        model = fit_hybrid(train, FEATURES, seed)
+        curve[p] = hit_rates(held, pd.Series(model.predict_proba(held[list(FEATURES)].to_numpy())[:, 1]), ks)
+    return curve
+
+
+def plot_curve(curve: dict[float, dict[int, float]], summary: dict[str, Any], k: int, path: Path) -> None:
+    """HR@K against the simulated LLM's accuracy, beside the no-LLM hybrid, the best plain baseline and, where it
+    ran, the real LLM's hybrid at its measured accuracy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(list(curve), [hr[k] for hr in curve.values()], "o-", label="hybrid + simulated LLM")
+    ax.axhline(summary[f"hr{k}_hybrid_without_llm"], color="grey", ls="--", label="hybrid without LLM")
+    best = max(summary[f"hr{k}_{m}"] for m in ("popular", "recent", "transition"))
+    ax.axhline(best, color="grey", ls=":", label="best plain baseline")
+    if "llm_top1_accuracy" in summary:
+        ax.plot([summary["llm_top1_accuracy"]], [summary[f"hr{k}_hybrid"]], "r*", ms=12, label="hybrid + the LLM")
+    ax.set(xlabel="LLM accuracy (its best candidate is the target)", ylabel=f"HR@{k}", xlim=(0, 1.05))
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def run_hybrid(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: int) -> dict[str, Any]:
@@ -228,15 +282,23 @@ def run_hybrid(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: int)
         model = fit_hybrid(valid, used, seed)
         methods[name] = hit_rates(test, pd.Series(model.predict_proba(test[list(used)].to_numpy())[:, 1]), ks)
         weights[name] = dict(zip(used, model[-1].coef_[0].round(4).tolist()))
+    curve = simulated_curve(valid, test, ks, seed)
+    baseline = methods["hybrid_without_llm"][max(ks)]
+    beating = [p for p, hr in curve.items() if hr[max(ks)] >= baseline + LIFT]
     summary: dict[str, Any] = {
         "users_evaluated": int(test["user"].nunique()),
+        "simulated_p_to_beat_baseline": min(beating) if beating else None,
         "candidates_per_user": config.candidates,
         "candidate_recall": float(test.groupby("user")["label"].any().mean()),
     }
     summary |= {f"hr{k}_{method}": hr[k] for method, hr in methods.items() for k in ks}
+    if "llm" in features:  # the real LLM's place on the curve: how often its best candidate is the target
+        top = test.loc[test.groupby("user")["llm"].idxmax()]
+        summary["llm_top1_accuracy"] = float(top["label"].mean())
     result = {
         "summary": summary,
         "weights": weights,
+        "simulated": {str(p): {f"hr{k}": hr[k] for k in ks} for p, hr in curve.items()},
         "protocol": {
             "users": f"the {len(users)} sampled users of `intent compress` (seed {seed})",
             "cutoffs": "valid: history before the second-last item, target its category (the hybrid is fitted "
@@ -253,7 +315,12 @@ def run_hybrid(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: int)
                 "minus its log-prob without a history (content-free calibration)",
             },
             "hybrid": "standardised features, logistic regression (C=1) fitted on validation rows",
+            "simulated": f"the hybrid with a simulated LLM score instead of the real one: the target with "
+            f"probability p, else one of the {PLAUSIBLE} best wrong candidates of the no-LLM hybrid; "
+            f"simulated_p_to_beat_baseline is the smallest p whose HR@{max(ks)} beats the no-LLM hybrid by "
+            f"{LIFT:.0%} (absolute); llm_top1_accuracy places the real LLM on the same axis",
         },
     }
     write_json(artifacts.intent_dir(run_dir) / artifacts.HYBRID, result)
+    plot_curve(curve, summary, max(ks), artifacts.intent_dir(run_dir) / artifacts.SIMULATED_PLOT)
     return result
