@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agenticrec.intent import run_compress
-from agenticrec.intent.candidates import run_hybrid, run_score
+from agenticrec.intent.candidates import SIMULATED_P, run_hybrid, run_score
 from agenticrec.pipeline import load_config, stage_run
 from common import command, machine, save, update_section
 
@@ -73,6 +73,18 @@ def markdown(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> st
             if f"hr30_{method}" in s:
                 lines.append(f"| {dataset} | {s['users_evaluated']} | {s['candidate_recall']:.1%} | {method} | "
                              f"{s[f'hr10_{method}']:.4f} | {s[f'hr30_{method}']:.4f} |")  # fmt: skip
+    lines += [
+        "",
+        "The hybrid with a simulated LLM of accuracy p (the target with probability p, else one of the 5 best wrong "
+        "candidates of the no-LLM hybrid), HR@10 / HR@30:",
+        "",
+        "| dataset | " + " | ".join(f"p = {p}" for p in SIMULATED_P) + " | smallest p adding 2 points HR@30 |",
+        "|---|" + "---|" * (len(SIMULATED_P) + 1),
+    ]
+    for dataset, result in results.items():
+        curve = [f"{result['simulated'][str(p)]['hr10']:.3f} / {result['simulated'][str(p)]['hr30']:.3f}"
+                 for p in SIMULATED_P]  # fmt: skip
+        lines.append(f"| {dataset} | {' | '.join(curve)} | {result['summary'].get('simulated_p_to_beat_baseline')} |")
     lines += [
         "",
         "Hybrid weights (standardised features): " + json.dumps({d: r["weights"] for d, r in results.items()}),
