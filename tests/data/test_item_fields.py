@@ -28,7 +28,8 @@ def data_config(tmp_path: Path, *overrides: str):
 
 
 def test_a_signal_table_becomes_an_item_text_field(tmp_path):
-    pd.DataFrame({"item_id": ["S1", "S3"], "use": ["boiling water", "drinking tea"]}).to_parquet(tmp_path / "s.parquet")
+    uses = pd.DataFrame({"item_id": ["S1", "S2", "S3"], "use": ["boiling water", None, "drinking tea"]})
+    uses.to_parquet(tmp_path / "s.parquet")
     dataset = data_config(
         tmp_path, f"data.item_fields=[{tmp_path / 's.parquet'}]", "data.text_fields=[title, use]"
     ).load()
@@ -47,8 +48,14 @@ def test_a_table_for_another_catalogue_is_refused(tmp_path):
         data_config(tmp_path, f"data.item_fields=[{tmp_path / 's.csv'}]").load()
 
 
+def test_a_table_that_leaves_items_out_is_refused_with_their_ids(tmp_path):
+    pd.DataFrame({"item_id": ["S2"], "use": ["a"]}).to_csv(tmp_path / "s.csv", index=False)
+    with pytest.raises(DataError, match=r"s\.csv: 2 catalogue items of files have no row, e\.g\. S1, S3"):
+        data_config(tmp_path, f"data.item_fields=[{tmp_path / 's.csv'}]").load()
+
+
 def test_clashing_and_unknown_fields_are_named(tmp_path):
-    pd.DataFrame({"item_id": ["S1"], "title": ["other"]}).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame({"item_id": ["S1", "S2", "S3"], "title": ["other"] * 3}).to_csv(tmp_path / "s.csv", index=False)
     with pytest.raises(DataError, match="title already exist"):
         data_config(tmp_path, f"data.item_fields=[{tmp_path / 's.csv'}]").load()
     with pytest.raises(DataError, match=r"text field\(s\) colour are not item columns"):

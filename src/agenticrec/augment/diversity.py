@@ -41,6 +41,7 @@ def run_diversity(dataset: Dataset, config: AugmentConfig, run_dir: Path) -> dic
     artifacts.require(run_dir, artifacts.VALUES)
     signal = pd.read_parquet(artifacts.augment_dir(run_dir) / artifacts.SIGNAL)
     column = next(c for c in signal.columns if c != "item_id")
+    signal = signal[signal[column].notna()]  # items whose value failed or was dropped have none
     indices = [dataset.item_index(i) for i in signal["item_id"]]
     reference_field = dataset.text_fields[0]
     rows = dataset.items.iloc[[i - 1 for i in indices]]

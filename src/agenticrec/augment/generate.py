@@ -57,10 +57,16 @@ def item_request(text: str) -> str:
     return quote_data(f"Item: {text}", "item")
 
 
+def signal_table(values: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Every item with its kept value under ``column``; None where the value failed or was dropped."""
+    return pd.DataFrame({"item_id": values["item_id"], column: values["value"].where(values["kept"], None)})
+
+
 def run_generate(
     dataset: Dataset, config: AugmentConfig, client: LLMClient, run_dir: Path, seed: int
 ) -> dict[str, Any]:
-    """Write values.parquet (every value and its check) and signal.parquet (item_id + the kept values)."""
+    """Write values.parquet (every value and its check) and signal.parquet (item_id + the kept value, empty for an
+    item whose value failed or was dropped)."""
     started = time.perf_counter()
     proposal = chosen_proposal(run_dir, config)
     column = field_name(proposal["name"])
@@ -88,7 +94,7 @@ def run_generate(
     folder = artifacts.augment_dir(run_dir)
     for name, table in (
         (artifacts.VALUES, values),
-        (artifacts.SIGNAL, values.loc[values["kept"], ["item_id", "value"]].rename(columns={"value": column})),
+        (artifacts.SIGNAL, signal_table(values, column)),
     ):
         with atomic_path(folder / name) as tmp:
             table.to_parquet(tmp, index=False)

@@ -17,7 +17,8 @@ def with_item_fields(dataset: Dataset, tables: list[Path], text_fields: list[str
     """``dataset`` with the columns of each table (``item_id`` plus fields) joined onto its items, and with
     ``text_fields`` (in order) as the fields of its item text when given.
 
-    A table's item ids must all be catalogue items; catalogue items a table leaves out have no value for its fields.
+    A table has one row per catalogue item, no more and no fewer (an item without a value has an empty cell), so a
+    table made for another catalogue or cut short is refused with the ids named, never joined silently.
     """
     items = dataset.items
     for path in tables:
@@ -31,6 +32,12 @@ def with_item_fields(dataset: Dataset, tables: list[Path], text_fields: list[str
             raise DataError(
                 f"{path}, record {row['_record']}: item id {row['item_id']!r} is not in {dataset.name} "
                 f"({int(unknown.sum())} such rows; was the table made for another catalogue?)"
+            )
+        missing = sorted(set(items["item_id"]) - set(table["item_id"]))
+        if missing:
+            raise DataError(
+                f"{path}: {len(missing)} catalogue items of {dataset.name} have no row, e.g. {', '.join(missing[:5])} "
+                "(give every item a row, with an empty value where it has none)"
             )
         clash = sorted(set(table.columns) & set(items.columns) - {"item_id"})
         if clash:
