@@ -50,6 +50,18 @@ def test_train_and_evaluate_from_the_command_line(tmp_path):
     assert f"{metrics['test']['ndcg@10']:.4f}" in result.output
 
 
+def test_recommend_works_for_a_run_without_semantic_ids(tmp_path):
+    run = tmp_path / "pop"
+    trained = runner.invoke(app, ["train", "--data", "movielens-100k", "--model", "popularity", "--run-dir", str(run)])
+    assert trained.exit_code == 0, trained.output
+    result = runner.invoke(app, ["recommend", str(run), "--user", "196", "-k", "3"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "user 196" in result.output and "score" in result.output and "semantic ID" not in result.output
+    command = [sys.executable, "-m", "agenticrec", "recommend", str(run), "--user", "196", "--allow", "x"]
+    refused = subprocess.run(command, capture_output=True, text=True)
+    assert refused.returncode == 2 and "needs a run with semantic IDs" in refused.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

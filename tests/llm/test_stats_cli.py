@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from llm_testkit import scripted_config
@@ -44,3 +47,17 @@ def test_stats_table_per_role(tmp_path):
 def test_stats_without_ledger_is_a_user_error(tmp_path):
     result = CliRunner().invoke(app, ["stats", str(tmp_path)])
     assert isinstance(result.exception, LLMError) and "no LLM ledger" in str(result.exception)
+
+
+def test_stats_piped_keep_whole_columns_and_read_as_json_or_csv(tmp_path):
+    with LLMClient(scripted_config(script), tmp_path) as client:
+        client.batch("architect", ["a", "b"])
+    piped = subprocess.run([sys.executable, "-m", "agenticrec", "llm", "stats", str(tmp_path)],
+                           capture_output=True, text=True, env={**os.environ, "COLUMNS": ""})  # fmt: skip
+    assert piped.returncode == 0 and "architect" in piped.stdout and "tok out" in piped.stdout
+    as_json = CliRunner().invoke(app, ["stats", str(tmp_path), "--format", "json"])
+    [record] = json.loads(as_json.output)
+    assert record["role"] == "architect" and record["calls"] == 2 and record["tokens_out"] == 4
+    as_csv = CliRunner().invoke(app, ["stats", str(tmp_path), "--format", "csv"])
+    header, row = as_csv.output.strip().splitlines()
+    assert header.startswith("role,calls,failed,cache_hits") and row.startswith("architect,2,0,0")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import json
 import math
 import os
+import sys
 from pathlib import Path
+from typing import Literal
 
 import typer
 from rich.console import Console
@@ -14,8 +19,9 @@ from agenticrec.llm.config import LEDGER_FILE
 from agenticrec.llm.errors import LLMError
 from agenticrec.llm.pull import KNOWN_MODELS, config_snippet, pull_model
 from agenticrec.llm.roles import ROLES
-from agenticrec.llm.stats import run_stats
+from agenticrec.llm.stats import RoleStats, run_stats
 
+StatsFormat = Literal["table", "json", "csv"]
 app = typer.Typer(help="LLM roles, and the calls recorded in a run's ledger.", no_args_is_help=True)
 
 
@@ -27,9 +33,19 @@ def _ms(seconds: float) -> str:
 def stats(
     run_dir: Path = typer.Argument(help="run directory holding the ledger"),
     ledger: str = typer.Option(LEDGER_FILE, help="ledger file name inside the run directory"),
+    format_: StatsFormat = typer.Option("table", "--format", help="table, or json / csv with full field names"),
 ) -> None:
     """Print calls, cache hits, tokens, failures, latency percentiles and total seconds per role."""
     rows = run_stats(run_dir, ledger)
+    if format_ != "table":
+        records = [dataclasses.asdict(r) for r in rows]
+        if format_ == "json":
+            typer.echo(json.dumps(records, indent=2))
+        else:
+            writer = csv.DictWriter(sys.stdout, fieldnames=[f.name for f in dataclasses.fields(RoleStats)])
+            writer.writeheader()
+            writer.writerows(records)
+        return
     table = Table(title=f"LLM calls in {run_dir}")
     for name in (
         "role",
@@ -71,7 +87,9 @@ def stats(
             "",
             f"{sum(r.seconds for r in rows):,.1f}",
         )
-    Console().print(table)
+    console = Console()
+    # piped, a console is 80 columns wide and the table would cut its cells short: print it at its natural width
+    (console if console.is_terminal else Console(width=1000)).print(table)
 
 
 @app.command()

@@ -23,16 +23,18 @@ def recommend(
 ) -> None:
     """Recommend the next items for a user from their whole history, optionally only under chosen descriptors."""
     run = load_run(run_dir)
-    if run.semantic_ids is None:
-        raise AgenticRecError(f"{run_dir}: listing descriptor paths needs a run with semantic IDs")
+    if allow and run.semantic_ids is None:
+        raise AgenticRecError(f"{run_dir}: --allow keeps items under descriptors, which needs a run with semantic IDs")
     try:
         history = run.dataset.sequences[run.dataset.user_ids.index(user)]
     except ValueError:
         raise AgenticRecError(f"{run.dataset.name}: unknown user id {user!r}") from None
-    allowed = run.semantic_ids.items_under_level1(allow) if allow else None
+    allowed = run.semantic_ids.items_under_level1(allow) if allow and run.semantic_ids else None
     items, scores = run.model.recommend([history], k=k, allowed=allowed)
     title = f"user {user} ({len(history)} interactions)" + (f", only under {', '.join(allow)}" if allow else "")
-    Console().print(rows_table(recommendation_rows(run.dataset, run.semantic_ids, items[0], scores[0]), title))
+    label = "log p" if run.model.decodes_semantic_ids else "score"
+    rows = recommendation_rows(run.dataset, run.semantic_ids, items[0], scores[0], score_label=label)
+    Console().print(rows_table(rows, title))
 
 
 def critique(

@@ -31,18 +31,21 @@ def results_table(rows: dict[str, dict[str, Any]], title: str) -> Table:
 
 
 def recommendation_rows(
-    dataset: Dataset, ids: SemanticIDs, items: np.ndarray, scores: np.ndarray, target: int | None = None
+    dataset: Dataset,
+    ids: SemanticIDs | None,
+    items: np.ndarray,
+    scores: np.ndarray,
+    target: int | None = None,
+    score_label: str = "log p",
 ) -> list[dict[str, str]]:
-    """One row per listed item (id, semantic ID, text, beam log-probability; with ``target``, whether it is it)."""
+    """One row per listed item (id, its semantic ID where the run has them, text, score; with ``target``, whether
+    it is it)."""
     rows = []
     for item, score in zip(items.tolist(), scores.tolist()):
         if np.isfinite(score):
-            row = {
-                "item": str(dataset.items["item_id"].iloc[item - 1]),
-                "semantic ID": ids.label(item),
-                "text": dataset.item_text(item)[:80],
-                "log p": f"{score:.2f}",
-            }
+            row = {"item": str(dataset.items["item_id"].iloc[item - 1])}
+            row |= {"semantic ID": ids.label(item)} if ids is not None else {}
+            row |= {"text": dataset.item_text(item)[:80], score_label: f"{score:.2f}"}
             rows.append(row | ({"target": "yes" if item == target else ""} if target is not None else {}))
     return rows
 
