@@ -94,6 +94,30 @@ def event(key: str = "e1", item: str = "i2", type: str = "like") -> dict[str, st
     return {"user_id": "u1", "item_id": item, "type": type, "idempotency_key": key}
 
 
+def test_a_wrong_method_names_the_allowed_ones_and_bad_json_names_the_body(client: TestClient):
+    wrong = client.delete("/v1/items/i1")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET"
+    broken = client.post(
+        "/v1/sessions/recommendations", content=b'{"items": [', headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 422 and [e["parameter"] for e in broken.json()["errors"]] == ["body"]
+
+
+def test_the_vocabulary_is_found_in_the_tagger_runs_folder(tmp_path):
+    from types import SimpleNamespace
+
+    from agenticrec.serve.catalogue import _vocabulary
+    from agenticrec.tagger import artifacts
+    from agenticrec.tagger.vocabulary import Vocabulary
+
+    tagger_run = tmp_path / "tagger-run"
+    artifacts.tagger_dir(tagger_run).mkdir(parents=True)
+    Vocabulary(dataset="shop", n_items=3).save(artifacts.tagger_dir(tagger_run) / artifacts.VOCABULARY)
+    run = SimpleNamespace(config=SimpleNamespace(semantic_ids=SimpleNamespace(tagger_run=tagger_run)))
+    found = _vocabulary([run], SimpleNamespace(method="descriptors"))
+    assert found is not None and found.dataset == "shop"
+
+
 def test_writes_need_the_right_key_and_a_retry_stores_nothing_twice(client: TestClient, app):
     assert client.post("/v1/events", json=event()).status_code == 401
     assert client.post("/v1/events", json=event(), headers={"X-API-Key": KEY + "x"}).status_code == 403
@@ -119,6 +143,10 @@ def test_without_keys_writes_are_off_and_keyed_reads_need_one(served_runs, tmp_p
     with TestClient(create_app(catalogue, settings)) as keyed:
         assert keyed.get("/v1/items/i1").status_code == 401
         assert keyed.get("/v1/items/i1", headers={"X-API-Key": KEY}).status_code == 200
+        page = keyed.get("/", params={"user": "u1"})  # the page shows a user's history: it needs the key too
+        assert page.status_code == 401 and page.headers["www-authenticate"].startswith("Basic")
+        assert keyed.get("/", params={"user": "u1"}, auth=("me", KEY + "x")).status_code == 403
+        assert keyed.get("/", params={"user": "u1"}, auth=("me", KEY)).status_code == 200
 
 
 def test_the_page_works_without_javascript(client: TestClient, app):

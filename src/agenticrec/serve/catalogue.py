@@ -206,6 +206,7 @@ def _vocabulary(runs: list[TrainedRun], ids: SemanticIDs | None) -> Vocabulary |
         return None
     for run in runs:
         tagger_run = run.config.semantic_ids.tagger_run
-        if tagger_run is not None and (Path(tagger_run) / tagger_artifacts.VOCABULARY).is_file():
-            return Vocabulary.load(Path(tagger_run) / tagger_artifacts.VOCABULARY)
+        path = tagger_artifacts.tagger_dir(Path(tagger_run)) / tagger_artifacts.VOCABULARY if tagger_run else None
+        if path is not None and path.is_file():
+            return Vocabulary.load(path)
     return None

@@ -10,18 +10,38 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request, Security
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from fastapi.templating import Jinja2Templates
 
-from agenticrec.serve.api import EventType, check_key, known_item, known_user, ranked
+from agenticrec.serve.api import EventType, check_key, key_header, known_item, known_user, ranked
 from agenticrec.serve.catalogue import Catalogue
 from agenticrec.serve.events import Event, EventStore, IdempotencyConflict
 from agenticrec.serve.problems import Problem
 
 HISTORY_SHOWN = 10
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-router = APIRouter(include_in_schema=False)
+basic = HTTPBasic(auto_error=False, realm="agenticrec")
+
+
+def page_access(
+    request: Request,
+    header: Annotated[str | None, Security(key_header)] = None,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)] = None,
+) -> None:
+    """With keyed reads the page needs a key as well: the API key header, or the password of HTTP Basic auth,
+    which a browser asks for."""
+    if not request.app.state.settings.keyed_reads:
+        return
+    given = header or (credentials.password if credentials else None)
+    if not given:
+        challenge = {"WWW-Authenticate": 'Basic realm="agenticrec"'}
+        raise Problem(401, "API key required", "reads need a key: give it as the password", headers=challenge)
+    check_key(request, given)
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(page_access)])
 
 
 def render(

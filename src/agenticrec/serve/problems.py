@@ -16,37 +16,44 @@ MEDIA_TYPE = "application/problem+json"
 
 
 class Problem(Exception):
-    def __init__(self, status: int, title: str, detail: str, parameter: str | None = None) -> None:
+    def __init__(
+        self, status: int, title: str, detail: str, parameter: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.parameter = status, title, detail, parameter
+        self.headers = headers
 
 
-def problem_response(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _parameter(error: dict[str, Any]) -> str:
+    """The request part an error is about: a malformed JSON body is the body, not the character it broke at."""
+    if error["type"] == "json_invalid":
+        return "body"
+    return ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0])
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
         extra = {"parameter": exc.parameter} if exc.parameter else {}
-        return problem_response(exc.status, exc.title, exc.detail, **extra)
+        return problem_response(exc.status, exc.title, exc.detail, exc.headers, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "parameter": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
-                "message": error["msg"],
-            }
-            for error in exc.errors()
-        ]
+        errors = [{"parameter": _parameter(error), "message": error["msg"]} for error in exc.errors()]
         detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors)
         return problem_response(422, "invalid request", detail, errors=errors)
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, str(exc.detail), f"{request.method} {request.url.path}: {exc.detail}")
+        detail = f"{request.method} {request.url.path}: {exc.detail}"
+        return problem_response(exc.status_code, str(exc.detail), detail, dict(exc.headers or {}))  # 405 keeps Allow
 
     @app.exception_handler(Exception)
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
