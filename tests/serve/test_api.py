@@ -79,6 +79,8 @@ def test_an_anonymous_session_and_similar_items(client: TestClient):
         ("post", "/v1/sessions/recommendations", {"items": ["i1", "nope"]}, 404, "items.1"),
         ("post", "/v1/sessions/recommendations", {"items": []}, 422, "items"),
         ("post", "/v1/sessions/recommendations", {"items": ["i1"], "k": 101}, 422, "k"),
+        ("get", "/v1/items/" + "x" * 201, None, 422, "item_id"),
+        ("get", "/v1/users/" + "u" * 201 + "/recommendations", None, 422, "user_id"),
     ],
 )
 def test_bad_input_gets_a_problem_body_naming_the_parameter(client, method, url, payload, status, parameter):
@@ -130,8 +132,19 @@ def test_writes_need_the_right_key_and_a_retry_stores_nothing_twice(client: Test
     assert reused.status_code == 409 and reused.json()["parameter"] == "idempotency_key"
     unknown = client.post("/v1/events", json=event("e2", item="nope"), headers={"X-API-Key": KEY})
     assert unknown.status_code == 404
+    for bad, parameter in (
+        ({"user_id": "u1\x07"}, "user_id"),
+        ({"colour": "red"}, "colour"),
+        ({"user_id": "zz"}, "user_id"),
+    ):
+        refused = client.post("/v1/events", json=event("e3") | bad, headers={"X-API-Key": KEY})
+        assert refused.status_code in (404, 422) and parameter in json.dumps(refused.json()), bad
     [stored] = app.state.events.events()
     assert (stored.user_id, stored.item_id, stored.type) == ("u1", "i2", "like")
+    newcomer = client.post(
+        "/v1/events", json=event("e4") | {"user_id": "zz", "new_user": True}, headers={"X-API-Key": KEY}
+    )
+    assert newcomer.status_code == 201 and app.state.events.count() == 2
 
 
 def test_without_keys_writes_are_off_and_keyed_reads_need_one(served_runs, tmp_path):

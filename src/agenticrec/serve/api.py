@@ -9,8 +9,9 @@ from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
+from fastapi import Path as PathParam
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agenticrec.errors import AgenticRecError
 from agenticrec.serve.catalogue import MAX_K, Catalogue
@@ -20,7 +21,9 @@ from agenticrec.serve.settings import ServeSettings
 
 API_KEY_HEADER = "X-API-Key"
 EventType = Literal["view", "click", "cart", "purchase", "like", "dislike"]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_ID = 200
+Text = Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=r"^[^\x00-\x1f\x7f]+$")]  # printable
+PathId = Annotated[str, PathParam(min_length=1, max_length=MAX_ID)]
 
 
 class ItemOut(BaseModel):
@@ -68,11 +71,14 @@ class SessionRequest(BaseModel):
 
 
 class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     user_id: Text
-    item_id: Text
+    item_id: Text = Field(description="an item of the served catalogue")
     type: EventType
     timestamp: datetime | None = Field(None, description="when it happened (default: when the server receives it)")
     idempotency_key: Text = Field(description="a retried post with the same key stores nothing twice")
+    new_user: bool = Field(False, description="the user is new to the served data (else an unknown user is a 404)")
 
 
 class EventAck(BaseModel):
@@ -203,7 +209,7 @@ def list_models(served: Served) -> list[ModelOut]:
 @router.get("/users/{user_id}/recommendations")
 def user_recommendations(
     served: Served,
-    user_id: str,
+    user_id: PathId,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
     model: Annotated[str | None, Query(max_length=200)] = None,
     exclude_seen: bool = True,
@@ -221,14 +227,14 @@ def session_recommendations(served: Served, session: SessionRequest) -> Recommen
 
 
 @router.get("/items/{item_id}")
-def item_details(served: Served, item_id: str) -> ItemOut:
+def item_details(served: Served, item_id: PathId) -> ItemOut:
     return ItemOut(**served.describe(known_item(served, item_id)))
 
 
 @router.get("/items/{item_id}/similar")
 def similar_items(
     served: Served,
-    item_id: str,
+    item_id: PathId,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
     model: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Recommendations:
@@ -266,6 +272,8 @@ def explain(
 @router.post("/events", status_code=201, dependencies=[Depends(write_access)])
 def post_event(served: Served, request: Request, response: Response, event: EventIn) -> EventAck:
     """Append an interaction for the next training run; acknowledged only once it is durably stored."""
+    if not event.new_user:
+        known_user(served, event.user_id)
     known_item(served, event.item_id)
     store: EventStore = request.app.state.events
     timestamp = (event.timestamp or datetime.now(UTC)).isoformat()
