@@ -206,3 +206,14 @@ def test_a_composition_is_served_alone_and_refused_without_its_agents(served_run
 def test_allowed_mask_drops_the_history(app):
     mask = app.state.catalogue.allowed(np.array([1, 2]), [])
     assert not mask[[0, 1, 2]].any() and mask[3:].all()
+
+
+def test_the_openapi_document_declares_the_error_answers(client: TestClient):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if path.startswith("/v1/"):
+                declared = {code: list(answer.get("content", {})) for code, answer in operation["responses"].items()}
+                for code in ("401", "403", "404", "422"):
+                    assert declared[code] == ["application/problem+json"], (method, path, code)
+    assert "409" in paths["/v1/events"]["post"]["responses"]

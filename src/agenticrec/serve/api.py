@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agenticrec.errors import AgenticRecError
 from agenticrec.serve.catalogue import MAX_K, Catalogue
 from agenticrec.serve.events import Event, EventStore, IdempotencyConflict
-from agenticrec.serve.problems import Problem
+from agenticrec.serve.problems import Problem, problem_responses
 from agenticrec.serve.settings import ServeSettings
 
 API_KEY_HEADER = "X-API-Key"
@@ -133,7 +133,7 @@ def read_access(request: Request, given: Annotated[str | None, Security(key_head
         check_key(request, given)
 
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(read_access)])
+router = APIRouter(prefix="/v1", dependencies=[Depends(read_access)], responses=problem_responses(401, 403, 404, 422))
 Served = Annotated[Catalogue, Depends(catalogue)]
 
 
@@ -269,7 +269,7 @@ def explain(
     return found
 
 
-@router.post("/events", status_code=201, dependencies=[Depends(write_access)])
+@router.post("/events", status_code=201, dependencies=[Depends(write_access)], responses=problem_responses(409))
 def post_event(served: Served, request: Request, response: Response, event: EventIn) -> EventAck:
     """Append an interaction for the next training run; acknowledged only once it is durably stored."""
     if not event.new_user:

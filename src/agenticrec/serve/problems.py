@@ -4,15 +4,35 @@ is a 4xx, never a 500."""
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemOut(BaseModel):
+    """An error answer (RFC 9457)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    parameter: str | None = Field(None, description="the request parameter at fault")
+    errors: list[dict[str, str]] | None = Field(None, description="422: each invalid parameter and why")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI answers for ``statuses``, each an ``application/problem+json`` body."""
+    schema = ProblemOut.model_json_schema()
+    return {status: {"description": HTTPStatus(status).phrase, "content": {MEDIA_TYPE: {"schema": schema}}}
+            for status in statuses}  # fmt: skip
 
 
 class Problem(Exception):
