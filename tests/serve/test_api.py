@@ -217,3 +217,11 @@ def test_the_openapi_document_declares_the_error_answers(client: TestClient):
                 for code in ("401", "403", "404", "422"):
                     assert declared[code] == ["application/problem+json"], (method, path, code)
     assert "409" in paths["/v1/events"]["post"]["responses"]
+
+
+def test_the_docs_page_loads_nothing_from_elsewhere(client: TestClient):
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in page.text
+    assert "http://" not in page.text and "https://" not in page.text
+    script = client.get("/docs-static/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000

@@ -8,9 +8,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from agenticrec.serve import api, page, problems
 from agenticrec.serve.catalogue import Catalogue
@@ -31,13 +34,27 @@ def create_app(catalogue: Catalogue, settings: ServeSettings) -> FastAPI:
         summary=f"Recommendations, descriptors and explanations for {catalogue.dataset.name}",
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # served below from the swagger-ui-bundle package: FastAPI's own page loads it from a CDN
+        redoc_url=None,
     )
     app.state.catalogue, app.state.settings, app.state.events = catalogue, settings, events
     problems.install(app)
     app.include_router(api.router)
     app.include_router(page.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
     _observe(app)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """Swagger UI over the OpenAPI document, every file served from here (works offline)."""
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="agenticrec API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon-32x32.png",
+        )
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, object]:
