@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agenticrec.data import Dataset, load_dataset
+from agenticrec.data.events import with_events
 from agenticrec.data.fields import with_item_fields
 from agenticrec.errors import ConfigError
 from agenticrec.io import atomic_write_text
@@ -48,6 +49,11 @@ class DataConfig(Section):
     text_fields: list[str] | None = Field(
         None, description="the item fields rendered as item text, in order; default: the dataset's own"
     )
+    events: Path | None = Field(
+        None,
+        description="a served run's event store (RUN/events.sqlite): its interaction events (not dislikes) join the "
+        "users' histories in time order, new users included, before the split",
+    )
     users: int | None = Field(
         None,
         gt=0,
@@ -59,6 +65,8 @@ class DataConfig(Section):
         dataset = load_dataset(self.name, self.options, self.data_dir)
         if self.item_fields or self.text_fields is not None:
             dataset = with_item_fields(dataset, self.item_fields, self.text_fields)
+        if self.events is not None:
+            dataset = with_events(dataset, self.events)
         return dataset.sample_users(self.users) if self.users else dataset
 
 

@@ -225,3 +225,28 @@ def test_the_docs_page_loads_nothing_from_elsewhere(client: TestClient):
     assert "http://" not in page.text and "https://" not in page.text
     script = client.get("/docs-static/swagger-ui-bundle.js")
     assert script.status_code == 200 and len(script.content) > 100_000
+
+
+def test_served_events_join_the_next_training_run(client: TestClient, app, served_runs, tmp_path):
+    from typer.testing import CliRunner
+
+    from agenticrec.cli import app as cli
+
+    posts = [("u1", "i3", "like"), ("u1", "i4", "dislike"), ("u1", "i5", "view"), ("passer-by", "i1", "view")]
+    posts += [("newcomer", item, "like") for item in ("i2", "i6", "i7")]
+    for n, (user, item, kind) in enumerate(posts):
+        body = {**event(f"k{n}", item, kind), "user_id": user, "new_user": user != "u1"}
+        assert client.post("/v1/events", json=body, headers={"X-API-Key": KEY}).status_code == 201
+    before = load_run(served_runs / "popularity").dataset
+    retrained = tmp_path / "retrained"
+    args = ["train", "-c", str(served_runs / "popularity" / "config.yaml"), "--run-dir", str(retrained),
+            "--with-events", str(app.state.settings.events_path)]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    after = load_run(retrained).dataset
+    u1 = before.user_ids.index("u1")
+    assert after.item_ids()[0] == before.item_ids()[0] and after.n_users == before.n_users + 1
+    appended = [after.item_ids()[i - 1] for i in after.sequences[u1][len(before.sequences[u1]) :]]
+    assert appended == ["i3", "i5"]  # the like and the view, in time order; the dislike is no interaction
+    assert [after.item_ids()[i - 1] for i in after.sequences[after.user_ids.index("newcomer")]] == ["i2", "i6", "i7"]
+    assert "passer-by" not in after.user_ids  # one event cannot be split into train, validation and test

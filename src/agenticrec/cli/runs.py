@@ -29,9 +29,13 @@ def train(
     data: str | None = DataOption,
     model: str | None = ModelOption,
     llm: str | None = LLMOption,
+    with_events: Path | None = typer.Option(
+        None, "--with-events", help="a served run's events.sqlite: its interactions join the histories first"
+    ),
 ) -> None:
     """Train a model on a dataset, evaluate it (full ranking, leave-one-out) and write the run directory."""
-    run = run_config(config, set_, run_dir, data, model, llm)
+    events = [f"data.events={with_events}"] if with_events else []
+    run = run_config(config, [*set_, *events], run_dir, data, model, llm)
     result = train_and_evaluate(run)
     Console().print(results_table({str(run.run_dir): result}, "test metrics"))
     Console().print(f"wrote {run.run_dir / 'metrics.json'}")

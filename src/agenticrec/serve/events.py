@@ -9,17 +9,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    user_id TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    timestamp TEXT NOT NULL,
-    received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-)
-"""
+from agenticrec.data.events import SCHEMA
 
 
 @dataclass(frozen=True)
