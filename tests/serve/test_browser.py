@@ -86,3 +86,15 @@ def test_a_chip_reranks_and_a_like_stores_one_event(page, base_url: str, app):
     page.get_by_role("status").filter(has_text="saved").wait_for()
     [event] = app.state.events.events()
     assert (event.user_id, event.item_id, event.type) == (tea_drinker, liked, "like")
+
+
+def test_a_failed_chip_request_leaves_the_chip_and_the_list_as_they_were(page, base_url: str, app):
+    user = app.state.catalogue.dataset.user_ids[0]
+    page.goto(f"{base_url}/?user={user}&model=generative")
+    before = listed_paths(page)
+    page.route("**/v1/users/**", lambda route: route.fulfill(status=503, body="upstream down"))
+    page.get_by_role("link", name="Coffee").click()
+    page.get_by_role("status").filter(has_text="not updated").wait_for()
+    assert page.get_by_role("link", name="Coffee").get_attribute("aria-pressed") == "false"
+    assert listed_paths(page) == before
+    assert page.locator("#recommendations").get_attribute("aria-busy") == "false"

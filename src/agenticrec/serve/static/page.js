@@ -59,33 +59,37 @@ async function applyChip(chip, event) {
   event.preventDefault();
   const form = document.getElementById("feedback");
   const list = document.getElementById("recommendations");
-  chip.setAttribute("aria-pressed", chip.getAttribute("aria-pressed") === "true" ? "false" : "true");
+  const before = chip.getAttribute("aria-pressed");
+  chip.setAttribute("aria-pressed", before === "true" ? "false" : "true");
   list.setAttribute("aria-busy", "true");
   const allow = [...document.querySelectorAll(".chip[aria-pressed='true']")].map((c) => c.dataset.token);
   const user = form.elements.user_id.value;
   const params = new URLSearchParams({ model: form.elements.model.value });
   allow.forEach((a) => params.append("allow", a));
-  const response = await fetch(`/v1/users/${encodeURIComponent(user)}/recommendations?${params}`, {
-    headers: apiKey() ? { "X-API-Key": apiKey() } : {},
-  });
-  const data = await response.json();
-  if (!response.ok) {
-    say(data.detail || "request failed");
-    return;
+  try {
+    const response = await fetch(`/v1/users/${encodeURIComponent(user)}/recommendations?${params}`, {
+      headers: apiKey() ? { "X-API-Key": apiKey() } : {},
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.detail || `request failed (HTTP ${response.status})`);
+    renderList(list, data, form.dataset.writes === "true");
+    form.querySelectorAll("input[name='allow']").forEach((input) => input.remove());
+    for (const a of allow) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "allow";
+      input.value = a;
+      form.append(input);
+    }
+    params.set("user", user);
+    history.replaceState(null, "", "/?" + params);
+    say(allow.length ? `showing items under ${allow.length} descriptor(s)` : "showing all items");
+  } catch (error) {
+    chip.setAttribute("aria-pressed", before); // the list still shows what the chips said before the click
+    say(`not updated: ${error.message}`);
+  } finally {
+    list.setAttribute("aria-busy", "false");
   }
-  renderList(list, data, form.dataset.writes === "true");
-  form.querySelectorAll("input[name='allow']").forEach((input) => input.remove());
-  for (const a of allow) {
-    const input = document.createElement("input");
-    input.type = "hidden";
-    input.name = "allow";
-    input.value = a;
-    form.append(input);
-  }
-  params.set("user", user);
-  history.replaceState(null, "", "/?" + params);
-  list.setAttribute("aria-busy", "false");
-  say(allow.length ? `showing items under ${allow.length} descriptor(s)` : "showing all items");
 }
 
 async function sendFeedback(event) {
