@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from agenticrec.cli import augment, data, evolve, explain, ids, intent, judge, llm, recommend, runs, serve, tag
+from agenticrec.cli.options import config_command
 from agenticrec.errors import AgenticRecError
 
 app = typer.Typer(
@@ -24,14 +25,14 @@ app.add_typer(judge.app, name="judge")
 app.add_typer(explain.app, name="explain")
 app.add_typer(augment.app, name="augment")
 app.add_typer(evolve.app, name="evolve")
-app.command("train")(runs.train)
+config_command(app, "train", model=True, fresh=False)(runs.train)
 app.command("evaluate")(runs.evaluate)
 app.command("recommend")(recommend.recommend)
 app.command("critique")(recommend.critique)
 app.command("presets")(runs.presets)
 app.command("quickstart")(runs.quickstart)
 app.command("serve")(serve.serve)
-app.command("rank-llm")(augment.rank_llm)
+config_command(app, "rank-llm")(augment.rank_llm)
 
 
 def main() -> None:

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 
-from agenticrec.cli.options import (
-    ConfigOption,
-    DataOption,
-    FreshOption,
-    LLMOption,
-    RunDirOption,
-    SetOption,
-    named_run_dirs,
-    run_config,
-    stage_command,
-)
-from agenticrec.pipeline import StageRun, stage_run
+from agenticrec.cli.options import config_command, named_run_dirs, stage_command
+from agenticrec.pipeline import RunConfig, StageRun, stage_run
 
 app = typer.Typer(help="LaMAR item signals: propose an attribute, generate it per item, measure diversity.",
                   no_args_is_help=True)  # fmt: skip
@@ -58,15 +47,11 @@ def diversity(run: StageRun) -> None:
 
 
 def rank_llm(
+    cfg: RunConfig,
+    fresh: bool,
     baselines: list[str] = typer.Option(
         [], "--baseline", help="NAME=RUN_DIR: a trained run ranked on the same candidate sets (repeatable)"
     ),
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-    fresh: bool = FreshOption,
 ) -> None:
     """LaMAR's LLM ranker: 20 random items + the next item per test user, ranked by role `ranker` (items rendered
     from `data.text_fields`), beside random, popularity and each baseline run on the same candidates."""
@@ -75,10 +60,12 @@ def rank_llm(
     from agenticrec.augment.ranker import run_rank_llm
 
     runs = named_run_dirs(baselines, "--baseline")
-    cfg = run_config(config, set_, run_dir, data, llm=llm)
     with stage_run(cfg, "augment rank-llm", fresh=fresh) as run:
         result = run_rank_llm(run.dataset, cfg.augment.ranker, run.llm, cfg.run_dir, cfg.seed, runs)
     table = Table("method", "Recall@10", "NDCG@10", "MRR", "hit@1", title=f"{result['protocol']['users']} users")
     for name, m in result["methods"].items():
         table.add_row(name, *(f"{m[k]:.4f}" for k in ("recall@10", "ndcg@10", "mrr", "hit@1")))
     Console().print(table)
+
+
+config_command(app, "rank-llm")(rank_llm)

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import ConfigOption, RunDirOption, SetOption, config_command, named_run_dirs, run_config
+from agenticrec.cli.options import config_command, named_run_dirs
 from agenticrec.pipeline import RunConfig
 
 app = typer.Typer(help="AgenticRS: evolve agents (random, TPE, LLM, LLM+TPE) and report.", no_args_is_help=True)
@@ -51,21 +51,18 @@ def report(run_dir: Path = typer.Argument(..., help="an evolve run directory")) 
     _print(evolve_report(run_dir))
 
 
-@app.command()
+@config_command(app, "compose", data=False, llm=False, fresh=False)
 def compose(
+    cfg: RunConfig,
     agents: list[str] = typer.Option(
         ..., "--agent", help="NAME=RUN_DIR: a trained retrieval agent, or an evolve run (its best config); 2 or more"
     ),
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
 ) -> None:
     """Fuse, select and route retrieval agents on validation (outer reward); test against each single agent."""
     from agenticrec.evolve import report as evolve_report
     from agenticrec.evolve.composition import compose_agents
 
     runs = named_run_dirs(agents, "--agent")
-    cfg = run_config(config, set_, run_dir)
     result = compose_agents(cfg, runs)
     evolve_report(cfg.run_dir)
     table = Table("system", "validation outer reward", "test NDCG@10", title=f"composition ({result['chosen']} chosen)")

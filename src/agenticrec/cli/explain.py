@@ -8,35 +8,22 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from agenticrec.cli.options import (
-    ConfigOption,
-    DataOption,
-    FreshOption,
-    LLMOption,
-    RunDirOption,
-    SetOption,
-    run_config,
-)
+from agenticrec.cli.options import config_command
 from agenticrec.errors import AgenticRecError
-from agenticrec.pipeline import stage_run
+from agenticrec.pipeline import RunConfig, stage_run
 
 app = typer.Typer(help="Personalised explanations: build the offline table, look one up.", no_args_is_help=True)
 
 
-@app.command()
+@config_command(app, "build")
 def build(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
+    cfg: RunConfig,
+    fresh: bool,
     judge: bool = typer.Option(True, help="judge a sample of the explanations (intent.explain_judge_pairs)"),
-    fresh: bool = FreshOption,
 ) -> None:
     """Explain the items closest to each mined interest (role `explainer`); check and judge the explanations."""
     from agenticrec.intent.explanations import run_explain, run_explain_judge
 
-    cfg = run_config(config, set_, run_dir, data, llm=llm)
     with stage_run(cfg, "explain build", fresh=fresh) as run:
         summary = run_explain(run.dataset, cfg.intent, run.llm, cfg.run_dir, cfg.seed)
         if judge and cfg.intent.explain_judge_pairs:

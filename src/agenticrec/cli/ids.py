@@ -18,7 +18,7 @@ def _group() -> None:
     """Keeps `build` a subcommand."""
 
 
-@config_command(app, "build", with_llm=False)
+@config_command(app, "build", llm=False)
 def build(cfg: RunConfig, fresh: bool) -> None:
     """Build the configured semantic IDs (`semantic_ids.method`) into RUN_DIR/semantic_ids/."""
     ids = ids_build(cfg, fresh)

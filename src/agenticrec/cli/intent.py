@@ -10,19 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import (
-    ConfigOption,
-    DataOption,
-    FreshOption,
-    LLMOption,
-    RunDirOption,
-    SetOption,
-    run_config,
-    stage_command,
-)
+from agenticrec.cli.options import config_command, stage_command
 from agenticrec.data import Dataset
 from agenticrec.llm import LLMClient
-from agenticrec.pipeline import StageRun, stage_run
+from agenticrec.pipeline import RunConfig, StageRun, stage_run
 
 app = typer.Typer(
     help="RecGPT user intent: compressed histories, interests, predicted tags, HR@K.", no_args_is_help=True
@@ -119,20 +110,13 @@ def hybrid(run: StageRun) -> None:
     Console().print(result["weights"])
 
 
-@app.command()
+@config_command(app, "curate")
 def curate(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    llm: str | None = LLMOption,
-    users: int = typer.Option(20, help="judge every tag of this many sampled users"),
-    fresh: bool = FreshOption,
+    cfg: RunConfig, fresh: bool, users: int = typer.Option(20, help="judge every tag of this many sampled users")
 ) -> None:
     """Judge-filtered, category-balanced (history, tag, interest, rationale) samples for a later fine-tune."""
     from agenticrec.intent.judging import run_curate
 
-    cfg = run_config(config, set_, run_dir, data, llm=llm)
     with stage_run(cfg, "intent curate", fresh=fresh) as run:
         summary = run_curate(run.dataset, cfg.intent, cfg.judge, run.llm, cfg.run_dir, cfg.seed, users)
     _print(summary, ["users", "tags_judged", "samples", "dropped_not_passed", "dropped_category_cap"])

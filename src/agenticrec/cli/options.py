@@ -1,21 +1,37 @@
-"""Options shared by the commands that read a run config."""
+"""Options shared by the commands that read a run config, declared once: `config_command` gives a command the
+options every stage reads its run config from, beside the command's own."""
 
 from __future__ import annotations
 
+import inspect
+import typing
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from agenticrec.pipeline import RunConfig, load_config
 from agenticrec.pipeline.provenance import STAGES, StageRun, stage_run
 
-ConfigOption = typer.Option(None, "--config", "-c", help="YAML run config")
-SetOption = typer.Option([], "--set", "-s", help="override a config key, e.g. model.loss=bce (repeatable)")
-RunDirOption = typer.Option(None, "--run-dir", help="run directory (overrides run_dir in the config)")
-DataOption = typer.Option(None, "--data", help="dataset preset, e.g. amazon-beauty (see `agenticrec presets`)")
-ModelOption = typer.Option(None, "--model", help="model preset, e.g. sasrec-ce (see `agenticrec presets`)")
-LLMOption = typer.Option(None, "--llm", help="LLM preset, e.g. qwen-1.5b (see `agenticrec presets`)")
+
+def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+PRESETS = "(see `agenticrec presets`)"
+SHARED = {  # option name -> (type, typer option); "set_" is --set
+    "config": (Path | None, typer.Option(None, "--config", "-c", help="YAML run config")),
+    "set_": (
+        list[str],
+        typer.Option([], "--set", "-s", help="override a config key, e.g. model.loss=bce (repeatable)"),
+    ),
+    "run_dir": (Path | None, typer.Option(None, "--run-dir", help="run directory (overrides run_dir in the config)")),
+    "data": (str | None, typer.Option(None, "--data", help=f"dataset preset, e.g. amazon-beauty {PRESETS}")),
+    "model": (str | None, typer.Option(None, "--model", help=f"model preset, e.g. sasrec-ce {PRESETS}")),
+    "llm": (str | None, typer.Option(None, "--llm", help=f"LLM preset, e.g. qwen-1.5b {PRESETS}")),
+    "fresh": (bool, typer.Option(False, "--fresh", help="start the run directory over (the LLM ledger stays)")),
+}
 
 
 def run_config(
@@ -31,41 +47,33 @@ def run_config(
     return load_config(config, overrides, data=data, model=model, llm=llm)
 
 
-FreshOption = typer.Option(
-    False, "--fresh", help="start the run directory over: remove its artifacts (the LLM ledger stays)"
-)
-
-ConfigBody = Callable[[RunConfig, bool], None]
+ConfigBody = Callable[..., None]
 Stage = Callable[[StageRun], None]
 
 
-def config_command(app: typer.Typer, name: str, with_llm: bool = True) -> Callable[[ConfigBody], ConfigBody]:
-    """Register ``body(cfg, fresh)`` as command ``name`` of ``app``, with the options every stage reads its run
-    config from: -c, --set, --run-dir, --data, --fresh and, where it calls an LLM, --llm."""
+def config_command(
+    app: typer.Typer, name: str, *, data: bool = True, llm: bool = True, model: bool = False, fresh: bool = True
+) -> Callable[[ConfigBody], ConfigBody]:
+    """Register ``body(cfg, fresh, **own)`` (``body(cfg, **own)`` without ``fresh``) as command ``name`` of ``app``:
+    its options are the shared ones (-c, --set, --run-dir, and --data, --model, --llm, --fresh where asked for)
+    followed by the body's own keyword parameters after ``cfg`` (and ``fresh``)."""
+    wanted = {"data": data, "model": model, "llm": llm}
+    shared = ["config", "set_", "run_dir", *(key for key, on in wanted.items() if on)]
 
     def register(body: ConfigBody) -> ConfigBody:
-        def command(
-            config: Path | None = ConfigOption,
-            set_: list[str] = SetOption,
-            run_dir: Path | None = RunDirOption,
-            data: str | None = DataOption,
-            llm: str | None = LLMOption,
-            fresh: bool = FreshOption,
-        ) -> None:
-            body(run_config(config, set_, run_dir, data, llm=llm), fresh)
+        hints = typing.get_type_hints(body)
+        own = list(inspect.signature(body).parameters.values())[2 if fresh else 1 :]
 
-        def command_without_llm(
-            config: Path | None = ConfigOption,
-            set_: list[str] = SetOption,
-            run_dir: Path | None = RunDirOption,
-            data: str | None = DataOption,
-            fresh: bool = FreshOption,
-        ) -> None:
-            body(run_config(config, set_, run_dir, data), fresh)
+        def command(**given: Any) -> None:
+            cfg = run_config(*(given.pop(key, None) for key in ("config", "set_", "run_dir", "data", "model", "llm")))
+            body(cfg, given.pop("fresh"), **given) if fresh else body(cfg, **given)
 
-        chosen = command if with_llm else command_without_llm
-        chosen.__doc__ = body.__doc__
-        app.command(name)(chosen)
+        options = [_option(key, *SHARED[key]) for key in [*shared, *(["fresh"] if fresh else [])]]
+        options += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name]) for p in own]
+        command.__signature__ = inspect.Signature(options)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in options}
+        command.__doc__ = body.__doc__
+        app.command(name)(command)
         return body
 
     return register
@@ -81,7 +89,7 @@ def stage_command(app: typer.Typer, stage: str, with_llm: bool | None = None) ->
                 body(run)
 
         in_stage.__doc__ = body.__doc__
-        config_command(app, stage.split()[-1], STAGES[stage].llm if with_llm is None else with_llm)(in_stage)
+        config_command(app, stage.split()[-1], llm=STAGES[stage].llm if with_llm is None else with_llm)(in_stage)
         return body
 
     return register

@@ -8,34 +8,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import (
-    ConfigOption,
-    DataOption,
-    LLMOption,
-    ModelOption,
-    RunDirOption,
-    SetOption,
-    run_config,
-)
+from agenticrec.cli.options import SHARED
 from agenticrec.config import preset_names
-from agenticrec.pipeline import evaluate_run, train_and_evaluate
+from agenticrec.pipeline import RunConfig, evaluate_run, train_and_evaluate
 from agenticrec.pipeline.tables import results_table
 
 
 def train(
-    config: Path | None = ConfigOption,
-    set_: list[str] = SetOption,
-    run_dir: Path | None = RunDirOption,
-    data: str | None = DataOption,
-    model: str | None = ModelOption,
-    llm: str | None = LLMOption,
+    cfg: RunConfig,
     with_events: Path | None = typer.Option(
         None, "--with-events", help="a served run's events.sqlite: its interactions join the histories first"
     ),
 ) -> None:
     """Train a model on a dataset, evaluate it (full ranking, leave-one-out) and write the run directory."""
-    events = [f"data.events={with_events}"] if with_events else []
-    run = run_config(config, [*set_, *events], run_dir, data, model, llm)
+    run = cfg.model_copy(update={"data": cfg.data.model_copy(update={"events": with_events})}) if with_events else cfg
     result = train_and_evaluate(run)
     Console().print(results_table({str(run.run_dir): result}, "test metrics"))
     Console().print(f"wrote {run.run_dir / 'metrics.json'}")
@@ -68,7 +54,7 @@ def presets() -> None:
 
 def quickstart(
     run_dir: Path = typer.Option(Path("runs/quickstart"), help="parent directory of the quickstart runs"),
-    set_: list[str] = SetOption,
+    set_: list[str] = SHARED["set_"][1],
 ) -> None:
     """The main job on the embedded default: MovieLens-100k, AgenticTagger descriptors with the embedded LLM,
     generative retrieval on descriptor IDs vs popularity and SASRec, example lists, a critique example, a report."""

@@ -6,10 +6,10 @@ Offline, or where the hub cannot be reached, download the file by other means an
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from agenticrec.io import file_sha256
 from agenticrec.llm.errors import LLMError
 
 
@@ -58,7 +58,7 @@ def pull_model(name: str, dest: Path, endpoint: str | None = None) -> Path:
         ) from None
     if expected is None:
         raise LLMError(f"the hub gave no checksum for {model.repo}/{model.filename}; not using an unverified file")
-    if _sha256(path) != expected:
+    if file_sha256(path) != expected:
         raise LLMError(f"{path}: SHA-256 differs from the hub's ({expected}); delete the file and pull again")
     return path
 
@@ -74,11 +74,3 @@ def config_snippet(path: Path, backend: str = "local") -> str:
         "  default:\n"
         f"    backend: {backend}\n"
     )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from agenticrec.config import save_config
 from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
-from agenticrec.io import atomic_write_text
+from agenticrec.io import atomic_write_text, file_sha256
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline.config import RunConfig
 
@@ -144,14 +144,6 @@ def dataset_fingerprint(config: RunConfig, dataset: Dataset) -> dict[str, Any]:
             "sha256": digest.hexdigest()}  # fmt: skip
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _ledger_file(path: Path, ledger: str) -> bool:
     return path.name == ledger or path.name.startswith(ledger + "-")
 
@@ -225,7 +217,7 @@ def check(config: RunConfig, dataset: Dataset, stage: str) -> Provenance:
         if name == stage:  # rebuilt here: a killed earlier run of it may have left its files half-updated
             continue
         for path, sha in done.files.items():
-            if not (run_dir / path).is_file() or _sha256(run_dir / path) != sha:
+            if not (run_dir / path).is_file() or file_sha256(run_dir / path) != sha:
                 raise _refuse(run_dir, f"{path} changed after `agenticrec {name}` wrote it")
         for key, value in done.config.items():
             if current.get(key) != value:
@@ -239,7 +231,7 @@ def commit(config: RunConfig, record: Provenance, stage: str, before: dict[str, 
     config beside them."""
     run_dir = config.run_dir
     after = _files(run_dir, config.llm.ledger)
-    written = {path: _sha256(run_dir / path) for path, stat in after.items() if before.get(path) != stat}
+    written = {path: file_sha256(run_dir / path) for path, stat in after.items() if before.get(path) != stat}
     keys = shaping_keys(config, STAGES[stage].keys)
     for name in STAGES[stage].after:
         if name in record.stages:
