@@ -74,3 +74,18 @@ def _walk(node):
     elif isinstance(node, list):
         for value in node:
             yield from _walk(value)
+
+
+def test_token_counts_come_from_the_vocabulary_without_loading_the_model():
+    import asyncio
+
+    from agenticrec.llm.backends import build_backend
+    from agenticrec.llm.config import LLMConfig
+
+    config = LLMConfig()
+    backend = build_backend(config.default.backend, config.backends[config.default.backend])
+    texts = ["hello world", "Beauty > Makeup > Nails", ""]
+    counts = asyncio.run(backend.count_tokens(texts))
+    assert backend.llama is None  # the weights stay on disk while the engine answers
+    full = backend._ensure_llama()
+    assert counts == [len(full.tokenize(t.encode(), add_bos=False, special=False)) for t in texts]

@@ -212,6 +212,7 @@ def serve(args: argparse.Namespace) -> None:
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = args.threads
     params.port = args.port
     params.endpoint_metrics = True
+    params.verbosity = 2  # warnings and errors: llama.cpp's per-request timing lines would grow the log ~1 KB a call
     server = xllamacpp.Server(params)
     print(READY, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.stdin.close())

@@ -111,6 +111,7 @@ class EmbeddedBackend(Backend):
         self._grammars: dict[str, str] = {}  # schema -> GBNF
         self._parsed: dict[str, Any] = {}  # GBNF -> llama_cpp.LlamaGrammar (in-process answers)
         self._formatters: dict[bool, Any] = {}  # add_generation_prompt -> Jinja2ChatFormatter
+        self._vocab: Any = None  # a vocab-only llama_cpp.Llama (token counts while the engine answers)
 
     async def start(self) -> None:
         if self.cfg.engine == "in-process":
@@ -137,7 +138,7 @@ class EmbeddedBackend(Backend):
                 kind="openai",
                 base_url=self.engine.base_url,
                 model=self.model,
-                response_format="json_schema",
+                response_format="text",  # answers are constrained by a grammar, never by a response format
                 timeout_s=_ENGINE_TIMEOUT_S,
                 max_concurrency=self.cfg.slots,
             ),
@@ -257,7 +258,23 @@ class EmbeddedBackend(Backend):
         return await self._in_thread(self._score, messages, options)
 
     async def count_tokens(self, texts: list[str]) -> list[int] | None:
-        return await self._in_thread(lambda: [len(self._tokens(text, special=False)) for text in texts])
+        """Token counts from the loaded model, else from its vocabulary alone (no weights, no KV cache)."""
+
+        def count() -> list[int]:
+            tokenizer = self.llama or self._vocabulary()
+            return [len(tokenizer.tokenize(text.encode(), add_bos=False, special=False)) for text in texts]
+
+        return await self._in_thread(count)
+
+    def _vocabulary(self) -> Any:
+        """The model's tokenizer alone (llama.cpp's vocab-only load), once."""
+        if self._vocab is None:
+            from llama_cpp import Llama
+            from llama_cpp._utils import suppress_stdout_stderr
+
+            with suppress_stdout_stderr(disable=False):  # llama.cpp warns that a vocabulary has no context size
+                self._vocab = Llama(model_path=str(self.path), vocab_only=True, verbose=False)
+        return self._vocab
 
     def _render(self, messages: list[Message], generation_prompt: bool) -> str:
         """`messages` as the model's chat template writes them (from the GGUF metadata)."""
