@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from agenticrec.io import atomic_write_text, file_sha256
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline.config import RunConfig
 
+log = logging.getLogger(__name__)
 PROVENANCE = "provenance.json"
 CONFIG = "config.yaml"
 
@@ -247,14 +249,18 @@ def commit(config: RunConfig, record: Provenance, stage: str, before: dict[str, 
     save_config(config, run_dir)
 
 
-def start_over(run_dir: Path, ledger: str) -> list[Path]:
-    """``--fresh``: remove everything in the run directory but the LLM ledger; the paths removed."""
+def start_over(run_dir: Path, ledger: str) -> None:
+    """``--fresh``: remove everything in the run directory but the LLM ledger, and say what went."""
     if not run_dir.is_dir():
-        return []
+        return
     removed = [p for p in sorted(run_dir.iterdir()) if not _ledger_file(p, ledger)]
     for path in removed:
-        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-    return removed
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    if removed:
+        log.warning("--fresh: removed %s from %s (the LLM ledger stays)", ", ".join(p.name for p in removed), run_dir)
 
 
 @dataclass
