@@ -90,17 +90,20 @@ def summary_of(table: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
 def markdown(table: dict[tuple[str, str], dict[str, Any]], runs: list[dict[str, Any]]) -> str:
     machine = runs[0]["machine"]
     lines = [
-        "## LaMAR's models without the signal: textseq sizes and SASRec-CE, converged",
+        "## LaMAR's models, converged: textseq sizes, SASRec-CE, and textseq with the LLM signal",
         "",
         "Commands: `bash ../shared/gpu/prepare.sh amazon-scientific:textseq:sci-base "
         "amazon-office:textseq:office-base`, "
-        "`bash .gpu/lamar_gpu.sh` on the GPU machine (`benchmarks/lamar_gpu.sh` copied into `.gpu/`, 17 runs at once), "
+        "`bash .gpu/lamar_gpu.sh` on the GPU machine (`benchmarks/lamar_gpu.sh` copied into `.gpu/`, 17 runs at once); "
+        "for the signal arm `.venv/bin/python benchmarks/lamar_gpu_signal.py amazon-office "
+        "/work/agenticrec-runs/amazon-office-signal office-signal-base` and `bash .gpu/lamar_gpu.sh signal`; "
         f"then `{command()}`  ",
         f"Machine: {machine.get('gpu') or 'no GPU'}, torch {machine['torch']}, Python {machine['python']}, "
         f"{machine['cores_available']} cores; runs finished {max(r['finished'] for r in runs)[:10]}  ",
         f"Protocol: {runs[0]['protocol']['split']}; {runs[0]['protocol']['ranking']}; CE loss (full softmax).",
         "",
-        "Item text = the dataset's fields only (title, brand, category): this is the `fields` arm of the lift. "
+        "Item text = the dataset's fields (title, brand, category; Office: its one text field), the `fields` arm of "
+        "the lift; `-signal` adds the LLM-generated attribute as a key-value field. "
         "NDCG@10 mean ± std over the seeds, history masked (not masked in brackets). Every run stopped by early "
         "stopping on validation NDCG@10 (patience 10, no time budget).",
         "",
