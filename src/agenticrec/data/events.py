@@ -37,12 +37,13 @@ def read_interactions(path: Path) -> list[tuple[str, str, str, float]]:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
             marks = ",".join("?" * len(INTERACTIONS))
             rows = db.execute(
-                f"SELECT user_id, item_id, type, timestamp FROM events WHERE type IN ({marks}) ORDER BY timestamp, id",
+                f"SELECT user_id, item_id, type, timestamp FROM events WHERE type IN ({marks}) ORDER BY id",
                 INTERACTIONS,
             ).fetchall()
     except sqlite3.DatabaseError as err:
         raise DataError(f"{path} is not an agenticrec event store ({err})") from None
-    return [(user, item, kind, datetime.fromisoformat(stamp).timestamp()) for user, item, kind, stamp in rows]
+    events = [(user, item, kind, datetime.fromisoformat(stamp).timestamp()) for user, item, kind, stamp in rows]
+    return sorted(events, key=lambda event: event[3])  # by instant, whatever offset each timestamp was written in
 
 
 def with_events(dataset: Dataset, path: Path) -> Dataset:
@@ -81,7 +82,8 @@ def with_events(dataset: Dataset, path: Path) -> Dataset:
     if short:  # the split needs train, validation and test items; their events wait for more
         log.warning("%s: %d new users with fewer than %d interactions are left out of training, e.g. %s",
                     path, len(short), MIN_SEQUENCE_LENGTH, user_ids[short[0]])  # fmt: skip
-        keep = [u for u in range(len(user_ids)) if u not in set(short)]
+        left_out = set(short)
+        keep = [u for u in range(len(user_ids)) if u not in left_out]
         user_ids, sequences = [user_ids[u] for u in keep], [sequences[u] for u in keep]
         times = None if times is None else [times[u] for u in keep]
         kinds = None if kinds is None else [kinds[u] for u in keep]
