@@ -153,6 +153,15 @@ def test_a_copy_of_a_worked_example_is_refused() -> None:
     assert SignalProposal.model_validate(fresh).name == "Lab Task"
 
 
+def test_a_looping_value_is_recognised_and_refused_in_a_proposal() -> None:
+    from agenticrec.augment.propose import SignalExample, repeats_itself
+
+    loop = "printer and scanner kit for home office use (e-All-in-One) for home office use (e-All-in-One) for home"
+    assert repeats_itself(loop) and not repeats_itself("ink cartridges for home office printers")
+    with pytest.raises(ValidationError, match="repeats itself"):
+        SignalExample(item=1, value=loop)
+
+
 def test_every_text_of_a_proposal_is_bounded_by_the_local_grammar() -> None:
     from agenticrec.llm.backends.embedded import GRAMMAR_MAX_LENGTH, grammar_schema
 

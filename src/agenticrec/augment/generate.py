@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from agenticrec.augment import artifacts
+from agenticrec.augment.propose import repeats_itself
 from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
 from agenticrec.io import atomic_path, write_json
@@ -90,7 +91,8 @@ def run_generate(
         values["consistent"] = judge_consistency(client, values, texts, proposal)
     else:
         values["consistent"] = values["absent_attributes"].map(len) == 0
-    values["kept"] = ~values["failed"] & values["consistent"].fillna(False).astype(bool)
+    values["repetitive"] = values["value"].map(repeats_itself)  # a looping answer, e.g. a looping example copied
+    values["kept"] = ~values["failed"] & values["consistent"].fillna(False).astype(bool) & ~values["repetitive"]
     folder = artifacts.augment_dir(run_dir)
     for name, table in (
         (artifacts.VALUES, values),
@@ -106,7 +108,8 @@ def run_generate(
         "failed_calls": int(values["failed"].sum()),
         "cut_to_word_limit": int(values["cut"].sum()),
         "consistency": config.consistency,
-        "dropped_inconsistent": int((~values["failed"] & ~values["kept"]).sum()),
+        "dropped_inconsistent": int((~values["failed"] & ~values["consistent"].fillna(False).astype(bool)).sum()),
+        "dropped_repetitive": int((~values["failed"] & values["repetitive"]).sum()),
         "signal_drop_rate": float((~values["failed"] & ~values["kept"]).sum() / max(generated, 1)),
         "kept": int(values["kept"].sum()),
         "words_mean": float(values.loc[~values["failed"], "value"].str.split().map(len).mean()) if generated else 0.0,

@@ -22,9 +22,23 @@ from agenticrec.llm import LLMClient, Message, load_prompt, quote_data
 from agenticrec.sections.augment import SIGNAL_PROPOSER, AugmentConfig
 
 
+def repeats_itself(text: str, n: int = 3) -> bool:
+    """Whether some run of ``n`` words occurs twice: the mark of a model writing in a loop."""
+    words = text.lower().split()
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    return len(set(grams)) < len(grams)
+
+
 class SignalExample(BaseModel):
     item: int = Field(description="the quoted item's number")
     value: str = Field(max_length=200)  # the prompt asks for at most 20 words
+
+    @field_validator("value")
+    @classmethod
+    def _not_a_loop(cls, value: str) -> str:
+        if repeats_itself(value):
+            raise ValueError(f"the value repeats itself; give a short value without repetition, not {value!r}")
+        return value
 
 
 MAX_NAME_WORDS = 5
