@@ -171,17 +171,19 @@ def hit_rates(table: pd.DataFrame, score: pd.Series, ks: list[int]) -> dict[int,
     return {k: hits[k] / users for k in ks}
 
 
-def baselines(at: Cut, ks: list[int]) -> dict[str, dict[int, float]]:
-    """HR@K of the plain category baselines of `intent evaluate` over the whole catalogue: popular, the user's own
-    most recent, and first-order transitions from the last category."""
+def baselines(at: Cut, users: set[str], ks: list[int]) -> dict[str, dict[int, float]]:
+    """HR@K over ``users`` of the plain category baselines of `intent evaluate` over the whole catalogue: popular,
+    the user's own most recent, and first-order transitions from the last category."""
     k = max(ks)
+    chosen = [i for i, user in enumerate(at.users) if user in users]
+    histories, targets = [at.categories[i] for i in chosen], [at.targets[i] for i in chosen]
     rankings = {
-        "popular": [at.priors.popular[:k]] * len(at.users),
-        "recent": [at.priors.recent(h, k) for h in at.categories],
-        "transition": [at.priors.transition(h, k) for h in at.categories],
+        "popular": [at.priors.popular[:k]] * len(chosen),
+        "recent": [at.priors.recent(h, k) for h in histories],
+        "transition": [at.priors.transition(h, k) for h in histories],
     }
     return {
-        name: {k: float(np.mean([t in r[:k] for r, t in zip(ranked, at.targets)])) for k in ks}
+        name: {k: float(np.mean([t in r[:k] for r, t in zip(ranked, targets)])) for k in ks}
         for name, ranked in rankings.items()
     }
 
@@ -257,9 +259,9 @@ def run_hybrid(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: int)
     )
     vectors = embed_texts(category_names, config.embedding_model, cache_dir=run_dir / "cache", progress=False)
     category_vectors = dict(zip(category_names, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)))
+    cuts = {name: cut(dataset, users, name) for name in CUTOFFS}
     frames = []
-    for name in CUTOFFS:
-        at = cut(dataset, users, name)
+    for at in cuts.values():
         proposed = [candidates(at.priors, h, config.candidates) for h in at.categories]
         frames.append(prior_features(at, proposed, item_vectors, category_vectors))
     table = pd.concat(frames, ignore_index=True)
@@ -273,7 +275,7 @@ def run_hybrid(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: int)
         features = FEATURES
     valid, test = (table[table["cutoff"] == name].reset_index(drop=True) for name in CUTOFFS)
     ks = config.hit_ks
-    methods = baselines(cut(dataset, users[users["user"].isin(set(test["user"]))], "test"), ks)
+    methods = baselines(cuts["test"], set(test["user"]), ks)
     methods |= {f"part_{f}": hit_rates(test, test[f], ks) for f in features}
     variants = {"hybrid": features, "hybrid_without_llm": PRIOR_FEATURES} if "llm" in features else {
         "hybrid_without_llm": PRIOR_FEATURES}  # fmt: skip
