@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from agenticrec.augment import run_generate
+from agenticrec.data.events import SCHEMA
 from agenticrec.errors import AgenticRecError
 from agenticrec.llm.errors import LLMError
 from agenticrec.pipeline import RunConfig, load_config, stage_run
@@ -78,6 +80,25 @@ def test_the_same_dataset_with_other_content_is_refused_too(tmp_path, shops):
     items = tmp_path / "pens" / "items.csv"
     items.write_text(items.read_text().replace("pens item 3", "pens item three"))
     refused(config(run_dir, shops["pens"]), "augment generate", "built from files with other content")
+
+
+def test_a_record_made_before_an_option_existed_matches_it_left_unset(tmp_path, shops):
+    run_dir = tmp_path / "run"
+    with stage_run(config(run_dir, shops["pens"]), "augment propose"):
+        write(run_dir, "augment/proposals.json", "[]")
+    record = json.loads((run_dir / PROVENANCE).read_text())
+    del record["dataset"]["options"]["events"]  # as an older agenticrec wrote it
+    (run_dir / PROVENANCE).write_text(json.dumps(record))
+    with stage_run(config(run_dir, shops["pens"]), "augment generate"):
+        pass
+    events = tmp_path / "events.sqlite"
+    with sqlite3.connect(events) as store:
+        store.execute(SCHEMA)
+    refused(
+        config(run_dir, shops["pens"], f"data.events={events}"),
+        "augment generate",
+        r"data\.events=null, not \"\S*events\.sqlite\"",
+    )
 
 
 def test_a_key_that_shaped_an_upstream_artifact_cannot_change_downstream(tmp_path, shops):

@@ -181,6 +181,12 @@ def _short(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _comparable(fingerprint: dict[str, Any]) -> dict[str, Any]:
+    """The fingerprint without unset options: a record made before an option existed matches it left unset."""
+    options = {k: v for k, v in fingerprint.get("options", {}).items() if v is not None}
+    return {**fingerprint, "options": options}
+
+
 def _dataset_difference(was: dict[str, Any], now: dict[str, Any]) -> str:
     """How the recorded dataset differs from this one, in words: the name, an option, or the content."""
     if was.get("name") != now["name"]:
@@ -205,7 +211,7 @@ def check(config: RunConfig, dataset: Dataset, stage: str) -> Provenance:
             if data.get("name") not in (None, dataset.name):
                 raise _refuse(run_dir, f"it was built from dataset {data['name']}, not {dataset.name}")
         record = Provenance(dataset=fingerprint, adopted=legacy.is_file())
-    elif record.dataset != fingerprint:
+    elif _comparable(record.dataset) != _comparable(fingerprint):
         raise _refuse(run_dir, f"it was built from {_dataset_difference(record.dataset, fingerprint)}")
     if not record.adopted:
         missing = [name for name in spec.after if name not in record.stages]
