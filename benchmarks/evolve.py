@@ -1,5 +1,6 @@
 """AgenticRS evolution, measured: individual evolution of the SASRec agent by each method (seeded random search,
-TPE, the LLM proposer, LLM+TPE) with the same proxy trial budget, repeated with different seeds; then compositional
+TPE, the LLM proposer, LLM+TPE, the LLM choosing among TPE's candidates, a bandit over one-decision moves) with the
+same proxy trial budget, repeated with different seeds; then compositional
 evolution of retrieval agents (fusion, agent selection, routing by segment) decided on validation users and
 measured on test users against each single agent.
 
@@ -19,7 +20,7 @@ import optuna
 from agenticrec.evolve import load_card
 from agenticrec.evolve.composition import compose_agents
 from agenticrec.evolve.stage import retrain_best, study_record
-from agenticrec.evolve.study import evolve_agent, storage_url
+from agenticrec.evolve.study import LLM_METHODS, evolve_agent, storage_url
 from agenticrec.llm import LLMClient
 from agenticrec.llm.stats import run_stats
 from agenticrec.pipeline import RunConfig, load_config
@@ -31,7 +32,7 @@ def study_config(args: argparse.Namespace, method: str, repeat: int) -> RunConfi
                  f"evolve.trials={args.trials}", f"evolve.agent={args.agent}",
                  f"evolve.proxy={json.dumps(args.proxy)}", f"evolve.full={json.dumps(args.full)}", *args.overrides,
                  f"run_dir={args.runs_dir / f'{method}-seed{repeat}'}"]  # fmt: skip
-    llm = args.llm if method in ("llm", "llm-tpe") else None
+    llm = args.llm if method in LLM_METHODS else None
     return load_config(None, [*overrides, *(args.llm_overrides if llm else [])], llm=llm)
 
 
@@ -40,15 +41,15 @@ def evolve_runs(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     card = load_card(args.agent)
     for method in args.methods:
-        for repeat in range(args.start_repeat, args.llm_repeats if method in ("llm", "llm-tpe") else args.repeats):
+        for repeat in range(args.start_repeat, args.llm_repeats if method in LLM_METHODS else args.repeats):
             config = study_config(args, method, repeat)
-            if method in ("llm", "llm-tpe"):
+            if method in LLM_METHODS:
                 with LLMClient(config.llm, config.run_dir) as client:
                     study = evolve_agent(config, card, client)
             else:
                 study = evolve_agent(config, card)
             record = study_record(study) | {"method": method, "repeat": repeat}
-            if method in ("llm", "llm-tpe"):
+            if method in LLM_METHODS:
                 record |= llm_cost(config.run_dir)
             out.setdefault(method, []).append(record)
     return out
@@ -138,7 +139,8 @@ card's default config; seeds 0, 1, … (repeats below). Reward: validation NDCG@
 
 ![best so far](benchmarks/results/evolve_best_so_far.png)
 
-LLM turns that gave a valid, new config (the others fell back to a seeded random sample): {shares or "-"}.
+LLM turns whose answer was a config of the space (the others fell back to a seeded random sample; a repeat of a tried
+config was moved one decision away): {shares or "-"}.
 
 Kill and resume: {kills["studies_killed_and_resumed"]} studies were killed mid-trial (SIGKILL or SIGTERM) and resumed;
 {kills["trials_lost_after_kill"]} trials lost, {kills["trials_repeated_after_kill"]} repeated.
@@ -169,10 +171,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="amazon-beauty")
     parser.add_argument("--agent", default="sasrec")
-    parser.add_argument("--methods", nargs="+", default=["random", "tpe", "llm", "llm-tpe"])
+    parser.add_argument("--methods", nargs="+", default=["random", "tpe", "llm", "llm-tpe", "chooser", "bandit"])
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--llm-repeats", type=int, default=3, help="repeats of the llm and llm-tpe methods")
+    parser.add_argument("--llm-repeats", type=int, default=3, help="repeats of the methods that call the LLM")
     parser.add_argument("--start-repeat", type=int, default=0, help="run repeats from this one (one study per process)")
     parser.add_argument("--llm", default="qwen-1.5b", help="LLM preset of the llm methods (benchmarks only)")
     parser.add_argument("--proxy", nargs="*", default=["data.users=4000", "train.epochs=2",
@@ -192,15 +194,13 @@ def main() -> None:
     best = {m: float(np.mean([r["best_inner"] for r in rs])) for m, rs in studies.items()}
     summary: dict[str, Any] = {f"best_valid_{m.replace('-', '_')}": v for m, v in best.items()}
     summary |= kill_figures(studies)
-    for method in ("llm", "llm-tpe"):  # how many of the LLM's turns gave a valid, new config (else a random one)
-        turns = [
-            t["source"]
-            for r in studies.get(method, [])
-            for t in r["trials"]
-            if t["source"].startswith(("llm", "random"))
-        ]
+    for method in ("llm", "llm-tpe"):  # LLM turns that gave a config in the space (else a random one), and repeats
+        turns = [t["source"] for r in studies.get(method, []) for t in r["trials"]
+                 if t["source"].startswith(("llm", "random"))]  # fmt: skip
         if turns:
-            summary[f"valid_proposal_share_{method.replace('-', '_')}"] = turns.count("llm") / len(turns)
+            name = method.replace("-", "_")
+            summary[f"valid_proposal_share_{name}"] = sum(s.startswith("llm") for s in turns) / len(turns)
+            summary[f"repeat_share_{name}"] = sum(s.startswith("llm (a repeat") for s in turns) / len(turns)
     if args.compose_with:
         result["best_full_fidelity"] = retrain_overall_best(studies, args)
         agents = {args.agent: Path(result["best_full_fidelity"]["run_dir"])}

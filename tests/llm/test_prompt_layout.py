@@ -168,7 +168,8 @@ def descriptor_judge(_: Shop) -> Pair:
 def evolver(_: Shop) -> Pair:
     card = load_card("sasrec")
     trials = [{"number": n, "params": card.space.default(), "inner": 0.05 + n / 100} for n in range(4)]
-    return two(recorded(lambda client: [propose(client, card, trials[:k], 20) for k in (2, 3)]))
+    levels, rng = card.space.levels(7), np.random.default_rng(0)
+    return two(recorded(lambda client: [propose(client, card, trials[:k], levels, 3, rng) for k in (2, 3)]))
 
 
 def judge_role(_: Shop) -> Pair:

@@ -8,6 +8,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from agenticrec.errors import ConfigError
 from agenticrec.evolve.space import Space
@@ -44,5 +45,15 @@ def load_card(name_or_path: str | Path) -> AgentCard:
     try:
         raw = yaml.safe_load(path.read_text())
         return AgentCard.model_validate({**raw, "space": {"params": raw.get("space", {})}})
-    except (yaml.YAMLError, ValidationError, AttributeError) as err:
+    except ValidationError as err:
+        raise ConfigError(f"invalid agent card {path}: {'; '.join(_problem(e) for e in err.errors())}") from None
+    except (yaml.YAMLError, AttributeError, TypeError) as err:
         raise ConfigError(f"invalid agent card {path}: {err}") from None
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One validation error in the card's words: ``decision depth: a range needs low <= high``."""
+    loc = [str(part) for part in error["loc"]]
+    where = f"decision {'.'.join(loc[2:])}" if loc[:2] == ["space", "params"] and len(loc) > 2 else ".".join(loc)
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message

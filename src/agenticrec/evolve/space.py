@@ -29,7 +29,7 @@ class Param(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Param:
         if self.kind == "choice" and not self.choices:
-            raise ValueError(f"{self.key}: a choice needs choices")
+            raise ValueError(f"{self.key}: a choice needs at least one choice")
         if self.kind != "choice" and (self.low is None or self.high is None or self.low > self.high):
             raise ValueError(f"{self.key}: a range needs low <= high")
         if (problem := self.problem(self.default)) is not None:
@@ -68,6 +68,21 @@ class Param(BaseModel):
         if self.kind == "int":
             return int(trial.suggest_int(name, int(self.low), int(self.high), step=self.step or 1, log=self.log))
         return float(trial.suggest_float(name, self.low, self.high, log=self.log))
+
+    def levels(self, count: int) -> list[Value]:
+        """The values a structured proposal may take: every choice, or ``count`` points spread over the range
+        (geometrically on a log scale; every step of an int range no longer than ``count``)."""
+        if self.kind == "choice":
+            return list(self.choices)
+        assert self.low is not None and self.high is not None
+        if self.kind == "int":
+            values = list(range(int(self.low), int(self.high) + 1, self.step or 1))
+            if len(values) <= count:
+                return list(values)
+            spread = np.geomspace(1, len(values), count) - 1 if self.log else np.linspace(0, len(values) - 1, count)
+            return [values[i] for i in sorted({round(float(x)) for x in spread})]
+        points = np.geomspace(self.low, self.high, count) if self.log else np.linspace(self.low, self.high, count)
+        return sorted({min(max(float(f"{x:.3g}"), self.low), self.high) for x in points})
 
     def describe(self) -> str:
         if self.kind == "choice":
@@ -116,6 +131,18 @@ class Space(BaseModel):
             if name in config and self.active(name, {**out, **config}):
                 out[name] = int(config[name]) if param.kind == "int" else config[name]
         return out
+
+    def levels(self, count: int) -> dict[str, list[Value]]:
+        """Each decision's values for structured proposals and moves (``Param.levels``)."""
+        return {name: param.levels(count) for name, param in self.params.items()}
+
+    def complete(self, config: dict[str, Value]) -> dict[str, Value]:
+        """``config`` with each active decision it lacks at its default and inactive ones dropped."""
+        out: dict[str, Value] = {}
+        for name, param in self.params.items():  # conditions refer to earlier decisions
+            if self.active(name, out):
+                out[name] = config.get(name, param.default)
+        return self.normalise(out)
 
     def grid(self) -> list[dict[str, Value]]:
         """Every point of a space of choices (conditions respected): small spaces are searched exhaustively."""

@@ -14,7 +14,7 @@ from agenticrec.config import save_config
 from agenticrec.errors import AgenticRecError, ConfigError
 from agenticrec.evolve.card import AgentCard, load_card
 from agenticrec.evolve.composition import COMPOSE
-from agenticrec.evolve.study import DATABASE, evolve_agent, storage_url
+from agenticrec.evolve.study import DATABASE, LLM_METHODS, evolve_agent, storage_url
 from agenticrec.evolve.trials import Rewards, run_trial, write_trial_base
 from agenticrec.io import atomic_write_text, write_json
 from agenticrec.llm import LLMClient
@@ -34,7 +34,7 @@ def run_evolution(config: RunConfig, fresh: bool = False) -> dict[str, Any]:
     if card.role != "retriever":
         raise ConfigError(f"{card.name} is a {card.role} agent: it evolves in `agenticrec evolve compose`")
     with stage_run(config, "evolve run", fresh=fresh):
-        if config.evolve.method in ("llm", "llm-tpe"):
+        if config.evolve.method in LLM_METHODS:
             with LLMClient(config.llm, config.run_dir) as client:
                 client.preflight()  # a missing key fails here, not after trial 0 has trained
                 save_config(config, config.run_dir)  # `evolve resume` reads it if this run is killed

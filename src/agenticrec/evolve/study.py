@@ -1,6 +1,7 @@
 """Individual evolution: one agent's trials in an Optuna study stored in SQLite (``RUN_DIR/evolve.db``), by seeded
-random search, TPE, the LLM proposer, or LLM proposals enqueued into TPE. Every method's first trial is the card's
-default config. A killed study resumes: finished trials are kept, and a trial that was running is run again."""
+random search, TPE, the LLM proposer, LLM proposals enqueued into TPE, the LLM choosing among TPE's candidates, or
+a bandit over one-decision moves. Every method's first trial is the card's default config.
+A killed study resumes: finished trials are kept, and a trial that was running is run again."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from agenticrec.errors import AgenticRecError
+from agenticrec.evolve.bandit import next_action
 from agenticrec.evolve.card import AgentCard
+from agenticrec.evolve.chooser import candidates, choose_config
 from agenticrec.evolve.proposer import propose
 from agenticrec.evolve.trials import Rewards, run_trial, write_trial_base
 from agenticrec.llm import LLMClient
@@ -21,6 +25,7 @@ from agenticrec.sections.evolve import EvolveConfig
 
 log = logging.getLogger(__name__)
 DATABASE = "evolve.db"
+LLM_METHODS = ("llm", "llm-tpe", "chooser")
 
 
 def storage_url(run_dir: Path) -> str:
@@ -54,7 +59,7 @@ def recover(study: optuna.Study) -> int:
 
 def history(study: optuna.Study) -> list[dict[str, Any]]:
     """Finished and failed trials in order, less those a kill interrupted (they ran again): the experience memory
-    the LLM proposer reads."""
+    the LLM methods read and the bandit's posterior."""
     interrupted = {t.user_attrs["retry_of"] for t in study.get_trials(deepcopy=False) if "retry_of" in t.user_attrs}
     out = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
@@ -66,6 +71,8 @@ def history(study: optuna.Study) -> list[dict[str, Any]]:
                 "params": trial.params,
                 "inner": trial.value,
                 "error": trial.user_attrs.get("error"),
+                "arm": trial.user_attrs.get("arm"),
+                "incumbent": trial.user_attrs.get("incumbent"),
             }
         )
     return out
@@ -78,20 +85,53 @@ def next_config(
     if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         return  # a recovered trial runs first
     number = len(study.trials)
+    rng = np.random.default_rng([seed, number])  # per trial: a resumed study goes on
     if number == 0:
         study.enqueue_trial(card.space.default(), user_attrs={"source": "default"})
-    elif evolve.method == "random":
-        config = card.space.sample(np.random.default_rng([seed, number]))  # per trial: a resumed study goes on
-        study.enqueue_trial(config, user_attrs={"source": "random"})
-    elif evolve.method == "llm" or (evolve.method == "llm-tpe" and number < evolve.llm_proposals):
+        return
+    levels = card.space.levels(evolve.levels)
+    past = history(study)
+    config, attrs = card.space.sample(rng), dict[str, Any](source="random")
+    if evolve.method == "llm" or (evolve.method == "llm-tpe" and number < evolve.llm_proposals):
         assert client is not None
-        proposal = propose(client, card, history(study), evolve.history_shown)
+        proposal = propose(client, card, past, levels, evolve.memory, rng)
         if proposal is None:
-            config = card.space.sample(np.random.default_rng([seed, number]))
-            study.enqueue_trial(config, user_attrs={"source": "random (the LLM gave no valid proposal)"})
+            attrs = {"source": "random (the LLM gave no answer)"}
         else:
-            config, rationale = proposal
-            study.enqueue_trial(config, user_attrs={"source": "llm", "rationale": rationale})
+            config, attrs = proposal.config, {"source": "llm", "rationale": proposal.rationale}
+            if proposal.repeat_of is not None:
+                attrs |= {"source": "llm (a repeat, one decision changed)", "repeat_of": proposal.repeat_of}
+    elif evolve.method == "chooser":
+        assert client is not None
+        tried = [t["params"] for t in past]
+        if options := candidates(study, card, evolve.candidates, [seed, number], tried):
+            choice = choose_config(client, card, past, options, levels, evolve.memory)
+            config, attrs = choice.config, {"source": "chooser", "candidates": choice.candidates}
+    elif evolve.method == "bandit":
+        if (action := next_action(card.space, past, levels, rng)) is not None:
+            config, attrs = action.config, {"source": "bandit", "arm": action.arm, "incumbent": action.incumbent}
+    elif evolve.method in ("tpe", "llm-tpe"):
+        return  # TPE suggests when the trial is asked
+    study.enqueue_trial(config, user_attrs=attrs)
+
+
+def check_study(run_dir: Path, name: str, card: AgentCard) -> None:
+    """Refuse a run directory whose study database holds another agent's or method's study, or this study
+    made from a card whose content has changed since."""
+    if not (run_dir / DATABASE).is_file():
+        return
+    for summary in optuna.get_all_study_summaries(storage_url(run_dir)):
+        if summary.study_name.rsplit("-seed", 1)[0] != name.rsplit("-seed", 1)[0]:
+            raise AgenticRecError(
+                f"{run_dir / DATABASE} holds the study {summary.study_name}; it cannot be mixed with {name}: choose "
+                "another --run-dir, or pass --fresh to start it over"
+            )
+        recorded = summary.user_attrs.get("card")
+        if summary.study_name == name and recorded is not None and recorded != card.model_dump(mode="json"):
+            raise AgenticRecError(
+                f"the agent card {card.name} has changed since {run_dir / DATABASE} started {name}; a study "
+                "resumes only with the card it began with: choose another --run-dir, or pass --fresh"
+            )
 
 
 def evolve_agent(
@@ -99,11 +139,13 @@ def evolve_agent(
 ) -> optuna.Study:
     """Run (or resume) the study until ``evolve.trials`` trials have finished, locally or on Ray."""
     evolve = config.evolve
-    if evolve.method in ("llm", "llm-tpe") and client is None:
+    if evolve.method in LLM_METHODS and client is None:
         raise ValueError(f"evolve.method={evolve.method} needs an LLM client")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = study_name(card, evolve, config.seed)
+    check_study(config.run_dir, name, card)
     study = open_study(config.run_dir, name, evolve, config.seed)
+    study.set_user_attr("card", card.model_dump(mode="json"))
     if recovered := recover(study):
         log.warning("%s: %d interrupted trial(s) will run again", name, recovered)
     runner = Runner(config, card, study, client, progress)

@@ -15,12 +15,17 @@ EVOLVER = register_role(
     "AgenticRS: reads an agent card, its decision space and the trial history, and proposes the next configuration.",
 )
 
-Method = Literal["random", "tpe", "llm", "llm-tpe"]
+Method = Literal["random", "tpe", "llm", "llm-tpe", "chooser", "bandit"]
 
 
 class EvolveConfig(Section):
     agent: str = Field("sasrec", description="a shipped agent card (see `agenticrec evolve cards`) or a YAML path")
-    method: Method = Field("tpe", description="random (seeded), tpe (Optuna), llm (role `evolver`), llm-tpe")
+    method: Method = Field(
+        "tpe",
+        description="random (seeded), tpe (Optuna), llm (role `evolver` proposes), llm-tpe (LLM proposals, then TPE), "
+        "chooser (TPE samples candidates, role `evolver` ranks them), bandit (Thompson sampling over one-decision "
+        "moves from the best trial)",
+    )
     trials: int = Field(30, ge=1, description="proxy trials; the first is always the card's default config")
     llm_proposals: int = Field(5, ge=1, description="llm-tpe: trials the LLM proposes before TPE takes over")
     proxy: list[str] = Field(
@@ -39,7 +44,9 @@ class EvolveConfig(Section):
     executor: Literal["local", "ray"] = Field("local", description="where trials run; ray shares the Optuna storage")
     ray_address: str | None = Field(None, description="executor=ray: ray.init(address=...); None starts local Ray")
     ray_workers: int = Field(2, ge=1, description="executor=ray: trials in flight at once")
-    history_shown: int = Field(20, ge=1, description="llm: most recent trials the evolver sees")
+    memory: int = Field(3, ge=1, description="llm, chooser: the best, the worst and the failed trials the evolver sees")
+    levels: int = Field(7, ge=2, description="llm, bandit: values of a numeric decision's grid (choices as they are)")
+    candidates: int = Field(8, ge=2, description="chooser: configs TPE samples for the LLM to rank")
     fusion_card: str = Field("fusion", description="compose: the fusion agent's card (its methods and normalisations)")
     routing_card: str = Field("routing", description="compose: the routing agent's card (its segmentations)")
     compose_users: int = Field(
