@@ -11,15 +11,34 @@ The Python API in brief (each name is documented where it lives)::
     lists = run.recommend(["196"], k=10)
 """
 
-from agenticrec.critique.experiment import run_critique
-from agenticrec.data import Dataset, load_dataset
-from agenticrec.llm import LLMClient, LLMConfig
-from agenticrec.pipeline import Run, RunConfig, load_config, load_run
-from agenticrec.semantic_ids import SemanticIDs
-from agenticrec.tagger import Tagger, TaggerConfig, Vocabulary
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agenticrec.critique.experiment import run_critique
+    from agenticrec.data import Dataset, load_dataset
+    from agenticrec.llm import LLMClient, LLMConfig
+    from agenticrec.pipeline import Run, RunConfig, load_config, load_run
+    from agenticrec.semantic_ids import SemanticIDs
+    from agenticrec.tagger import Tagger, TaggerConfig, Vocabulary
 
 __version__ = "0.1.0"
 
+_HOMES = {
+    "Dataset": "agenticrec.data",
+    "LLMClient": "agenticrec.llm",
+    "LLMConfig": "agenticrec.llm",
+    "Run": "agenticrec.pipeline",
+    "RunConfig": "agenticrec.pipeline",
+    "SemanticIDs": "agenticrec.semantic_ids",
+    "Tagger": "agenticrec.tagger",
+    "TaggerConfig": "agenticrec.tagger",
+    "Vocabulary": "agenticrec.tagger",
+    "load_config": "agenticrec.pipeline",
+    "load_dataset": "agenticrec.data",
+    "load_run": "agenticrec.pipeline",
+    "run_critique": "agenticrec.critique.experiment",
+}
 __all__ = [
     "Dataset",
     "LLMClient",
@@ -35,3 +54,12 @@ __all__ = [
     "load_run",
     "run_critique",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The API's names are imported on first use: ``import agenticrec.llm`` (a Ray worker, the CLI) stays light."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'agenticrec' has no attribute {name!r}")
+    value = getattr(import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value

@@ -39,6 +39,7 @@ from agenticrec.llm.errors import (
 )
 from agenticrec.llm.ledger import CallRecord, Ledger, request_key, score_key
 from agenticrec.llm.progress import BatchProgress
+from agenticrec.llm.ray_executor import RayBatches
 from agenticrec.llm.retry import backoff_delay
 from agenticrec.llm.structured import OutputInvalid, parse_output, repair_messages, schema_for
 from agenticrec.llm.usage import UsageMeter
@@ -77,7 +78,8 @@ class LLMClient:
 
     def __init__(self, config: LLMConfig | None = None, run_dir: str | Path | None = None):
         self.config = config or LLMConfig()
-        self.ledger = Ledger(Path(run_dir) / self.config.ledger if run_dir is not None else None)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.ledger = Ledger(self.run_dir / self.config.ledger if self.run_dir is not None else None)
         self.usage = UsageMeter()
         """What this client's callers received, per role (calls, cached, failed, tokens)."""
         self._backends: dict[str, Backend] = {}
@@ -86,6 +88,7 @@ class LLMClient:
         self._rng = random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._ray: RayBatches | None = None
 
     # ---- public, synchronous -------------------------------------------------------------------------
 
@@ -125,6 +128,15 @@ class LLMClient:
         if not requests:
             return []
         show = self.config.progress if progress is None else progress
+        if self.config.executor.kind == "ray":
+            role_cfg = self.config.role(role)
+            backend = build_backend(role_cfg.backend, self.config.backends[role_cfg.backend])  # not started here
+            sampling = SamplingParams(**{**role_cfg.sampling().model_dump(), **(params or {})})
+            schema = schema_for(output_model)
+            keys = [request_key(backend.kind, backend.model, _messages(r), schema, sampling) for r in requests]
+            extra = {"output_model": output_model, "params": params, "concurrency": self.config.executor.concurrency}
+            return self._on_ray("batch", role, requests, keys, lambda text: parse_output(text, output_model),
+                                lambda _: extra, show)  # fmt: skip
         return self._run(self._batch(role, list(requests), output_model, params, concurrency, show))
 
     def score(
@@ -139,6 +151,12 @@ class LLMClient:
         if not requests:
             return []
         show = self.config.progress if progress is None else progress
+        if self.config.executor.kind == "ray":
+            role_cfg = self.config.role(role)
+            backend = build_backend(role_cfg.backend, self.config.backends[role_cfg.backend])  # not started here
+            keys = [score_key(backend.kind, backend.model, _messages(r), list(o)) for r, o in zip(requests, options)]
+            return self._on_ray("score", role, requests, keys, _parse_scores,
+                                lambda chunk: {"options": [list(options[i]) for i in chunk]}, show)  # fmt: skip
         return self._run(self._score_batch(role, list(requests), [list(o) for o in options], show))
 
     def choose(
@@ -154,6 +172,24 @@ class LLMClient:
         from agenticrec.llm.choice import choose
 
         return choose(self, role, requests, options, content_free=content_free, progress=progress)
+
+    def _on_ray(
+        self,
+        method: str,
+        role: str,
+        requests: Sequence[Request],
+        keys: list[str],
+        parse: Callable[[str], Any],
+        extra: Callable[[list[int]], dict[str, Any]],
+        show: bool,
+    ) -> list[LLMResult]:
+        """A batch sharded over Ray actors (llm/ray_executor.py), cached from this client's ledger like any."""
+        if self._ray is None:
+            self._ray = RayBatches(self)
+        results = self._ray.run(method, role, requests, keys, lambda: self._cached(role, _group(keys), parse), extra,
+                                show)  # fmt: skip
+        self.usage.add(role, results)
+        return results
 
     def count_tokens(self, role: str, texts: Sequence[str]) -> tuple[list[int], str]:
         """Each text's length in tokens of the model behind `role`, and how it was counted.
@@ -181,7 +217,10 @@ class LLMClient:
         self._run(start_all())
 
     def close(self) -> None:
-        """Release backends, the background loop and the ledger."""
+        """Release backends, Ray actors, the background loop and the ledger."""
+        if self._ray is not None:
+            self._ray.close()
+            self._ray = None
         if self._loop is not None:
             self._run(self._aclose())
             self._loop.call_soon_threadsafe(self._loop.stop)

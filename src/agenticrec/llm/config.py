@@ -175,6 +175,20 @@ def _as_set_fields(entry: Any) -> Any:
     return entry.model_dump(exclude_unset=True) if isinstance(entry, BaseModel) else entry
 
 
+class ExecutorConfig(_Strict):
+    """Where a batch's calls run: in this process, or sharded over Ray actors that each own a client (and so their
+    own engine, or their own connections to a served endpoint)."""
+
+    kind: Literal["local", "ray"] = Field("local", description="local, or ray (install the `ray` extra)")
+    address: str | None = Field(None, description="ray: ray.init(address=...), e.g. ray://head:10001; None starts "
+                                "a local Ray")  # fmt: skip
+    actors: int = Field(2, ge=1, description="ray: actors, each with its own client and shard of the requests")
+    concurrency: int | None = Field(
+        None, ge=1, description="ray: calls in flight per actor (default: the backend's max_concurrency)"
+    )
+    chunk: int = Field(256, ge=1, description="ray: requests per task sent to an actor")
+
+
 class LLMConfig(_Strict):
     """The `llm:` section of a run config."""
 
@@ -197,6 +211,7 @@ class LLMConfig(_Strict):
     )
     ledger: str = Field(LEDGER_FILE, description="Ledger/cache file name inside the run directory.")
     progress: bool = Field(True, description="Show a progress bar for batches.")
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig, description="Where batches run: local or Ray.")
 
     @model_validator(mode="before")
     @classmethod
