@@ -22,7 +22,7 @@ from agenticrec.sections.evolve import EVOLVER
 class Choice:
     config: dict[str, Value]
     candidates: int
-    scores: list[float] | None  # per candidate, what the pick was based on
+    answered: bool  # False: the call failed and the first candidate (TPE's first sample) stands
 
 
 def candidates(
@@ -57,7 +57,7 @@ def choose_config(
     levels: dict[str, list[Value]],
     shown: int,
 ) -> Choice:
-    """The candidate the model ranks first (the first candidate if the call failed)."""
+    """The candidate the model ranks first (the first one if the call failed)."""
     system = load_prompt(__file__, "prompts/chooser.md").render(
         reward=card.inner_reward, description=card.description, space=describe_levels(card.space, levels)
     )
@@ -74,5 +74,4 @@ def choose_config(
         content_free=[request("N/A")],
         progress=False,
     )
-    index = result.index if result.index is not None else 0
-    return Choice(options[index], len(options), result.scores)
+    return Choice(options[result.index or 0], len(options), result.index is not None)

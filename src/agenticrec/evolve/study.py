@@ -106,7 +106,8 @@ def next_config(
         tried = [t["params"] for t in past]
         if options := candidates(study, card, evolve.candidates, [seed, number], tried):
             choice = choose_config(client, card, past, options, levels, evolve.memory)
-            config, attrs = choice.config, {"source": "chooser", "candidates": choice.candidates}
+            source = "chooser" if choice.answered else "tpe (the LLM gave no answer)"
+            config, attrs = choice.config, {"source": source, "candidates": choice.candidates}
     elif evolve.method == "bandit":
         if (action := next_action(card.space, past, levels, rng)) is not None:
             config, attrs = action.config, {"source": "bandit", "arm": action.arm, "incumbent": action.incumbent}
