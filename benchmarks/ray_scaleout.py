@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
-    s = result["summary"]
+    s, actor, driver = result["summary"], result["actor_killed"], result["driver_killed_and_rerun"]
     lines = "\n".join(
         f"| {name.replace('_', ' ')} | {r['seconds']:.0f} | {r['calls_per_s']:.0f} | {r['ideal_calls_per_s']:.0f} | "
         f"{r['calls_per_s'] / r['ideal_calls_per_s']:.2f} | {r['driver_peak_mb']:.0f} |"
@@ -150,18 +151,20 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
     )
     return f"""## LLM batches on Ray (fake server, {args.latency * 1000:.0f} ms per call)
 
-Command: `{command()}`. Machine: 2 cores, local Ray (`llm.executor.kind=ray`), the fake OpenAI-compatible server in
-the benchmark's process at a fixed {args.latency * 1000:.0f} ms latency, {args.concurrency} calls in flight per actor,
-each actor with its own client and shard ledger; the ideal is actors × concurrency / latency.
+Command: `{command()}` ({date.today()}). Machine: 2 cores, local Ray (`llm.executor.kind=ray`), the fake
+OpenAI-compatible server in the benchmark's process at a fixed {args.latency * 1000:.0f} ms latency,
+{args.concurrency} calls in flight per actor, each actor with its own client and shard ledger; the ideal is
+actors × concurrency / latency.
 
 | scenario | seconds | calls/s | ideal | fraction of ideal | driver peak MB |
 |---|---|---|---|---|---|
 {lines}
 
-2 actors against 1: ×{s["speedup_2_vs_1"]:.2f}. An actor killed a third of the way through ({args.small} items; Ray
-restarts it and retries its task) and a driver SIGKILLed mid-batch then rerun: {s["duplicate_paid_calls"]} calls paid
-twice (the calls in flight at the kill are sent again), {s["lost_rows"]} rows lost; outputs identical to the local
-executor's: {bool(s["outputs_identical"])}. The driver's memory grows with the catalogue
+2 actors against 1: ×{s["speedup_2_vs_1"]:.2f}. Kills ({args.small} items, 2 actors): an actor killed a third of the
+way through (Ray restarts it and retries its task) sent {actor["paid_twice"]} calls twice, and a driver SIGKILLed
+mid-batch, then rerun, {driver["paid_twice"]}: as many as were in flight at the kill ({args.concurrency} per actor
+that died), whose answers no ledger had recorded. {s["lost_rows"]} rows lost;
+outputs identical to the local executor's: {bool(s["outputs_identical"])}. The driver's memory grows with the catalogue
 ({s["driver_peak_mb_small"]:.0f} MB at {args.small} items, {s["driver_peak_mb"]:.0f} MB at {args.items}): a stage
 hands the client all its requests and gets all results back, so it is not flat; streaming stages are not built yet.
 """
