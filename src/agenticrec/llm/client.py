@@ -73,6 +73,13 @@ def _group(keys: list[str]) -> dict[str, list[int]]:
     return groups
 
 
+def _request_keys(
+    backend: Backend, convos: list[list[Message]], schema: dict[str, Any] | None, sampling: SamplingParams
+) -> list[str]:
+    """Each request's ledger key (local and Ray batches key the same request alike)."""
+    return [request_key(backend.kind, backend.model, messages, schema, sampling) for messages in convos]
+
+
 class LLMClient:
     """Calls roles of an `LLMConfig`; the ledger lives in `run_dir` (in memory when `run_dir` is None)."""
 
@@ -131,9 +138,8 @@ class LLMClient:
         if self.config.executor.kind == "ray":
             role_cfg = self.config.role(role)
             backend = build_backend(role_cfg.backend, self.config.backends[role_cfg.backend])  # not started here
-            sampling = SamplingParams(**{**role_cfg.sampling().model_dump(), **(params or {})})
-            schema = schema_for(output_model)
-            keys = [request_key(backend.kind, backend.model, _messages(r), schema, sampling) for r in requests]
+            convos = [_messages(r) for r in requests]
+            keys = _request_keys(backend, convos, schema_for(output_model), self._sampling(role, params))
             extra = {"output_model": output_model, "params": params, "concurrency": self.config.executor.concurrency}
             return self._on_ray("batch", role, requests, keys, lambda text: parse_output(text, output_model),
                                 lambda _: extra, show)  # fmt: skip
@@ -276,6 +282,10 @@ class LLMClient:
 
     # ---- batch and single request ---------------------------------------------------------------------
 
+    def _sampling(self, role: str, params: dict[str, Any] | None) -> SamplingParams:
+        """The role's sampling settings with the call's ``params`` over them."""
+        return SamplingParams(**{**self.config.role(role).sampling().model_dump(), **(params or {})})
+
     async def _batch(
         self,
         role: str,
@@ -286,7 +296,7 @@ class LLMClient:
         show: bool,
     ) -> list[LLMResult]:
         role_cfg = self.config.role(role)
-        sampling = SamplingParams(**{**role_cfg.sampling().model_dump(), **(params or {})})
+        sampling = self._sampling(role, params)
         cap = (
             role_cfg.max_tokens_cap
             if output_model
@@ -295,7 +305,7 @@ class LLMClient:
         backend = await self._backend(role_cfg.backend)
         schema = schema_for(output_model)
         convos = [_messages(r) for r in requests]
-        groups = _group([request_key(backend.kind, backend.model, m, schema, sampling) for m in convos])
+        groups = _group(_request_keys(backend, convos, schema, sampling))
         cached = self._cached(role, groups, lambda text: parse_output(text, output_model))
 
         def one(key: str) -> Awaitable[LLMResult]:
