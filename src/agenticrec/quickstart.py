@@ -122,6 +122,8 @@ def critique_example(run: TrainedRun) -> dict[str, Any]:
         picks = pick_level1(client, [run.dataset.item_text(target)], options)[0]
     if picks is None:
         return {"summary": "The simulated user's LLM call failed; see `agenticrec llm stats`."}
+    if not picks:
+        return {"summary": "The simulated user abstains: no level-1 descriptor fits the wanted item better than none."}
     allowed = ids.items_under([(p,) for p in picks])
     vanilla = model.recommend([history], k=LIST_LENGTH)
     steered = model.recommend([history], k=LIST_LENGTH, allowed=allowed)

@@ -60,12 +60,17 @@ def test_critique_keeps_only_picked_descriptors_and_never_loses_the_target(gener
     config = generative_run
     result = run_critique(config.run_dir, users=100)
     assert result["users"] == 30 and result["failed_llm_calls"] == 0
-    assert result["target_under_picks"] == 1.0
+    assert result["target_under_picks"] == 1.0 and result["abstained"] == 0
+    # the scripted user picks the target's own kind: it is the oracle
+    assert result["oracle"] == result["critique"]
     # restricting the beam to a set that holds the target can only move the target up
     for k in (5, 10, 20):
         assert result["critique"][f"recall@{k}"] >= result["vanilla"][f"recall@{k}"]
         assert result["critique"][f"ndcg@{k}"] >= result["vanilla"][f"ndcg@{k}"] - 1e-12
     assert json.loads((config.run_dir / "critique.json").read_text())["users"] == 30
+    shown = CliRunner().invoke(app, ["critique", str(config.run_dir), "--users", "100"])
+    assert shown.exit_code == 0, shown.output
+    assert "oracle" in shown.output and "(0 abstained)" in shown.output
 
 
 def test_recommend_command_filters_by_descriptor_name(generative_run):
@@ -111,3 +116,14 @@ def test_the_simulated_user_can_pick_by_calibrated_scores():
     with LLMClient(config) as client:
         picks = pick_level1(client, [f"title: {w}; kind: {kind}" for kind in KINDS for w in KINDS[kind][:2]], options)
     assert picks == [["1"], ["1"], ["2"], ["2"], ["3"], ["3"]]
+
+
+def test_a_scoring_user_picks_a_close_second_and_abstains_without_evidence():
+    from agenticrec.critique.simulated_user import scored_picks
+
+    tokens = ["1", "2", "3"]
+    assert scored_picks([2.0, 1.8, 0.1], tokens, calibrated=True) == ["1", "2"]  # within the margin
+    assert scored_picks([0.1, 2.0, 1.0], tokens, calibrated=True) == ["2"]
+    assert scored_picks([2.0, 1.9, 1.95], tokens, calibrated=True) == ["1", "3"]  # at most two
+    assert scored_picks([-0.2, -0.5, -1.0], tokens, calibrated=True) == []  # no likelier than for no item
+    assert scored_picks([-0.2, -0.5, -1.0], tokens, calibrated=False) == ["1", "2"]  # raw log-probs: no abstention

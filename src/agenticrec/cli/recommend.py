@@ -43,18 +43,19 @@ def critique(
     seed: int = typer.Option(0, help="sampling seed"),
 ) -> None:
     """Single-turn critique experiment: an LLM user picks level-1 descriptors of the wanted item;
-    vanilla vs critique."""
+    vanilla vs critique vs the oracle's bound."""
     from agenticrec.critique.experiment import CRITIQUE_FILE, run_critique
 
     result = run_critique(run_dir, users, seed)
     table = Table(
         "decoding", "R@5", "N@5", "R@10", "N@10", "R@20", "N@20", title=f"critique on {result['users']} test users"
     )
-    for name in ("vanilla", "critique"):
+    for name in ("vanilla", "critique", "oracle"):
         m = result[name]
         table.add_row(name, *(f"{m[f'{metric}@{k}']:.4f}" for k in (5, 10, 20) for metric in ("recall", "ndcg")))
     Console().print(table)
     Console().print(
         f"target under the picked descriptors: {result['target_under_picks']:.1%}; "
-        f"wrote {Path(run_dir) / CRITIQUE_FILE}"
+        f"descriptors picked per user: {result['mean_picked']:.2f} ({result['abstained']} abstained); "
+        f"oracle: the target's own descriptor; wrote {Path(run_dir) / CRITIQUE_FILE}"
     )

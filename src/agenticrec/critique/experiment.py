@@ -1,6 +1,7 @@
 """The single-turn critique experiment of AgenticTagger: for test users, an LLM playing the user sees the
 held-out item's text and picks the level-1 descriptors it wants; Recall/NDCG of vanilla beam search are
-compared with beam search restricted to items under the picked descriptors."""
+compared with beam search restricted to items under the picked descriptors, and with the bound of a user who
+always picks the target's own level-1 descriptor (the oracle)."""
 
 from __future__ import annotations
 
@@ -53,10 +54,13 @@ def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int,
         raise AgenticRecError(f"{run_dir}: every simulated-user call failed; see `agenticrec llm stats {run_dir}`")
     histories = [test.histories[k] for k in answered]
     targets = test.targets[answered]
-    allowed = np.stack([ids.items_under([(token,) for token in picked[k]]) for k in answered])
+    everything = ids.items_under([()])  # an abstaining user keeps the vanilla list
+    allowed = np.stack([ids.items_under([(t,) for t in picked[k]]) if picked[k] else everything for k in answered])
+    oracle = np.stack([ids.items_under([ids.tokens(int(target))[:1]]) for target in targets])
     beam = max(ks)
     vanilla, _ = model.recommend(histories, k=beam)
     critiqued, _ = model.recommend(histories, k=beam, allowed=allowed)
+    bound, _ = model.recommend(histories, k=beam, allowed=oracle)
     result = {
         "protocol": {
             "dataset": run.dataset.name,
@@ -71,9 +75,11 @@ def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int,
         "users": len(answered),
         "failed_llm_calls": len(test.targets) - len(answered),
         "mean_picked": float(np.mean([len(picked[k]) for k in answered])),
+        "abstained": sum(not picked[k] for k in answered),
         "target_under_picks": float(allowed[np.arange(len(targets)), targets].mean()),
         "vanilla": rank_metrics(list_ranks(vanilla, targets), ks),
         "critique": rank_metrics(list_ranks(critiqued, targets), ks),
+        "oracle": rank_metrics(list_ranks(bound, targets), ks),  # the user picks the target's own descriptor
         "wall_seconds": time.perf_counter() - started,
     }
     write_json(Path(run_dir) / CRITIQUE_FILE, result)

@@ -1,6 +1,7 @@
 """An LLM that plays the user in the critique experiment: it sees the wanted item and picks the level-1
 descriptors it would steer the recommender towards. Its answer is constrained to the listed names; when the
-role chooses by scoring (`llm.roles.simulated_user.choice`), it picks the single best-scored name."""
+role chooses by scoring (`llm.roles.simulated_user.choice`), it picks the best-scored name and a second one scored
+nearly as well, and abstains when, calibrated, no name is likelier for the item than for no item."""
 
 from __future__ import annotations
 
@@ -38,20 +39,37 @@ def level1_options(ids: SemanticIDs, tagger_run: Path | None = None) -> list[Opt
     return [Option(token, name, cards.get(token, name)) for token, name in ids.level1().items()]
 
 
+MAX_PICKS = 2
+MARGIN = 0.5  # a second pick scores within this much (mean log-prob per token) of the first
+
+
+def scored_picks(scores: list[float], tokens: list[str], calibrated: bool) -> list[str]:
+    """The best-scored token, and the next while within ``MARGIN`` of it (at most ``MAX_PICKS``); none (the user
+    abstains) when calibrated and even the best is no likelier than after a content-free request."""
+    order = sorted(range(len(scores)), key=lambda k: -scores[k])
+    best = scores[order[0]]
+    if calibrated and best <= 0.0:
+        return []
+    return [tokens[k] for k in order[:MAX_PICKS] if best - scores[k] <= MARGIN]
+
+
 def pick_level1(
     client: LLMClient, texts: list[str], options: list[Option], max_chars: int = 400
 ) -> list[list[str] | None]:
-    """Per item text, the level-1 tokens the simulated user picks (None where the call failed)."""
+    """Per item text, the level-1 tokens the simulated user picks: an empty list where it abstains, None where
+    the call failed."""
     names = [o.name for o in options]
     by_name = {o.name: o.token for o in options}
     system = load_prompt(__file__, "prompts/pick_level1.md").render(
         categories="\n".join(f"- {o.card}" for o in options)
     )
     requests = [chat(system, quote_data(text[:max_chars])) for text in texts]
-    if client.config.role(ROLE).choice != "generate":
+    mode = client.config.role(ROLE).choice
+    if mode != "generate":
         free = chat(system, quote_data("N/A"))
         picks = client.choose(ROLE, requests, [names] * len(texts), content_free=[free] * len(texts))
-        return [[by_name[names[p.index]]] if p.index is not None else None for p in picks]
+        tokens = [by_name[name] for name in names]
+        return [scored_picks(p.scores, tokens, p.mode == "calibrated") if p.scores else None for p in picks]
     # list[one_of(names)], spelled so that the type checker does not read a run-time type as a static one
     category_list: Any = GenericAlias(list, one_of(names))
     answer = create_model("Picks", categories=(category_list, Field(min_length=1, max_length=len(names))))
