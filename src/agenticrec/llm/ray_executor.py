@@ -11,6 +11,7 @@ ledger; a driver killed mid-batch leaves them behind, and the next batch merges 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import socket
@@ -107,8 +108,9 @@ class RayBatches:
 
     def merge_shards(self) -> None:
         """Shard ledgers left by the actors (or by a killed driver) into the run's ledger."""
-        if self.actors and self._ray is not None:
-            self._ray.get([actor.close_ledger.remote() for actor in self.actors])
+        for actor in self.actors:  # a dead actor holds no connection; its shard ledger is merged like any
+            with contextlib.suppress(self._ray.exceptions.RayError):
+                self._ray.get(actor.close_ledger.remote())
         self.client.ledger.merge(shard_ledgers(self.client.run_dir, self.client.config.ledger))
 
     def run(
