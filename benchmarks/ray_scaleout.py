@@ -9,6 +9,7 @@ counts what it answered. Writes benchmarks/results/ray_scaleout.json and the "ra
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -67,8 +68,6 @@ def driver(args: argparse.Namespace) -> None:
 
 
 def hash_of(values: list[Any]) -> str:
-    import hashlib
-
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 

@@ -91,8 +91,9 @@ def run_generate(
         values["consistent"] = judge_consistency(client, values, texts, proposal)
     else:
         values["consistent"] = values["absent_attributes"].map(len) == 0
+    consistent = values["consistent"].fillna(False).astype(bool)
     values["repetitive"] = values["value"].map(repeats_itself)  # a looping answer, e.g. a looping example copied
-    values["kept"] = ~values["failed"] & values["consistent"].fillna(False).astype(bool) & ~values["repetitive"]
+    values["kept"] = ~values["failed"] & consistent & ~values["repetitive"]
     folder = artifacts.augment_dir(run_dir)
     for name, table in (
         (artifacts.VALUES, values),
@@ -108,7 +109,7 @@ def run_generate(
         "failed_calls": int(values["failed"].sum()),
         "cut_to_word_limit": int(values["cut"].sum()),
         "consistency": config.consistency,
-        "dropped_inconsistent": int((~values["failed"] & ~values["consistent"].fillna(False).astype(bool)).sum()),
+        "dropped_inconsistent": int((~values["failed"] & ~consistent).sum()),
         "dropped_repetitive": int((~values["failed"] & values["repetitive"]).sum()),
         "signal_drop_rate": float((~values["failed"] & ~values["kept"]).sum() / max(generated, 1)),
         "kept": int(values["kept"].sum()),

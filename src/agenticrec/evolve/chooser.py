@@ -12,8 +12,8 @@ import optuna
 from optuna.trial import TrialState
 
 from agenticrec.evolve.card import AgentCard
-from agenticrec.evolve.proposer import describe_levels, memory_lines
-from agenticrec.evolve.space import Value
+from agenticrec.evolve.proposer import memory_lines
+from agenticrec.evolve.space import Value, config_key
 from agenticrec.llm import LLMClient, chat, load_prompt
 from agenticrec.sections.evolve import EVOLVER
 
@@ -33,11 +33,11 @@ def candidates(
     sampler = optuna.samplers.TPESampler(seed=int(np.random.default_rng(seed).integers(2**31)), n_startup_trials=5)
     shadow = optuna.create_study(direction="maximize", sampler=sampler)
     shadow.add_trials(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-    seen = {repr(sorted(t.items())) for t in tried}
+    seen = {config_key(t) for t in tried}
     out: list[dict[str, Value]] = []
     for _ in range(count * 4):
         config = card.space.normalise(card.space.suggest(shadow.ask()))
-        if (key := repr(sorted(config.items()))) not in seen:
+        if (key := config_key(config)) not in seen:
             seen.add(key)
             out.append(config)
         if len(out) == count:
@@ -59,7 +59,7 @@ def choose_config(
 ) -> Choice:
     """The candidate the model ranks first (the first one if the call failed)."""
     system = load_prompt(__file__, "prompts/chooser.md").render(
-        reward=card.inner_reward, description=card.description, space=describe_levels(card.space, levels)
+        reward=card.inner_reward, description=card.description, space=card.space.describe(levels)
     )
     texts = [option_text(config) for config in options]
     listed = "\n".join(f"- {text}" for text in texts)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from agenticrec.evolve.space import Space, Value
+from agenticrec.evolve.space import Space, Value, config_key
 
 
 def changeable(space: Space, config: dict[str, Value], levels: dict[str, list[Value]]) -> list[str]:
@@ -44,11 +44,11 @@ def untried(
 ) -> tuple[dict[str, Value], str | None]:
     """A configuration one decision (of ``decisions``, default any) away from ``config`` that is not in ``tried``,
     and the decision moved; a seeded sample of the space (and None) if every move drawn was tried."""
-    seen = {repr(sorted(t.items())) for t in tried}
+    seen = {config_key(t) for t in tried}
     movable = [d for d in changeable(space, config, levels) if decisions is None or d in decisions]
     for _ in range(attempts if movable else 0):
         decision = movable[int(rng.integers(len(movable)))]
         moved = change_one(space, config, decision, levels, rng)
-        if repr(sorted(moved.items())) not in seen:
+        if config_key(moved) not in seen:
             return moved, decision
     return space.sample(rng), None

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, create_model
 
 from agenticrec.evolve.card import AgentCard
 from agenticrec.evolve.moves import untried
-from agenticrec.evolve.space import Space, Value
+from agenticrec.evolve.space import Space, Value, config_key
 from agenticrec.llm import LLMCallError, LLMClient, chat, load_prompt
 from agenticrec.sections.evolve import EVOLVER
 
@@ -65,7 +65,7 @@ def propose(
     """The next configuration, or None when the model gave no answer. A repeat of a tried configuration becomes an
     untried neighbour of it (one decision moved to an adjacent level)."""
     system = load_prompt(__file__, "prompts/evolver.md").render(
-        reward=card.inner_reward, description=card.description, space=describe_levels(card.space, levels)
+        reward=card.inner_reward, description=card.description, space=card.space.describe(levels)
     )
     user = (
         f"Experience so far:\n{memory_lines(history, card.inner_reward, shown)}\n\n"
@@ -82,21 +82,8 @@ def propose(
     values = result.value.model_dump()
     rationale = str(values.pop("rationale"))
     config = card.space.complete({k: v for k, v in values.items() if v is not None})
-    tried = {_key(t["params"]): t["number"] for t in history}
-    repeat_of = tried.get(_key(config))
+    tried = {config_key(t["params"]): t["number"] for t in history}
+    repeat_of = tried.get(config_key(config))
     if repeat_of is not None:
         config, _ = untried(card.space, config, levels, [t["params"] for t in history], rng)
     return Proposal(config, rationale, repeat_of)
-
-
-def describe_levels(space: Space, levels: dict[str, list[Value]]) -> str:
-    """The space as the values a proposal may take, with each decision's default and condition."""
-    lines = []
-    for name, param in space.params.items():
-        condition = f", only when {param.when}" if param.when else ""
-        lines.append(f"- {name} ({param.key}): one of {levels[name]}, default {param.default!r}{condition}")
-    return "\n".join(lines)
-
-
-def _key(config: dict[str, Any]) -> str:
-    return repr(sorted(config.items()))

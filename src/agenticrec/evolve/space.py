@@ -84,9 +84,10 @@ class Param(BaseModel):
         points = np.geomspace(self.low, self.high, count) if self.log else np.linspace(self.low, self.high, count)
         return sorted({min(max(float(f"{x:.3g}"), self.low), self.high) for x in points})
 
-    def describe(self) -> str:
-        if self.kind == "choice":
-            text = f"one of {self.choices}"
+    def describe(self, values: list[Value] | None = None) -> str:
+        """The decision in words; with ``values``, as the list a proposal takes its value from."""
+        if values is not None or self.kind == "choice":
+            text = f"one of {self.choices if values is None else values}"
         else:
             text = f"{self.kind} in [{self.low}, {self.high}]" + (" (log scale)" if self.log else "")
         condition = f", only when {self.when}" if self.when else ""
@@ -100,10 +101,10 @@ class Space(BaseModel):
         return all(config.get(other) == value for other, value in self.params[name].when.items())
 
     def default(self) -> dict[str, Value]:
-        return self._complete({name: p.default for name, p in self.params.items()})
+        return self.complete({name: p.default for name, p in self.params.items()})
 
     def sample(self, rng: np.random.Generator) -> dict[str, Value]:
-        return self._complete({name: p.sample(rng) for name, p in self.params.items()})
+        return self.complete({name: p.sample(rng) for name, p in self.params.items()})
 
     def suggest(self, trial: Any) -> dict[str, Value]:
         config: dict[str, Value] = {}
@@ -159,8 +160,14 @@ class Space(BaseModel):
     def overrides(self, config: dict[str, Value]) -> list[str]:
         return [f"{self.params[name].key}={value}" for name, value in config.items()]
 
-    def _complete(self, config: dict[str, Value]) -> dict[str, Value]:
-        return {name: value for name, value in config.items() if self.active(name, config)}
+    def describe(self, levels: dict[str, list[Value]] | None = None) -> str:
+        """One line per decision; with ``levels``, each as the values a proposal may take."""
+        return "\n".join(
+            f"- {name} ({p.key}): {p.describe(None if levels is None else levels[name])}"
+            for name, p in self.params.items()
+        )
 
-    def describe(self) -> str:
-        return "\n".join(f"- {name} ({p.key}): {p.describe()}" for name, p in self.params.items())
+
+def config_key(config: dict[str, Any]) -> str:
+    """A configuration as a hashable key, whatever the order of its decisions."""
+    return repr(sorted(config.items()))

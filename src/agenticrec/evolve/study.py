@@ -89,6 +89,8 @@ def next_config(
     if number == 0:
         study.enqueue_trial(card.space.default(), user_attrs={"source": "default"})
         return
+    if evolve.method == "tpe" or (evolve.method == "llm-tpe" and number >= evolve.llm_proposals):
+        return  # TPE suggests when the trial is asked
     levels = card.space.levels(evolve.levels)
     past = history(study)
     config, attrs = card.space.sample(rng), dict[str, Any](source="random")
@@ -108,11 +110,8 @@ def next_config(
             choice = choose_config(client, card, past, options, levels, evolve.memory)
             source = "chooser" if choice.answered else "tpe (the LLM gave no answer)"
             config, attrs = choice.config, {"source": source, "candidates": choice.candidates}
-    elif evolve.method == "bandit":
-        if (action := next_action(card.space, past, levels, rng)) is not None:
-            config, attrs = action.config, {"source": "bandit", "arm": action.arm, "incumbent": action.incumbent}
-    elif evolve.method in ("tpe", "llm-tpe"):
-        return  # TPE suggests when the trial is asked
+    elif evolve.method == "bandit" and (action := next_action(card.space, past, levels, rng)) is not None:
+        config, attrs = action.config, {"source": "bandit", "arm": action.arm, "incumbent": action.incumbent}
     study.enqueue_trial(config, user_attrs=attrs)
 
 

@@ -167,26 +167,21 @@ class Ledger:
         with self._lock:
             return dict(self._db.execute("SELECT role, COUNT(*) FROM hits GROUP BY role").fetchall())
 
-    def merge(self, shards: Iterable[Path]) -> int:
+    def merge(self, shards: Iterable[Path]) -> None:
         """Move the calls and hits of shard ledgers (written by Ray actors) into this one, then delete the shard
-        files; a shard's successful call replaces a failed one under the same key, never the reverse. The calls
-        moved."""
-        moved = 0
+        files; a shard's successful call replaces a failed one under the same key, never the reverse."""
         for shard in shards:
             with self._lock:
                 self._db.execute("ATTACH DATABASE ? AS shard", (str(shard),))
                 try:
-                    before = self._db.total_changes
                     self._db.execute("INSERT OR REPLACE INTO calls SELECT * FROM shard.calls WHERE status = 'ok' OR "
                                      "key NOT IN (SELECT key FROM calls WHERE status = 'ok')")  # fmt: skip
-                    moved += self._db.total_changes - before
                     self._db.execute("INSERT INTO hits SELECT * FROM shard.hits")
                     self._db.commit()
                 finally:
                     self._db.execute("DETACH DATABASE shard")
             for path in (shard, Path(f"{shard}-wal"), Path(f"{shard}-shm")):
                 path.unlink(missing_ok=True)
-        return moved
 
     def close(self) -> None:
         with self._lock:
