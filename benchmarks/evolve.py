@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from agenticrec.evolve import load_card
+from agenticrec.evolve.card import load_card
 from agenticrec.evolve.composition import compose_agents
 from agenticrec.evolve.stage import retrain_best, study_record
 from agenticrec.evolve.study import LLM_METHODS, evolve_agent, storage_url

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agenticrec.intent import run_compress, run_evaluate, run_mine, run_tags
 from agenticrec.intent.judging import run_judge
 from agenticrec.intent.report import write_report
+from agenticrec.intent.stage import run_compress, run_evaluate, run_mine, run_tags
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig, load_config
 from common import RESULTS, machine, save, update_section

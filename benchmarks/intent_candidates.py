@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agenticrec.intent import run_compress
 from agenticrec.intent.candidates import SIMULATED_P, run_hybrid, run_score
+from agenticrec.intent.stage import run_compress
 from agenticrec.pipeline import load_config, stage_run
 from common import command, machine, save, update_section
 

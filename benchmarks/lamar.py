@@ -23,7 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from agenticrec.augment import artifacts, run_diversity, run_generate, run_propose
+from agenticrec.augment import artifacts
+from agenticrec.augment.diversity import run_diversity
+from agenticrec.augment.generate import run_generate
+from agenticrec.augment.propose import run_propose
 from agenticrec.augment.ranker import run_rank_llm
 from agenticrec.config import save_config
 from agenticrec.llm import LLMClient

@@ -35,12 +35,12 @@ import numpy as np
 
 from agenticrec.augment.generate import writer_messages
 from agenticrec.data import load_dataset
+from agenticrec.intent.config import IntentConfig
 from agenticrec.intent.history import compress, fit_lines
 from agenticrec.intent.items import template_names
 from agenticrec.intent.mining import Interest, mine_interests, rank_tags
 from agenticrec.intent.stage import sample_users, test_history
 from agenticrec.llm import LLMClient, LLMConfig, chat, quote_data
-from agenticrec.sections.intent import IntentConfig
 from common import command, save, update_section, with_earlier_runs
 
 QWEN = "${AGENTICREC_MODEL_DIR:-~/.cache/agenticrec/models}/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"

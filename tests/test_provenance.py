@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from agenticrec.augment import run_generate
+from agenticrec.augment.generate import run_generate
 from agenticrec.data.events import SCHEMA
 from agenticrec.errors import AgenticRecError
 from agenticrec.llm.errors import LLMError
@@ -173,7 +173,7 @@ def test_fresh_starts_the_directory_over_and_keeps_the_ledger(tmp_path, shops):
 
 
 def test_evolve_with_the_key_unset_fails_before_trial_0(tmp_path, shops):
-    from agenticrec.evolve import run_evolution
+    from agenticrec.evolve.stage import run_evolution
 
     keyless = {"backends": {"api": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m",
                                     "api_key_env": "AGENTICREC_TEST_UNSET_KEY"}},

@@ -15,12 +15,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agenticrec.critique.experiment import run_critique
     from agenticrec.data import Dataset, load_dataset
     from agenticrec.llm import LLMClient, LLMConfig
     from agenticrec.pipeline import Run, RunConfig, load_config, load_run
     from agenticrec.semantic_ids import SemanticIDs
     from agenticrec.tagger import Tagger, TaggerConfig, Vocabulary
+    from agenticrec.tagger.critique.experiment import run_critique
 
 __version__ = "0.1.0"
 
@@ -37,7 +37,7 @@ _HOMES = {
     "load_config": "agenticrec.pipeline",
     "load_dataset": "agenticrec.data",
     "load_run": "agenticrec.pipeline",
-    "run_critique": "agenticrec.critique.experiment",
+    "run_critique": "agenticrec.tagger.critique.experiment",
 }
 __all__ = [
     "Dataset",

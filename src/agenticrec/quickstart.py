@@ -11,14 +11,14 @@ from typing import Any
 
 from rich.console import Console
 
-from agenticrec.critique.experiment import run_semantic_ids
-from agenticrec.critique.simulated_user import level1_options, pick_level1
 from agenticrec.io import atomic_write_text
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import TrainedRun, load_config, load_run, train_and_evaluate
 from agenticrec.pipeline.stages import tag_assign, tag_build
 from agenticrec.pipeline.tables import TABLE_METRICS, recommendation_rows, results_table, rows_table
 from agenticrec.render import render_html
+from agenticrec.tagger.critique.experiment import run_semantic_ids
+from agenticrec.tagger.critique.simulated_user import level1_options, pick_level1
 from agenticrec.tagger.report import write_report
 
 DATA = ["data.name=movielens-100k"]

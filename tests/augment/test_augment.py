@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from agenticrec.augment import artifacts, run_diversity, run_generate, run_propose
-from agenticrec.augment.diversity import similarity_profile
-from agenticrec.augment.generate import item_request, writer_messages
-from agenticrec.augment.propose import SignalProposal, proposal_request, sample_items, worked_examples
+from agenticrec.augment import artifacts
+from agenticrec.augment.diversity import run_diversity, similarity_profile
+from agenticrec.augment.generate import item_request, run_generate, writer_messages
+from agenticrec.augment.propose import SignalProposal, proposal_request, run_propose, sample_items, worked_examples
 from agenticrec.llm import LLMCallError, LLMClient, TransientFault
 from agenticrec.pipeline import RunConfig, load_config
 from agenticrec.testing.catalogues import successor_shop

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from agenticrec.augment import artifacts
+from agenticrec.augment.config import RankerConfig
 from agenticrec.augment.ranker import candidate_sets, metrics, ranks_from_scores, run_rank_llm
 from agenticrec.errors import AgenticRecError
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig, load_config, train_and_evaluate
-from agenticrec.sections.augment import RankerConfig
 from agenticrec.testing.catalogues import successor_shop
 
 N_ITEMS = 40

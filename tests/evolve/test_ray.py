@@ -7,7 +7,7 @@ import pytest
 from evolve_testkit import tiny_shop
 from optuna.trial import TrialState
 
-from agenticrec.evolve import load_card
+from agenticrec.evolve.card import load_card
 from agenticrec.evolve.study import evolve_agent
 from agenticrec.pipeline import load_config
 

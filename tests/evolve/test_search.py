@@ -12,8 +12,8 @@ from evolve_testkit import TOY, fake_trial, toy_reward
 from pydantic import ValidationError
 
 from agenticrec.errors import AgenticRecError, ConfigError
-from agenticrec.evolve import load_card, shipped_cards
 from agenticrec.evolve import study as study_module
+from agenticrec.evolve.card import load_card, shipped_cards
 from agenticrec.evolve.proposer import memory_lines, proposal_model
 from agenticrec.evolve.space import Param
 from agenticrec.evolve.stage import report

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from agenticrec.cli import app
 from agenticrec.errors import ConfigError
-from agenticrec.evolve import load_card
+from agenticrec.evolve.card import load_card
 from agenticrec.pipeline import load_config
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from agenticrec.intent import artifacts, run_compress
+from agenticrec.intent import artifacts
 from agenticrec.intent.candidates import CUTOFFS, candidates, cut, run_hybrid, run_score, scoring_requests
 from agenticrec.intent.items import leaf
+from agenticrec.intent.stage import run_compress
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig, load_config
 from agenticrec.testing.catalogues import files_catalogue

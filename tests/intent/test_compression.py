@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from agenticrec.data import load_dataset
+from agenticrec.intent.config import IntentConfig
 from agenticrec.intent.history import (
     DAY,
     Event,
@@ -17,7 +18,6 @@ from agenticrec.intent.history import (
 )
 from agenticrec.intent.items import llm_names, template_names
 from agenticrec.llm import LLMClient, LLMConfig
-from agenticrec.sections.intent import IntentConfig
 
 NAMES = {1: "Heat", 2: "Casino", 3: "Fargo", 4: "Alien", 5: "Big"}
 

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agenticrec.intent import artifacts, run_compress, run_evaluate, run_mine, run_tags
+from agenticrec.intent import artifacts
 from agenticrec.intent.explanations import ExplanationLookup, run_explain, run_explain_judge
 from agenticrec.intent.report import write_report
+from agenticrec.intent.stage import run_compress, run_evaluate, run_mine, run_tags
 from agenticrec.judge.claims import absent_attributes
 from agenticrec.llm import LLMClient
 from agenticrec.llm.text import short_answer

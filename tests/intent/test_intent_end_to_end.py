@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 
 from agenticrec.errors import ConfigError
-from agenticrec.intent import artifacts, run_compress, run_evaluate, run_mine, run_tags
+from agenticrec.intent import artifacts
 from agenticrec.intent.defects import VAGUE_INTERESTS
 from agenticrec.intent.judging import AGREEMENT, judge_dir, run_curate, run_judge
 from agenticrec.intent.report import write_report
 from agenticrec.intent.retrieval import tar_with_predicted_tags
+from agenticrec.intent.stage import run_compress, run_evaluate, run_mine, run_tags
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig, load_config, train_and_evaluate
 

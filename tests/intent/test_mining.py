@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from agenticrec.intent.config import IntentConfig
 from agenticrec.intent.mining import MinedInterest, MinedInterests, clean_tags, tag_lines, validate_interests
-from agenticrec.sections.intent import IntentConfig
 
 REFS = {101: 1, 102: 2, 103: 3}  # item index -> reference number shown to the model
 

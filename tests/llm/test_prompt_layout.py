@@ -14,11 +14,11 @@ import pytest
 
 from agenticrec.augment.propose import proposal_request
 from agenticrec.augment.ranker import CandidateSet, llm_scores
-from agenticrec.critique.simulated_user import Option, pick_level1
 from agenticrec.data import Dataset
 from agenticrec.evolve.card import load_card
 from agenticrec.evolve.proposer import propose
 from agenticrec.intent import explanations
+from agenticrec.intent.config import IntentConfig
 from agenticrec.intent.item_tags import run_item_tags
 from agenticrec.intent.items import llm_names
 from agenticrec.intent.mining import Interest, mine_interests, predict_tags, rank_tags
@@ -26,9 +26,9 @@ from agenticrec.judge.cases import JudgeCase
 from agenticrec.judge.verdicts import judge
 from agenticrec.llm import LLMClient, LLMConfig, Message, RequestRejected, load_prompt
 from agenticrec.pipeline import load_config
-from agenticrec.sections.intent import IntentConfig
 from agenticrec.tagger import audit
 from agenticrec.tagger.agents import annotate_request, change_request, rename_request, review_request
+from agenticrec.tagger.critique.simulated_user import Option, pick_level1
 from agenticrec.tagger.grounding import GroupEvidence
 from agenticrec.tagger.vocabulary import Descriptor
 from agenticrec.testing.catalogues import files_catalogue

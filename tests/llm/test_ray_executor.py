@@ -15,10 +15,10 @@ import llm_testkit
 import pytest
 from llm_testkit import Echo, expected, http_config
 
+from agenticrec.augment.config import SIGNAL_WRITER
 from agenticrec.llm import LLMClient, LLMConfig, LLMError
 from agenticrec.llm.ledger import Ledger
 from agenticrec.llm.ray_executor import shard_ledgers
-from agenticrec.sections.augment import SIGNAL_WRITER
 
 ray = pytest.importorskip("ray")
 ray.cloudpickle.register_pickle_by_value(llm_testkit)  # the actors cannot import the tests' output model
@@ -95,7 +95,7 @@ def test_a_killed_actor_is_restarted_and_pays_no_finished_call_twice(tmp_path, f
 
 DRIVER = """
 import sys
-import agenticrec.sections.augment  # registers the role the config names
+import agenticrec.augment.config  # registers the role the config names
 from agenticrec.llm import LLMClient, LLMConfig
 config = LLMConfig.model_validate_json(sys.argv[1])
 with LLMClient(config, sys.argv[2]) as client:

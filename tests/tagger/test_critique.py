@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from agenticrec.cli import app
 from agenticrec.config import apply_override, parse_override
-from agenticrec.critique.experiment import run_critique
 from agenticrec.errors import AgenticRecError
 from agenticrec.pipeline import RunConfig, load_config, load_run, train_and_evaluate
 from agenticrec.pipeline.stages import tag_assign as run_assign
 from agenticrec.pipeline.stages import tag_build as run_build
+from agenticrec.tagger.critique.experiment import run_critique
 
 TINY_MODEL = [
     "model.name=generative",
@@ -98,8 +98,8 @@ def test_critique_needs_a_run_with_semantic_ids(tmp_path):
 
 
 def test_the_simulated_user_can_pick_by_calibrated_scores():
-    from agenticrec.critique.simulated_user import Option, pick_level1
     from agenticrec.llm import LLMClient, LLMConfig
+    from agenticrec.tagger.critique.simulated_user import Option, pick_level1
 
     def scorer(messages, options):  # a first-option prior, and evidence for the item's own kind
         text = messages[-1]["content"]
@@ -119,7 +119,7 @@ def test_the_simulated_user_can_pick_by_calibrated_scores():
 
 
 def test_a_scoring_user_picks_a_close_second_and_abstains_without_evidence():
-    from agenticrec.critique.simulated_user import scored_picks
+    from agenticrec.tagger.critique.simulated_user import scored_picks
 
     tokens = ["1", "2", "3"]
     assert scored_picks([2.0, 1.8, 0.1], tokens, calibrated=True) == ["1", "2"]  # within the margin

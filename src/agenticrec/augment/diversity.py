@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from agenticrec.augment import artifacts
+from agenticrec.augment.config import AugmentConfig
 from agenticrec.data import Dataset
 from agenticrec.embed import embed_texts
 from agenticrec.io import write_json
-from agenticrec.sections.augment import AugmentConfig
 
 CHUNK = 2048  # rows of the similarity matrix held at once
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from agenticrec.augment import artifacts
+from agenticrec.augment.config import SIGNAL_WRITER, AugmentConfig
 from agenticrec.augment.propose import repeats_itself
 from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
@@ -20,7 +21,6 @@ from agenticrec.judge.cases import JudgeCase
 from agenticrec.judge.claims import absent_attributes
 from agenticrec.judge.verdicts import judge
 from agenticrec.llm import LLMClient, Message, load_prompt, quote_data, short_answer
-from agenticrec.sections.augment import SIGNAL_WRITER, AugmentConfig
 
 TOKENS_PER_WORD = 2  # generation budget per allowed word; values are cut to the word limit afterwards
 JUDGE_CHARS = 600

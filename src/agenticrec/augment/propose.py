@@ -15,11 +15,11 @@ import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agenticrec.augment import artifacts
+from agenticrec.augment.config import SIGNAL_PROPOSER, AugmentConfig
 from agenticrec.data import Dataset
 from agenticrec.embed import embed_texts
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient, Message, load_prompt, quote_data
-from agenticrec.sections.augment import SIGNAL_PROPOSER, AugmentConfig
 
 
 def repeats_itself(text: str, n: int = 3) -> bool:

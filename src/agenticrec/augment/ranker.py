@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import create_model
 
 from agenticrec.augment import artifacts
+from agenticrec.augment.config import RANKER, RankerConfig
 from agenticrec.data import Dataset
 from agenticrec.data.dataset import EvalSet
 from agenticrec.errors import AgenticRecError
@@ -28,7 +29,6 @@ from agenticrec.evaluate import item_counts
 from agenticrec.io import atomic_path, write_json
 from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
 from agenticrec.pipeline import load_run
-from agenticrec.sections.augment import RANKER, RankerConfig
 
 CUTOFF = 10
 

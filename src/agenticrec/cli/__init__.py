@@ -1,4 +1,5 @@
-"""The ``agenticrec`` command line."""
+"""The ``agenticrec`` command line: the four systems' commands (each in its own package's ``cli``) and the
+commands every run shares (data, llm, ids, train, evaluate, recommend, serve)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import sys
 import typer
 from rich.console import Console
 
-from agenticrec.cli import augment, data, evolve, explain, ids, intent, judge, llm, recommend, runs, serve, tag
-from agenticrec.cli.options import config_command
+from agenticrec.augment import cli as lamar
+from agenticrec.cli import data, ids, llm, recommend, runs, serve
+from agenticrec.commands import config_command
 from agenticrec.errors import AgenticRecError
+from agenticrec.evolve import cli as agentic_rs
+from agenticrec.intent import cli as recgpt
+from agenticrec.tagger import cli as tagger
 
 app = typer.Typer(
     help="agenticrec: LLM agents that build item features, user-intent signals and explanations for recommenders.",
@@ -18,21 +23,21 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(llm.app, name="llm")
-app.add_typer(tag.app, name="tag")
+app.add_typer(tagger.app, name="tag")
 app.add_typer(ids.app, name="ids")
-app.add_typer(intent.app, name="intent")
-app.add_typer(judge.app, name="judge")
-app.add_typer(explain.app, name="explain")
-app.add_typer(augment.app, name="augment")
-app.add_typer(evolve.app, name="evolve")
+app.add_typer(recgpt.app, name="intent")
+app.add_typer(recgpt.judge_app, name="judge")
+app.add_typer(recgpt.explain_app, name="explain")
+app.add_typer(lamar.app, name="augment")
+app.add_typer(agentic_rs.app, name="evolve")
 config_command(app, "train", model=True, fresh=False)(runs.train)
 app.command("evaluate")(runs.evaluate)
 app.command("recommend")(recommend.recommend)
-app.command("critique")(recommend.critique)
+app.command("critique")(tagger.critique)
 app.command("presets")(runs.presets)
 app.command("quickstart")(runs.quickstart)
 app.command("serve")(serve.serve)
-config_command(app, "rank-llm")(augment.rank_llm)
+config_command(app, "rank-llm")(lamar.rank_llm)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from agenticrec.cli.options import config_command
+from agenticrec.commands import config_command
 from agenticrec.pipeline import RunConfig
 from agenticrec.pipeline.stages import ids_build
 from agenticrec.semantic_ids import semantic_ids_path

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import SHARED
+from agenticrec.commands import SHARED
 from agenticrec.config import preset_names
 from agenticrec.pipeline import RunConfig, evaluate_run, train_and_evaluate
 from agenticrec.pipeline.tables import results_table

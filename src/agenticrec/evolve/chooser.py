@@ -12,10 +12,10 @@ import optuna
 from optuna.trial import TrialState
 
 from agenticrec.evolve.card import AgentCard
+from agenticrec.evolve.config import EVOLVER
 from agenticrec.evolve.proposer import memory_lines
 from agenticrec.evolve.space import Value, config_key
 from agenticrec.llm import LLMClient, chat, load_prompt
-from agenticrec.sections.evolve import EVOLVER
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ import numpy as np
 from pydantic import BaseModel, Field, create_model
 
 from agenticrec.evolve.card import AgentCard
+from agenticrec.evolve.config import EVOLVER
 from agenticrec.evolve.moves import untried
 from agenticrec.evolve.space import Space, Value, config_key
 from agenticrec.llm import LLMCallError, LLMClient, chat, load_prompt
-from agenticrec.sections.evolve import EVOLVER
 
 
 def proposal_model(space: Space, levels: dict[str, list[Value]]) -> type[BaseModel]:

@@ -17,11 +17,11 @@ from agenticrec.errors import AgenticRecError
 from agenticrec.evolve.bandit import next_action
 from agenticrec.evolve.card import AgentCard
 from agenticrec.evolve.chooser import candidates, choose_config
+from agenticrec.evolve.config import EvolveConfig
 from agenticrec.evolve.proposer import propose
 from agenticrec.evolve.trials import Rewards, run_trial, write_trial_base
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig
-from agenticrec.sections.evolve import EvolveConfig
 
 log = logging.getLogger(__name__)
 DATABASE = "evolve.db"

@@ -1,5 +1,8 @@
-"""RecGPT's user-intent LLMs: compressed behaviour histories, interest mining and item-tag prediction."""
+"""RecGPT: compressed behaviour histories, LLM interest mining and item-tag prediction, tags by candidate scoring,
+and personalised explanations. The LLM judge, which LaMAR shares, is `agenticrec.judge`; the tri-tower retrieval
+model is `models.tar`.
 
-from agenticrec.intent.stage import run_compress, run_evaluate, run_mine, run_tags
-
-__all__ = ["run_compress", "run_evaluate", "run_mine", "run_tags"]
+Its config (`config`) sits low so the run config can hold it, its commands are `cli`, and `api.RecGPT` is the
+Python entry point. Nothing is imported here: the run config imports `intent.config`, which must not pull in the
+stage code above it.
+"""

@@ -25,13 +25,13 @@ from agenticrec.data import Dataset
 from agenticrec.embed import embed_texts
 from agenticrec.errors import AgenticRecError
 from agenticrec.intent import artifacts
+from agenticrec.intent.config import TAG_PREDICTOR, IntentConfig
 from agenticrec.intent.history import compress, fit_lines, user_history
 from agenticrec.intent.hitrate import CategoryPriors, distinct
 from agenticrec.intent.items import leaf, template_names
 from agenticrec.intent.mining import history_message
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient, chat, load_prompt
-from agenticrec.sections.intent import TAG_PREDICTOR, IntentConfig
 
 CUTOFFS = {"valid": 2, "test": 1}  # cut-off -> items held out from the end of the sequence
 SIMULATED_P = (0.2, 0.4, 0.6, 0.8, 1.0)  # accuracies of the simulated LLM

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from agenticrec.data import Dataset
+from agenticrec.intent.config import IntentConfig
 from agenticrec.intent.items import leaf, template_names
 from agenticrec.judge.cases import JudgeCase
-from agenticrec.sections.intent import IntentConfig
 
 VAGUE_INTERESTS = ["Shopping", "Various products", "General interests", "Things to buy", "Miscellaneous items"]
 FAR_TAGS = [

@@ -22,15 +22,15 @@ from agenticrec.data import Dataset
 from agenticrec.embed import embed_texts
 from agenticrec.errors import AgenticRecError
 from agenticrec.intent import artifacts
+from agenticrec.intent.config import EXPLAINER, IntentConfig
 from agenticrec.intent.mining import interest_key
 from agenticrec.io import write_json
 from agenticrec.judge.cases import JudgeCase
 from agenticrec.judge.claims import absent_attributes
+from agenticrec.judge.config import JudgeConfig
 from agenticrec.judge.criteria import CRITERIA
 from agenticrec.judge.verdicts import judge
 from agenticrec.llm import LLMClient, LLMResult, Message, chat, load_prompt, quote_data, short_answer
-from agenticrec.sections.intent import EXPLAINER, IntentConfig
-from agenticrec.sections.judge import JudgeConfig
 
 TOKENS_PER_WORD = 2  # generation budget per allowed word (explanations are cut to the word limit afterwards)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agenticrec.data import Dataset
-from agenticrec.sections.intent import IntentConfig
+from agenticrec.intent.config import IntentConfig
 
 DAY = 86_400.0
 

@@ -13,10 +13,10 @@ from pydantic import BaseModel
 
 from agenticrec.data import Dataset
 from agenticrec.intent import artifacts
+from agenticrec.intent.config import ITEM_TAGGER, IntentConfig
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
 from agenticrec.models.tar.tags import category_tags
-from agenticrec.sections.intent import ITEM_TAGGER, IntentConfig
 
 
 class ItemTags(BaseModel):

@@ -6,8 +6,8 @@ from pydantic import BaseModel, Field
 
 from agenticrec.data import Dataset
 from agenticrec.data.dataset import present
+from agenticrec.intent.config import ITEM_COMPRESSOR, IntentConfig
 from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
-from agenticrec.sections.intent import ITEM_COMPRESSOR, IntentConfig
 
 
 class ShortName(BaseModel):

@@ -11,16 +11,16 @@ import pandas as pd
 from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
 from agenticrec.intent import artifacts
+from agenticrec.intent.config import IntentConfig
 from agenticrec.intent.curation import curate
 from agenticrec.intent.defects import CaseBuilder, history_excerpts
 from agenticrec.intent.stage import category_mapper
 from agenticrec.io import atomic_path, write_json
 from agenticrec.judge import JudgeCase, agreement, judge
 from agenticrec.judge.cases import from_frame, to_frame
+from agenticrec.judge.config import JudgeConfig
 from agenticrec.judge.labels import LabelStore, case_key
 from agenticrec.llm import LLMClient
-from agenticrec.sections.intent import IntentConfig
-from agenticrec.sections.judge import JudgeConfig
 
 CASES = "cases.parquet"  # the constructed set with labels and verdicts
 AGREEMENT = "agreement.json"

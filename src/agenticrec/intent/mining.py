@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field, create_model, field_validator
 from rapidfuzz import fuzz
 
+from agenticrec.intent.config import INTEREST_MINER, TAG_PREDICTOR, IntentConfig
 from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
-from agenticrec.sections.intent import INTEREST_MINER, TAG_PREDICTOR, IntentConfig
 
 TAG_WORDS = 6
 """A tag longer than this many words is a sentence or a title, not a tag."""

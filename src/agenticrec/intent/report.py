@@ -9,11 +9,11 @@ from typing import Any
 
 from agenticrec.data import Dataset
 from agenticrec.intent import artifacts
+from agenticrec.intent.config import IntentConfig
 from agenticrec.intent.items import template_names
 from agenticrec.intent.mining import interest_key
 from agenticrec.io import atomic_write_text
 from agenticrec.render import render_html
-from agenticrec.sections.intent import IntentConfig
 
 METHODS = ("llm", "hybrid", "transition", "recent", "popular")
 

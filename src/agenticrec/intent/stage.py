@@ -14,6 +14,7 @@ import pandas as pd
 from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
 from agenticrec.intent import artifacts
+from agenticrec.intent.config import INTEREST_MINER, TAG_PREDICTOR, IntentConfig
 from agenticrec.intent.history import History, compress, fit_lines, uncompressed, user_history
 from agenticrec.intent.hitrate import CategoryMapper, CategoryPriors, distinct, hit_at
 from agenticrec.intent.items import leaf, llm_names, template_names
@@ -21,7 +22,6 @@ from agenticrec.intent.mining import Interest, grounded_interests, mine_interest
 from agenticrec.intent.retrieval import tar_with_predicted_tags
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient
-from agenticrec.sections.intent import INTEREST_MINER, TAG_PREDICTOR, IntentConfig
 from agenticrec.tagger import artifacts as tagger_artifacts
 from agenticrec.tagger.vocabulary import Vocabulary
 

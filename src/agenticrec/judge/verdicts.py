@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from agenticrec.judge.cases import JudgeCase
+from agenticrec.judge.config import JUDGE
 from agenticrec.judge.criteria import CRITERIA
 from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
-from agenticrec.sections.judge import JUDGE
 
 ANSWERS = ["yes", "no"]
 

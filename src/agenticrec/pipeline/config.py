@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from agenticrec.augment.config import AugmentConfig
 from agenticrec.config import (
     DataConfig,
     EvaluateConfig,
@@ -20,12 +21,11 @@ from agenticrec.config import (
     config_layers,
     validate_layers,
 )
+from agenticrec.evolve.config import EvolveConfig
+from agenticrec.intent.config import IntentConfig
+from agenticrec.judge.config import JudgeConfig
 from agenticrec.llm.config import LLMConfig
 from agenticrec.models import ModelConfig, default_model_config
-from agenticrec.sections.augment import AugmentConfig
-from agenticrec.sections.evolve import EvolveConfig
-from agenticrec.sections.intent import IntentConfig
-from agenticrec.sections.judge import JudgeConfig
 from agenticrec.semantic_ids.config import SemanticIDConfig
 from agenticrec.tagger.config import TaggerConfig
 

@@ -1,4 +1,5 @@
-"""``agenticrec tag``: build, assign, compare and report an AgenticTagger descriptor vocabulary."""
+"""AgenticTagger's commands: ``agenticrec tag`` (build, assign, audit, compare and report a descriptor vocabulary)
+and ``agenticrec critique`` (the single-turn critique experiment on a generative run over its IDs)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from agenticrec.cli.options import config_command
+from agenticrec.commands import config_command
 from agenticrec.pipeline import RunConfig, stages
 from agenticrec.tagger import artifacts
 
@@ -72,3 +74,27 @@ def report(run_dir: Path = typer.Argument(help="a run directory with a built voc
     html = write_report(run_dir)
     Console().print(summary_table(compute_report(run_dir)))
     Console().print(f"wrote {html}")
+
+
+def critique(
+    run_dir: Path = typer.Argument(help="a run directory of a trained generative model on descriptor IDs"),
+    users: int = typer.Option(5000, help="test users to sample (seeded)"),
+    seed: int = typer.Option(0, help="sampling seed"),
+) -> None:
+    """Single-turn critique experiment: an LLM user picks level-1 descriptors of the wanted item;
+    vanilla vs critique vs the oracle's bound."""
+    from agenticrec.tagger.critique.experiment import CRITIQUE_FILE, run_critique
+
+    result = run_critique(run_dir, users, seed)
+    table = Table(
+        "decoding", "R@5", "N@5", "R@10", "N@10", "R@20", "N@20", title=f"critique on {result['users']} test users"
+    )
+    for name in ("vanilla", "critique", "oracle"):
+        m = result[name]
+        table.add_row(name, *(f"{m[f'{metric}@{k}']:.4f}" for k in (5, 10, 20) for metric in ("recall", "ndcg")))
+    Console().print(table)
+    Console().print(
+        f"target under the picked descriptors: {result['target_under_picks']:.1%}; "
+        f"descriptors picked per user: {result['mean_picked']:.2f} ({result['abstained']} abstained); "
+        f"oracle: the target's own descriptor; wrote {Path(run_dir) / CRITIQUE_FILE}"
+    )

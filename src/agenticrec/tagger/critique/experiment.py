@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from agenticrec.critique.simulated_user import ROLE, level1_options, pick_level1
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate.ranking import rank_metrics
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import load_run
 from agenticrec.semantic_ids import SemanticIDs
+from agenticrec.tagger.critique.simulated_user import ROLE, level1_options, pick_level1
 
 CRITIQUE_FILE = "critique.json"
 

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from agenticrec.cli.options import config_command, named_run_dirs, stage_command
+from agenticrec.commands import config_command, named_run_dirs, stage_command
 from agenticrec.pipeline import RunConfig, StageRun, stage_run
 
 app = typer.Typer(help="LaMAR item signals: propose an attribute, generate it per item, measure diversity.",
@@ -24,7 +24,7 @@ def _run_and_print(run: StageRun, stage: Callable[..., dict[str, Any]]) -> None:
 @stage_command(app, "augment propose")
 def propose(run: StageRun) -> None:
     """Ask role `signal_proposer` for `augment.proposals` new attributes of this domain (near-duplicates dropped)."""
-    from agenticrec.augment import run_propose
+    from agenticrec.augment.propose import run_propose
 
     _run_and_print(run, run_propose)
 
@@ -32,7 +32,7 @@ def propose(run: StageRun) -> None:
 @stage_command(app, "augment generate")
 def generate(run: StageRun) -> None:
     """Write the kept proposal's value for every item (role `signal_writer`; resumable), dropping inconsistent ones."""
-    from agenticrec.augment import run_generate
+    from agenticrec.augment.generate import run_generate
 
     _run_and_print(run, run_generate)
 
@@ -40,7 +40,7 @@ def generate(run: StageRun) -> None:
 @stage_command(app, "augment diversity")
 def diversity(run: StageRun) -> None:
     """Pairwise similarity of the generated values, crowded items, and redundancy with the title and category."""
-    from agenticrec.augment import run_diversity
+    from agenticrec.augment.diversity import run_diversity
 
     result = run_diversity(run.dataset, run.config.augment, run.config.run_dir)
     Console().print({k: v for k, v in result.items() if not isinstance(v, dict)})

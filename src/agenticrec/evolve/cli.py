@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.cli.options import config_command, named_run_dirs
+from agenticrec.commands import config_command, named_run_dirs
 from agenticrec.pipeline import RunConfig
 
 app = typer.Typer(help="AgenticRS: evolve agents (random, TPE, LLM, LLM+TPE) and report.", no_args_is_help=True)
@@ -26,7 +26,7 @@ def _print(result: dict[str, object]) -> None:
 @config_command(app, "run")
 def run(cfg: RunConfig, fresh: bool) -> None:
     """Evolve `evolve.agent` by `evolve.method` for `evolve.trials` proxy trials (a study already there resumes)."""
-    from agenticrec.evolve import run_evolution
+    from agenticrec.evolve.stage import run_evolution
 
     _print(run_evolution(cfg, fresh))
 
@@ -35,7 +35,7 @@ def run(cfg: RunConfig, fresh: bool) -> None:
 def resume(run_dir: Path = typer.Argument(..., help="an evolve run directory")) -> None:
     """Continue a killed or finished study from its saved config: finished trials are kept, a running one reruns."""
     from agenticrec.errors import AgenticRecError
-    from agenticrec.evolve import run_evolution
+    from agenticrec.evolve.stage import run_evolution
     from agenticrec.pipeline import load_config
 
     if not (run_dir / "config.yaml").is_file():
@@ -46,7 +46,7 @@ def resume(run_dir: Path = typer.Argument(..., help="an evolve run directory")) 
 @app.command()
 def report(run_dir: Path = typer.Argument(..., help="an evolve run directory")) -> None:
     """Every study's best config and rewards; writes evolve.json and the best-so-far plot."""
-    from agenticrec.evolve import report as evolve_report
+    from agenticrec.evolve.stage import report as evolve_report
 
     _print(evolve_report(run_dir))
 
@@ -59,8 +59,8 @@ def compose(
     ),
 ) -> None:
     """Fuse, select and route retrieval agents on validation (outer reward); test against each single agent."""
-    from agenticrec.evolve import report as evolve_report
     from agenticrec.evolve.composition import compose_agents
+    from agenticrec.evolve.stage import report as evolve_report
 
     runs = named_run_dirs(agents, "--agent")
     result = compose_agents(cfg, runs)
@@ -94,7 +94,7 @@ def signal_card(
 @app.command()
 def cards() -> None:
     """The shipped agent cards and their decision spaces."""
-    from agenticrec.evolve import load_card, shipped_cards
+    from agenticrec.evolve.card import load_card, shipped_cards
 
     for name in shipped_cards():
         card = load_card(name)
