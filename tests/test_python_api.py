@@ -1,4 +1,4 @@
-"""The README's Python API snippet, run exactly as written."""
+"""The README's Python API snippets, run exactly as written."""
 
 from __future__ import annotations
 
@@ -10,24 +10,42 @@ import pytest
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def readme_snippet() -> str:
-    section = README.read_text().split("## Python API", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match, "README's Python API section has no python block"
-    return match.group(1)
+def readme_snippet(index: int) -> str:
+    """The ``index``-th python block of the README's Python API section."""
+    section = README.read_text().split("## Python API", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) > index, f"README's Python API section has {len(blocks)} python blocks"
+    return blocks[index]
 
 
 @pytest.mark.slow
 def test_readme_python_snippet_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
-    exec(compile(readme_snippet(), str(README), "exec"), namespace)
+    exec(compile(readme_snippet(0), str(README), "exec"), namespace)
     lists = namespace["run"].recommend(["196"], k=5)  # type: ignore[attr-defined]
     assert list(lists.columns) == ["user_id", "rank", "item_id", "score"]
     assert lists["rank"].tolist() == [1, 2, 3, 4, 5]
     assert (tmp_path / "runs/api-sasrec/metrics.json").is_file()
     assert 0.0 <= namespace["metrics"]["test"]["ndcg@10"] <= 1.0  # type: ignore[index]
     assert "user_id" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_readme_system_snippet_runs(tmp_path, monkeypatch):
+    """RecGPT, LaMAR and AgenticRS from Python: each step writes what the command of the same name writes."""
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(readme_snippet(1), str(README), "exec"), namespace)
+    hybrid = (tmp_path / "runs/api-recgpt/intent/hybrid.json").read_text()
+    assert '"hr10_hybrid_without_llm"' in hybrid and '"users_evaluated": 100' in hybrid
+    ranker = (tmp_path / "runs/api-lamar/augment/ranker.json").read_text()
+    assert '"users": 10' in ranker and '"mode": "calibrated"' in ranker
+    assert (tmp_path / "runs/api-evolve/evolve.json").is_file()
+    study = namespace["agents"].report()["studies"][0]  # type: ignore[attr-defined]
+    assert study["complete"] == 2 and study["best_params"]
+    for stage in ("intent compress", "intent hybrid"):
+        assert stage in (tmp_path / "runs/api-recgpt/provenance.json").read_text()
 
 
 def test_recommend_rejects_unknown_users_and_descriptors(tmp_path):

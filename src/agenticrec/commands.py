@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from agenticrec.pipeline import RunConfig, load_config
-from agenticrec.pipeline.provenance import STAGES, StageRun, stage_run
+from agenticrec.pipeline.provenance import STAGES
 
 
 def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -48,7 +48,6 @@ def run_config(
 
 
 ConfigBody = Callable[..., None]
-Stage = Callable[[StageRun], None]
 
 
 def config_command(
@@ -79,20 +78,10 @@ def config_command(
     return register
 
 
-def stage_command(app: typer.Typer, stage: str, with_llm: bool | None = None) -> Callable[[Stage], Stage]:
-    """`config_command` for ``body(run)`` run inside `stage_run` of ``stage`` (see `pipeline.provenance.STAGES`),
-    named by the stage's last word; --llm where the stage calls an LLM (or ``with_llm`` says so)."""
-
-    def register(body: Stage) -> Stage:
-        def in_stage(cfg: RunConfig, fresh: bool) -> None:
-            with stage_run(cfg, stage, fresh=fresh) as run:
-                body(run)
-
-        in_stage.__doc__ = body.__doc__
-        config_command(app, stage.split()[-1], llm=STAGES[stage].llm if with_llm is None else with_llm)(in_stage)
-        return body
-
-    return register
+def stage_command(app: typer.Typer, stage: str) -> Callable[[ConfigBody], ConfigBody]:
+    """`config_command` for the command that runs ``stage`` (see `pipeline.provenance.STAGES`): named by the stage's
+    last word, with --llm where the stage calls an LLM."""
+    return config_command(app, stage.split()[-1], llm=STAGES[stage].llm)
 
 
 def named_run_dirs(values: list[str], option: str) -> dict[str, Path]:

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from agenticrec.augment import cli as lamar
 from agenticrec.cli import data, ids, llm, recommend, runs, serve
-from agenticrec.commands import config_command
+from agenticrec.commands import config_command, stage_command
 from agenticrec.errors import AgenticRecError
 from agenticrec.evolve import cli as agentic_rs
 from agenticrec.intent import cli as recgpt
@@ -37,7 +37,7 @@ app.command("critique")(tagger.critique)
 app.command("presets")(runs.presets)
 app.command("quickstart")(runs.quickstart)
 app.command("serve")(serve.serve)
-config_command(app, "rank-llm")(lamar.rank_llm)
+stage_command(app, "augment rank-llm")(lamar.rank_llm)
 
 
 def main() -> None:

@@ -9,9 +9,13 @@ from rich.console import Console
 from rich.table import Table
 
 from agenticrec.commands import config_command, named_run_dirs
+from agenticrec.evolve.api import AgenticRS
 from agenticrec.pipeline import RunConfig
 
-app = typer.Typer(help="AgenticRS: evolve agents (random, TPE, LLM, LLM+TPE) and report.", no_args_is_help=True)
+app = typer.Typer(
+    help="AgenticRS: evolve agents (random, TPE, LLM, LLM+TPE, chooser, bandit), compose them, report.",
+    no_args_is_help=True,
+)
 
 
 def _print(result: dict[str, object]) -> None:
@@ -26,21 +30,13 @@ def _print(result: dict[str, object]) -> None:
 @config_command(app, "run")
 def run(cfg: RunConfig, fresh: bool) -> None:
     """Evolve `evolve.agent` by `evolve.method` for `evolve.trials` proxy trials (a study already there resumes)."""
-    from agenticrec.evolve.stage import run_evolution
-
-    _print(run_evolution(cfg, fresh))
+    _print(AgenticRS(cfg).evolve(fresh))
 
 
 @app.command()
 def resume(run_dir: Path = typer.Argument(..., help="an evolve run directory")) -> None:
     """Continue a killed or finished study from its saved config: finished trials are kept, a running one reruns."""
-    from agenticrec.errors import AgenticRecError
-    from agenticrec.evolve.stage import run_evolution
-    from agenticrec.pipeline import load_config
-
-    if not (run_dir / "config.yaml").is_file():
-        raise AgenticRecError(f"{run_dir} is not an evolve run directory (no config.yaml)")
-    _print(run_evolution(load_config(run_dir / "config.yaml", [f"run_dir={run_dir}"])))
+    _print(AgenticRS.load(run_dir).evolve())
 
 
 @app.command()
@@ -59,12 +55,7 @@ def compose(
     ),
 ) -> None:
     """Fuse, select and route retrieval agents on validation (outer reward); test against each single agent."""
-    from agenticrec.evolve.composition import compose_agents
-    from agenticrec.evolve.stage import report as evolve_report
-
-    runs = named_run_dirs(agents, "--agent")
-    result = compose_agents(cfg, runs)
-    evolve_report(cfg.run_dir)
+    result = AgenticRS(cfg).compose(named_run_dirs(agents, "--agent"))
     table = Table("system", "validation outer reward", "test NDCG@10", title=f"composition ({result['chosen']} chosen)")
     for name, value in result["single_test_ndcg10"].items():
         table.add_row(name, "-", f"{value:.4f}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import getpass
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,135 +14,104 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agenticrec.commands import config_command, stage_command
-from agenticrec.data import Dataset
+from agenticrec.commands import stage_command
 from agenticrec.errors import AgenticRecError
-from agenticrec.llm import LLMClient
-from agenticrec.pipeline import RunConfig, StageRun, stage_run
+from agenticrec.intent import artifacts
+from agenticrec.intent.api import RecGPT
+from agenticrec.pipeline import RunConfig
 
 app = typer.Typer(
     help="RecGPT user intent: compressed histories, interests, predicted tags, HR@K.", no_args_is_help=True
 )
-
-Stage = Callable[[Dataset, Any, LLMClient, Path, int], dict[str, Any]]
-
-
-def run_stage(run: StageRun, stage: Stage) -> dict[str, Any]:
-    return stage(run.dataset, run.config.intent, run.llm, run.config.run_dir, run.config.seed)
 
 
 def _print(summary: dict[str, Any], keys: list[str]) -> None:
     Console().print({k: summary[k] for k in keys if k in summary})
 
 
-@stage_command(app, "intent compress")
-def compress(run: StageRun) -> None:
-    """Compress the sampled users' behaviour histories; token counts before and after (the LLM's tokenizer)."""
-    from agenticrec.intent.stage import run_compress
+def _hit_table(summary: dict[str, Any], methods: Sequence[str], hit_ks: Sequence[int], title: str) -> Table:
+    table = Table("method", *(f"HR@{k}" for k in hit_ks), title=title)
+    for method in methods:
+        table.add_row(method, *(f"{summary[f'hr{k}_{method}']:.4f}" for k in hit_ks))
+    return table
 
-    summary = run_stage(run, run_compress)
-    _print(summary, ["users", "tokens_before_mean", "tokens_after_mean", "compression_token_reduction",
-                     "fit_share_before", "fit_share_after", "token_counter"])  # fmt: skip
+
+@stage_command(app, "intent compress")
+def compress(cfg: RunConfig, fresh: bool) -> None:
+    """Compress the sampled users' behaviour histories; token counts before and after (the LLM's tokenizer)."""
+    _print(RecGPT(cfg).compress(fresh), ["users", "tokens_before_mean", "tokens_after_mean",
+           "compression_token_reduction", "fit_share_before", "fit_share_after", "token_counter"])  # fmt: skip
 
 
 @stage_command(app, "intent item-tags")
-def item_tags(run: StageRun) -> None:
+def item_tags(cfg: RunConfig, fresh: bool) -> None:
     """Tag every item with role `item_tagger` (cached per item; category tags where it gives none): TAR's tags."""
-    from agenticrec.intent.item_tags import run_item_tags
-
-    Console().print(run_item_tags(run.dataset, run.config.intent, run.llm, run.config.run_dir))
+    Console().print(RecGPT(cfg).item_tags(fresh))
 
 
 @stage_command(app, "intent mine")
-def mine(run: StageRun) -> None:
+def mine(cfg: RunConfig, fresh: bool) -> None:
     """Mine 3-8 interests per sampled user, each with a rationale and evidence from the user's own history."""
-    from agenticrec.intent.stage import run_mine
-
-    summary = run_stage(run, run_mine)
-    _print(summary, ["users", "failed_calls", "interests", "interests_per_user_mean", "repaired_interests",
-                     "dropped_interests", "evidence_valid_share"])  # fmt: skip
+    _print(RecGPT(cfg).mine(fresh), ["users", "failed_calls", "interests", "interests_per_user_mean",
+           "repaired_interests", "dropped_interests", "evidence_valid_share"])  # fmt: skip
 
 
 @stage_command(app, "intent tags")
-def tags(run: StageRun) -> None:
+def tags(cfg: RunConfig, fresh: bool) -> None:
     """Predict K tags per sampled user (kinds of products wanted next) from the interests and the history."""
-    from agenticrec.intent.stage import run_tags
-
-    summary = run_stage(run, run_tags)
-    _print(summary, ["users", "failed_calls", "tags_per_user_mean", "tags_removed"])
+    _print(RecGPT(cfg).tags(fresh), ["users", "failed_calls", "tags_per_user_mean", "tags_removed"])
 
 
 @stage_command(app, "intent evaluate")
-def evaluate(run: StageRun) -> None:
+def evaluate(cfg: RunConfig, fresh: bool) -> None:
     """HR@K of the predicted tags against popular, recent, transition and hybrid baselines; writes the report."""
-    from agenticrec.intent.report import METHODS, write_report
-    from agenticrec.intent.stage import run_evaluate
+    from agenticrec.intent.report import METHODS
 
-    cfg, dataset = run.config, run.dataset
-    result = run_evaluate(dataset, cfg.intent, cfg.run_dir, cfg.seed)
-    summary = result["summary"]
-    table = Table("method", *(f"HR@{k}" for k in cfg.intent.hit_ks), title=f"{summary['users_evaluated']} users")
-    for method in METHODS:
-        table.add_row(method, *(f"{summary[f'hr{k}_{method}']:.4f}" for k in cfg.intent.hit_ks))
-    Console().print(table)
-    Console().print(f"wrote {write_report(dataset, cfg.intent, cfg.run_dir)}")
+    summary = RecGPT(cfg).evaluate(fresh)["summary"]
+    Console().print(_hit_table(summary, METHODS, cfg.intent.hit_ks, f"{summary['users_evaluated']} users"))
+    Console().print(f"wrote {artifacts.intent_dir(cfg.run_dir) / artifacts.REPORT}")
 
 
 @stage_command(app, "intent score")
-def score(run: StageRun) -> None:
+def score(cfg: RunConfig, fresh: bool) -> None:
     """Score the category prior's top `intent.candidates` per user as tags (role `tag_predictor`), at the validation
     and the test cut-off, and once without a history (content-free)."""
-    from agenticrec.intent.candidates import run_score
-
-    _print(run_stage(run, run_score), ["users", "candidates_per_user", "scored", "failed_users"])
+    _print(RecGPT(cfg).score(fresh), ["users", "candidates_per_user", "scored", "failed_users"])
 
 
 @stage_command(app, "intent hybrid")
-def hybrid(run: StageRun) -> None:
+def hybrid(cfg: RunConfig, fresh: bool) -> None:
     """HR@K of each category prior, the LLM score (after `intent score`) and the hybrid of them fitted on the
     validation cut-off, with and without the LLM score, on the test cut-off."""
-    from agenticrec.intent.candidates import run_hybrid
-
-    cfg = run.config
-    result = run_hybrid(run.dataset, cfg.intent, cfg.run_dir, cfg.seed)
+    result = RecGPT(cfg).hybrid(fresh)
     summary = result["summary"]
     methods = sorted({key.split("_", 1)[1] for key in summary if key.startswith("hr")})
-    table = Table("method", *(f"HR@{k}" for k in cfg.intent.hit_ks), title=f"{summary['users_evaluated']} users, "
-                  f"target among the candidates for {summary['candidate_recall']:.1%}")  # fmt: skip
-    for method in methods:
-        table.add_row(method, *(f"{summary[f'hr{k}_{method}']:.4f}" for k in cfg.intent.hit_ks))
-    Console().print(table)
+    title = (f"{summary['users_evaluated']} users, target among the candidates for "
+             f"{summary['candidate_recall']:.1%}")  # fmt: skip
+    Console().print(_hit_table(summary, methods, cfg.intent.hit_ks, title))
     Console().print(result["weights"])
 
 
-@config_command(app, "curate")
+@stage_command(app, "intent curate")
 def curate(
     cfg: RunConfig, fresh: bool, users: int = typer.Option(20, help="judge every tag of this many sampled users")
 ) -> None:
     """Judge-filtered, category-balanced (history, tag, interest, rationale) samples for a later fine-tune."""
-    from agenticrec.intent.judging import run_curate
-
-    with stage_run(cfg, "intent curate", fresh=fresh) as run:
-        summary = run_curate(run.dataset, cfg.intent, cfg.judge, run.llm, cfg.run_dir, cfg.seed, users)
-    _print(summary, ["users", "tags_judged", "samples", "dropped_not_passed", "dropped_category_cap"])
+    _print(RecGPT(cfg).curate(users, fresh), ["users", "tags_judged", "samples", "dropped_not_passed",
+           "dropped_category_cap"])  # fmt: skip
 
 
 explain_app = typer.Typer(help="Personalised explanations: build the offline table, look one up.", no_args_is_help=True)
 
 
-@config_command(explain_app, "build")
+@stage_command(explain_app, "explain build")
 def explain_build(
     cfg: RunConfig,
     fresh: bool,
     judge: bool = typer.Option(True, help="judge a sample of the explanations (intent.explain_judge_pairs)"),
 ) -> None:
     """Explain the items closest to each mined interest (role `explainer`); check and judge the explanations."""
-    from agenticrec.intent.explanations import run_explain, run_explain_judge
-
-    with stage_run(cfg, "explain build", fresh=fresh) as run:
-        summary = run_explain(run.dataset, cfg.intent, run.llm, cfg.run_dir, cfg.seed)
-        if judge and cfg.intent.explain_judge_pairs:
-            summary = run_explain_judge(run.dataset, cfg.intent, cfg.judge, run.llm, cfg.run_dir, cfg.seed)
+    summary = RecGPT(cfg).explain(judge, fresh)
     Console().print({k: v for k, v in summary.items() if not isinstance(v, str)})
 
 
@@ -183,12 +152,11 @@ def agreement_table(result: dict[str, Any], title: str) -> Table:
 
 
 @stage_command(judge_app, "judge run")
-def judge_run(stage: StageRun) -> None:
+def judge_run(cfg: RunConfig, fresh: bool) -> None:
     """Judge a constructed labelled set (real intent outputs and controlled defects); agreement per criterion."""
-    from agenticrec.intent.judging import AGREEMENT, judge_dir, run_judge
+    from agenticrec.intent.judging import AGREEMENT, judge_dir
 
-    cfg = stage.config
-    result = run_judge(stage.dataset, cfg.intent, cfg.judge, stage.llm, cfg.run_dir, cfg.seed)
+    result = RecGPT(cfg).judge(fresh)
     Console().print(agreement_table(result, f"judge ({result['choice_mode']}) on {result['cases']} constructed cases"))
     Console().print(f"wrote {judge_dir(cfg.run_dir) / AGREEMENT}")
 

@@ -1,26 +1,28 @@
 """Runs from Python: ``Run.from_config(model="sasrec-ce", data="amazon-beauty").train()``, then
-``run.recommend(["196"], k=10, allow=["Drama"])``."""
+``run.recommend(["196"], k=10, allow=["Drama"])``; `ConfiguredRun` is the base of every system's entry class."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 
 from agenticrec.errors import AgenticRecError
 from agenticrec.pipeline.config import RunConfig, load_config
+from agenticrec.pipeline.provenance import StageRun, stage_run
 from agenticrec.pipeline.run import METRICS, TrainedRun, load_run, train_and_evaluate
 
 
-class Run:
-    """One run directory: its config, and once trained, its metrics and model."""
+class ConfiguredRun:
+    """A run directory driven from Python by its run config, with the command line's layers: presets < YAML file <
+    ``key=value`` overrides. A system's step runs as the command of the same name does (`stage`)."""
 
     def __init__(self, config: RunConfig) -> None:
         self.config = config
-        self._trained: TrainedRun | None = None
 
     @classmethod
     def from_config(
@@ -31,9 +33,22 @@ class Run:
         data: str | None = None,
         model: str | None = None,
         llm: str | None = None,
-    ) -> Run:
-        """A run from presets (``data``, ``model``, ``llm``), an optional YAML file and ``key=value`` overrides."""
+    ) -> Self:
+        """From presets (``data``, ``model``, ``llm``), an optional YAML file and ``key=value`` overrides."""
         return cls(load_config(Path(path) if path else None, overrides, data=data, model=model, llm=llm))
+
+    def stage(self, name: str, fresh: bool = False) -> AbstractContextManager[StageRun]:
+        """Stage ``name`` of `provenance.STAGES` on this run directory: the dataset, the checks against what the
+        directory holds, an LLM client on its ledger; recorded once the block succeeds."""
+        return stage_run(self.config, name, fresh=fresh)
+
+
+class Run(ConfiguredRun):
+    """One run directory: its config, and once trained, its metrics and model."""
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__(config)
+        self._trained: TrainedRun | None = None
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Run:
