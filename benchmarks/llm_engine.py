@@ -165,7 +165,7 @@ run): its time measures the model's failure, not the engine."""
 
 
 def engine_counters(client: LLMClient) -> dict[str, float]:
-    engine = client._backends["local"].engine  # type: ignore[attr-defined]
+    engine = client.local.backends["local"].engine  # type: ignore[attr-defined]
     if engine is None:
         return {}
     with urllib.request.urlopen(engine.base_url.removesuffix("/v1") + "/metrics") as response:

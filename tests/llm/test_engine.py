@@ -62,7 +62,7 @@ def test_a_killed_engine_is_restarted_once_and_no_finished_call_is_paid_twice(tm
     requests = [chat("Name the colour of the item.", f"Item {i}: a painted chair") for i in range(16)]
     with LLMClient(config(slots=2), tmp_path) as client:
         client.call("annotator", requests[0], Colour)
-        backend = client._backends["local"]
+        backend = client.local.backends["local"]
         engine = backend.engine
         assert engine is not None and engine.alive()
         killed: list[int] = []

@@ -21,7 +21,7 @@ THREE = {"fruit": "fresh fruit", "vegetable": "fresh vegetables", "dairy": "milk
 
 
 def summary(config):
-    return artifacts.read_json(artifacts.tagger_dir(config.run_dir) / artifacts.ASSIGN_SUMMARY)
+    return artifacts.read_json(config.run_dir, artifacts.ASSIGN_SUMMARY)
 
 
 @pytest.mark.parametrize("per_call", [1, 4])

@@ -19,7 +19,7 @@ def test_depth_and_threshold_decide_which_nodes_split(tmp_path):
     fruit_small, fruit_large = vocabulary.children("1")
     assert (fruit_small.id, fruit_small.name, fruit_small.item_count) == ("1.1", "small", 12)
     assert (fruit_large.id, fruit_large.item_count) == ("1.2", 4)
-    log = artifacts.read_build_log(artifacts.tagger_dir(config.run_dir) / artifacts.BUILD_LOG)
+    log = artifacts.read_build_log(config.run_dir, artifacts.BUILD_LOG)
     split = {e["node"]: e["items"] for e in log if e["event"] == "split"}
     assert split == {"root": 48, "1": 16, "2": 16, "3": 16, "1.1": 12, "2.1": 16, "3.2": 10}
     assert [e["dropped_empty"] for e in log if e["event"] == "split_done" and e["node"] == "2"] == [["large"]]
@@ -47,10 +47,10 @@ def test_subsampling_annotates_a_seeded_sample(tmp_path):
     for name in ("a", "b"):
         config = run_config(tmp_path / name, TaggerScript(initial=THREE), build={"max_items_per_split": 20})
         vocabulary = run_build(config)
-        out = artifacts.tagger_dir(config.run_dir)
-        split = next(e for e in artifacts.read_build_log(out / artifacts.BUILD_LOG) if e["event"] == "split")
+        log = artifacts.read_build_log(config.run_dir, artifacts.BUILD_LOG)
+        split = next(e for e in log if e["event"] == "split")
         assert (split["items"], split["annotated"]) == (48, 20)
-        labelled = artifacts.read_json(out / artifacts.BUILD_MEMBERS)
+        labelled = artifacts.read_json(config.run_dir, artifacts.BUILD_MEMBERS)
         assert sum(len(ids) for ids in labelled.values()) == 20  # LLM labels only
         assert sum(d.item_count for d in vocabulary.children(None)) == 48  # the rest routed by the classifier
         members.append(labelled)
@@ -68,7 +68,7 @@ def test_batched_annotation_matches_single_item_calls(tmp_path):
 def test_build_summary_counts_calls(tmp_path):
     config = run_config(tmp_path, TaggerScript())
     run_build(config)
-    summary = artifacts.read_json(artifacts.tagger_dir(config.run_dir) / artifacts.BUILD_SUMMARY)
+    summary = artifacts.read_json(config.run_dir, artifacts.BUILD_SUMMARY)
     assert summary["llm"]["architect"]["calls"] == 2  # initial proposal + one review
     assert summary["llm"]["annotator"]["calls"] == 48 + 1 + 16  # cycle 1, one change proposal, cycle 2
     assert summary["vocabulary_size"] == 3 and summary["splits"] == 1

@@ -16,7 +16,7 @@ from agenticrec.tagger import artifacts
 def build(tmp_path, script, **tagger):
     config = run_config(tmp_path, script, **tagger)
     vocabulary = run_build(config)
-    log = artifacts.read_build_log(artifacts.tagger_dir(config.run_dir) / artifacts.BUILD_LOG)
+    log = artifacts.read_build_log(config.run_dir, artifacts.BUILD_LOG)
     return vocabulary, log
 
 
@@ -126,7 +126,7 @@ def test_names_copied_from_titles_are_reasked_then_replaced_by_keyphrases(tmp_pa
     script = TaggerScript(group_name="apple 0")
     config = run_config(tmp_path, script, build={"architect": "grouped", "labels": "groups", "initial_children": 3})
     vocabulary = run_build(config)
-    log = artifacts.read_build_log(artifacts.tagger_dir(config.run_dir) / artifacts.BUILD_LOG)
+    log = artifacts.read_build_log(config.run_dir, artifacts.BUILD_LOG)
     assert script.calls.count("rename") == 3  # the joint answer repeats one name, so it fails as a whole
     problems = [e["problem"] for e in events(log, "naming")]
     assert len(problems) == 3 and all(problems) and any("copies the title" in p for p in problems)

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
-import pandas as pd
-
-from agenticrec.errors import AgenticRecError
-from agenticrec.io import atomic_path
+from agenticrec.run_files import StageFiles
 
 HISTORIES = "histories.parquet"  # sampled users: target, token counts, the compressed lines the prompts show
 COMPRESSION = "compression.json"
@@ -29,38 +22,19 @@ HYBRID = "hybrid.json"  # HR@K of each prior, the LLM score and the hybrids fitt
 SIMULATED_PLOT = "simulated_curve.png"  # the hybrid's HR@K against a simulated LLM's accuracy
 CURATED = "curated.jsonl"  # judge-filtered (history, tag, interest, rationale) training samples
 
-WRITTEN_BY = {
-    HISTORIES: "intent compress",
-    INTERESTS: "intent mine",
-    TAGS: "intent tags",
-    EXPLANATIONS: "explain build",
-    ITEM_TAGS: "intent item-tags",
-    CANDIDATE_SCORES: "intent score",
-}
-
-
-def intent_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / "intent"
-
-
-def require(run_dir: Path, name: str) -> Path:
-    """The path of an input artifact; an error naming the command that writes it when it is missing."""
-    path = intent_dir(run_dir) / name
-    if not path.is_file():
-        raise AgenticRecError(f"no {name} at {path}; run `agenticrec {WRITTEN_BY.get(name, 'intent compress')}` first")
-    return path
-
-
-def read_table(run_dir: Path, name: str) -> pd.DataFrame:
-    return pd.read_parquet(require(run_dir, name))
-
-
-def read_json(run_dir: Path, name: str) -> dict[str, Any]:
-    return dict(json.loads(require(run_dir, name).read_text()))
-
-
-def write_table(run_dir: Path, name: str, table: pd.DataFrame) -> Path:
-    path = intent_dir(run_dir) / name
-    with atomic_path(path) as tmp:
-        table.to_parquet(tmp, index=False)
-    return path
+FILES = StageFiles(
+    "intent",
+    first="intent compress",
+    written_by={
+        INTERESTS: "intent mine",
+        TAGS: "intent tags",
+        EXPLANATIONS: "explain build",
+        ITEM_TAGS: "intent item-tags",
+        CANDIDATE_SCORES: "intent score",
+    },
+)
+intent_dir = FILES.dir
+require = FILES.require
+read_json = FILES.read_json
+read_table = FILES.read_table
+write_table = FILES.write_table

@@ -115,7 +115,7 @@ def item_groups(dataset: Dataset, config: IntentConfig) -> dict[int, str]:
     if config.tagger_run is not None:
         folder = tagger_artifacts.tagger_dir(config.tagger_run)
         vocabulary = Vocabulary.load(folder / tagger_artifacts.VOCABULARY)
-        table = tagger_artifacts.read_assignments(folder / tagger_artifacts.ASSIGNMENTS)
+        table = tagger_artifacts.read_assignments(config.tagger_run, tagger_artifacts.ASSIGNMENTS)
         named = {
             dataset.index_of[str(item)]: vocabulary.get(path[0]).name
             for item, path in zip(table["item_id"], table["descriptor_ids"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -71,3 +72,18 @@ class LLMResult(Generic[T]):
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+Request = str | Sequence[Message]
+"""A request: a list of chat messages, or a string sent as one user message."""
+
+
+def as_messages(request: Request) -> list[Message]:
+    """The request as chat messages, each checked to have a string role and content."""
+    if isinstance(request, str):
+        return [{"role": "user", "content": request}]
+    msgs = [dict(m) for m in request]
+    for m in msgs:
+        if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+            raise TypeError(f"a message needs string 'role' and 'content', got {m!r}")
+    return msgs

@@ -18,17 +18,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from pydantic import create_model
+from pydantic import BaseModel, create_model
 
-from agenticrec.llm.calls import OptionScore
-from agenticrec.llm.config import ChoiceMode
+from agenticrec.llm.calls import LLMResult, OptionScore, Request
+from agenticrec.llm.config import ChoiceMode, LLMConfig
 from agenticrec.llm.errors import ScoringUnsupported
 from agenticrec.llm.structured import one_of
 
-if TYPE_CHECKING:
-    from agenticrec.llm.client import LLMClient, Request
+
+class Answers(Protocol):
+    """What choosing needs of a client (`LLMClient`): its config, option scores and constrained answers."""
+
+    config: LLMConfig
+
+    def score(
+        self, role: str, requests: Sequence[Request], options: Sequence[Sequence[str]], *, progress: bool | None = None
+    ) -> list[LLMResult]: ...
+
+    def batch(
+        self,
+        role: str,
+        requests: Sequence[Request],
+        output_model: type[BaseModel] | None = None,
+        *,
+        progress: bool | None = None,
+    ) -> list[LLMResult]: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +66,7 @@ class ChoiceResult:
 
 
 def choose(
-    client: LLMClient,
+    client: Answers,
     role: str,
     requests: Sequence[Request],
     options: Sequence[Sequence[str]],
@@ -80,7 +97,7 @@ def choose(
 
 
 def _by_score(
-    client: LLMClient,
+    client: Answers,
     role: str,
     requests: Sequence[Request],
     options: Sequence[Sequence[str]],
@@ -109,7 +126,7 @@ def _by_score(
 
 
 def _by_generation(
-    client: LLMClient,
+    client: Answers,
     role: str,
     requests: Sequence[Request],
     options: Sequence[Sequence[str]],

@@ -8,76 +8,29 @@
 Each request is answered from the ledger when an identical one (same backend, model, messages, schema,
 sampling) already succeeded; otherwise it is sent with bounded retries (transient faults: backoff with
 jitter, honouring Retry-After; invalid output: re-asked with the validation error) and the outcome is
-committed to the ledger at once. The public API is synchronous; requests run on an asyncio loop in a
-background thread owned by the client.
+committed to the ledger at once. The public API is synchronous: `LocalCalls` (llm/pool.py) answers requests on an
+asyncio loop in a background thread, and `RayBatches` (llm/ray_executor.py) shards them over Ray actors when
+`llm.executor.kind` is ray. A role is resolved once per call (`LLMConfig.resolve`) and passed down as it is.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import random
-import threading
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
-from agenticrec.llm.backends import Backend, build_backend
-from agenticrec.llm.calls import LLMResult, Message, OptionScore, Usage
-from agenticrec.llm.config import LLMConfig, SamplingParams
-from agenticrec.llm.errors import (
-    BackendUnavailable,
-    LLMCallError,
-    LLMError,
-    RequestRejected,
-    TransientFault,
-)
-from agenticrec.llm.ledger import CallRecord, Ledger, request_key, score_key
-from agenticrec.llm.progress import BatchProgress
+from agenticrec.llm.backends import build_backend
+from agenticrec.llm.calls import LLMResult, Request, as_messages
+from agenticrec.llm.choice import ChoiceResult, choose
+from agenticrec.llm.config import LLMConfig, ResolvedRole
+from agenticrec.llm.errors import LLMCallError
+from agenticrec.llm.ledger import Ledger
+from agenticrec.llm.pool import LocalCalls, group_keys, parse_scores, request_keys, score_keys
 from agenticrec.llm.ray_executor import RayBatches
-from agenticrec.llm.retry import backoff_delay
-from agenticrec.llm.structured import OutputInvalid, parse_output, repair_messages, schema_for
+from agenticrec.llm.structured import parse_output, schema_for
 from agenticrec.llm.usage import UsageMeter
-
-if TYPE_CHECKING:
-    from agenticrec.llm.choice import ChoiceResult
-
-log = logging.getLogger(__name__)
-
-R = TypeVar("R")
-TEXT_BUDGET_GROWTH = 4
-Request = str | Sequence[Message]
-"""A request: a list of chat messages, or a string sent as one user message."""
-
-
-def _messages(request: Request) -> list[Message]:
-    if isinstance(request, str):
-        return [{"role": "user", "content": request}]
-    msgs = [dict(m) for m in request]
-    for m in msgs:
-        if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
-            raise TypeError(f"a message needs string 'role' and 'content', got {m!r}")
-    return msgs
-
-
-def _group(keys: list[str]) -> dict[str, list[int]]:
-    """Request indices per ledger key: identical requests are sent once."""
-    groups: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key, []).append(i)
-    return groups
-
-
-def _request_keys(
-    backend: Backend, convos: list[list[Message]], schema: dict[str, Any] | None, sampling: SamplingParams
-) -> list[str]:
-    """Each request's ledger key (local and Ray batches key the same request alike)."""
-    return [request_key(backend.kind, backend.model, messages, schema, sampling) for messages in convos]
 
 
 class LLMClient:
@@ -86,18 +39,18 @@ class LLMClient:
     def __init__(self, config: LLMConfig | None = None, run_dir: str | Path | None = None):
         self.config = config or LLMConfig()
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.ledger = Ledger(self.run_dir / self.config.ledger if self.run_dir is not None else None)
-        self.usage = UsageMeter()
-        """What this client's callers received, per role (calls, cached, failed, tokens)."""
-        self._backends: dict[str, Backend] = {}
-        self._semaphores: dict[str, asyncio.Semaphore] = {}
-        self._start_lock: asyncio.Lock | None = None
-        self._rng = random.Random()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self.local = LocalCalls(self.config, self.run_dir)
+        """What this process answers itself: its backends, its loop and the ledger."""
         self._ray: RayBatches | None = None
 
-    # ---- public, synchronous -------------------------------------------------------------------------
+    @property
+    def ledger(self) -> Ledger:
+        return self.local.ledger
+
+    @property
+    def usage(self) -> UsageMeter:
+        """What this client's callers received, per role (calls, cached, failed, tokens)."""
+        return self.local.usage
 
     def call(
         self,
@@ -134,16 +87,15 @@ class LLMClient:
         """
         if not requests:
             return []
-        show = self.config.progress if progress is None else progress
+        resolved, show = self.config.resolve(role), self.config.progress if progress is None else progress
         if self.config.executor.kind == "ray":
-            role_cfg = self.config.role(role)
-            backend = build_backend(role_cfg.backend, self.config.backends[role_cfg.backend])  # not started here
-            convos = [_messages(r) for r in requests]
-            keys = _request_keys(backend, convos, schema_for(output_model), self._sampling(role, params))
+            backend = build_backend(resolved.backend, resolved.backend_config)  # not started: it names the model
+            convos = [as_messages(r) for r in requests]
+            keys = request_keys(backend, convos, schema_for(output_model), resolved.sampling(params))
             extra = {"output_model": output_model, "params": params, "concurrency": self.config.executor.concurrency}
-            return self._on_ray("batch", role, requests, keys, lambda text: parse_output(text, output_model),
+            return self._on_ray("batch", resolved, requests, keys, lambda text: parse_output(text, output_model),
                                 lambda _: extra, show)  # fmt: skip
-        return self._run(self._batch(role, list(requests), output_model, params, concurrency, show))
+        return self.local.batch(resolved, list(requests), output_model, params, concurrency, show)
 
     def score(
         self, role: str, requests: Sequence[Request], options: Sequence[Sequence[str]], *, progress: bool | None = None
@@ -156,14 +108,14 @@ class LLMClient:
             raise ValueError(f"{len(requests)} requests but {len(options)} option lists")
         if not requests:
             return []
-        show = self.config.progress if progress is None else progress
+        resolved, show = self.config.resolve(role), self.config.progress if progress is None else progress
+        lists = [list(o) for o in options]
         if self.config.executor.kind == "ray":
-            role_cfg = self.config.role(role)
-            backend = build_backend(role_cfg.backend, self.config.backends[role_cfg.backend])  # not started here
-            keys = [score_key(backend.kind, backend.model, _messages(r), list(o)) for r, o in zip(requests, options)]
-            return self._on_ray("score", role, requests, keys, _parse_scores,
-                                lambda chunk: {"options": [list(options[i]) for i in chunk]}, show)  # fmt: skip
-        return self._run(self._score_batch(role, list(requests), [list(o) for o in options], show))
+            backend = build_backend(resolved.backend, resolved.backend_config)  # not started: it names the model
+            keys = score_keys(backend, [as_messages(r) for r in requests], lists)
+            return self._on_ray("score", resolved, requests, keys, parse_scores,
+                                lambda chunk: {"options": [lists[i] for i in chunk]}, show)  # fmt: skip
+        return self.local.score(resolved, list(requests), lists, show)
 
     def choose(
         self,
@@ -175,14 +127,12 @@ class LLMClient:
         progress: bool | None = None,
     ) -> list[ChoiceResult]:
         """Pick one of `options[i]` for each request, the way the role's `choice` mode says (llm/choice.py)."""
-        from agenticrec.llm.choice import choose
-
         return choose(self, role, requests, options, content_free=content_free, progress=progress)
 
     def _on_ray(
         self,
         method: str,
-        role: str,
+        role: ResolvedRole,
         requests: Sequence[Request],
         keys: list[str],
         parse: Callable[[str], Any],
@@ -191,10 +141,10 @@ class LLMClient:
     ) -> list[LLMResult]:
         """A batch sharded over Ray actors (llm/ray_executor.py), cached from this client's ledger like any."""
         if self._ray is None:
-            self._ray = RayBatches(self)
-        results = self._ray.run(method, role, requests, keys, lambda: self._cached(role, _group(keys), parse), extra,
-                                show)  # fmt: skip
-        self.usage.add(role, results)
+            self._ray = RayBatches(self.local)
+        cached = lambda: self.local.cached(role.name, group_keys(keys), parse)  # noqa: E731  read after the merge
+        results = self._ray.run(method, role.name, requests, keys, cached, extra, show)
+        self.usage.add(role.name, results)
         return results
 
     def count_tokens(self, role: str, texts: Sequence[str]) -> tuple[list[int], str]:
@@ -204,10 +154,10 @@ class LLMClient:
         """
 
         async def count() -> list[int] | None:
-            backend = await self._backend(self.config.role(role).backend)
+            backend = await self.local.backend(self.config.role(role).backend)
             return await backend.count_tokens(list(texts))
 
-        counts = self._run(count()) if texts else []
+        counts = self.local.run(count()) if texts else []
         if counts is None:
             return [-(-len(text) // 4) for text in texts], "estimate: 4 characters per token"
         return counts, "tokenizer"
@@ -218,368 +168,19 @@ class LLMClient:
 
         async def start_all() -> None:
             for name in dict.fromkeys([self.config.default.backend, *(r.backend for r in self.config.roles.values())]):
-                await self._backend(name)
+                await self.local.backend(name)
 
-        self._run(start_all())
+        self.local.run(start_all())
 
     def close(self) -> None:
-        """Release backends, Ray actors, the background loop and the ledger."""
+        """Release Ray actors, backends, the background loop and the ledger."""
         if self._ray is not None:
             self._ray.close()
             self._ray = None
-        if self._loop is not None:
-            self._run(self._aclose())
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            assert self._thread is not None
-            self._thread.join()
-            self._loop.close()
-            self._loop = None
-        self.ledger.close()
+        self.local.close()
 
     def __enter__(self) -> LLMClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # ---- loop plumbing --------------------------------------------------------------------------------
-
-    def _run(self, coro: Coroutine[Any, Any, R]) -> R:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="agenticrec-llm", daemon=True)
-            self._thread.start()
-        if threading.current_thread() is self._thread:
-            coro.close()
-            raise RuntimeError("LLMClient methods cannot be called from inside an LLM callback")
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()
-            raise
-
-    async def _aclose(self) -> None:
-        for backend in self._backends.values():
-            await backend.aclose()
-        self._backends.clear()
-
-    async def _backend(self, name: str) -> Backend:
-        """The started backend `name`; the first use loads the model or checks the server."""
-        if self._start_lock is None:
-            self._start_lock = asyncio.Lock()
-        async with self._start_lock:
-            if name not in self._backends:
-                backend = build_backend(name, self.config.backends[name])
-                try:
-                    await backend.start()
-                except BaseException:
-                    await backend.aclose()  # a failed first check must not leave a session open
-                    raise
-                self._backends[name] = backend
-                self._semaphores[name] = asyncio.Semaphore(backend.max_concurrency)
-        return self._backends[name]
-
-    # ---- batch and single request ---------------------------------------------------------------------
-
-    def _sampling(self, role: str, params: dict[str, Any] | None) -> SamplingParams:
-        """The role's sampling settings with the call's ``params`` over them."""
-        return SamplingParams(**{**self.config.role(role).sampling().model_dump(), **(params or {})})
-
-    async def _batch(
-        self,
-        role: str,
-        requests: list[Request],
-        output_model: type[BaseModel] | None,
-        params: dict[str, Any] | None,
-        concurrency: int | None,
-        show: bool,
-    ) -> list[LLMResult]:
-        role_cfg = self.config.role(role)
-        sampling = self._sampling(role, params)
-        cap = (
-            role_cfg.max_tokens_cap
-            if output_model
-            else min(role_cfg.max_tokens_cap, TEXT_BUDGET_GROWTH * sampling.max_tokens)
-        )
-        backend = await self._backend(role_cfg.backend)
-        schema = schema_for(output_model)
-        convos = [_messages(r) for r in requests]
-        groups = _group(_request_keys(backend, convos, schema, sampling))
-        cached = self._cached(role, groups, lambda text: parse_output(text, output_model))
-
-        def one(key: str) -> Awaitable[LLMResult]:
-            messages = convos[groups[key][0]]
-            return self._one(role, role_cfg.backend, backend, messages, output_model, schema, sampling, key, cap)
-
-        return await self._pool(role, role_cfg.backend, backend, groups, cached, one, concurrency, show)
-
-    async def _score_batch(
-        self, role: str, requests: list[Request], options: list[list[str]], show: bool
-    ) -> list[LLMResult]:
-        role_cfg = self.config.role(role)
-        backend = await self._backend(role_cfg.backend)
-        convos = [_messages(r) for r in requests]
-        groups = _group([score_key(backend.kind, backend.model, m, o) for m, o in zip(convos, options, strict=True)])
-        cached = self._cached(role, groups, _parse_scores)
-
-        def one(key: str) -> Awaitable[LLMResult]:
-            i = groups[key][0]
-            return self._score_one(role, role_cfg.backend, backend, convos[i], options[i], key)
-
-        return await self._pool(role, role_cfg.backend, backend, groups, cached, one, None, show)
-
-    async def _pool(
-        self,
-        role: str,
-        backend_name: str,
-        backend: Backend,
-        groups: dict[str, list[int]],
-        cached: dict[str, LLMResult],
-        one: Callable[[str], Awaitable[LLMResult]],
-        concurrency: int | None,
-        show: bool,
-    ) -> list[LLMResult]:
-        """Answer the requests grouped by key: `cached` from the ledger, the rest by `one(key)` in workers."""
-        total = sum(len(idxs) for idxs in groups.values())
-        results: list[LLMResult | None] = [None] * total
-        for key, result in cached.items():
-            for i in groups[key]:
-                results[i] = result
-        todo = deque(key for key in groups if key not in cached)
-        abort: list[str] = []
-        failures_in_row = 0
-        bar = BatchProgress(role, total, show)
-        for key, result in cached.items():
-            bar.add(result, len(groups[key]))
-
-        async def worker() -> None:
-            nonlocal failures_in_row
-            while todo and not abort:
-                key = todo.popleft()
-                idxs = groups[key]
-                result = await one(key)
-                for i in idxs:
-                    results[i] = result
-                if result.ok and len(idxs) > 1:
-                    self.ledger.record_hits(role, [key] * (len(idxs) - 1))
-                bar.add(result, len(idxs))
-                failures_in_row = 0 if result.ok else failures_in_row + 1
-                if failures_in_row >= self.config.abort_after_failures:
-                    abort.append(
-                        f"{failures_in_row} LLM calls for role {role!r} failed in a row; last error: {result.error}"
-                    )
-
-        tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency or backend.max_concurrency, len(todo)))]
-        try:
-            await asyncio.gather(*tasks)
-        except BackendUnavailable as fault:
-            raise LLMError(f"LLM backend {backend_name!r} (role {role!r}) cannot serve requests: {fault}") from None
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            bar.close()
-        if abort:
-            raise LLMError(abort[0])
-        self.usage.add(role, results)  # type: ignore[arg-type]  # every slot is filled once no worker aborted
-        log.info(
-            "LLM %s: %d requests, %d calls, %d cached, %d failed, %d tokens",
-            role,
-            total,
-            bar.calls,
-            bar.cached,
-            bar.failed,
-            bar.tokens,
-        )
-        return results  # type: ignore[return-value]
-
-    def _cached(self, role: str, groups: dict[str, list[int]], parse: Callable[[str], Any]) -> dict[str, LLMResult]:
-        """Results of `groups` already in the ledger (those `parse` still accepts); counts the hits."""
-        found: dict[str, LLMResult] = {}
-        for key, rec in self.ledger.completed(groups).items():
-            result = self._from_record(rec, parse)
-            if result is not None:
-                found[key] = result
-        self.ledger.record_hits(role, [key for key in found for _ in groups[key]])
-        return found
-
-    def _from_record(self, rec: CallRecord, parse: Callable[[str], Any]) -> LLMResult | None:
-        try:
-            value = parse(rec.response or "")
-        except OutputInvalid:
-            return None
-        return LLMResult(
-            value=value,
-            text=rec.response,
-            usage=Usage(rec.tokens_in, rec.tokens_out),
-            cached=True,
-            attempts=rec.attempts,
-            latency_s=rec.latency_s,
-            key=rec.key,
-            errors=rec.errors,
-        )
-
-    async def _one(
-        self,
-        role: str,
-        backend_name: str,
-        backend: Backend,
-        messages: list[Message],
-        output_model: type[BaseModel] | None,
-        schema: dict[str, Any] | None,
-        sampling: SamplingParams,
-        key: str,
-        max_tokens_cap: int,
-    ) -> LLMResult:
-        """Send one request with bounded retries, record the outcome in the ledger, and return it.
-
-        An answer cut off at max_tokens is a budget problem before it is a model problem: the identical request
-        is sent again with twice the budget (up to `max_tokens_cap`), so a transient cut-off ends in the same
-        answer as a run without one. A JSON answer that still does not parse is then repaired by the model; a
-        text answer still cut off at the cap (for text: at most `TEXT_BUDGET_GROWTH` times the budget asked for,
-        since a model that rambles past that rambles past any budget) fails, so a cut-off text is never stored
-        as an answer.
-        """
-        retry = self.config.retry
-        semaphore = self._semaphores[backend_name]
-        estimate = sum(len(m["content"]) for m in messages) // 4 + sampling.max_tokens
-        convo = messages
-        budget = sampling
-        errors: list[str] = []
-        tokens_in = tokens_out = attempts = faults = repairs = 0
-        text: str | None = None
-        value: Any = None
-        error: str | None = None
-        start = time.monotonic()
-        while True:
-            attempts += 1
-            try:
-                await backend.limiter.acquire(estimate)
-                async with semaphore:
-                    completion = await backend.complete(convo, schema, budget)
-            except TransientFault as fault:
-                faults += 1
-                errors.append(f"attempt {attempts}: {fault}")
-                if faults >= retry.max_attempts:
-                    error = f"gave up after {faults} transient faults; last: {fault}"
-                    break
-                await asyncio.sleep(backoff_delay(retry, faults, fault.retry_after, self._rng))
-                continue
-            except RequestRejected as fault:
-                errors.append(f"attempt {attempts}: {fault}")
-                error = f"request rejected: {fault}"
-                break
-            backend.limiter.settle(estimate, completion.tokens_in + completion.tokens_out)
-            tokens_in += completion.tokens_in
-            tokens_out += completion.tokens_out
-            text = completion.text
-            if completion.truncated and output_model is None:  # a cut-off text parses, but is not the answer
-                if budget.max_tokens >= max_tokens_cap:
-                    errors.append(f"attempt {attempts}: cut off at max_tokens {budget.max_tokens}")
-                    error = f"the answer was still cut off at max_tokens {budget.max_tokens} (the cap)"
-                    break
-                budget = budget.model_copy(update={"max_tokens": min(2 * budget.max_tokens, max_tokens_cap)})
-                continue
-            try:
-                value = parse_output(text, output_model, truncated=completion.truncated)
-                break
-            except OutputInvalid as bad:
-                errors.append(f"attempt {attempts}: {bad}")
-                if completion.truncated and convo is messages and budget.max_tokens < max_tokens_cap:
-                    budget = budget.model_copy(update={"max_tokens": min(2 * budget.max_tokens, max_tokens_cap)})
-                    continue
-                repairs += 1
-                if repairs > self.config.max_repairs:
-                    error = f"invalid output after {repairs} answers; last: {bad}"
-                    break
-                convo = repair_messages(messages, text, str(bad))
-        request = {"messages": messages, "schema": (schema or {}).get("title"), "params": sampling.model_dump()}
-        return self._record(
-            role, backend, key, request, value, text, (tokens_in, tokens_out), start, attempts, errors, error
-        )
-
-    async def _score_one(
-        self, role: str, backend_name: str, backend: Backend, messages: list[Message], options: list[str], key: str
-    ) -> LLMResult:
-        """Score one request's options with bounded retries, record the outcome in the ledger, and return it."""
-        retry = self.config.retry
-        estimate = sum(len(m["content"]) for m in messages) // 4 + sum(len(o) for o in options) // 2
-        errors: list[str] = []
-        attempts = tokens_in = 0
-        value: list[OptionScore] | None = None
-        error: str | None = None
-        start = time.monotonic()
-        while value is None and error is None:
-            attempts += 1
-            try:
-                await backend.limiter.acquire(estimate)
-                async with self._semaphores[backend_name]:
-                    scoring = await backend.score_options(messages, options)
-                backend.limiter.settle(estimate, scoring.tokens_in)
-                value, tokens_in = scoring.scores, scoring.tokens_in
-            except TransientFault as fault:
-                errors.append(f"attempt {attempts}: {fault}")
-                if attempts >= retry.max_attempts:
-                    error = f"gave up after {attempts} transient faults; last: {fault}"
-                else:
-                    await asyncio.sleep(backoff_delay(retry, attempts, fault.retry_after, self._rng))
-            except RequestRejected as fault:
-                errors.append(f"attempt {attempts}: {fault}")
-                error = f"request rejected: {fault}"
-        text = None if value is None else json.dumps([[x.logprob, x.tokens] for x in value])
-        request = {"messages": messages, "options": options, "mode": "score"}
-        return self._record(role, backend, key, request, value, text, (tokens_in, 0), start, attempts, errors, error)
-
-    def _record(
-        self,
-        role: str,
-        backend: Backend,
-        key: str,
-        request: dict[str, Any],
-        value: Any,
-        text: str | None,
-        tokens: tuple[int, int],
-        start: float,
-        attempts: int,
-        errors: list[str],
-        error: str | None,
-    ) -> LLMResult:
-        """Commit a finished request (answered or failed) to the ledger and return it as a result."""
-        latency = time.monotonic() - start
-        self.ledger.record(
-            CallRecord(
-                key=key,
-                role=role,
-                backend=backend.kind,
-                model=backend.model,
-                request=request,
-                status="ok" if error is None else "failed",
-                response=text,
-                tokens_in=tokens[0],
-                tokens_out=tokens[1],
-                latency_s=latency,
-                created_at=time.time(),
-                attempts=attempts,
-                errors=errors,
-            )
-        )
-        return LLMResult(
-            value=None if error else value,
-            text=text,
-            usage=Usage(*tokens),
-            cached=False,
-            attempts=attempts,
-            latency_s=latency,
-            key=key,
-            error=error,
-            errors=errors,
-        )
-
-
-def _parse_scores(text: str) -> list[OptionScore]:
-    """Option scores as the ledger stores them: `[[logprob, tokens], ...]`."""
-    try:
-        return [OptionScore(float(lp), int(n)) for lp, n in json.loads(text)]
-    except (ValueError, TypeError) as err:
-        raise OutputInvalid(f"not a list of option scores: {err}") from None

@@ -11,6 +11,7 @@ key or download.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ImportString, field_serializer, model_validator
@@ -248,3 +249,23 @@ class LLMConfig(_Strict):
     def role(self, name: str) -> RoleConfig:
         """The configuration of role `name` (`default` when the role is not listed)."""
         return self.roles.get(name, self.default)
+
+    def resolve(self, name: str) -> ResolvedRole:
+        """Role `name` as a call uses it: its settings and its backend's."""
+        settings = self.role(name)
+        return ResolvedRole(name, settings, settings.backend, self.backends[settings.backend])
+
+
+@dataclass(frozen=True)
+class ResolvedRole:
+    """A role resolved once per call: its name (the ledger's and the progress bar's), its settings, and the name and
+    config of the backend it runs on."""
+
+    name: str
+    settings: RoleConfig
+    backend: str
+    backend_config: BackendConfig
+
+    def sampling(self, params: dict[str, Any] | None = None) -> SamplingParams:
+        """The role's sampling settings with a call's ``params`` over them."""
+        return SamplingParams(**{**self.settings.sampling().model_dump(), **(params or {})})

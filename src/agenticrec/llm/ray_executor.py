@@ -17,15 +17,13 @@ import logging
 import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from agenticrec.llm.calls import LLMResult
-from agenticrec.llm.config import ExecutorConfig, LLMConfig
+from agenticrec.llm.calls import LLMResult, Request
+from agenticrec.llm.config import LLMConfig
 from agenticrec.llm.errors import LLMError
+from agenticrec.llm.pool import LocalCalls
 from agenticrec.llm.progress import BatchProgress
-
-if TYPE_CHECKING:
-    from agenticrec.llm.client import LLMClient, Request
 
 
 def shard_of(key: str, shards: int) -> int:
@@ -46,35 +44,32 @@ def shard_ledgers(run_dir: Path | None, ledger: str) -> list[Path]:
 
 
 class ShardWorker:
-    """A Ray actor: one client on the run's LLM config, local executor, its own shard ledger."""
+    """A Ray actor: local calls on the run's LLM config, with its own shard ledger."""
 
     def __init__(self, config: LLMConfig, run_dir: str | None, shard: int):
-        from agenticrec.llm.client import LLMClient
-
         # copied, not validated again: the stages that registered the config's roles are not imported here
-        local = config.model_copy(
-            update={"executor": ExecutorConfig(), "progress": False, "ledger": shard_ledger(config.ledger, shard)}
-        )
-        self.client = LLMClient(local, run_dir)
+        local = config.model_copy(update={"progress": False, "ledger": shard_ledger(config.ledger, shard)})
+        self.calls = LocalCalls(local, Path(run_dir) if run_dir is not None else None)
 
     def run(self, method: str, role: str, requests: list[Any], extra: dict[str, Any]) -> list[LLMResult]:
-        results: list[LLMResult] = getattr(self.client, method)(role, requests, progress=False, **extra)
+        results: list[LLMResult] = getattr(self.calls, method)(self.calls.config.resolve(role), requests, **extra)
         return results
 
     def close_ledger(self) -> None:
         """Let the driver merge and delete the shard ledger; the next batch reopens it."""
-        self.client.ledger.close()
+        self.calls.ledger.close()
 
     def shutdown(self) -> None:
-        self.client.close()
+        self.calls.close()
 
 
 class RayBatches:
     """The driver's side: starts Ray and the actors on first use, dispatches shards, merges the shard ledgers."""
 
-    def __init__(self, client: LLMClient):
-        self.client = client
-        self.config = client.config.executor
+    def __init__(self, driver: LocalCalls):
+        """``driver``: the driver's own calls, whose ledger the shard ledgers are merged into."""
+        self.driver = driver
+        self.config = driver.config.executor
         self.actors: list[Any] = []
         self._ray: Any = None
         self._started_ray = False
@@ -102,8 +97,8 @@ class RayBatches:
                 raise LLMError(f"cannot start or reach Ray at llm.executor.address={where}: {err}") from None
             self._started_ray = True
         worker = ray.remote(num_cpus=0, max_restarts=3, max_task_retries=3)(ShardWorker)
-        config = self.client.config
-        run_dir = str(self.client.run_dir) if self.client.run_dir is not None else None
+        config = self.driver.config
+        run_dir = str(self.driver.run_dir) if self.driver.run_dir is not None else None
         self.actors = [worker.remote(config, run_dir, k) for k in range(self.config.actors)]
 
     def merge_shards(self) -> None:
@@ -111,7 +106,7 @@ class RayBatches:
         for actor in self.actors:  # a dead actor holds no connection; its shard ledger is merged like any
             with contextlib.suppress(self._ray.exceptions.RayError):
                 self._ray.get(actor.close_ledger.remote())
-        self.client.ledger.merge(shard_ledgers(self.client.run_dir, self.client.config.ledger))
+        self.driver.ledger.merge(shard_ledgers(self.driver.run_dir, self.driver.config.ledger))
 
     def run(
         self,

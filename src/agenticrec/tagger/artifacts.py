@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
-import pandas as pd
-
-from agenticrec.errors import AgenticRecError
+from agenticrec.run_files import StageFiles
 
 VOCABULARY = "vocabulary.json"
 BUILD_LOG = "build_log.jsonl"  # every split, initial proposal, cycle, change proposal and decision
@@ -24,23 +18,9 @@ AUDIT_SUMMARY = "audit.json"  # the LLM judge's precision and recall of "fits"
 REPORT = "report.html"
 
 
-def tagger_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / "tagger"
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise AgenticRecError(f"missing {path}")
-    return json.loads(path.read_text())
-
-
-def read_build_log(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        raise AgenticRecError(f"missing {path}; run `agenticrec tag build` first")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def read_assignments(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise AgenticRecError(f"missing {path}; run `agenticrec tag assign` first")
-    return pd.read_parquet(path)
+FILES = StageFiles("tagger", first="tag build", written_by={ASSIGNMENTS: "tag assign", ASSIGN_SUMMARY: "tag assign",
+                   KEYWORDS: "tag keywords", AUDIT_SUMMARY: "tag audit"})  # fmt: skip
+tagger_dir = FILES.dir
+read_json = FILES.read_json
+read_build_log = FILES.read_jsonl
+read_assignments = FILES.read_table

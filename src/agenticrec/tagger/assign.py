@@ -275,7 +275,7 @@ def run_assign(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_di
     started = time.perf_counter()
     ctx = open_context(dataset, config, client, run_dir, seed)
     position = {item_id: i for i, item_id in enumerate(ctx.item_ids)}
-    stored = artifacts.read_json(out / artifacts.BUILD_MEMBERS)
+    stored = artifacts.read_json(run_dir, artifacts.BUILD_MEMBERS)
     members = {d: [position[i] for i in ids] for d, ids in stored.items()}
     paths, sources, labelling = assign_paths(ctx, vocabulary, members)
     ids = descriptor_ids(ctx.item_ids, paths)

@@ -32,7 +32,7 @@ def run_audit(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir
     """The `tag audit` stage: writes and returns precision and recall of the judge's "fits"."""
     out = artifacts.tagger_dir(run_dir)
     vocabulary = Vocabulary.load(out / artifacts.VOCABULARY)
-    table = artifacts.read_assignments(out / artifacts.ASSIGNMENTS)
+    table = artifacts.read_assignments(run_dir, artifacts.ASSIGNMENTS)
     started = time.perf_counter()
     ctx = open_context(dataset, config, client, run_dir, seed)
     rng = ctx.rng("audit")

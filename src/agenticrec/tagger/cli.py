@@ -30,7 +30,7 @@ def build(cfg: RunConfig, fresh: bool) -> None:
 def assign(cfg: RunConfig, fresh: bool) -> None:
     """Assign one descriptor per level to every item and give each a unique semantic ID."""
     table = stages.tag_assign(cfg, fresh)
-    summary = artifacts.read_json(artifacts.tagger_dir(cfg.run_dir) / artifacts.ASSIGN_SUMMARY)
+    summary = artifacts.read_json(cfg.run_dir, artifacts.ASSIGN_SUMMARY)
     Console().print(
         f"assigned {len(table)} items: {summary['distinct_paths']} distinct paths, collision rate "
         f"{summary['collision_rate']:.1%}, label sources {summary['sources']}"

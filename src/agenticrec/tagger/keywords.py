@@ -62,9 +62,8 @@ def run_keywords(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_
         "descriptor_reused_share": None,
         "llm": ctx.client.usage.as_dict(),
     }
-    assignments = out / artifacts.ASSIGNMENTS
-    if assignments.is_file():
-        paths = artifacts.read_assignments(assignments).set_index("item_id")["descriptor_ids"]
+    if (out / artifacts.ASSIGNMENTS).is_file():
+        paths = artifacts.read_assignments(run_dir, artifacts.ASSIGNMENTS).set_index("item_id")["descriptor_ids"]
         summary["descriptor_reused_share"] = reused_share([list(paths[item]) for item in table["item_id"]])
     write_json(out / artifacts.KEYWORDS_SUMMARY, summary)
     return summary

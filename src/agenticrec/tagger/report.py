@@ -91,10 +91,10 @@ def compute_report(run_dir: Path) -> dict[str, Any]:
     """Every figure of the report from the artifacts in RUN_DIR/tagger; assignment figures only after `tag assign`."""
     out = artifacts.tagger_dir(run_dir)
     vocabulary = Vocabulary.load(out / artifacts.VOCABULARY)
-    log = artifacts.read_build_log(out / artifacts.BUILD_LOG)
+    log = artifacts.read_build_log(run_dir, artifacts.BUILD_LOG)
 
     def optional(name: str) -> dict[str, Any] | None:
-        return artifacts.read_json(out / name) if (out / name).is_file() else None
+        return artifacts.read_json(run_dir, name) if (out / name).is_file() else None
 
     proposals = [e for e in log if e["event"] == "proposal"]
     decisions = [e for e in log if e["event"] == "decision"]
@@ -121,7 +121,7 @@ def compute_report(run_dir: Path) -> dict[str, Any]:
         "audit": optional(artifacts.AUDIT_SUMMARY),
     }
     if (out / artifacts.ASSIGNMENTS).is_file():
-        report |= _assignment_figures(vocabulary, artifacts.read_assignments(out / artifacts.ASSIGNMENTS))
+        report |= _assignment_figures(vocabulary, artifacts.read_assignments(run_dir, artifacts.ASSIGNMENTS))
         assigned = assign_summary or {}
         report["classifier_agreement"] = assigned.get("classifier_agreement")
         report["largest_share_gap"] = assigned.get("largest_share_gap")
