@@ -119,6 +119,10 @@ def test_intent_stage_end_to_end(config: RunConfig) -> None:
         assert criteria[name]["kappa"] == pytest.approx(1.0), name
     cases = pd.read_parquet(judge_dir(run_dir) / "cases.parquet")
     assert set(cases["label"]) == {True, False}
+    assert cases["log_odds"].notna().all()  # read back from the ledger: the judge chose by these scores
+    # 6 cases per criterion are far too few labels to calibrate on: every criterion says so instead of a kappa
+    assert all("fewer than 20 labels" in m["refused"] for m in judged["calibrated"].values())
+    assert judged["summary"]["judge_criteria_refused"] == len(judged["calibrated"])
 
     records = [
         json.loads(line) for line in (artifacts.intent_dir(run_dir) / artifacts.CURATED).read_text().splitlines()

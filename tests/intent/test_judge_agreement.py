@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from agenticrec.judge import JudgeCase, agreement
+from agenticrec.judge.calibration import calibrate, summarise
 from agenticrec.judge.cases import from_frame, to_frame
 from agenticrec.judge.labels import LabelStore, case_key
 
@@ -55,3 +57,44 @@ def test_human_labels_are_stored_and_replaced(tmp_path: Path) -> None:
     again = LabelStore(tmp_path / "labels.sqlite")
     assert again.labels() == {case_key(case): False}
     again.close()
+
+
+def biased_judge(n: int, seed: int) -> tuple[list[bool], list[tuple[float, float]]]:
+    """Labels, and a judge whose log-odds are the label's signal plus a per-case bias far larger than it; the
+    content-free log-odds measure that bias, so only a learned combination of the two separates the classes."""
+    rng = np.random.default_rng(seed)
+    labels = [bool(k % 2) for k in range(n)]
+    bias = rng.normal(0.0, 3.0, n)
+    raw = [(1.0 if y else -1.0) + b + rng.normal(0.0, 0.1) for y, b in zip(labels, bias)]
+    return labels, [(r, b) for r, b in zip(raw, bias)]
+
+
+def test_calibration_learns_to_subtract_what_the_content_free_case_shows():
+    labels, features = biased_judge(120, seed=1)
+    raw_only = agreement(["tag.not_title"] * 120, labels, [f[0] > 0 for f in features])["tag.not_title"]
+    fitted = calibrate(["tag.not_title"] * 120, labels, features, seed=0)["tag.not_title"]
+    assert raw_only["kappa"] < 0.5  # the bias swamps the raw log-odds
+    assert fitted["kappa"] > 0.9 and fitted["usable"] and fitted["cases"] == 60  # held-out half
+    assert fitted["weights"]["log_odds"] > 0 > fitted["weights"]["log_odds_content_free"]
+
+
+def test_calibration_refuses_too_few_labels_and_flags_a_useless_judge():
+    rng = np.random.default_rng(0)
+    labels = [bool(k % 2) for k in range(200)]
+    noise = [(float(a), float(b)) for a, b in rng.normal(size=(200, 2))]
+    criteria = ["interest.grounded"] * 38 + ["interest.specific"] * 162
+    fitted = calibrate(criteria, labels, noise, seed=0)
+    assert "fewer than 20 labels per class" in fitted["interest.grounded"]["refused"]
+    assert "kappa" not in fitted["interest.grounded"]
+    assert fitted["interest.specific"]["kappa"] < 0.4 and not fitted["interest.specific"]["usable"]
+    summary = summarise(fitted)
+    assert summary["judge_criteria_refused"] == 1 and summary["judge_criteria_unusable"] == 1
+    assert summary["judge_kappa_heldout_mean"] == fitted["interest.specific"]["kappa"]
+
+
+def test_calibration_skips_cases_without_scores_or_labels():
+    labels, features = biased_judge(100, seed=2)
+    gaps: list[tuple[float, float] | None] = [None if k % 10 == 0 else f for k, f in enumerate(features)]
+    unknown: list[bool | None] = [None if k % 10 == 1 else y for k, y in enumerate(labels)]
+    fitted = calibrate(["tag.not_history"] * 100, unknown, gaps, seed=0)["tag.not_history"]
+    assert fitted["development_cases"] + fitted["cases"] == 80

@@ -16,11 +16,12 @@ from agenticrec.intent.curation import curate
 from agenticrec.intent.defects import CaseBuilder, history_excerpts
 from agenticrec.intent.stage import category_mapper
 from agenticrec.io import atomic_path, write_json
-from agenticrec.judge import JudgeCase, agreement, judge
+from agenticrec.judge import JudgeCase, agreement, calibration, judge
 from agenticrec.judge.cases import from_frame, to_frame
 from agenticrec.judge.config import JudgeConfig
 from agenticrec.judge.labels import LabelStore, case_key
-from agenticrec.llm import LLMClient
+from agenticrec.judge.verdicts import log_odds
+from agenticrec.llm import LLMClient, ScoringUnsupported
 
 CASES = "cases.parquet"  # the constructed set with labels and verdicts
 AGREEMENT = "agreement.json"
@@ -67,13 +68,28 @@ def run_judge(
     if not cases:
         raise AgenticRecError(f"{run_dir}: no interests or tags to judge; run `agenticrec intent mine` and `tags`")
     verdicts = judge(client, cases, config.max_chars)
-    frame = to_frame(cases).assign(verdict=verdicts)
+    try:  # answered from the ledger when the judge chose by (calibrated) scores
+        features: list[tuple[float, float] | None] = log_odds(client, cases, config.max_chars)
+        unscored = None
+    except ScoringUnsupported as err:
+        features, unscored = [None] * len(cases), str(err)
+    frame = to_frame(cases).assign(
+        verdict=verdicts,
+        log_odds=[None if f is None else f[0] for f in features],
+        log_odds_content_free=[None if f is None else f[1] for f in features],
+    )
     with atomic_path(judge_dir(run_dir) / CASES) as tmp:
         frame.to_parquet(tmp, index=False)
-    per_criterion = agreement([c.criterion for c in cases], [c.label for c in cases], verdicts)
+    criteria, labels = [c.criterion for c in cases], [c.label for c in cases]
+    per_criterion = agreement(criteria, labels, verdicts)
+    calibrated = calibration.calibrate(criteria, labels, features, seed)
     result = {
-        "summary": summarise(per_criterion),
+        "summary": summarise(per_criterion) | calibration.summarise(calibrated),
         "criteria": per_criterion,
+        "calibrated": calibrated,
+        "calibration": "per criterion, logistic regression on the yes/no log-odds of the case and of its content-free "
+        f"version, fitted on a stratified half of the labelled cases (seed {seed}), kappa on the other half"
+        + (f"; not fitted: {unscored}" if unscored else ""),
         "cases": len(cases),
         "failed_calls": sum(v is None for v in verdicts),
         "labels": "by construction: real outputs pass, controlled defects fail (see intent/defects.py)",

@@ -12,6 +12,9 @@ JUDGE = register_role("judge", "RecGPT judge: answers yes or no to one quality c
 
 class JudgeConfig(Section):
     cases_per_criterion: int = Field(
-        60, ge=2, description="constructed set: cases per criterion, half real outputs and half controlled defects"
+        80,
+        ge=2,
+        description="constructed set: cases per criterion, half real outputs and half controlled defects (80 leaves "
+        "20 of each in the development half that the calibration on labels needs)",
     )
     max_chars: int = Field(600, ge=50, description="item and history text in a judge prompt is cut to this length")
