@@ -1,5 +1,5 @@
-"""Explanations (RecGPT §2.4): the attribute check, the word limit, and the offline table built, judged and looked
-up on MovieLens-100k with a scripted LLM."""
+"""Explanations (RecGPT §2.4): the attribute check, the word limit, the item's own phrases, and the offline table
+built (written freely, or grounded in picked phrases), judged and looked up on MovieLens-100k with a scripted LLM."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from agenticrec.intent import artifacts
-from agenticrec.intent.explanations import ExplanationLookup, run_explain, run_explain_judge
+from agenticrec.intent.explanations import (
+    ExplanationLookup,
+    grounded_note,
+    item_phrases,
+    run_explain,
+    run_explain_judge,
+)
 from agenticrec.intent.report import write_report
 from agenticrec.intent.stage import run_compress, run_evaluate, run_mine, run_tags
 from agenticrec.judge.claims import absent_attributes
@@ -58,17 +64,25 @@ def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str
 
 
 def scorer(messages: list[dict[str, str]], options: list[str]) -> list[float]:
-    """The judge fails explanations with a planted claim, passes the rest."""
-    defect = "35 mm" in messages[-1]["content"]
+    """The judge fails explanations with a planted claim, passes the rest; the explainer picks the phrase that shares
+    a word with the interest (the genre), and otherwise the last one offered."""
+    user = messages[-1]["content"]
+    if "best shows why the item fits" in messages[0]["content"]:
+        interest = set(re.search(r"interest: (.*)", user).group(1).lower().split())  # type: ignore[union-attr]
+        last = len(options) - 1
+        shared = [bool(interest & set(o.lower().split())) for o in options]
+        return [0.0 if hit else -0.5 if k == last else -1.0 for k, hit in enumerate(shared)]
+    defect = "35 mm" in user
     return [-2.0 if (option == "yes") == defect else -0.5 for option in options]
 
 
-def test_table_judge_and_lookup(tmp_path):
+def explain_config(tmp_path, mode: str):
     config = load_config(
         None,
-        [f"run_dir={tmp_path}", "seed=0", "intent.users=12", "intent.explain_items=2", "llm.progress=false"],
+        [f"run_dir={tmp_path}", "seed=0", "intent.users=12", "intent.explain_items=2", "llm.progress=false",
+         f"intent.explain_mode={mode}"],
         data="movielens-100k",
-    )
+    )  # fmt: skip
     config.llm = config.llm.model_validate(
         {
             "backends": {"script": {"kind": "scripted", "script": script, "scorer": scorer}},
@@ -76,6 +90,39 @@ def test_table_judge_and_lookup(tmp_path):
             "progress": False,
         }
     )
+    return config
+
+
+def test_item_phrases_are_the_fields_own_parts():
+    text = "title: Kettle, Steel; brand: Acme; categories: Home > Kitchen > Electric Kettles; note: a - b / c | d"
+    assert item_phrases(text) == ["Kettle", "Steel", "Acme", "Home", "Kitchen", "Electric Kettles", "a", "b", "c", "d"]
+    assert item_phrases("title: kettle; again: Kettle; long: " + " ".join(["w"] * 9)) == ["kettle"]
+
+
+@pytest.mark.parametrize("mode", ["grounded", "similarity"])
+def test_grounded_explanations_name_only_the_items_own_phrases(tmp_path, mode):
+    config = explain_config(tmp_path, mode)
+    dataset = config.data.load()
+    with LLMClient(config.llm, tmp_path) as client:
+        run_compress(dataset, config.intent, client, tmp_path, 0)
+        run_mine(dataset, config.intent, client, tmp_path, 0)
+        built = run_explain(dataset, config.intent, client, tmp_path, 0)
+        picks = client.usage.as_dict().get("explainer", {}).get("calls", 0)
+    table = artifacts.read_table(tmp_path, artifacts.EXPLANATIONS)
+    assert built["explain_mode"] == mode and built["explained"] == built["pairs"] == len(table) > 0
+    assert built["absent_attribute_rate"] == 0.0 and built["withheld"] == 0
+    for row in table.itertuples():
+        text = dataset.item_text(dataset.item_index(row.item))
+        assert any(row.explanation == grounded_note(row.interest, p) for p in item_phrases(text)), row.explanation
+    genre = table.apply(lambda r: r.interest.split()[0] in r.explanation.split(": ", 1)[1], axis=1)
+    if mode == "grounded":  # the scripted explainer picks the phrase naming the interest's genre where one does
+        assert picks > 0 and genre.mean() > 0.5 and 0.0 <= built["pick_is_closest_share"] <= 1.0
+    else:
+        assert picks == 0 and built["pick_is_closest_share"] is None
+
+
+def test_table_judge_and_lookup(tmp_path):
+    config = explain_config(tmp_path, "free")
     dataset = config.data.load()
     with LLMClient(config.llm, tmp_path) as client:
         run_compress(dataset, config.intent, client, tmp_path, 0)

@@ -90,6 +90,15 @@ class IntentConfig(Section):
     explain_items: int = Field(
         3, ge=1, description="explanations: the catalogue items closest to each mined interest that get one"
     )
+    explain_mode: Literal["grounded", "similarity", "free"] = Field(
+        "grounded",
+        description="explanations: `grounded` = role `explainer` picks, by option scores, the item text's own phrases "
+        "that meet the interest (nothing else is written); `similarity` = the same phrases picked by MiniLM cosine to "
+        "the interest, no LLM (the baseline); `free` = the LLM writes the note, checked and revised",
+    )
+    explain_phrases: int = Field(
+        6, ge=2, description="grounded and similarity explanations: candidate phrases per pair, closest to the interest"
+    )
     explain_words: int = Field(40, ge=5, description="explanations are cut to this many words")
     explain_revisions: int = Field(
         1,

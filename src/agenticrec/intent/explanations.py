@@ -2,14 +2,18 @@
 to each mined interest, a request-time lookup that needs no LLM call, and checks of what the explanations claim.
 
 An interest's items are the ``explain_items`` catalogue items whose text embeds closest to the interest's name (its
-own evidence items left out); a pair is explained once however many users share the interest. An explanation that
-names attributes the item text lacks goes back to the LLM with those words named; one still flagged stays in the
-table, marked, and is not served. At request time a (user, item) pair is explained by the user's interest closest to
-the item among those with a served entry for it.
+own evidence items left out); a pair is explained once however many users share the interest. By default
+(``explain_mode: grounded``) the LLM writes nothing: it picks, by option scores, which of the item text's own phrases
+(the closest ``explain_phrases`` to the interest) meets the interest, and the note names that phrase; ``similarity``
+picks it by MiniLM cosine alone (the no-LLM baseline). In ``free`` mode the LLM writes the note; one that names
+attributes the item text lacks goes back to the LLM with those words named, and one still flagged stays in the table,
+marked, and is not served. At request time a (user, item) pair is explained by the user's interest closest to the item
+among those with a served entry for it.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +37,8 @@ from agenticrec.judge.verdicts import judge
 from agenticrec.llm import LLMClient, LLMResult, Message, chat, load_prompt, quote_data, short_answer
 
 TOKENS_PER_WORD = 2  # generation budget per allowed word (explanations are cut to the word limit afterwards)
+PHRASE_BREAK = re.compile(r"\s*(?:[,;|>/]|\s-\s)\s*")
+MAX_PHRASE_WORDS = 8
 
 
 def interest_items(
@@ -105,6 +111,63 @@ def _revise(
                 drafts[i] = revised
 
 
+def item_phrases(item_text: str) -> list[str]:
+    """The item text's own phrases: each field's value cut at , ; | > / and " - ", of 1 to 8 words; the first
+    spelling of each is kept."""
+    found: dict[str, str] = {}
+    for field in item_text.split("; "):
+        for part in PHRASE_BREAK.split(field.split(": ", 1)[-1]):
+            words = part.split()
+            if 1 <= len(words) <= MAX_PHRASE_WORDS:
+                found.setdefault(" ".join(words).casefold(), " ".join(words))
+    return list(found.values())
+
+
+def grounded_note(interest: str, phrase: str) -> str:
+    """The note of a grounded explanation: nothing but the interest and the item's own phrase."""
+    return f"Fits your interest in {interest}: {phrase}."
+
+
+def _grounded_drafts(
+    client: LLMClient,
+    pairs: pd.DataFrame,
+    texts: list[str],
+    interest_vectors: dict[str, np.ndarray],
+    config: IntentConfig,
+) -> tuple[list[Draft | None], dict[str, Any]]:
+    """Per pair, the phrase of the item text picked to meet the interest: by role `explainer`'s option scores among
+    the ``explain_phrases`` closest to it (``grounded``), or the closest one (``similarity``)."""
+    candidates = [item_phrases(text) for text in texts]
+    distinct = sorted({phrase for phrases in candidates for phrase in phrases})
+    vectors = dict(zip(distinct, embed_texts(distinct, config.embedding_model, progress=False), strict=True))
+    options = []
+    for key, phrases in zip(pairs["interest_key"], candidates, strict=True):
+        closeness = np.array([vectors[p] @ interest_vectors[key] for p in phrases])
+        options.append([phrases[i] for i in np.argsort(-closeness, kind="stable")[: config.explain_phrases]])
+    picks: list[str | None] = [o[0] if o else None for o in options]
+    asked = [i for i, o in enumerate(options) if len(o) > 1]
+    if config.explain_mode == "grounded" and asked:
+        system = load_prompt(__file__, "prompts/explainer_pick.md").render()
+        interests = list(pairs["interest"])
+        choices = client.choose(
+            EXPLAINER,
+            [explain_request(system, interests[i], texts[i]) for i in asked],
+            [options[i] for i in asked],
+            content_free=[explain_request(system, interests[i], "N/A") for i in asked],
+        )
+        for i, choice in zip(asked, choices, strict=True):
+            picks[i] = None if choice.index is None else options[i][choice.index]
+    drafts: list[Draft | None] = []
+    for phrase, text, interest in zip(picks, texts, pairs["interest"], strict=True):
+        note = None if phrase is None else grounded_note(interest, phrase)
+        drafts.append(None if note is None else Draft(note, note, False, absent_attributes(note, text, interest)))
+    agree = [picks[i] == options[i][0] for i in asked if picks[i] is not None and config.explain_mode == "grounded"]
+    return drafts, {
+        "phrases_per_pair_mean": float(np.mean([len(o) for o in options])) if options else 0.0,
+        "pick_is_closest_share": sum(agree) / len(agree) if agree else None,
+    }
+
+
 def explain_request(system: str, interest: str, item_text: str) -> list[Message]:
     """The fixed instructions first, then the (interest, item) pair quoted as data."""
     return chat(system, quote_data(f"interest: {interest}\nitem: {item_text}", "pair"))
@@ -120,15 +183,20 @@ def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_d
     interests = artifacts.read_table(run_dir, artifacts.INTERESTS)
     pairs, interest_vectors, item_vectors = interest_items(dataset, interests, config, run_dir / "cache")
     texts = [dataset.item_text(i) for i in pairs["item_index"]]
-    system = load_prompt(__file__, "prompts/explainer.md").render(words=config.explain_words)
-    requests = [explain_request(system, name, text) for name, text in zip(pairs["interest"], texts)]
-    contexts = list(zip(texts, pairs["interest"]))
-    drafts = [
-        _draft(result, *context, config.explain_words)
-        for result, context in zip(client.batch(EXPLAINER, requests, params=_params(config)), contexts)
-    ]
-    first_flagged = [d is not None and bool(d.absent) for d in drafts]
-    _revise(client, requests, drafts, contexts, config)
+    picking: dict[str, Any] = {}
+    if config.explain_mode == "free":
+        system = load_prompt(__file__, "prompts/explainer.md").render(words=config.explain_words)
+        requests = [explain_request(system, name, text) for name, text in zip(pairs["interest"], texts)]
+        contexts = list(zip(texts, pairs["interest"]))
+        drafts = [
+            _draft(result, *context, config.explain_words)
+            for result, context in zip(client.batch(EXPLAINER, requests, params=_params(config)), contexts)
+        ]
+        first_flagged = [d is not None and bool(d.absent) for d in drafts]
+        _revise(client, requests, drafts, contexts, config)
+    else:
+        drafts, picking = _grounded_drafts(client, pairs, texts, interest_vectors, config)
+        first_flagged = [d is not None and bool(d.absent) for d in drafts]
     rows = [
         {
             "interest": pair.interest,
@@ -150,6 +218,8 @@ def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_d
     artifacts.write_table(run_dir, artifacts.EXPLANATIONS, table)
     flagged = table["absent_attributes"].map(len).gt(0) if len(table) else pd.Series(dtype=bool)
     summary = {
+        "explain_mode": config.explain_mode,
+        **picking,
         "interests": int(pairs["interest_key"].nunique()),
         "pairs": len(pairs),
         "explained": len(table),

@@ -52,6 +52,8 @@ _COMPRESSION = ("intent.behaviours", "intent.default_behaviour", "intent.reliabl
                 "intent.users")  # fmt: skip
 _EXPLANATION = (
     "intent.explain_items",
+    "intent.explain_mode",
+    "intent.explain_phrases",
     "intent.explain_words",
     "intent.explain_revisions",
     "intent.explain_judge_pairs",
