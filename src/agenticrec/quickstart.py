@@ -12,13 +12,13 @@ from typing import Any
 from rich.console import Console
 
 from agenticrec.io import atomic_write_text
-from agenticrec.llm import LLMClient
+from agenticrec.llm import LLMClient, LLMConfig
 from agenticrec.pipeline import TrainedRun, load_config, load_run, train_and_evaluate
 from agenticrec.pipeline.stages import tag_assign, tag_build
 from agenticrec.pipeline.tables import TABLE_METRICS, recommendation_rows, results_table, rows_table
 from agenticrec.render import render_html
 from agenticrec.tagger.critique.experiment import run_semantic_ids
-from agenticrec.tagger.critique.simulated_user import level1_options, pick_level1
+from agenticrec.tagger.critique.simulated_user import ROLE, level1_options, pick_level1
 from agenticrec.tagger.report import write_report
 
 DATA = ["data.name=movielens-100k"]
@@ -85,7 +85,10 @@ def run_quickstart(root: Path, overrides: list[str]) -> Path:
     for user, rows in examples.items():
         console.print(rows_table(rows, f"user {user}"))
     console.rule("4/4 critique: keep only items under the descriptors an LLM user picks for the wanted item")
-    critique = critique_example(generative)
+    # the simulated user picks by calibrated option scores (best, and a second within 0.5) or abstains: generating
+    # a list, the embedded model names every descriptor
+    user_llm = load_config(None, [f"llm.roles.{ROLE}.choice=calibrated", *overrides]).llm
+    critique = critique_example(generative, user_llm)
     console.print(critique["summary"])
     for label in ("vanilla", "critique"):
         if critique.get(label):
@@ -106,8 +109,8 @@ def example_lists(run: TrainedRun) -> dict[str, list[dict[str, str]]]:
     }
 
 
-def critique_example(run: TrainedRun) -> dict[str, Any]:
-    """The first test user's list, vanilla and restricted to the level-1 descriptors an LLM user picks."""
+def critique_example(run: TrainedRun, llm: LLMConfig) -> dict[str, Any]:
+    """The first test user's list, vanilla and restricted to the level-1 descriptors an LLM user (``llm``) picks."""
     model = run.model
     ids = run_semantic_ids(run.semantic_ids, run.config.run_dir)
     options = level1_options(ids, run.config.semantic_ids.tagger_run)
@@ -118,7 +121,7 @@ def critique_example(run: TrainedRun) -> dict[str, Any]:
         }
     test = run.split.stage("test")
     history, target = test.histories[0], int(test.targets[0])
-    with LLMClient(run.config.llm, run.config.run_dir) as client:
+    with LLMClient(llm, run.config.run_dir) as client:
         picks = pick_level1(client, [run.dataset.item_text(target)], options)[0]
     if picks is None:
         return {"summary": "The simulated user's LLM call failed; see `agenticrec llm stats`."}
