@@ -73,6 +73,19 @@ def test_critique_keeps_only_picked_descriptors_and_never_loses_the_target(gener
     assert "oracle" in shown.output and "(0 abstained)" in shown.output
 
 
+def test_the_critique_command_takes_the_simulated_users_own_llm(generative_run):
+    run_dir = str(generative_run.run_dir)
+    keys = ["llm.backends.other.kind=scripted", "llm.backends.other.script=tagger_testkit:shopper_script",
+            "llm.default.backend=other"]  # fmt: skip
+    user = [arg for key in keys for arg in ("--set", key)]
+    shown = CliRunner().invoke(app, ["critique", run_dir, "--users", "100", *user])
+    assert shown.exit_code == 0, shown.output
+    recorded = json.loads((generative_run.run_dir / "critique.json").read_text())["protocol"]["simulated_user"]
+    assert recorded["backend"] == "other"  # not the run's own backend ("script")
+    bad = CliRunner().invoke(app, ["critique", run_dir, "--set", "model.name=sasrec"])
+    assert isinstance(bad.exception, AgenticRecError) and "llm.* keys only" in str(bad.exception)
+
+
 def test_recommend_command_filters_by_descriptor_name(generative_run):
     config = generative_run
     run = load_run(config.run_dir)

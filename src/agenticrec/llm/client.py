@@ -45,6 +45,7 @@ class LLMClient:
 
     @property
     def ledger(self) -> Ledger:
+        """Every call this client paid for or answered from the run's ledger."""
         return self.local.ledger
 
     @property

@@ -108,6 +108,7 @@ class LocalCalls:
         self.ledger.close()
 
     def run(self, coro: Coroutine[Any, Any, R]) -> R:
+        """Run ``coro`` on the background loop (started on first use) and wait for its result."""
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
             self._thread = threading.Thread(target=self._loop.run_forever, name="agenticrec-llm", daemon=True)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from agenticrec.commands import config_command
+from agenticrec.errors import AgenticRecError
 from agenticrec.pipeline import RunConfig, stages
 from agenticrec.tagger import artifacts
 
@@ -80,12 +81,20 @@ def critique(
     run_dir: Path = typer.Argument(help="a run directory of a trained generative model on descriptor IDs"),
     users: int = typer.Option(5000, help="test users to sample (seeded)"),
     seed: int = typer.Option(0, help="sampling seed"),
+    llm: str | None = typer.Option(None, "--llm", help="LLM preset of the simulated user (default: the run's LLM)"),
+    set_: list[str] = typer.Option(
+        [], "--set", "-s", help="an llm.* key of the simulated user's LLM, e.g. llm.roles.simulated_user.choice=score"
+    ),
 ) -> None:
     """Single-turn critique experiment: an LLM user picks level-1 descriptors of the wanted item;
     vanilla vs critique vs the oracle's bound."""
+    from agenticrec.pipeline import load_config
     from agenticrec.tagger.critique.experiment import CRITIQUE_FILE, run_critique
 
-    result = run_critique(run_dir, users, seed)
+    if bad := [s for s in set_ if not s.startswith("llm.")]:
+        raise AgenticRecError(f"critique --set takes llm.* keys only (the trained run stays as it is), got {bad}")
+    user = load_config(None, set_, llm=llm).llm if llm or set_ else None  # the simulated user's own LLM config
+    result = run_critique(run_dir, users, seed, llm=user)
     table = Table(
         "decoding", "R@5", "N@5", "R@10", "N@10", "R@20", "N@20", title=f"critique on {result['users']} test users"
     )

@@ -15,7 +15,7 @@ import torch
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate.ranking import rank_metrics
 from agenticrec.io import write_json
-from agenticrec.llm import LLMClient
+from agenticrec.llm import LLMClient, LLMConfig
 from agenticrec.pipeline import load_run
 from agenticrec.semantic_ids import SemanticIDs
 from agenticrec.tagger.critique.simulated_user import ROLE, level1_options, pick_level1
@@ -36,17 +36,21 @@ def run_semantic_ids(ids: SemanticIDs | None, run_dir: Path) -> SemanticIDs:
     return ids
 
 
-def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int, ...] = (5, 10, 20)) -> dict[str, Any]:
-    """Run the experiment on up to ``users`` seeded test users and write ``critique.json`` in the run dir."""
+def run_critique(
+    run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int, ...] = (5, 10, 20), llm: LLMConfig | None = None
+) -> dict[str, Any]:
+    """Run the experiment on up to ``users`` seeded test users and write ``critique.json`` in the run dir; the
+    simulated user is ``llm``'s role `simulated_user` (by default the run's own LLM config)."""
     started = time.perf_counter()
     run = load_run(run_dir)
+    llm = llm or run.config.llm
     model = run.model
     ids = run_semantic_ids(run.semantic_ids, run_dir)
     options = level1_options(ids, run.config.semantic_ids.tagger_run or run_dir)
     if len(options) < 2:
         raise AgenticRecError(f"{run_dir}: the semantic IDs have {len(options)} level-1 token(s); nothing to critique")
     test = run.split.stage("test").sample(users, seed)
-    with LLMClient(run.config.llm, run_dir) as client:
+    with LLMClient(llm, run_dir) as client:
         picks = pick_level1(client, [run.dataset.item_text(int(target)) for target in test.targets], options)
     picked = {k: p for k, p in enumerate(picks) if p is not None}  # user -> tokens, where the call succeeded
     answered = list(picked)
@@ -70,7 +74,7 @@ def run_critique(run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int,
             "semantic_ids": ids.method,
             "beam": beam,
             "level1_options": len(options),
-            "simulated_user": run.config.llm.role(ROLE).model_dump(mode="json"),
+            "simulated_user": llm.role(ROLE).model_dump(mode="json"),
         },
         "users": len(answered),
         "failed_llm_calls": len(test.targets) - len(answered),
