@@ -79,8 +79,8 @@ def main() -> None:
 
 Command: `{command()}` ({time.strftime("%Y-%m-%d")}; {m["cpu"]}, {m["cores_available"]} cores).
 `{path.relative_to(path.parents[2])}`; {first["users"]} seeded test users (seed {args.seed}), leave-one-out, beam
-{first["protocol"]["beam"]} over {first["protocol"]["semantic_ids"]} IDs with {first["protocol"]["level1_options"]}
-level-1 tokens; gain = critiqued NDCG@10 / vanilla NDCG@10 - 1.
+{first["protocol"]["beam"]} over semantic IDs `{first["protocol"]["semantic_ids"]}` with
+{first["protocol"]["level1_options"]} level-1 tokens; gain = critiqued NDCG@10 / vanilla NDCG@10 - 1.
 
 | decoding | NDCG@10 | Recall@10 | picks per user | abstained |
 |---|---|---|---|---|
