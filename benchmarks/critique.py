@@ -3,7 +3,7 @@ LLM's simulated user picks the wanted item's level-1 tokens by calibrated option
 within 0.5, or none when nothing beats no item); NDCG@10 of the critiqued list against the vanilla one, beside the
 oracle that picks the target's own level-1 token (the upper bound).
 
-    .venv/bin/python benchmarks/critique.py RUN_DIR [--llm smollm2 qwen-1.5b] [--users 5000] [--seed 0]
+    .venv/bin/python benchmarks/critique.py RUN_DIR [--llm smollm2 qwen-1.5b] [--users 5000] [--seed 0] [--threads N]
 
 Writes benchmarks/results/critique_<dataset>.json (top-level `summary`: critique_gain_<llm>, picks_mean_<llm>,
 abstained_share_<llm>, target_under_picks_<llm>, critique_gain_oracle, vanilla_ndcg10, users; <llm> is smollm2 or
@@ -37,11 +37,15 @@ def main() -> None:
     parser.add_argument("--llm", nargs="+", default=["smollm2"], choices=sorted(KEYS), help="simulated users")
     parser.add_argument("--users", type=int, default=5000, help="seeded test users")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, help="engine threads of each simulated user (default: the preset's)")
     args = parser.parse_args()
     results = {}
     for preset in args.llm:
-        overrides = [f"llm.roles.{ROLE}.choice=calibrated"]
-        llm = load_config(None, overrides, llm=None if preset == "smollm2" else preset).llm
+        user = [f"llm.roles.{ROLE}.choice=calibrated"]
+        llm = load_config(None, user, llm=None if preset == "smollm2" else preset).llm
+        if args.threads:
+            backend = llm.role(ROLE).backend
+            llm.backends[backend] = llm.backends[backend].model_copy(update={"n_threads": args.threads})
         results[preset] = run_critique(args.run, args.users, args.seed, llm=llm)
     first = results[args.llm[0]]
     summary: dict[str, Any] = {"users": first["users"], "vanilla_ndcg10": first["vanilla"]["ndcg@10"]}
