@@ -11,7 +11,7 @@ from rich.table import Table
 
 from agenticrec.commands import config_command
 from agenticrec.errors import AgenticRecError
-from agenticrec.pipeline import RunConfig, stages
+from agenticrec.pipeline import RunConfig, load_config, stages
 from agenticrec.tagger import artifacts
 
 app = typer.Typer(
@@ -88,7 +88,6 @@ def critique(
 ) -> None:
     """Single-turn critique experiment: an LLM user picks level-1 descriptors of the wanted item;
     vanilla vs critique vs the oracle's bound."""
-    from agenticrec.pipeline import load_config
     from agenticrec.tagger.critique.experiment import CRITIQUE_FILE, run_critique
 
     if bad := [s for s in set_ if not s.startswith("llm.")]:
