@@ -105,6 +105,8 @@ def summary_of(compressed: dict[str, dict[str, Any]], beauty: dict[str, Any], us
     if "judge" in beauty:
         summary["judge_kappa_min"] = beauty["judge"]["summary"]["judge_kappa_min"]
         summary["judge_kappa_mean"] = beauty["judge"]["summary"]["judge_kappa_mean"]
+        for key in ("judge_kappa_heldout_mean", "judge_kappa_heldout_min"):  # the judge calibrated on labels
+            summary[key] = beauty["judge"]["summary"][key]
     return summary
 
 
