@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,10 +17,11 @@ from agenticrec.intent.candidates import CUTOFFS, candidates, cut, run_hybrid, r
 from agenticrec.intent.items import leaf
 from agenticrec.intent.stage import run_compress
 from agenticrec.llm import LLMClient
-from agenticrec.pipeline import RunConfig, load_config
+from agenticrec.models.tar.config import TARConfig
+from agenticrec.pipeline import RunConfig, load_config, train_and_evaluate
 from agenticrec.testing.catalogues import files_catalogue
 
-CATEGORIES = [f"Shop > Aisle {a}" for a in "ABCDEFGH"]
+CATEGORIES = [f"Shop > {a}" for a in ("Apples", "Bread", "Cheese", "Dates", "Eggs", "Flour", "Grapes", "Honey")]
 ANSWERS: dict[str, str] = {}  # user message -> the leaf of that user's next category
 
 
@@ -33,7 +35,8 @@ def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> RunConfig:
+def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """The shop's folder and its data overrides."""
     folder = tmp_path_factory.mktemp("shop")
     rng = random.Random(0)
     items = pd.DataFrame({
@@ -47,7 +50,12 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> RunConfig:
         while len(walk) < 7:
             walk.append((walk[-2] + 1) % 8)
         events += [(f"u{u}", f"i{3 * c + rng.randrange(3)}") for c in walk]
-    data = files_catalogue(folder, items, events, category_field="category")
+    return folder, files_catalogue(folder, items, events, category_field="category")
+
+
+@pytest.fixture(scope="module")
+def config(shop: tuple[Path, list[str]]) -> RunConfig:
+    folder, data = shop
     loaded = load_config(None, [*data, f"run_dir={folder / 'run'}", "seed=0", "intent.users=60",
                                 "intent.candidates=6", "intent.hit_ks=[1,3]", "intent.tags=3"])  # fmt: skip
     llm = {"backends": {"script": {"kind": "scripted", "script": script, "scorer": scorer}},
@@ -98,3 +106,35 @@ def test_the_simulated_llm_curve_says_how_good_an_llm_must_be(config: RunConfig)
     assert curve["0.2"]["hr1"] < curve["1.0"]["hr1"] - 0.3
     assert 0.2 <= summary["simulated_p_to_beat_baseline"] <= 1.0
     assert (artifacts.intent_dir(run_dir) / artifacts.SIMULATED_PLOT).stat().st_size > 1000
+
+
+def test_tar_retrieves_with_each_hybrids_categories(config: RunConfig, shop: tuple[Path, list[str]]) -> None:
+    """Part 5: the hybrids' best test categories, as TAR's tags, beside its own tags of the last items."""
+    dataset, run_dir = config.data.load(), config.run_dir
+    tar_run = shop[0] / "tar"
+    overrides = [
+        "seed=0",
+        "train.epochs=60",
+        "train.patience=60",
+        "train.batch_size=32",
+        "train.lr=0.01",
+        "model.hidden_size=16",
+        "model.mlp_size=16",
+        "model.beta=0.0",
+    ]
+    train_and_evaluate(load_config(None, [*shop[1], f"run_dir={tar_run}", *overrides], model="tar"))
+    with_tar = config.intent.model_copy(update={"tar_run": tar_run})
+    summary = run_hybrid(dataset, with_tar, run_dir, config.seed)["summary"]
+    predicted = artifacts.read_table(run_dir, artifacts.PREDICTED_CATEGORIES)
+    assert set(predicted["hybrid"]) == {"hybrid", "hybrid_without_llm"} and set(predicted["held_out"]) == {1, 2}
+    assert len(predicted) == 60 * 2 * 2 * 3
+    assert predicted.groupby(["hybrid", "held_out", "user"])["rank"].max().eq(2).all()
+    users = artifacts.read_table(run_dir, artifacts.HISTORIES)
+    targets = dict(zip(users["user"], cut(dataset, users, "test").targets))
+    first = predicted.query("hybrid == 'hybrid' and held_out == 1 and rank == 0")
+    assert (first["category"] == first["user"].map(targets)).mean() == pytest.approx(summary["hr1_hybrid"])
+    for source in ("hybrid", "hybrid_without_llm", "history_tags"):
+        assert 0.0 <= summary[f"tar_ndcg10_{source}"] <= summary[f"tar_recall10_{source}"] <= 1.0
+    assert summary["tar_beta"] == 0.0 and summary["tar_beta_hybrid"] in TARConfig().beta_grid
+    assert 0.0 <= summary["tar_ndcg10_hybrid_tuned"] <= 1.0
+    assert summary["tar_ndcg10_hybrid"] > summary["tar_ndcg10_history_tags"] + 0.1  # the tags reach the tower

@@ -18,6 +18,7 @@ ITEM_TAGS = "item_tags.parquet"  # item_id, tags, source (llm, or category where
 ITEM_TAGGING = "item_tags.json"
 CANDIDATE_SCORES = "candidate_scores.parquet"  # cutoff, user, candidate, logprob, content_free
 SCORING = "scoring.json"
+PREDICTED_CATEGORIES = "predicted_categories.parquet"  # hybrid, held_out, user, user_index, rank, category
 HYBRID = "hybrid.json"  # HR@K of each prior, the LLM score and the hybrids fitted on validation
 SIMULATED_PLOT = "simulated_curve.png"  # the hybrid's HR@K against a simulated LLM's accuracy
 CURATED = "curated.jsonl"  # judge-filtered (history, tag, interest, rationale) training samples

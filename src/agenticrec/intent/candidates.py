@@ -30,6 +30,7 @@ from agenticrec.intent.history import compress, fit_lines, user_history
 from agenticrec.intent.hitrate import CategoryPriors, distinct
 from agenticrec.intent.items import leaf, template_names
 from agenticrec.intent.mining import history_message
+from agenticrec.intent.retrieval import tar_with_predicted_categories
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient, chat, load_prompt
 
@@ -161,14 +162,22 @@ def run_score(dataset: Dataset, config: IntentConfig, client: LLMClient, run_dir
     return summary
 
 
+def ranking(table: pd.DataFrame, score: pd.Series) -> pd.DataFrame:
+    """Each user's candidates ranked by ``score`` (ties by popularity), with their ``rank`` (0 first)."""
+    ranked = table.assign(score=score.to_numpy()).sort_values(
+        ["user", "score", "popular"], ascending=[True, False, False]
+    )
+    return ranked.assign(rank=ranked.groupby("user").cumcount())
+
+
 def hit_rates(table: pd.DataFrame, score: pd.Series, ks: list[int]) -> dict[int, float]:
-    """HR@K of each user's candidates ranked by ``score`` (ties by popularity): the target among the first K."""
-    ranked = table.assign(score=score.to_numpy())
-    ranked = ranked.sort_values(["user", "score", "popular"], ascending=[True, False, False])
-    first = ranked.groupby("user").cumcount()
-    hits = {k: ranked[(first < k) & ranked["label"]]["user"].nunique() for k in ks}
-    users = table["user"].nunique()
-    return {k: hits[k] / users for k in ks}
+    """HR@K of each user's candidates ranked by ``score``: the target among the first K."""
+    return ranked_hit_rates(ranking(table, score), ks)
+
+
+def ranked_hit_rates(ranked: pd.DataFrame, ks: list[int]) -> dict[int, float]:
+    users = ranked["user"].nunique()
+    return {k: ranked[(ranked["rank"] < k) & ranked["label"]]["user"].nunique() / users for k in ks}
 
 
 def baselines(at: Cut, users: set[str], ks: list[int]) -> dict[str, dict[int, float]]:
@@ -279,11 +288,22 @@ def run_hybrid(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: int)
     methods |= {f"part_{f}": hit_rates(test, test[f], ks) for f in features}
     variants = {"hybrid": features, "hybrid_without_llm": PRIOR_FEATURES} if "llm" in features else {
         "hybrid_without_llm": PRIOR_FEATURES}  # fmt: skip
-    weights = {}
+    weights, predicted = {}, []
     for name, used in variants.items():
         model = fit_hybrid(valid, used, seed)
-        methods[name] = hit_rates(test, pd.Series(model.predict_proba(test[list(used)].to_numpy())[:, 1]), ks)
         weights[name] = dict(zip(used, model[-1].coef_[0].round(4).tolist()))
+        ranked = {  # valid is the hybrid's own fit: its ranking there only tunes TAR's beta
+            cutoff: ranking(rows, pd.Series(model.predict_proba(rows[list(used)].to_numpy())[:, 1]))
+            for cutoff, rows in (("valid", valid), ("test", test))
+        }
+        methods[name] = ranked_hit_rates(ranked["test"], ks)
+        for cutoff, rows in ranked.items():
+            best = rows.loc[rows["rank"] < max(ks), ["user", "rank", "candidate"]].rename(
+                columns={"candidate": "category"}
+            )
+            predicted.append(best.assign(hybrid=name, held_out=CUTOFFS[cutoff]))
+    predictions = pd.concat(predicted, ignore_index=True).merge(users[["user", "user_index"]], on="user")
+    artifacts.write_table(run_dir, artifacts.PREDICTED_CATEGORIES, predictions)
     curve = simulated_curve(valid, test, ks, seed)
     baseline = methods["hybrid_without_llm"][max(ks)]
     beating = [p for p, hr in curve.items() if round(hr[max(ks)] - baseline, 9) >= LIFT]  # 12 of 600 users is 0.02
@@ -297,6 +317,9 @@ def run_hybrid(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: int)
     if "llm" in features:  # the real LLM's place on the curve: how often its best candidate is the target
         top = test.loc[test.groupby("user")["llm"].idxmax()]
         summary["llm_top1_accuracy"] = float(top["label"].mean())
+    if config.tar_run is not None:
+        tar = tar_with_predicted_categories(dataset, config.tar_run, predictions)
+        summary |= {f"tar_{key}": value for key, value in tar.items() if key != "users"}
     result = {
         "summary": summary,
         "weights": weights,
@@ -321,6 +344,15 @@ def run_hybrid(dataset: Dataset, config: IntentConfig, run_dir: Path, seed: int)
             f"probability p, else one of the {PLAUSIBLE} best wrong candidates of the no-LLM hybrid; "
             f"simulated_p_to_beat_baseline is the smallest p whose HR@{max(ks)} beats the no-LLM hybrid by "
             f"{LIFT:.0%} (absolute); llm_top1_accuracy places the real LLM on the same axis",
+            **(
+                {
+                    "tar": f"{config.tar_run}: each hybrid's first categories on the test cut-off (as many as "
+                    "the run's tag_items, each as its category-path tags) as TAR's tag-tower input, against its own "
+                    "tags of the users' last items; full ranking of the test item"
+                }
+                if config.tar_run
+                else {}
+            ),
         },
     }
     write_json(artifacts.intent_dir(run_dir) / artifacts.HYBRID, result)

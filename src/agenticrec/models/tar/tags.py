@@ -19,16 +19,20 @@ WORD = re.compile(r"[a-z0-9]+")
 
 
 def category_tags(dataset: Dataset) -> list[list[str]]:
-    """Each item's tags from its category path: every level below the root (``Beauty > Makeup > Nails`` gives
-    ``Makeup`` and ``Nails``), or the whole value when it has one level; none for an item without a category."""
+    """Each item's tags from its category path (``Beauty > Makeup > Nails`` gives ``Makeup`` and ``Nails``)."""
     categories = dataset.categories()
     if categories is None:
         raise ValueError(f"{dataset.name} has no category field; TAR's tags need categories or descriptors")
-    tags = []
-    for value in categories:
-        levels = [level.strip() for level in str(value).split(">") if level.strip()]
-        tags.append([] if value == MISSING else levels[1:] if len(levels) > 1 else levels)
-    return tags
+    return [path_tags(value) for value in categories]
+
+
+def path_tags(category: str) -> list[str]:
+    """A category path's tags: every level below the root, or the whole value when it has one level; none for
+    the missing category."""
+    if category == MISSING:
+        return []
+    levels = [level.strip() for level in str(category).split(">") if level.strip()]
+    return levels[1:] if len(levels) > 1 else levels
 
 
 def table_tags(dataset: Dataset, path: Path) -> list[list[str]]:
