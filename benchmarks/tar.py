@@ -3,6 +3,9 @@ history masked; beta (user-item vs tag-item weight) swept on validation, and the
 
     .venv/bin/python benchmarks/tar.py --datasets amazon-beauty --set train.max_minutes=20 train.threads=1
 
+With ``--predicted-tags amazon-beauty=RUN`` TAR also takes the predicted categories of an `intent hybrid` run as its
+tags (RecGPT part 1 into part 2), on that run's users, beside its own tags and the two-tower model.
+
 Per dataset: the two-tower model (TAR's towers trained with L_col only, scored at beta = 1) and TAR (category tags,
 beta chosen on validation NDCG@10). For TAR every beta of the grid is also evaluated on test users to draw
 beta against NDCG@10 and tail exposure (on a seeded sample of test users); the headline figures, on every test user,
@@ -105,9 +108,30 @@ def baselines(dataset: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def with_predicted_tags(runs: dict[str, dict[str, Any]], intent_run: Path) -> dict[str, Any]:
+    """TAR with the hybrid's predicted categories of an `intent hybrid` run as its tags (at its own beta and at
+    the beta tuned for them on the validation cut-off) and its own tags, beside the two-tower model, on the intent
+    run's sampled users."""
+    import pandas as pd
+
+    from agenticrec.intent import artifacts
+    from agenticrec.intent.retrieval import metrics_by_beta, tar_with_predicted_categories
+    from agenticrec.models.tar import TAR
+    from agenticrec.pipeline import load_run
+
+    predicted = pd.read_parquet(artifacts.intent_dir(intent_run) / artifacts.PREDICTED_CATEGORIES)
+    run = load_run(Path(runs["two-tower"]["run_dir"]))
+    assert isinstance(run.model, TAR)
+    users = sorted(int(u) for u in predicted["user_index"].unique())
+    two_tower = metrics_by_beta(run, run.model, users, 1, None, [1.0])[1.0]["ndcg@10"]
+    tar_run = Path(runs["tar"]["run_dir"])
+    return tar_with_predicted_categories(run.dataset, tar_run, predicted) | {"ndcg10_two_tower": two_tower}
+
+
 def seed_result(
-    dataset: str, seed: int, runs_dir: Path, overrides: list[str], reuse: bool, sweep_users: int
-) -> dict[str, Any]:
+    dataset: str, seed: int, runs_dir: Path, overrides: list[str], reuse: bool, sweep_users: int,
+    intent_run: Path | None,
+) -> dict[str, Any]:  # fmt: skip
     from agenticrec.models.tar import TAR
     from agenticrec.pipeline import load_run
 
@@ -128,6 +152,7 @@ def seed_result(
         "test_sweep": test,
         "tar_at_tail_beta": at_tail,
         "baselines": baselines(dataset),
+        **({"predicted_tags": with_predicted_tags(runs, intent_run)} if intent_run else {}),
     }
 
 
@@ -143,7 +168,25 @@ def headline(r: dict[str, Any]) -> dict[str, float]:
         "tail_exposure_two_tower": two_tower["exposure@10_tail"],
         "tail_exposure_tar": r["tar_at_tail_beta"]["exposure@10_tail"],
         "tail_exposure_tar_best_beta": tar["exposure@10_tail"],
+        **(predicted_headline(r["predicted_tags"]) if "predicted_tags" in r else {}),
     }
+
+
+def predicted_headline(figures: dict[str, Any]) -> dict[str, float]:
+    """One seed's figures with predicted tags: the hybrid with the LLM's score where it ran, else without."""
+    best = "hybrid" if "ndcg10_hybrid" in figures else "hybrid_without_llm"
+    out = {
+        "ndcg10_tar_predicted_tags": figures[f"ndcg10_{best}_tuned"],
+        "beta_predicted_tags": figures[f"beta_{best}"],
+        "ndcg10_tar_predicted_tags_run_beta": figures[f"ndcg10_{best}"],
+        "ndcg10_tar_history_tags_sampled": figures["ndcg10_history_tags"],
+        "ndcg10_two_tower_sampled": figures["ndcg10_two_tower"],
+        "predicted_tags_users": figures["users"],
+        "predicted_tags_llm_scored": float(best == "hybrid"),
+    }
+    if best == "hybrid":
+        out["ndcg10_tar_predicted_tags_without_llm"] = figures["ndcg10_hybrid_without_llm_tuned"]
+    return out
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -177,6 +220,28 @@ def summary_of(results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 def cell(values: list[float]) -> str:
     mean, std = mean_std(values)
     return f"{mean:.4f} ± {std:.4f}" if len(values) > 1 else f"{mean:.4f}"
+
+
+def predicted_lines(rows: list[dict[str, float]]) -> list[str]:
+    """The table of TAR with the hybrid's predicted tags on the intent run's users."""
+    betas = "/".join(f"{r['beta_predicted_tags']:.1f}" for r in rows)
+    scored = "with the LLM's score" if rows[0]["predicted_tags_llm_scored"] else "without an LLM score"
+    lines = [
+        f"TAR with the hybrid's predicted categories as tags ({scored}), on the intent run's "
+        f"{rows[0]['predicted_tags_users']:.0f} sampled users (test item, full ranking, history masked):",
+        "",
+        "| model, tags | beta | NDCG@10 |",
+        "|---|---|---|",
+        f"| two-tower | 1.0 | {cell([r['ndcg10_two_tower_sampled'] for r in rows])} |",
+        f"| tar, tags of the last items | run's | {cell([r['ndcg10_tar_history_tags_sampled'] for r in rows])} |",
+        f"| tar, predicted tags | run's | {cell([r['ndcg10_tar_predicted_tags_run_beta'] for r in rows])} |",
+        f"| tar, predicted tags | {betas} (tuned on the "
+        f"validation cut-off) | {cell([r['ndcg10_tar_predicted_tags'] for r in rows])} |",
+    ]
+    if "ndcg10_tar_predicted_tags_without_llm" in rows[0]:
+        lines.append(f"| tar, predicted without the LLM (tuned) | | "
+                     f"{cell([r['ndcg10_tar_predicted_tags_without_llm'] for r in rows])} |")  # fmt: skip
+    return lines
 
 
 def markdown(name: str, results: dict[str, list[dict[str, Any]]], command: str, overrides: list[str]) -> str:
@@ -223,6 +288,8 @@ def markdown(name: str, results: dict[str, list[dict[str, Any]]], command: str, 
             lines.append(
                 f"| {baseline} ({b['seeds']} seeds) | | {b['ndcg@10']:.4f} | | | | | {b['exposure@10_tail']:.4f} | |"
             )
+        if "predicted_tags" in rows[0]:
+            lines += ["", *predicted_lines([predicted_headline(r["predicted_tags"]) for r in rows])]
         lines += ["", f"![beta sweep](benchmarks/results/{plot(name, dataset, rows[0])})"]
     return "\n".join(lines)
 
@@ -236,11 +303,19 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="read back runs that already finished")
     parser.add_argument("--sweep-users", type=int, default=5000, help="seeded test users of the plotted beta sweep")
     parser.add_argument("--name", default="tar", help="results file, plot prefix and BENCHMARKS.md section")
+    parser.add_argument(
+        "--predicted-tags", nargs="*", default=[], metavar="DATASET=RUN",
+        help="an `intent hybrid` run per dataset whose predicted categories TAR also takes as its tags",
+    )  # fmt: skip
     args = parser.parse_args()
     from common import command
 
+    intent_runs = {d: Path(run) for d, _, run in (p.partition("=") for p in args.predicted_tags)}
     results = {
-        d: [seed_result(d, s, args.runs_dir, args.overrides, args.reuse, args.sweep_users) for s in args.seeds]
+        d: [
+            seed_result(d, s, args.runs_dir, args.overrides, args.reuse, args.sweep_users, intent_runs.get(d))
+            for s in args.seeds
+        ]
         for d in args.datasets
     }
     summary = summary_of(results)
@@ -252,6 +327,10 @@ def main() -> None:
         "test_sweep": f"test metrics at every beta on {args.sweep_users} seeded test users, for the plot only",
         "baselines": "sasrec_baselines.json, history masked, mean over seeds",
         "overrides": args.overrides,
+        "predicted_tags": "the hybrid's first categories (as many as TAR's tag_items, each as its category-path "
+        "tags) from `intent hybrid` (logistic regression over the category priors, MiniLM similarity and, where "
+        "`intent score` ran, the LLM's score; fitted on the validation cut-off) as TAR's tag-tower input; beta "
+        "tuned on the validation cut-off with the hybrid's categories there; the intent run's sampled users only",
     }
     save(args.name, results, protocol, summary=summary)
     update_section(args.name, markdown(args.name, results, command(), args.overrides))
