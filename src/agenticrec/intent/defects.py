@@ -19,7 +19,8 @@ collects that).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -201,16 +202,27 @@ class CaseBuilder:
         return plan
 
     def build(self, per_criterion: int) -> list[JudgeCase]:
-        """``per_criterion`` cases per criterion, half real and half defective (fewer where outputs run short)."""
-        cases = []
+        """``per_criterion`` cases per criterion, half real and half defective (fewer where outputs run short): the
+        outputs are taken in a seeded order, skipping those a case cannot be built from."""
+        cases: list[JudgeCase] = []
+        n = per_criterion // 2
         for criterion, (frame, real, defect) in self.plan().items():
-            for row in self.pick(frame, per_criterion // 2):
-                if (fields := real(row)) is not None:
-                    cases.append(JudgeCase(criterion, fields, True, "real", row.user))
-            for row in self.pick(frame, per_criterion // 2):
-                if (built := defect(row)) is not None:
-                    cases.append(JudgeCase(criterion, built[0], False, built[1], row.user))
+            shown = (
+                JudgeCase(criterion, fields, True, "real", row.user)
+                for row in self.shuffled(frame)
+                if (fields := real(row)) is not None
+            )
+            cases += islice(shown, n)
+            defective = (
+                JudgeCase(criterion, built[0], False, built[1], row.user)
+                for row in self.shuffled(frame)
+                if (built := defect(row)) is not None
+            )
+            cases += islice(defective, n)
         return cases
 
-    def pick(self, frame: pd.DataFrame, n: int) -> list[Any]:
-        return list(frame.iloc[self.rng.permutation(len(frame))[:n]].itertuples()) if len(frame) else []
+    def shuffled(self, frame: pd.DataFrame) -> Iterator[Any]:
+        """The rows of ``frame`` (named tuples) in a seeded order, drawn when first asked for."""
+        rows = list(frame.itertuples())
+        for index in self.rng.permutation(len(rows)):
+            yield rows[index]

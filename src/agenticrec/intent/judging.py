@@ -82,13 +82,14 @@ def run_judge(
         frame.to_parquet(tmp, index=False)
     criteria, labels = [c.criterion for c in cases], [c.label for c in cases]
     per_criterion = agreement(criteria, labels, verdicts)
-    calibrated = calibration.calibrate(criteria, labels, features, seed)
+    calibrated = calibration.calibrate(cases, features, seed)
     result = {
         "summary": summarise(per_criterion) | calibration.summarise(calibrated),
         "criteria": per_criterion,
         "calibrated": calibrated,
         "calibration": "per criterion, logistic regression on the yes/no log-odds of the case and of its content-free "
-        f"version, fitted on a stratified half of the labelled cases (seed {seed}), kappa on the other half"
+        "version, plus the criterion's lexical check where it has one (then also fitted on each alone), fitted on a "
+        f"stratified half of the labelled cases (seed {seed}), kappa on the other half"
         + (f"; not fitted: {unscored}" if unscored else ""),
         "cases": len(cases),
         "failed_calls": sum(v is None for v in verdicts),

@@ -1,9 +1,12 @@
 """The judge calibrated on labels (RecGPT's judge, issue 33): per criterion, a logistic model over what the judge's
-scores say, fitted on a development split of labelled cases and measured by Cohen's kappa on the held-out rest.
+scores say, and the criterion's lexical check where it has one, fitted on a development split of labelled cases and
+measured by Cohen's kappa on the held-out rest.
 
-The features of a case are the judge's log-odds of "yes" over "no" (mean log-prob per token) for the case, and the
+The judge's features of a case are its log-odds of "yes" over "no" (mean log-prob per token) for the case, and the
 same log-odds for the content-free case (every value replaced by N/A). Contextual calibration subtracts the second
-from the first with weight 1; here the weights, and the threshold, are learned from labels instead.
+from the first with weight 1; here the weights, and the threshold, are learned from labels instead. Where a criterion
+has a lexical check (`lexical.CHECKS`), the model is also fitted on the judge's features alone and on the check
+alone, on the same split, so what the LLM adds to the check is measured, not assumed.
 """
 
 from __future__ import annotations
@@ -14,31 +17,39 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from agenticrec.judge.agreement import agreement
+from agenticrec.judge.cases import JudgeCase
+from agenticrec.judge.lexical import CHECKS
 
 MIN_PER_CLASS = 20
 """Fewer labels of either class in the development split and a criterion's fit is refused, not reported."""
 USABLE_KAPPA = 0.4
 """A criterion whose held-out kappa stays below this is reported as unusable."""
-FEATURES = ("log_odds", "log_odds_content_free")
+JUDGE_FEATURES = ("log_odds", "log_odds_content_free")
+LEXICAL = "lexical_check"
+
+
+def fit(criterion: str, x: np.ndarray, y: np.ndarray, dev: np.ndarray, held: np.ndarray) -> tuple[Any, dict[str, Any]]:
+    """A logistic model fitted on the development rows, and its agreement with the held-out labels."""
+    model = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced"))
+    model.fit(x[dev], y[dev])
+    predicted = model.predict(x[held]).astype(bool).tolist()
+    return model, agreement([criterion] * len(held), y[held].tolist(), predicted)[criterion]
 
 
 def calibrate(
-    criteria: Sequence[str],
-    labels: Sequence[bool | None],
-    features: Sequence[tuple[float, float] | None],
-    seed: int,
-    holdout: float = 0.5,
+    cases: Sequence[JudgeCase], scores: Sequence[tuple[float, float] | None], seed: int, holdout: float = 0.5
 ) -> dict[str, dict[str, Any]]:
-    """Per criterion: the fitted weights and agreement on the held-out split, or why no fit was made."""
+    """Per criterion: the fitted weights and agreement on the held-out split (with the lexical check where the
+    criterion has one, and ``kappa_judge_only`` / ``kappa_lexical_only`` beside it), or why no fit was made."""
     out: dict[str, dict[str, Any]] = {}
-    for criterion in sorted(set(criteria)):
-        rows = [
-            i for i, c in enumerate(criteria) if c == criterion and labels[i] is not None and features[i] is not None
-        ]
-        y = np.array([bool(labels[i]) for i in rows])
-        x = np.array([features[i] for i in rows], dtype=float)
+    for criterion in sorted({c.criterion for c in cases}):
+        rows = [i for i, c in enumerate(cases) if c.criterion == criterion and c.label is not None and scores[i]]
+        y = np.array([bool(cases[i].label) for i in rows])
+        judged = np.array([scores[i] for i in rows], dtype=float).reshape(len(rows), len(JUDGE_FEATURES))
         counts = {"pass": int(y.sum()), "fail": int(len(y) - y.sum())}
         dev_share = 1.0 - holdout
         if min(counts.values()) * dev_share < MIN_PER_CLASS:
@@ -50,26 +61,40 @@ def calibrate(
             }
             continue
         dev, held = train_test_split(np.arange(len(rows)), test_size=holdout, stratify=y, random_state=seed)
-        model = LogisticRegression(class_weight="balanced").fit(x[dev], y[dev])
-        predicted = model.predict(x[held]).astype(bool).tolist()
-        truth = y[held].tolist()
-        measured = agreement([criterion] * len(held), truth, predicted)[criterion]
+        features: tuple[str, ...] = JUDGE_FEATURES
+        x, kappa = judged, {}
+        if check := CHECKS.get(criterion):
+            lexical = np.array([[check(cases[i].fields)] for i in rows], dtype=float)
+            kappa = {f"kappa_{name}": fit(criterion, alone, y, dev, held)[1]["kappa"]
+                     for name, alone in (("judge_only", judged), ("lexical_only", lexical))}  # fmt: skip
+            features, x = (*JUDGE_FEATURES, LEXICAL), np.hstack([judged, lexical])
+        model, measured = fit(criterion, x, y, dev, held)
         out[criterion] = {
             **measured,
+            **kappa,
             "development_cases": len(dev),
-            "weights": dict(zip(FEATURES, model.coef_[0].round(4).tolist(), strict=True)),
-            "intercept": round(float(model.intercept_[0]), 4),
+            "weights": dict(zip(features, model[-1].coef_[0].round(4).tolist(), strict=True)),
+            "intercept": round(float(model[-1].intercept_[0]), 4),
             "usable": measured["kappa"] >= USABLE_KAPPA,
         }
     return out
 
 
 def summarise(calibrated: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Held-out kappa mean and min over the criteria that were fitted, and how many were refused or unusable."""
-    kappas = [m["kappa"] for m in calibrated.values() if "kappa" in m]
+    """Held-out kappa mean and min over the criteria that were fitted, the mean with the judge's features alone
+    and with the lexical checks alone (kappa 0 for a criterion without a check: nothing to decide with), and how
+    many criteria were refused or unusable."""
+    fitted = [m for m in calibrated.values() if "kappa" in m]
+    kappas = [m["kappa"] for m in fitted]
+
+    def mean(values: list[float]) -> float | None:
+        return sum(values) / len(values) if values else None
+
     return {
-        "judge_kappa_heldout_mean": sum(kappas) / len(kappas) if kappas else None,
+        "judge_kappa_heldout_mean": mean(kappas),
         "judge_kappa_heldout_min": min(kappas) if kappas else None,
-        "judge_criteria_unusable": sum(not m["usable"] for m in calibrated.values() if "usable" in m),
+        "judge_kappa_heldout_mean_judge_only": mean([m.get("kappa_judge_only", m["kappa"]) for m in fitted]),
+        "judge_kappa_heldout_mean_lexical_only": mean([m.get("kappa_lexical_only", 0.0) for m in fitted]),
+        "judge_criteria_unusable": sum(not m["usable"] for m in fitted),
         "judge_criteria_refused": sum("refused" in m for m in calibrated.values()),
     }
