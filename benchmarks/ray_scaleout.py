@@ -20,20 +20,31 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agenticrec.llm import LLMClient, LLMConfig
+from agenticrec.llm import LLMClient, LLMConfig, LLMResult
 from agenticrec.testing.fake_server import FakeLLMServer
 from common import command, save, update_section
 
 OUTCOME = "outcome.json"
 
 
-def requests(items: int) -> list[str]:
-    """A synthetic catalogue: one short request per item."""
-    return [f"item {i}: synthetic product {i % 997} in category {i % 31}" for i in range(items)]
+def requests(items: int) -> Iterator[str]:
+    """A synthetic catalogue, read lazily: one short request per item."""
+    return (f"item {i}: synthetic product {i % 997} in category {i % 31}" for i in range(items))
+
+
+def digest(results: Iterable[LLMResult]) -> tuple[int, str]:
+    """How many results are ok, and a hash of their values in order, read as they stream by (nothing kept)."""
+    sha, ok = hashlib.sha256(), 0
+    for result in results:
+        if result.ok:
+            ok += 1
+            sha.update(json.dumps(result.value, sort_keys=True).encode() + b"\n")
+    return ok, sha.hexdigest()
 
 
 def config(url: str, actors: int, concurrency: int, kind: str = "ray") -> LLMConfig:
@@ -58,17 +69,12 @@ def driver(args: argparse.Namespace) -> None:
         if args.kill_actor_after:
             threading.Timer(args.kill_actor_after, lambda: ray.kill(client._ray.actors[0], no_restart=False)).start()
         started = time.perf_counter()
-        results = client.batch("annotator", requests(args.items))
+        ok, sha = digest(client.stream("annotator", requests(args.items)))
         seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    values = [r.value for r in results if r.ok]
     outcome = {"seconds": seconds, "calls_per_s": args.items / seconds, "driver_peak_mb": peak,
-               "ok_rows": len(values), "values_sha": hash_of(values)}  # fmt: skip
+               "ok_rows": ok, "values_sha": sha}  # fmt: skip
     (args.run_dir / OUTCOME).write_text(json.dumps(outcome))  # not stdout: Ray forwards the actors' logs there
-
-
-def hash_of(values: list[Any]) -> str:
-    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 
 def scenario(url: str, actors: int, items: int, concurrency: int, run_dir: Path, **kill: float) -> dict[str, Any]:
@@ -106,7 +112,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             print(name, rows[name], flush=True)
         reference = rows[f"2_actors_{args.small}_items"]
         with LLMClient(config(server.url, 1, args.concurrency, kind="local"), work / "local") as client:
-            local = [r.value for r in client.batch("annotator", requests(args.small)) if r.ok]
+            local = digest(client.stream("annotator", requests(args.small)))[1]
         before = dict(server.served)
         killed_actor = scenario(server.url, 2, args.small, args.concurrency, work / "actor-kill",
                                 kill_actor_after=reference["seconds"] / 3)  # fmt: skip
@@ -132,9 +138,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "speedup_2_vs_1": two["calls_per_s"] / one["calls_per_s"],
             "duplicate_paid_calls": actor_dupes + driver_dupes,
             "lost_rows": 2 * args.small - killed_actor["ok_rows"] - rerun["ok_rows"],
-            "outputs_identical": float(
-                two["values_sha"] == hash_of(local) == killed_actor["values_sha"] == rerun["values_sha"]
-            ),
+            "outputs_identical": float(two["values_sha"] == local == killed_actor["values_sha"] == rerun["values_sha"]),
             "driver_peak_mb": rows[f"2_actors_{args.items}_items"]["driver_peak_mb"],
             "driver_peak_mb_small": two["driver_peak_mb"],
         },

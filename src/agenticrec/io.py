@@ -6,10 +6,14 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 @contextmanager
@@ -24,6 +28,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def parquet_parts(target: Path, schema: pa.Schema) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """Write a Parquet file part by part (one row group per part), so no part need stay in memory; the file
+    replaces ``target`` only if the block succeeds."""
+    with atomic_path(target) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        yield lambda frame: writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
 
 
 def atomic_write_text(target: Path, text: str) -> None:

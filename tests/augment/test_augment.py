@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
@@ -220,6 +221,27 @@ def test_the_judge_can_be_the_consistency_filter(config: RunConfig) -> None:
     values = pd.read_parquet(artifacts.augment_dir(config.run_dir) / artifacts.VALUES)
     assert summary["consistency"] == "judge" and summary["dropped_inconsistent"] == 1
     assert values.loc[~values["kept"], "item_id"].tolist() == ["i2"]
+
+
+def test_generation_window_by_window_writes_the_same_tables(config: RunConfig) -> None:
+    """Three items at a time (three windows of the seven items, one row group each): the rows and figures of one
+    window, and no call paid twice."""
+    dataset, run_dir = config.data.load(), config.run_dir
+    folder = artifacts.augment_dir(run_dir)
+    runs = {}
+    for window in (10_000, 3):
+        config.llm.executor.window = window
+        with LLMClient(config.llm, run_dir) as client:
+            run_propose(dataset, config.augment, client, run_dir, config.seed)
+            summary = run_generate(dataset, config.augment, client, run_dir, config.seed)
+            usage = client.usage.as_dict()["signal_writer"]
+        tables = [pd.read_parquet(folder / name) for name in (artifacts.VALUES, artifacts.SIGNAL)]
+        runs[window] = (tables, {key: value for key, value in summary.items() if key != "seconds"}, usage)
+    (whole, figures, _), (windowed, windowed_figures, usage) = runs[10_000], runs[3]
+    assert windowed_figures == figures and usage["calls"] == usage["cached"] == len(TITLES)
+    assert pq.ParquetFile(folder / artifacts.VALUES).num_row_groups == 3
+    for one, parts in zip(whole, windowed):
+        pd.testing.assert_frame_equal(one, parts)
 
 
 def test_similarity_profile_on_a_hand_made_example() -> None:

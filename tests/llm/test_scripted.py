@@ -218,3 +218,21 @@ def test_bug_in_script_propagates():
 
     with LLMClient(scripted_config(broken)) as client, pytest.raises(KeyError):
         client.call("judge", "x", Echo)
+
+
+def test_stream_answers_an_iterable_a_window_at_a_time_in_order():
+    config = scripted_config(echo_script)
+    config.executor.window = 2
+    taken: list[int] = []
+
+    def requests():
+        for k in range(5):
+            taken.append(k)
+            yield f"item {k}"
+
+    with LLMClient(config) as client:
+        results = client.stream("annotator", requests(), Echo)
+        first = next(results)
+        assert taken == [0, 1]  # only the first window was read
+        values = [first.value, *(r.value for r in results)]
+    assert [v.echo for v in values] == [f"item {k}" for k in range(5)] and taken == list(range(5))

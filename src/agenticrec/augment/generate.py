@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from agenticrec.augment import artifacts
 from agenticrec.augment.config import SIGNAL_WRITER, AugmentConfig
 from agenticrec.augment.propose import repeats_itself
 from agenticrec.data import Dataset
 from agenticrec.errors import AgenticRecError
-from agenticrec.io import atomic_path, write_json
+from agenticrec.io import parquet_parts, write_json
 from agenticrec.judge.cases import JudgeCase
 from agenticrec.judge.claims import absent_attributes
 from agenticrec.judge.verdicts import judge
-from agenticrec.llm import LLMClient, Message, load_prompt, quote_data, short_answer
+from agenticrec.llm import LLMClient, LLMResult, Message, load_prompt, quote_data, short_answer
 
 TOKENS_PER_WORD = 2  # generation budget per allowed word; values are cut to the word limit afterwards
 JUDGE_CHARS = 600
@@ -63,24 +66,42 @@ def signal_table(values: pd.DataFrame, column: str) -> pd.DataFrame:
     return pd.DataFrame({"item_id": values["item_id"], column: values["value"].where(values["kept"], None)})
 
 
-def run_generate(
-    dataset: Dataset, config: AugmentConfig, client: LLMClient, run_dir: Path, seed: int
-) -> dict[str, Any]:
-    """Write values.parquet (every value and its check) and signal.parquet (item_id + the kept value, empty for an
-    item whose value failed or was dropped)."""
-    started = time.perf_counter()
-    proposal = chosen_proposal(run_dir, config)
-    column = field_name(proposal["name"])
-    if column in dataset.items.columns:
-        raise AgenticRecError(f"the signal's column {column!r} is already an item field of {dataset.name}")
-    texts = dataset.item_texts()
-    results = client.batch(
-        SIGNAL_WRITER,
-        [writer_messages(dataset, proposal, config.words, text) for text in texts],
-        params={"max_tokens": TOKENS_PER_WORD * config.words + 16},
-    )
+VALUES_SCHEMA = pa.schema([
+    ("item_id", pa.string()), ("value", pa.string()), ("cut", pa.bool_()), ("absent_attributes", pa.list_(pa.string())),
+    ("failed", pa.bool_()), ("consistent", pa.bool_()), ("repetitive", pa.bool_()), ("kept", pa.bool_()),
+])  # fmt: skip
+
+
+@dataclass
+class Tally:
+    """What the values of every window so far add up to."""
+
+    items: int = 0
+    failed: int = 0
+    cut: int = 0
+    inconsistent: int = 0
+    repetitive: int = 0
+    kept: int = 0
+    words: int = 0
+
+    def add(self, values: pd.DataFrame, consistent: pd.Series) -> None:
+        generated = ~values["failed"]
+        self.items += len(values)
+        self.failed += int(values["failed"].sum())
+        self.cut += int(values["cut"].sum())
+        self.inconsistent += int((generated & ~consistent).sum())
+        self.repetitive += int((generated & values["repetitive"]).sum())
+        self.kept += int(values["kept"].sum())
+        self.words += int(values.loc[generated, "value"].str.split().map(len).sum())
+
+
+def value_rows(
+    window: list[tuple[str, str, LLMResult]], proposal: dict[str, Any], config: AugmentConfig, client: LLMClient
+) -> tuple[pd.DataFrame, pd.Series]:
+    """One window of (item id, item text, writer result): each value, cut to the word limit, its checks and
+    whether it is kept; and its consistency verdict (False where unknown)."""
     rows = []
-    for item_id, text, result in zip(dataset.item_ids(), texts, results):
+    for item_id, text, result in window:
         value, cut = (
             short_answer(result.value, config.words) if result.ok and isinstance(result.value, str) else ("", False)
         )
@@ -88,32 +109,56 @@ def run_generate(
         rows.append({"item_id": item_id, "value": value, "cut": cut, "absent_attributes": absent, "failed": not value})
     values = pd.DataFrame(rows)
     if config.consistency == "judge":
-        values["consistent"] = judge_consistency(client, values, texts, proposal)
+        values["consistent"] = judge_consistency(client, values, [text for _, text, _ in window], proposal)
     else:
         values["consistent"] = values["absent_attributes"].map(len) == 0
     consistent = values["consistent"].fillna(False).astype(bool)
     values["repetitive"] = values["value"].map(repeats_itself)  # a looping answer, e.g. a looping example copied
     values["kept"] = ~values["failed"] & consistent & ~values["repetitive"]
-    folder = artifacts.augment_dir(run_dir)
-    for name, table in (
-        (artifacts.VALUES, values),
-        (artifacts.SIGNAL, signal_table(values, column)),
+    return values, consistent
+
+
+def run_generate(
+    dataset: Dataset, config: AugmentConfig, client: LLMClient, run_dir: Path, seed: int
+) -> dict[str, Any]:
+    """Write values.parquet (every value and its check) and signal.parquet (item_id + the kept value, empty for an
+    item whose value failed or was dropped), window by window (``llm.executor.window`` items at a time)."""
+    started = time.perf_counter()
+    proposal = chosen_proposal(run_dir, config)
+    column = field_name(proposal["name"])
+    if column in dataset.items.columns:
+        raise AgenticRecError(f"the signal's column {column!r} is already an item field of {dataset.name}")
+    texts = dataset.item_texts()
+    results = client.stream(
+        SIGNAL_WRITER,
+        (writer_messages(dataset, proposal, config.words, text) for text in texts),
+        params={"max_tokens": TOKENS_PER_WORD * config.words + 16},
+    )
+    items = zip(dataset.item_ids(), texts, results)
+    folder, tally = artifacts.augment_dir(run_dir), Tally()
+    signal_schema = pa.schema([("item_id", pa.string()), (column, pa.string())])
+    with (
+        parquet_parts(folder / artifacts.VALUES, VALUES_SCHEMA) as write_values,
+        parquet_parts(folder / artifacts.SIGNAL, signal_schema) as write_signal,
     ):
-        with atomic_path(folder / name) as tmp:
-            table.to_parquet(tmp, index=False)
-    generated = int((~values["failed"]).sum())
+        while window := list(islice(items, client.config.executor.window)):
+            values, consistent = value_rows(window, proposal, config, client)
+            write_values(values)
+            write_signal(signal_table(values, column))
+            tally.add(values, consistent)
+    generated = tally.items - tally.failed
     summary = {
         "signal": proposal["name"],
         "column": column,
-        "items": len(values),
-        "failed_calls": int(values["failed"].sum()),
-        "cut_to_word_limit": int(values["cut"].sum()),
+        "items": tally.items,
+        "failed_calls": tally.failed,
+        "cut_to_word_limit": tally.cut,
         "consistency": config.consistency,
-        "dropped_inconsistent": int((~values["failed"] & ~consistent).sum()),
-        "dropped_repetitive": int((~values["failed"] & values["repetitive"]).sum()),
-        "signal_drop_rate": float((~values["failed"] & ~values["kept"]).sum() / max(generated, 1)),
-        "kept": int(values["kept"].sum()),
-        "words_mean": float(values.loc[~values["failed"], "value"].str.split().map(len).mean()) if generated else 0.0,
+        "dropped_inconsistent": tally.inconsistent,
+        "dropped_repetitive": tally.repetitive,
+        "signal_drop_rate": (generated - tally.kept) / max(generated, 1),
+        "kept": tally.kept,
+        "words_mean": tally.words / generated if generated else 0.0,
         "seconds": time.perf_counter() - started,
         "use": f"data.item_fields=[{folder / artifacts.SIGNAL}] and add {column} to data.text_fields",
     }

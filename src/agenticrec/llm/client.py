@@ -3,6 +3,7 @@
     client = LLMClient(config.llm, run_dir)
     result = client.call("judge", messages, Verdict)            # one call; raises LLMCallError on failure
     results = client.batch("annotator", many_messages, Label)   # many calls, concurrent, with progress
+    results = client.stream("signal_writer", catalogue_requests)  # lazily, a window of calls at a time
     picks = client.choose("annotator", many_messages, options)  # one option per request (see llm/choice.py)
 
 Each request is answered from the ledger when an identical one (same backend, model, messages, schema,
@@ -15,7 +16,8 @@ asyncio loop in a background thread, and `RayBatches` (llm/ray_executor.py) shar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +99,20 @@ class LLMClient:
             return self._on_ray("batch", resolved, requests, keys, lambda text: parse_output(text, output_model),
                                 lambda _: extra, show)  # fmt: skip
         return self.local.batch(resolved, list(requests), output_model, params, concurrency, show)
+
+    def stream(
+        self,
+        role: str,
+        requests: Iterable[Request],
+        output_model: type[BaseModel] | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+    ) -> Iterator[LLMResult]:
+        """`batch` over an iterable too large to hold: takes `llm.executor.window` requests at a time, answers each
+        window as one batch and yields its results in order, so memory is bounded by the window, not the input."""
+        pending = iter(requests)
+        while window := list(islice(pending, self.config.executor.window)):
+            yield from self.batch(role, window, output_model, params=params)
 
     def score(
         self, role: str, requests: Sequence[Request], options: Sequence[Sequence[str]], *, progress: bool | None = None

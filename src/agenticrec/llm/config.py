@@ -188,6 +188,12 @@ class ExecutorConfig(_Strict):
         None, ge=1, description="ray: calls in flight per actor (default: the backend's max_concurrency)"
     )
     chunk: int = Field(256, ge=1, description="ray: requests per task sent to an actor")
+    window: int = Field(
+        10_000,
+        ge=1,
+        description="requests `LLMClient.stream` holds at once (local or ray): a stage over a catalogue "
+        "answers it window by window, so its memory is bounded by the window, not by the catalogue",
+    )
 
 
 class LLMConfig(_Strict):
