@@ -11,6 +11,7 @@ from agenticrec.errors import AgenticRecError
 from agenticrec.llm import RoleConfig
 from agenticrec.pipeline.stages import tag_build as run_build
 from agenticrec.tagger import artifacts
+from agenticrec.tagger.report import compute_report, key_figures
 
 
 def build(tmp_path, script, **tagger):
@@ -133,6 +134,10 @@ def test_names_copied_from_titles_are_reasked_then_replaced_by_keyphrases(tmp_pa
     assert sorted(d.name for d in vocabulary.children(None)) == ["Dairy", "Fruit", "Vegetable"]
     summary = json.loads((artifacts.tagger_dir(config.run_dir) / artifacts.BUILD_SUMMARY).read_text())
     assert summary["naming"]["keyphrase_fallbacks"] == 3 and summary["naming"]["names_rejected"] == 3
+    failures = summary["name_failures"]
+    assert sum(f["count"] for f in failures.values()) == 3 and failures["copies_title"]["example"].startswith("apple")
+    shown = dict(key_figures(compute_report(config.run_dir)))["rejected names by reason (count, first example)"]
+    assert "copies_title" in shown and "apple" in shown
 
 
 def test_injected_item_text_never_names_a_descriptor(tmp_path):

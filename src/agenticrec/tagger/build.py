@@ -82,6 +82,17 @@ def naming_figures(events: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
+def name_failures(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Names rejected by a check, per kind of problem: how many, and the first one with its message."""
+    failures: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e["event"] == "naming" and e["problem"] is not None:
+            kind = failures.setdefault(e.get("problem_kind") or "other", {"count": 0, "example": e["name"],
+                                                                          "problem": e["problem"]})  # fmt: skip
+            kind["count"] += 1
+    return failures
+
+
 def run_build(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir: Path, seed: int) -> Vocabulary:
     """The `tag build` stage: writes the vocabulary, the build log, the members and a cost summary."""
     out = artifacts.tagger_dir(run_dir)
@@ -104,6 +115,7 @@ def run_build(dataset: Dataset, config: TaggerConfig, client: LLMClient, run_dir
             "splits": sum(1 for e in ctx.events if e["event"] == "split"),
             "unbalanced_splits": sum(1 for e in ctx.events if e["event"] == "unbalanced"),
             "naming": naming_figures(ctx.events),
+            "name_failures": name_failures(ctx.events),
             "flagged_items": [item for item, flagged in zip(ctx.item_ids, ctx.flagged) if flagged],
             "llm": ctx.client.usage.as_dict(),
             "config": config.build.model_dump(),

@@ -97,22 +97,35 @@ def keyphrases(groups: Sequence[Sequence[str]], top: int = 8, min_support: int =
     return out
 
 
-def name_problem(name: str, description: str, evidence: GroupEvidence, siblings: Sequence[str]) -> str | None:
+@dataclass(frozen=True)
+class NameProblem:
+    """Why a proposed name cannot stand for its group: a kind to count by, and the message the architect is shown."""
+
+    kind: str  # too_long | repeats_sibling | copies_title | unsupported | repeats_item_text
+    message: str
+
+
+def name_problem(name: str, description: str, evidence: GroupEvidence, siblings: Sequence[str]) -> NameProblem | None:
     """Why a proposed name (and its description) cannot stand for the group; None when it can."""
     words = name.split()
     if len(words) > MAX_NAME_WORDS:
-        return f"the name has {len(words)} words; use at most {MAX_NAME_WORDS}"
+        return NameProblem("too_long", f"the name has {len(words)} words; use at most {MAX_NAME_WORDS}")
     if sibling := repeated_sibling(name, siblings):
-        return f"the name repeats the sibling category {sibling!r}"
+        return NameProblem("repeats_sibling", f"the name repeats the sibling category {sibling!r}")
     if title := copied_titles([name], evidence.texts)[0]:
-        return f"the name copies the title of one item ({title!r}); name what the items share"
+        return NameProblem(
+            "copies_title", f"the name copies the title of one item ({title!r}); name what the items share"
+        )
     folded = name.casefold()
     content = [w for w in _WORD.findall(folded) if w not in ENGLISH_STOP_WORDS]
     if not any(evidence.supported(w) for w in content):
-        return f"the name is not supported by the group's keyphrases ({', '.join(evidence.keyphrases[:5])})"
+        return NameProblem(
+            "unsupported",
+            f"the name is not supported by the group's keyphrases ({', '.join(evidence.keyphrases[:5])})",
+        )
     span = _shared_span(f"{name} {description}", evidence.texts)
     if span:
-        return f"the name or description repeats one item's text ({span!r})"
+        return NameProblem("repeats_item_text", f"the name or description repeats one item's text ({span!r})")
     return None
 
 

@@ -239,11 +239,12 @@ def _grouped_children(
             if named[k] is not None or proposal is None:
                 continue
             problem = name_problem(proposal.name, proposal.description, evidence[k], taken())
-            ctx.log("naming", node=node, group=k, attempt=attempt, name=proposal.name, problem=problem)
+            ctx.log("naming", node=node, group=k, attempt=attempt, name=proposal.name,
+                    problem=problem and problem.message, problem_kind=problem and problem.kind)  # fmt: skip
             if problem is None:
                 named[k] = proposal.descriptor()
             else:
-                reasons[k] = problem
+                reasons[k] = problem.message
     for k in range(len(groups)):
         if named[k] is None:
             name = fallback_name(evidence[k], taken())

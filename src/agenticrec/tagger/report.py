@@ -113,6 +113,7 @@ def compute_report(run_dir: Path) -> dict[str, Any]:
         "invalid_proposals": sum(not p["valid"] for p in proposals),
         "approval_rate": _share(sum(d["approved"] for d in decisions), len(decisions)),
         "naming": build_summary.get("naming"),
+        "name_failures": build_summary.get("name_failures"),
         "unbalanced_splits": build_summary.get("unbalanced_splits"),
         "flagged_items": build_summary.get("flagged_items", []),
         "build_per_item": _costs(build_summary or None),
@@ -143,6 +144,13 @@ def format_figure(value: Any) -> str:
     return str(value)
 
 
+def name_failure_lines(failures: dict[str, dict[str, Any]] | None) -> list[str] | None:
+    """Each kind of name-check failure as 'kind: count, e.g. "name" (message)'."""
+    if not failures:
+        return None
+    return [f"{kind}: {f['count']}, e.g. {f['example']!r} ({f['problem']})" for kind, f in failures.items()]
+
+
 def key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, formatted value) of the figures shown in the terminal and in the HTML table."""
     spread = report.get("items_per_descriptor")
@@ -169,6 +177,7 @@ def key_figures(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("routed vs labelled child shares: largest gap", report.get("largest_share_gap")),
         ("nodes routed again to follow the labelled shares", report.get("rebalanced_nodes")),
         ("names: checked / rejected / keyphrase fallbacks / groups dropped", report.get("naming")),
+        ("rejected names by reason (count, first example)", name_failure_lines(report.get("name_failures"))),
         ("unbalanced splits", report.get("unbalanced_splits")),
         ("items flagged as instruction-like (never naming evidence)", report.get("flagged_items")),
     ]
