@@ -119,3 +119,34 @@ def pull(
         raise typer.BadParameter(str(err), param_hint="NAME") from None
     Console(stderr=True).print(f"verified {path}; put this in your run config:")
     print(config_snippet(path))
+
+
+@app.command()
+def finetune(
+    examples: Path = typer.Argument(help="curated examples, JSONL: task, item, messages, answer"),
+    out: Path = typer.Option(..., "--out", help="folder for the splits, the checkpoint and model.gguf"),
+    base: Path | None = typer.Option(None, help="GGUF to start from (default: the embedded SmolLM2-135M)"),
+    settings: list[str] = typer.Option([], "--set", help="a fine-tuning setting, e.g. --set epochs=3 --set rank=16"),
+) -> None:
+    """LoRA-fine-tune the embedded model on curated examples on the CPU (resumable), merge the adapter and write a
+    GGUF the embedded backend loads (kept only if llama.cpp's logits on it match PyTorch's)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from agenticrec.errors import AgenticRecError
+    from agenticrec.finetune.config import FinetuneConfig
+    from agenticrec.finetune.run import run_finetune
+    from agenticrec.llm.backends.embedded import default_model_path
+
+    pairs = [s.partition("=") for s in settings]
+    if bad := [s for s, (_, eq, _) in zip(settings, pairs) if not eq]:
+        raise typer.BadParameter(f"expected key=value, got {bad[0]!r}", param_hint="--set")
+    try:
+        config = FinetuneConfig.model_validate({key: yaml.safe_load(value) for key, _, value in pairs})
+        summary = run_finetune(examples, out, base or default_model_path(), config)
+    except ValidationError as err:
+        raise typer.BadParameter(str(err), param_hint="--set") from None
+    except AgenticRecError as err:
+        Console(stderr=True).print(f"[red]error:[/] {err}")
+        raise typer.Exit(1) from None
+    print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))

@@ -1,0 +1,70 @@
+"""Fine-tuning the embedded SmolLM2 on the CPU: examples and their item splits, then a few LoRA steps, the merged
+GGUF checked against PyTorch's logits, loaded by the embedded backend, and a rerun that resumes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agenticrec.errors import DataError
+from agenticrec.finetune.config import FinetuneConfig
+from agenticrec.finetune.examples import Example, in_curriculum, read_examples, split_by_item
+from agenticrec.finetune.run import MODEL, run_finetune
+from agenticrec.llm import LLMClient, LLMConfig
+from agenticrec.llm.backends.embedded import default_model_path
+
+pytest.importorskip("peft")
+pytest.importorskip("gguf")
+
+SHADES = ["ruby", "coral", "plum", "rose", "berry", "brick", "wine", "peach", "nude", "cherry", "mauve", "scarlet"]
+
+
+def example(k: int, task: str = "choice") -> dict:
+    shade = SHADES[k % len(SHADES)]
+    question = f"Item: {shade} matte lipstick no. {k}. Which category fits it: Makeup, Hair Care or Skin Care?"
+    return {"task": task, "item": f"lip-{k}", "messages": [{"role": "user", "content": question}], "answer": "Makeup"}
+
+
+def write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_examples_are_validated_and_split_by_item(tmp_path: Path) -> None:
+    rows = [example(k) for k in range(40)] + [example(k) | {"task": "naming"} for k in range(40)]
+    examples = read_examples(write(tmp_path / "ok.jsonl", rows))
+    splits = split_by_item(examples, valid=0.2, test=0.2)
+    items = {name: {e.item for e in split} for name, split in splits.items()}
+    assert sum(len(s) for s in splits.values()) == 80 and all(items.values())
+    assert not (items["train"] & items["valid"] or items["train"] & items["test"] or items["valid"] & items["test"])
+    assert [e.task for e in in_curriculum([Example.model_validate(r) for r in rows[::-1]])][:40] == ["choice"] * 40
+    with pytest.raises(DataError, match=r"bad\.jsonl:2: not an example"):
+        read_examples(write(tmp_path / "bad.jsonl", [example(0), {"task": "choice", "item": "x"}]))
+    with pytest.raises(DataError, match="no examples"):
+        read_examples(write(tmp_path / "empty.jsonl", []))
+
+
+@pytest.mark.slow
+def test_lora_steps_merge_into_a_gguf_the_engine_loads(tmp_path: Path) -> None:
+    data = write(tmp_path / "examples.jsonl", [example(k) for k in range(24)])
+    config = FinetuneConfig(rank=2, alpha=4, targets=["q_proj", "v_proj"], lr=3e-3, epochs=1, batch_size=4,
+                            valid_share=0.2, test_share=0.2, threads=2)  # fmt: skip
+    out = tmp_path / "tuned"
+    summary = run_finetune(data, out, default_model_path(), config)
+    assert summary["layers_replaced"] == 2 * 30  # q and v of SmolLM2's 30 blocks
+    assert summary["train_loss_last"] < summary["train_loss_first"]
+    assert summary["valid_loss_after"] < summary["valid_loss_before"]
+    gap, base_gap = summary["logit_gap"], summary["base_logit_gap"]
+    assert gap["top1_agreement"] >= 0.9 and gap["mean_abs"] <= 2 * base_gap["mean_abs"]
+    assert sum(summary["examples"].values()) == 24 and (out / "test.jsonl").is_file()
+
+    llm = LLMConfig.model_validate({"backends": {"smollm2": {"kind": "embedded", "model_path": str(out / MODEL)}},
+                                    "progress": False})  # fmt: skip
+    with LLMClient(llm) as client:
+        picks = client.choose("annotator", [example(99)["messages"]], [["Makeup", "Hair Care", "Skin Care"]])
+    assert picks[0].index == 0
+
+    again = run_finetune(data, out, default_model_path(), config)  # the checkpoint holds every step
+    assert again["resumed_at_step"] == again["steps"] == summary["steps"]
