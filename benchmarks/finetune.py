@@ -10,6 +10,9 @@ scores): pick an item's level-3 category among the children of its level-2 categ
 3. evaluate on catalogues no example came from (Sports, Scientific): choice accuracy of the base SmolLM2, the tuned
    one and the teacher, beside random and majority-sibling baselines, on the same seeded items.
 
+An item is shown by its text fields without its category (title and brand; Sports has no titles: brand and
+IDGenRec's generated keywords, which share a word with the category path for about 60% of items, SOURCE.md).
+
     .venv/bin/python benchmarks/finetune.py --teacher-items 1500 --eval-items 300 --threads 1
 
 Every LLM call is cached in RUNS/<model>/llm.sqlite, so a rerun pays nothing. Writes benchmarks/results/finetune.json
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from agenticrec.data import load_dataset
+from agenticrec.data.dataset import present
 from agenticrec.finetune.config import FinetuneConfig
 from agenticrec.finetune.examples import Example
 from agenticrec.finetune.run import MODEL, run_finetune
@@ -65,7 +69,9 @@ def choices(dataset_name: str, n: int, seed: int) -> tuple[list[Choice], dict[st
     for path in paths:
         if len(path) >= 3:
             children[path[1]].add(path[2])
-    texts, ids = dataset.item_texts(), dataset.item_ids()
+    fields = [f for f in dataset.text_fields if f != dataset.category_field]  # the label never in the prompt
+    texts = ["; ".join(f"{f}: {row[f]}" for f in fields if present(row[f])) for _, row in dataset.items.iterrows()]
+    ids = dataset.item_ids()
     eligible = [i for i, path in enumerate(paths) if len(path) >= 3 and len(children[path[1]]) >= 2]
     chosen = sorted(random.Random(seed).sample(eligible, min(n, len(eligible))))
     prior: dict[str, Counter[str]] = defaultdict(Counter)
