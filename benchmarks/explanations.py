@@ -2,12 +2,14 @@
 closest to each mined interest, the judge's pass rates on a sample, the share naming an attribute the item text lacks,
 and the request-time lookup's latency.
 
-    .venv/bin/python benchmarks/explanations.py --llm qwen-1.5b --judge-pairs 60 \
-        --set llm.backends.qwen15.grammar=false llm.roles.judge.choice=score
+    .venv/bin/python benchmarks/explanations.py --llm qwen-1.5b --judge-pairs 200 \
+        --runs grounded=RUN similarity=RUN_SIMILARITY --set llm.backends.qwen15.n_threads=1
 
-Needs the intent run of benchmarks/intent.py (runs/intent-amazon-beauty-<model>, its mined interests); a re-run
-replays finished calls from the ledger. Writes benchmarks/results/explanations.json and the BENCHMARKS.md section
-"explanations".
+Each run is an intent run with mined interests (`agenticrec intent compress` and `mine`; default
+runs/intent-amazon-beauty-<model>, benchmarks/intent.py) explained in one `intent.explain_mode` (grounded: the LLM
+picks one of the item's own phrases; similarity: the closest phrase, no LLM; free: written notes); the first is the
+headline, the others are compared with it on the same judge. A re-run replays finished calls from the ledger.
+Writes benchmarks/results/explanations.json and the BENCHMARKS.md section "explanations".
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,27 +45,34 @@ def lookup_ms(run_dir: Path, seed: int) -> float:
     return (time.perf_counter() - started) * 1000 / LOOKUPS
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--llm", default=None, help="LLM preset (qwen-1.5b); default: the embedded SmolLM2")
-    parser.add_argument("--judge-pairs", type=int, default=300)
-    parser.add_argument("--set", dest="overrides", nargs="*", default=[])
-    args = parser.parse_args()
-    model = MODEL_TAGS[args.llm]
-    run_dir = Path(f"runs/intent-amazon-beauty-{model}")
-    config = load_config(
-        None,
-        [f"run_dir={run_dir}", "seed=0", f"intent.explain_judge_pairs={args.judge_pairs}", *args.overrides],
-        data="amazon-beauty",
-        llm=args.llm,
-    )
+def explain(mode: str, run_dir: Path, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """Explain and judge one run in one mode: the judge's figures, the LLM usage and the run's config."""
+    overrides = [f"run_dir={run_dir}", "seed=0", f"intent.explain_judge_pairs={args.judge_pairs}",
+                 f"intent.explain_mode={mode}", *args.overrides]  # fmt: skip
+    config = load_config(None, overrides, data="amazon-beauty", llm=args.llm)
     dataset = config.data.load()
-    started = time.perf_counter()
     with LLMClient(config.llm, run_dir) as client:
         run_explain(dataset, config.intent, client, run_dir, config.seed)
         result = run_explain_judge(dataset, config.intent, config.judge, client, run_dir, config.seed)
         calls = client.usage.as_dict()
     result["lookup_ms"] = lookup_ms(run_dir, config.seed)
+    return result, calls, config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--llm", default=None, help="LLM preset (qwen-1.5b); default: the embedded SmolLM2")
+    parser.add_argument("--judge-pairs", type=int, default=300)
+    parser.add_argument("--runs", nargs="*", default=[], metavar="MODE=RUN", help="explain mode and intent run")
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[])
+    args = parser.parse_args()
+    model = MODEL_TAGS[args.llm]
+    runs = {mode: Path(run) for mode, _, run in (r.partition("=") for r in args.runs)}
+    runs = runs or {"grounded": Path(f"runs/intent-amazon-beauty-{model}")}
+    started = time.perf_counter()
+    results = {mode: explain(mode, run_dir, args) for mode, run_dir in runs.items()}
+    headline, (result, calls, config) = next(iter(runs)), next(iter(results.values()))
+    run_dir = runs[headline]
     table = artifacts.read_table(run_dir, artifacts.EXPLANATIONS)
     examples = table.sample(min(8, len(table)), random_state=0)[
         ["interest", "item", "explanation", "absent_attributes"]
@@ -76,14 +86,18 @@ def main() -> None:
         "absent_attribute_rate_judge": result["absent_attribute_rate_judge"],
         "factual_pass": result["factual_pass"],
         "concise_pass": result["concise_pass"],
+        "pick_is_closest_share": result.get("pick_is_closest_share"),
         "lookup_ms": result["lookup_ms"],
         "pairs_explained": result["explained"],
         "pairs_judged": result["judged_pairs"],
         "words_mean": result["words_mean"],
-        "wall_minutes": (time.perf_counter() - started) / 60,
     }
+    for mode, (other, _, _) in list(results.items())[1:]:
+        summary |= {f"{key}_{mode}": other[key] for key in ("relevant_pass", "factual_pass", "absent_attribute_rate")}
+    summary["wall_minutes"] = (time.perf_counter() - started) / 60
     protocol = {
-        "data": f"Amazon Beauty, the mined interests of {run_dir} (benchmarks/intent.py, {model})",
+        "data": f"Amazon Beauty, the mined interests of {run_dir}; explain modes: "
+        + ", ".join(f"{mode} ({path})" for mode, path in runs.items()),
         "pairs": f"per distinct interest, the {config.intent.explain_items} items whose MiniLM text embedding is "
         "closest to the interest name, its evidence left out",
         "judge": f"{model}, option scoring, {result['judged_pairs']} seeded pairs per criterion",
@@ -91,7 +105,8 @@ def main() -> None:
         "lookup": f"mean of {LOOKUPS} (sampled user, explained item) lookups, one process, no LLM or encoder call",
     }
     examples_rows = json.loads(examples.to_json(orient="records"))
-    save("explanations", result, protocol, summary=summary, llm_calls=calls, examples=examples_rows)
+    save("explanations", {mode: r for mode, (r, _, _) in results.items()}, protocol, summary=summary,
+         llm_calls=calls, examples=examples_rows)  # fmt: skip
     info = machine()
     lines = [
         "## Explanations (RecGPT §2.4)",
