@@ -13,7 +13,7 @@ import pytest
 from agenticrec.errors import ConfigError
 from agenticrec.intent import artifacts
 from agenticrec.intent.defects import VAGUE_INTERESTS
-from agenticrec.intent.judging import AGREEMENT, judge_dir, run_curate, run_judge
+from agenticrec.intent.judging import AGREEMENT, judge_dir, recalibrate, run_curate, run_judge
 from agenticrec.intent.report import write_report
 from agenticrec.intent.retrieval import tar_with_predicted_tags
 from agenticrec.intent.stage import run_compress, run_evaluate, run_mine, run_tags
@@ -124,6 +124,7 @@ def test_intent_stage_end_to_end(config: RunConfig) -> None:
     # 6 cases per criterion are far too few labels to calibrate on: every criterion says so instead of a kappa
     assert all("fewer than 20 labels" in m["refused"] for m in judged["calibrated"].values())
     assert judged["summary"]["judge_criteria_refused"] == len(judged["calibrated"])
+    assert recalibrate(run_dir, config.seed)["calibrated"] == judged["calibrated"]  # from the stored cases, no LLM
 
     records = [
         json.loads(line) for line in (artifacts.intent_dir(run_dir) / artifacts.CURATED).read_text().splitlines()

@@ -161,6 +161,26 @@ def judge_run(cfg: RunConfig, fresh: bool) -> None:
     Console().print(f"wrote {judge_dir(cfg.run_dir) / AGREEMENT}")
 
 
+@judge_app.command("calibrate")
+def judge_calibrate(
+    run_dir: Path = RunDirArgument, seed: int = typer.Option(0, help="the development split's seed")
+) -> None:
+    """Fit the judge's calibration on labels again from the judged cases (no LLM call); updates agreement.json."""
+    from agenticrec.intent.judging import recalibrate
+
+    result = recalibrate(run_dir, seed)
+    table = Table("criterion", "held-out kappa", "judge only", "lexical only", "usable", title="calibrated judge")
+    for name, m in result["calibrated"].items():
+        cells = [m.get(k) for k in ("kappa", "kappa_judge_only", "kappa_lexical_only")]
+        table.add_row(
+            name, *("-" if c is None else f"{c:.3f}" for c in cells), "refused" if "refused" in m else str(m["usable"])
+        )
+    Console().print(table)
+    for name, m in result["calibrated"].items():
+        if "refused" in m:
+            Console().print(f"{name}: {m['refused']}")
+
+
 @judge_app.command("label")
 def judge_label(
     run_dir: Path = RunDirArgument,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,11 @@ CASES = "cases.parquet"  # the constructed set with labels and verdicts
 AGREEMENT = "agreement.json"
 LABELS = "labels.sqlite"
 HUMAN_AGREEMENT = "human_agreement.json"
+CALIBRATION = (
+    "per criterion, logistic regression on the yes/no log-odds of the case and of its content-free version, plus the "
+    "criterion's lexical check where it has one (then also fitted on each alone), fitted on a stratified half of the "
+    "labelled cases (seed {seed}), kappa on the other half"
+)
 TAG_CRITERIA = ("tag.plausible_need", "tag.not_title", "tag.not_history")
 
 
@@ -87,10 +93,7 @@ def run_judge(
         "summary": summarise(per_criterion) | calibration.summarise(calibrated),
         "criteria": per_criterion,
         "calibrated": calibrated,
-        "calibration": "per criterion, logistic regression on the yes/no log-odds of the case and of its content-free "
-        "version, plus the criterion's lexical check where it has one (then also fitted on each alone), fitted on a "
-        f"stratified half of the labelled cases (seed {seed}), kappa on the other half"
-        + (f"; not fitted: {unscored}" if unscored else ""),
+        "calibration": CALIBRATION.format(seed=seed) + (f"; not fitted: {unscored}" if unscored else ""),
         "cases": len(cases),
         "failed_calls": sum(v is None for v in verdicts),
         "labels": "by construction: real outputs pass, controlled defects fail (see intent/defects.py)",
@@ -98,6 +101,23 @@ def run_judge(
         "wall_seconds": time.perf_counter() - started,
         "llm": client.usage.as_dict(),
     }
+    write_json(judge_dir(run_dir) / AGREEMENT, result)
+    return result
+
+
+def recalibrate(run_dir: Path, seed: int) -> dict[str, Any]:
+    """Fit the calibration again on the judged cases (their labels and stored log-odds; no LLM call) and update
+    agreement.json, e.g. after the calibration's features changed."""
+    frame = judged_cases(run_dir)
+    scores = [
+        None if pd.isna(a) or pd.isna(b) else (float(a), float(b))
+        for a, b in zip(frame["log_odds"], frame["log_odds_content_free"])
+    ]
+    calibrated = calibration.calibrate(from_frame(frame), scores, seed)
+    result = json.loads((judge_dir(run_dir) / AGREEMENT).read_text())
+    result["calibrated"] = calibrated
+    result["summary"] |= calibration.summarise(calibrated)
+    result["calibration"] = CALIBRATION.format(seed=seed)
     write_json(judge_dir(run_dir) / AGREEMENT, result)
     return result
 
