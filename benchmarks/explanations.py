@@ -8,7 +8,8 @@ and the request-time lookup's latency.
 Each run is an intent run with mined interests (`agenticrec intent compress` and `mine`; default
 runs/intent-amazon-beauty-<model>, benchmarks/intent.py) explained in one `intent.explain_mode` (grounded: the LLM
 picks one of the item's own phrases; similarity: the closest phrase, no LLM; free: written notes); the first is the
-headline, the others are compared with it on the same judge. A re-run replays finished calls from the ledger.
+headline, the others are compared with it on the same judge, raw and calibrated on the labelled cases of
+--calibration-run (`judge run`; default the first run). A re-run replays finished calls from the ledger.
 Writes benchmarks/results/explanations.json and the BENCHMARKS.md section "explanations".
 """
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from agenticrec.intent import artifacts
 from agenticrec.intent.explanations import ExplanationLookup, run_explain, run_explain_judge
+from agenticrec.intent.judging import calibrated_judges
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import load_config
 from common import command, machine, save, update_section
@@ -51,9 +53,10 @@ def explain(mode: str, run_dir: Path, args: argparse.Namespace) -> tuple[dict[st
                  f"intent.explain_mode={mode}", *args.overrides]  # fmt: skip
     config = load_config(None, overrides, data="amazon-beauty", llm=args.llm)
     dataset = config.data.load()
+    calibrated = calibrated_judges(args.calibration_run or run_dir, config.seed)
     with LLMClient(config.llm, run_dir) as client:
         run_explain(dataset, config.intent, client, run_dir, config.seed)
-        result = run_explain_judge(dataset, config.intent, config.judge, client, run_dir, config.seed)
+        result = run_explain_judge(dataset, config.intent, config.judge, client, run_dir, config.seed, calibrated)
         calls = client.usage.as_dict()
     result["lookup_ms"] = lookup_ms(run_dir, config.seed)
     return result, calls, config
@@ -64,6 +67,7 @@ def main() -> None:
     parser.add_argument("--llm", default=None, help="LLM preset (qwen-1.5b); default: the embedded SmolLM2")
     parser.add_argument("--judge-pairs", type=int, default=300)
     parser.add_argument("--runs", nargs="*", default=[], metavar="MODE=RUN", help="explain mode and intent run")
+    parser.add_argument("--calibration-run", type=Path, help="the run whose judged cases calibrate the judge")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[])
     args = parser.parse_args()
     model = MODEL_TAGS[args.llm]
@@ -87,13 +91,15 @@ def main() -> None:
         "factual_pass": result["factual_pass"],
         "concise_pass": result["concise_pass"],
         "pick_is_closest_share": result.get("pick_is_closest_share"),
+        "relevant_pass_calibrated": result.get("relevant_pass_calibrated"),
         "lookup_ms": result["lookup_ms"],
         "pairs_explained": result["explained"],
         "pairs_judged": result["judged_pairs"],
         "words_mean": result["words_mean"],
     }
     for mode, (other, _, _) in list(results.items())[1:]:
-        summary |= {f"{key}_{mode}": other[key] for key in ("relevant_pass", "factual_pass", "absent_attribute_rate")}
+        keys = ("relevant_pass", "relevant_pass_calibrated", "factual_pass", "absent_attribute_rate")
+        summary |= {f"{key}_{mode}": other.get(key) for key in keys}
     summary["wall_minutes"] = (time.perf_counter() - started) / 60
     protocol = {
         "data": f"Amazon Beauty, the mined interests of {run_dir}; explain modes: "

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agenticrec.judge import JudgeCase, agreement
-from agenticrec.judge.calibration import calibrate, summarise
+from agenticrec.judge.calibration import calibrate, summarise, usable_judges
 from agenticrec.judge.cases import from_frame, to_frame
 from agenticrec.judge.labels import LabelStore, case_key
 from agenticrec.judge.lexical import CHECKS
@@ -97,6 +97,20 @@ def test_calibration_weighs_a_lexical_check_beside_the_judge_and_measures_each_a
     summary = summarise({"explanation.concise": fitted})
     assert summary["judge_kappa_heldout_mean_judge_only"] == fitted["kappa_judge_only"]
     assert summary["judge_kappa_heldout_mean_lexical_only"] == fitted["kappa_lexical_only"]
+
+
+def test_a_usable_calibrated_criterion_judges_new_cases():
+    rng = np.random.default_rng(4)
+    labels = [bool(k % 2) for k in range(120)]
+    short, padded = "Fits your interest in lip care: a tinted balm.", " It is one you will reach for again" * 6
+    cases = [JudgeCase("explanation.concise", {"explanation": short + ("" if y else padded)}, y) for y in labels]
+    cases += [JudgeCase("tag.plausible_need", {"tag": "lip balm"}, y) for y in labels]  # a noise judge: not usable
+    noise = [(float(a), float(b)) for a, b in rng.normal(size=(240, 2))]
+    judges = usable_judges(cases, noise, seed=0)
+    assert set(judges) == {"explanation.concise"}
+    concise = judges["explanation.concise"]
+    assert concise.passes(JudgeCase("explanation.concise", {"explanation": short}), (0.0, 0.0))
+    assert not concise.passes(JudgeCase("explanation.concise", {"explanation": short + padded}), (0.0, 0.0))
 
 
 def test_lexical_checks_read_the_case_fields():

@@ -78,12 +78,15 @@ class RecGPT(ConfiguredRun):
     def explain(self, judge: bool = True, fresh: bool = False) -> dict[str, Any]:
         """The offline (interest, item, explanation) table; with ``judge``, a judged sample (`explain build`)."""
         from agenticrec.intent.explanations import run_explain, run_explain_judge
+        from agenticrec.intent.judging import calibrated_judges
 
         cfg = self.config
         with self.stage("explain build", fresh) as run:
             summary = run_explain(run.dataset, cfg.intent, run.llm, cfg.run_dir, cfg.seed)
             if judge and cfg.intent.explain_judge_pairs:
-                summary = run_explain_judge(run.dataset, cfg.intent, cfg.judge, run.llm, cfg.run_dir, cfg.seed)
+                calibrated = calibrated_judges(cfg.judge.calibration_run or cfg.run_dir, cfg.seed)
+                summary = run_explain_judge(run.dataset, cfg.intent, cfg.judge, run.llm, cfg.run_dir, cfg.seed,
+                                            calibrated)  # fmt: skip
         return summary
 
     def explanation(self, user: str, item: str) -> Explained | None:

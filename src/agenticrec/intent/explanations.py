@@ -29,12 +29,22 @@ from agenticrec.intent import artifacts
 from agenticrec.intent.config import EXPLAINER, IntentConfig
 from agenticrec.intent.mining import interest_key
 from agenticrec.io import write_json
+from agenticrec.judge.calibration import Calibrated
 from agenticrec.judge.cases import JudgeCase
 from agenticrec.judge.claims import absent_attributes
 from agenticrec.judge.config import JudgeConfig
 from agenticrec.judge.criteria import CRITERIA
-from agenticrec.judge.verdicts import judge
-from agenticrec.llm import LLMClient, LLMResult, Message, chat, load_prompt, quote_data, short_answer
+from agenticrec.judge.verdicts import judge, log_odds
+from agenticrec.llm import (
+    LLMClient,
+    LLMResult,
+    Message,
+    ScoringUnsupported,
+    chat,
+    load_prompt,
+    quote_data,
+    short_answer,
+)
 
 TOKENS_PER_WORD = 2  # generation budget per allowed word (explanations are cut to the word limit afterwards)
 PHRASE_BREAK = re.compile(r"\s*(?:[,;|>/]|\s-\s)\s*")
@@ -239,10 +249,17 @@ def run_explain(dataset: Dataset, config: IntentConfig, client: LLMClient, run_d
 
 
 def run_explain_judge(
-    dataset: Dataset, config: IntentConfig, judge_config: JudgeConfig, client: LLMClient, run_dir: Path, seed: int
+    dataset: Dataset,
+    config: IntentConfig,
+    judge_config: JudgeConfig,
+    client: LLMClient,
+    run_dir: Path,
+    seed: int,
+    calibrated: dict[str, Calibrated] | None = None,
 ) -> dict[str, Any]:
-    """The judge's pass rate per explanation criterion on a seeded sample of ``explain_judge_pairs`` pairs; added to
-    explanations.json."""
+    """The judge's pass rate per explanation criterion on a seeded sample of ``explain_judge_pairs`` pairs, and
+    with ``calibrated`` (criteria fitted on labels, `judge run`) each usable criterion's calibrated pass rate
+    (``<name>_pass_calibrated``); added to explanations.json."""
     table = artifacts.read_table(run_dir, artifacts.EXPLANATIONS)
     sample = table.sample(min(config.explain_judge_pairs, len(table)), random_state=seed) if len(table) else table
     criteria = [key for key, c in CRITERIA.items() if c.task == "explanation"]
@@ -264,6 +281,15 @@ def run_explain_judge(
     for criterion in criteria:
         answered = [v for c, v in zip(cases, verdicts) if c.criterion == criterion and v is not None]
         passes[f"{criterion.split('.')[1]}_pass"] = sum(answered) / len(answered) if answered else None
+    if calibrated and (fitted := [c for c in criteria if c in calibrated]):
+        try:
+            scores = log_odds(client, cases, judge_config.max_chars)
+        except ScoringUnsupported:
+            scores = [None] * len(cases)
+        for criterion in fitted:
+            answered = [calibrated[criterion].passes(c, sc) for c, sc in zip(cases, scores)
+                        if c.criterion == criterion and sc is not None]  # fmt: skip
+            passes[f"{criterion.split('.')[1]}_pass_calibrated"] = sum(answered) / len(answered) if answered else None
     summary = artifacts.read_json(run_dir, artifacts.EXPLAINING) | {
         "judged_pairs": len(sample),
         "failed_verdicts": sum(v is None for v in verdicts),

@@ -105,21 +105,33 @@ def run_judge(
     return result
 
 
-def recalibrate(run_dir: Path, seed: int) -> dict[str, Any]:
-    """Fit the calibration again on the judged cases (their labels and stored log-odds; no LLM call) and update
-    agreement.json, e.g. after the calibration's features changed."""
+def stored_cases(run_dir: Path) -> tuple[list[JudgeCase], list[tuple[float, float] | None]]:
+    """The judged cases of a run and their stored log-odds (None where a case has none)."""
     frame = judged_cases(run_dir)
     scores = [
         None if pd.isna(a) or pd.isna(b) else (float(a), float(b))
         for a, b in zip(frame["log_odds"], frame["log_odds_content_free"])
     ]
-    calibrated = calibration.calibrate(from_frame(frame), scores, seed)
+    return from_frame(frame), scores
+
+
+def recalibrate(run_dir: Path, seed: int) -> dict[str, Any]:
+    """Fit the calibration again on the judged cases (their labels and stored log-odds; no LLM call) and update
+    agreement.json, e.g. after the calibration's features changed."""
+    calibrated = calibration.calibrate(*stored_cases(run_dir), seed)
     result = json.loads((judge_dir(run_dir) / AGREEMENT).read_text())
     result["calibrated"] = calibrated
     result["summary"] |= calibration.summarise(calibrated)
     result["calibration"] = CALIBRATION.format(seed=seed)
     write_json(judge_dir(run_dir) / AGREEMENT, result)
     return result
+
+
+def calibrated_judges(run_dir: Path, seed: int) -> dict[str, calibration.Calibrated]:
+    """The usable calibrated criteria of a run's judged cases; none when the run has no judged cases."""
+    if not (judge_dir(run_dir) / CASES).is_file():
+        return {}
+    return calibration.usable_judges(*stored_cases(run_dir), seed)
 
 
 def judged_cases(run_dir: Path) -> pd.DataFrame:

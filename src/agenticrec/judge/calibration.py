@@ -12,6 +12,7 @@ alone, on the same split, so what the LLM adds to the check is measured, not ass
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,44 +41,70 @@ def fit(criterion: str, x: np.ndarray, y: np.ndarray, dev: np.ndarray, held: np.
     return model, agreement([criterion] * len(held), y[held].tolist(), predicted)[criterion]
 
 
+@dataclass(frozen=True)
+class Calibrated:
+    """One criterion's fitted model: whether a case passes, from the judge's log-odds (and the lexical check)."""
+
+    criterion: str
+    model: Any
+
+    def passes(self, case: JudgeCase, score: tuple[float, float]) -> bool:
+        check = CHECKS.get(self.criterion)
+        x = [*score, check(case.fields)] if check else [*score]
+        return bool(self.model.predict(np.array([x], dtype=float))[0])
+
+
+def fit_criterion(
+    criterion: str, cases: Sequence[JudgeCase], scores: Sequence[tuple[float, float] | None], seed: int, holdout: float
+) -> tuple[dict[str, Any], Calibrated | None]:
+    """One criterion's fit on the development split and its agreement on the held-out rest (or why no fit was
+    made), and the fitted model."""
+    rows = [i for i, c in enumerate(cases) if c.criterion == criterion and c.label is not None and scores[i]]
+    y = np.array([bool(cases[i].label) for i in rows])
+    judged = np.array([scores[i] for i in rows], dtype=float).reshape(len(rows), len(JUDGE_FEATURES))
+    counts = {"pass": int(y.sum()), "fail": int(len(y) - y.sum())}
+    dev_share = 1.0 - holdout
+    if min(counts.values()) * dev_share < MIN_PER_CLASS:
+        return {
+            "cases": len(rows),
+            "labels": counts,
+            "refused": f"fewer than {MIN_PER_CLASS} labels per class in the development split "
+            f"({counts['pass']} pass and {counts['fail']} fail cases, {dev_share:.0%} of them for development)",
+        }, None
+    dev, held = train_test_split(np.arange(len(rows)), test_size=holdout, stratify=y, random_state=seed)
+    features: tuple[str, ...] = JUDGE_FEATURES
+    x, kappa = judged, {}
+    if check := CHECKS.get(criterion):
+        lexical = np.array([[check(cases[i].fields)] for i in rows], dtype=float)
+        kappa = {f"kappa_{name}": fit(criterion, alone, y, dev, held)[1]["kappa"]
+                 for name, alone in (("judge_only", judged), ("lexical_only", lexical))}  # fmt: skip
+        features, x = (*JUDGE_FEATURES, LEXICAL), np.hstack([judged, lexical])
+    model, measured = fit(criterion, x, y, dev, held)
+    report = {
+        **measured,
+        **kappa,
+        "development_cases": len(dev),
+        "weights": dict(zip(features, model[-1].coef_[0].round(4).tolist(), strict=True)),
+        "intercept": round(float(model[-1].intercept_[0]), 4),
+        "usable": measured["kappa"] >= USABLE_KAPPA,
+    }
+    return report, Calibrated(criterion, model)
+
+
 def calibrate(
     cases: Sequence[JudgeCase], scores: Sequence[tuple[float, float] | None], seed: int, holdout: float = 0.5
 ) -> dict[str, dict[str, Any]]:
     """Per criterion: the fitted weights and agreement on the held-out split (with the lexical check where the
     criterion has one, and ``kappa_judge_only`` / ``kappa_lexical_only`` beside it), or why no fit was made."""
-    out: dict[str, dict[str, Any]] = {}
-    for criterion in sorted({c.criterion for c in cases}):
-        rows = [i for i, c in enumerate(cases) if c.criterion == criterion and c.label is not None and scores[i]]
-        y = np.array([bool(cases[i].label) for i in rows])
-        judged = np.array([scores[i] for i in rows], dtype=float).reshape(len(rows), len(JUDGE_FEATURES))
-        counts = {"pass": int(y.sum()), "fail": int(len(y) - y.sum())}
-        dev_share = 1.0 - holdout
-        if min(counts.values()) * dev_share < MIN_PER_CLASS:
-            out[criterion] = {
-                "cases": len(rows),
-                "labels": counts,
-                "refused": f"fewer than {MIN_PER_CLASS} labels per class in the development split "
-                f"({counts['pass']} pass and {counts['fail']} fail cases, {dev_share:.0%} of them for development)",
-            }
-            continue
-        dev, held = train_test_split(np.arange(len(rows)), test_size=holdout, stratify=y, random_state=seed)
-        features: tuple[str, ...] = JUDGE_FEATURES
-        x, kappa = judged, {}
-        if check := CHECKS.get(criterion):
-            lexical = np.array([[check(cases[i].fields)] for i in rows], dtype=float)
-            kappa = {f"kappa_{name}": fit(criterion, alone, y, dev, held)[1]["kappa"]
-                     for name, alone in (("judge_only", judged), ("lexical_only", lexical))}  # fmt: skip
-            features, x = (*JUDGE_FEATURES, LEXICAL), np.hstack([judged, lexical])
-        model, measured = fit(criterion, x, y, dev, held)
-        out[criterion] = {
-            **measured,
-            **kappa,
-            "development_cases": len(dev),
-            "weights": dict(zip(features, model[-1].coef_[0].round(4).tolist(), strict=True)),
-            "intercept": round(float(model[-1].intercept_[0]), 4),
-            "usable": measured["kappa"] >= USABLE_KAPPA,
-        }
-    return out
+    return {c: fit_criterion(c, cases, scores, seed, holdout)[0] for c in sorted({c.criterion for c in cases})}
+
+
+def usable_judges(
+    cases: Sequence[JudgeCase], scores: Sequence[tuple[float, float] | None], seed: int, holdout: float = 0.5
+) -> dict[str, Calibrated]:
+    """The fitted model of every criterion whose held-out kappa makes it usable (the same fit as `calibrate`)."""
+    fitted = {c: fit_criterion(c, cases, scores, seed, holdout) for c in sorted({c.criterion for c in cases})}
+    return {c: model for c, (report, model) in fitted.items() if model is not None and report["usable"]}
 
 
 def summarise(calibrated: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from agenticrec.config import Section
@@ -18,3 +20,8 @@ class JudgeConfig(Section):
         "20 of each in the development half that the calibration on labels needs)",
     )
     max_chars: int = Field(600, ge=50, description="item and history text in a judge prompt is cut to this length")
+    calibration_run: Path | None = Field(
+        None,
+        description="explain build: a run whose judged cases (`judge run`) calibrate the judge of explanations; "
+        "default this run, when it has them",
+    )
