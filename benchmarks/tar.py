@@ -250,7 +250,13 @@ def markdown(name: str, results: dict[str, list[dict[str, Any]]], command: str, 
     variant = [o for o in overrides if o.startswith("model.")]
     seeds = sorted({r["runs"]["tar"]["seed"] for rows in results.values() for r in rows})
     lines = [
-        "## Tri-tower retrieval (RecGPT TAR)" + (f", {' '.join(variant)}" if variant else ""),
+        "## Tri-tower retrieval (RecGPT TAR)"
+        + (f", {' '.join(variant)}" if variant else "")
+        + (
+            ", fed the hybrid's predicted categories"
+            if any("predicted_tags" in r for rs in results.values() for r in rs)
+            else ""
+        ),
         "",
         f"Command: `{command}`  ",
         f"Machine: {info['cpu']}, {info['cores_available']} cores; {time.strftime('%Y-%m-%d')}  ",
