@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agenticrec.errors import DataError
+from agenticrec.errors import AgenticRecError, DataError
 from agenticrec.finetune.config import FinetuneConfig
 from agenticrec.finetune.examples import Example, in_curriculum, read_examples, split_by_item
 from agenticrec.finetune.run import MODEL, run_finetune
@@ -68,3 +68,5 @@ def test_lora_steps_merge_into_a_gguf_the_engine_loads(tmp_path: Path) -> None:
 
     again = run_finetune(data, out, default_model_path(), config)  # the checkpoint holds every step
     assert again["resumed_at_step"] == again["steps"] == summary["steps"]
+    with pytest.raises(AgenticRecError, match="other examples or settings"):
+        run_finetune(data, out, default_model_path(), config.model_copy(update={"rank": 4}))

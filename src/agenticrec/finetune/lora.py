@@ -3,6 +3,8 @@ answers only, in curriculum order, with seeded shuffling, checkpoints and a resu
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from agenticrec.errors import AgenticRecError
 from agenticrec.finetune.config import FinetuneConfig
 from agenticrec.finetune.examples import CURRICULUM, Example
 
@@ -87,6 +90,27 @@ def mean_loss(model: Any, encoded: list[tuple[list[int], list[int]]], pad: int, 
     return sum(losses) / len(losses)
 
 
+def training_fingerprint(examples: list[Example], config: FinetuneConfig) -> str:
+    """What a checkpoint's steps depend on: the training examples and every setting but threads and checkpointing."""
+    settings = config.model_dump(exclude={"threads", "checkpoint_every"})
+    payload = json.dumps([settings, [e.model_dump() for e in examples]], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def saved_state(out: Path, train_set: list[Example], config: FinetuneConfig) -> dict[str, Any] | None:
+    """The checkpoint in ``out`` to resume from (None if there is none); one trained on other examples or settings
+    is refused."""
+    checkpoint = out / CHECKPOINT
+    if not checkpoint.is_file():
+        return None
+    state: dict[str, Any] = torch.load(checkpoint, weights_only=False)
+    if state.get("fingerprint") != training_fingerprint(train_set, config):
+        raise AgenticRecError(
+            f"{checkpoint} was trained on other examples or settings; delete it or choose another --out"
+        )
+    return state
+
+
 def train(
     model: Any, tokenizer: Any, train_set: list[Example], valid_set: list[Example], config: FinetuneConfig, out: Path
 ) -> tuple[Any, dict[str, Any]]:
@@ -104,9 +128,8 @@ def train(
     valid = [encode(tokenizer, e, config.max_tokens) for e in valid_set]
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     steps, done, losses = schedule(train_set, config), 0, []
-    checkpoint = out / CHECKPOINT
-    if checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=False)
+    checkpoint, fingerprint = out / CHECKPOINT, training_fingerprint(train_set, config)
+    if (state := saved_state(out, train_set, config)) is not None:
         set_peft_model_state_dict(model, state["adapter"])
         optimizer.load_state_dict(state["optimizer"])
         done, losses = state["step"], state["losses"]
@@ -126,7 +149,8 @@ def train(
             progress.update(bar, advance=1, loss=f"{losses[-1]:.3f}")
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == len(steps):
                 state = {"adapter": get_peft_model_state_dict(model), "optimizer": optimizer.state_dict(),
-                         "step": step + 1, "losses": losses, "rng": torch.get_rng_state()}  # fmt: skip
+                         "step": step + 1, "losses": losses, "rng": torch.get_rng_state(),
+                         "fingerprint": fingerprint}  # fmt: skip
                 torch.save(state, checkpoint.with_suffix(".tmp"))
                 checkpoint.with_suffix(".tmp").replace(checkpoint)
     model.eval()

@@ -12,7 +12,7 @@ from agenticrec.errors import AgenticRecError, DataError
 from agenticrec.finetune.config import FinetuneConfig
 from agenticrec.finetune.examples import SPLITS, read_examples, split_by_item
 from agenticrec.finetune.export import logit_gap, write_merged
-from agenticrec.finetune.lora import load_base, prompt_ids, train
+from agenticrec.finetune.lora import load_base, prompt_ids, saved_state, train
 from agenticrec.io import atomic_path, atomic_write_text, write_json
 
 MODEL = "model.gguf"
@@ -36,6 +36,7 @@ def run_finetune(examples_path: Path, out: Path, base: Path, config: FinetuneCon
     splits = split_by_item(read_examples(examples_path), config.valid_share, config.test_share)
     if not splits["train"]:
         raise DataError(f"{examples_path}: no example's item falls in the training split")
+    saved_state(out, splits["train"], config)  # a checkpoint of other examples or settings: refused, nothing touched
     out.mkdir(parents=True, exist_ok=True)
     for name in SPLITS:  # the held-out items, for evaluating the model on examples it never saw
         atomic_write_text(out / f"{name}.jsonl", "".join(e.model_dump_json() + "\n" for e in splits[name]))
