@@ -47,13 +47,15 @@ def lookup_ms(run_dir: Path, seed: int) -> float:
     return (time.perf_counter() - started) * 1000 / LOOKUPS
 
 
-def explain(mode: str, run_dir: Path, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], Any]:
+def explain(
+    mode: str, run_dir: Path, calibration_run: Path, args: argparse.Namespace
+) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """Explain and judge one run in one mode: the judge's figures, the LLM usage and the run's config."""
     overrides = [f"run_dir={run_dir}", "seed=0", f"intent.explain_judge_pairs={args.judge_pairs}",
                  f"intent.explain_mode={mode}", *args.overrides]  # fmt: skip
     config = load_config(None, overrides, data="amazon-beauty", llm=args.llm)
     dataset = config.data.load()
-    calibrated = calibrated_judges(args.calibration_run or run_dir, config.seed)
+    calibrated = calibrated_judges(calibration_run, config.seed)
     with LLMClient(config.llm, run_dir) as client:
         run_explain(dataset, config.intent, client, run_dir, config.seed)
         result = run_explain_judge(dataset, config.intent, config.judge, client, run_dir, config.seed, calibrated)
@@ -74,7 +76,8 @@ def main() -> None:
     runs = {mode: Path(run) for mode, _, run in (r.partition("=") for r in args.runs)}
     runs = runs or {"grounded": Path(f"runs/intent-amazon-beauty-{model}")}
     started = time.perf_counter()
-    results = {mode: explain(mode, run_dir, args) for mode, run_dir in runs.items()}
+    calibration_run = args.calibration_run or next(iter(runs.values()))
+    results = {mode: explain(mode, run_dir, calibration_run, args) for mode, run_dir in runs.items()}
     headline, (result, calls, config) = next(iter(runs)), next(iter(results.values()))
     run_dir = runs[headline]
     table = artifacts.read_table(run_dir, artifacts.EXPLANATIONS)
