@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -128,21 +127,21 @@ def run_generate(
     column = field_name(proposal["name"])
     if column in dataset.items.columns:
         raise AgenticRecError(f"the signal's column {column!r} is already an item field of {dataset.name}")
-    texts = dataset.item_texts()
-    results = client.stream(
-        SIGNAL_WRITER,
-        (writer_messages(dataset, proposal, config.words, text) for text in texts),
-        params={"max_tokens": TOKENS_PER_WORD * config.words + 16},
-    )
-    items = zip(dataset.item_ids(), texts, results)
-    folder, tally = artifacts.augment_dir(run_dir), Tally()
+    texts, ids = dataset.item_texts(), dataset.item_ids()
+    folder, tally, window = artifacts.augment_dir(run_dir), Tally(), client.config.executor.window
     signal_schema = pa.schema([("item_id", pa.string()), (column, pa.string())])
     with (
         parquet_parts(folder / artifacts.VALUES, VALUES_SCHEMA) as write_values,
         parquet_parts(folder / artifacts.SIGNAL, signal_schema) as write_signal,
     ):
-        while window := list(islice(items, client.config.executor.window)):
-            values, consistent = value_rows(window, proposal, config, client)
+        for start in range(0, len(texts), window):
+            part = slice(start, start + window)
+            results = client.batch(
+                SIGNAL_WRITER,
+                [writer_messages(dataset, proposal, config.words, text) for text in texts[part]],
+                params={"max_tokens": TOKENS_PER_WORD * config.words + 16},
+            )
+            values, consistent = value_rows(list(zip(ids[part], texts[part], results)), proposal, config, client)
             write_values(values)
             write_signal(signal_table(values, column))
             tally.add(values, consistent)

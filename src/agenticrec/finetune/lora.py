@@ -112,9 +112,16 @@ def saved_state(out: Path, train_set: list[Example], config: FinetuneConfig) -> 
 
 
 def train(
-    model: Any, tokenizer: Any, train_set: list[Example], valid_set: list[Example], config: FinetuneConfig, out: Path
+    model: Any,
+    tokenizer: Any,
+    train_set: list[Example],
+    valid_set: list[Example],
+    config: FinetuneConfig,
+    out: Path,
+    state: dict[str, Any] | None,
 ) -> tuple[Any, dict[str, Any]]:
-    """The base model wrapped with a trained LoRA adapter, and the losses; resumes from ``out/checkpoint.pt``."""
+    """The base model wrapped with a trained LoRA adapter, and the losses; resumes from ``state`` (`saved_state`)
+    and checkpoints to ``out/checkpoint.pt``."""
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
 
     torch.manual_seed(config.seed)
@@ -129,7 +136,7 @@ def train(
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     steps, done, losses = schedule(train_set, config), 0, []
     checkpoint, fingerprint = out / CHECKPOINT, training_fingerprint(train_set, config)
-    if (state := saved_state(out, train_set, config)) is not None:
+    if state is not None:
         set_peft_model_state_dict(model, state["adapter"])
         optimizer.load_state_dict(state["optimizer"])
         done, losses = state["step"], state["losses"]

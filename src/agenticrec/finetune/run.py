@@ -36,14 +36,14 @@ def run_finetune(examples_path: Path, out: Path, base: Path, config: FinetuneCon
     splits = split_by_item(read_examples(examples_path), config.valid_share, config.test_share)
     if not splits["train"]:
         raise DataError(f"{examples_path}: no example's item falls in the training split")
-    saved_state(out, splits["train"], config)  # a checkpoint of other examples or settings: refused, nothing touched
+    state = saved_state(out, splits["train"], config)  # one of other examples or settings: refused, nothing touched
     out.mkdir(parents=True, exist_ok=True)
     for name in SPLITS:  # the held-out items, for evaluating the model on examples it never saw
         atomic_write_text(out / f"{name}.jsonl", "".join(e.model_dump_json() + "\n" for e in splits[name]))
     model, tokenizer = load_base(base)
     probes = [prompt_ids(tokenizer, e) for e in (splits["valid"] + splits["train"])[:PROBES]]
     base_gap = logit_gap(base, model, probes)
-    model, losses = train(model, tokenizer, splits["train"], splits["valid"], config, out)
+    model, losses = train(model, tokenizer, splits["train"], splits["valid"], config, out, state)
     merged = model.merge_and_unload()
     with atomic_path(out / MODEL) as tmp:
         replaced = write_merged(base, tmp, merged, config.targets, config.out_type)

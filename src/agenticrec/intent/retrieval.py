@@ -33,6 +33,15 @@ def load_tar_run(dataset: Dataset, tar_run: Path) -> tuple[TrainedRun, TAR]:
     return run, run.model
 
 
+def ranking_metrics(
+    run: TrainedRun, scores: torch.Tensor, histories: list[np.ndarray], targets: np.ndarray
+) -> dict[str, float]:
+    """NDCG@10 and Recall@10 of a score matrix at the run's protocol (history masked in place where it masks)."""
+    if run.config.evaluate.mask_history:
+        mask_histories(scores, histories)
+    return score_metrics(scores, targets, item_counts(run.split.train, run.dataset.n_items), lists=False)
+
+
 def metrics_by_beta(
     run: TrainedRun,
     model: TAR,
@@ -47,29 +56,26 @@ def metrics_by_beta(
     sequences = run.dataset.sequences
     histories = [sequences[u][:-held_out] for u in users]
     targets = np.array([sequences[u][-held_out] for u in users])
-    counts = item_counts(run.split.train, run.dataset.n_items)
     collaborative, semantic = model.component_scores(histories, tags)
-    out = {}
-    for beta in betas:
-        scores = beta * collaborative + (1 - beta) * semantic
-        if run.config.evaluate.mask_history:
-            mask_histories(scores, histories)
-        out[beta] = score_metrics(scores, targets, counts, lists=False)
-    return out
+    return {
+        beta: ranking_metrics(run, beta * collaborative + (1 - beta) * semantic, histories, targets) for beta in betas
+    }
 
 
 def tar_with_predicted_tags(dataset: Dataset, tar_run: Path, users: list[int], tags: list[list[str]]) -> dict[str, Any]:
     """NDCG@10 and Recall@10 on the test items with the predicted tags and with the run's own (at the run's beta),
     and each user's top items with the predicted tags."""
     run, model = load_tar_run(dataset, tar_run)
-    beta = float(model.beta)
-    figures: dict[str, Any] = {"users": len(users), "beta": beta, "run": str(tar_run)}
-    for source, given in (("predicted_tags", tags), (HISTORY_TAGS, None)):
-        metrics = metrics_by_beta(run, model, users, 1, given, [beta])[beta]
+    histories = [dataset.sequences[u][:-1] for u in users]
+    targets = np.array([dataset.sequences[u][-1] for u in users])
+    figures: dict[str, Any] = {"users": len(users), "beta": float(model.beta), "run": str(tar_run)}
+    scores = {"predicted_tags": model.scores_with_tags(histories, tags), HISTORY_TAGS: model.score(histories)}
+    for source, source_scores in scores.items():
+        metrics = ranking_metrics(run, source_scores, histories, targets)
         figures[f"ndcg10_{source}"], figures[f"recall10_{source}"] = metrics["ndcg@10"], metrics["recall@10"]
-    scores = model.scores_with_tags([dataset.sequences[u][:-1] for u in users], tags)
-    scores[:, 0] = -torch.inf
-    return figures | {"top": scores.topk(TOP, dim=1).indices.tolist()}
+    top = scores["predicted_tags"]
+    top[:, 0] = -torch.inf
+    return figures | {"top": top.topk(TOP, dim=1).indices.tolist()}
 
 
 def tar_with_predicted_categories(dataset: Dataset, tar_run: Path, predicted: pd.DataFrame) -> dict[str, Any]:

@@ -19,7 +19,7 @@ def words(text: str) -> set[str]:
 def largest_overlap(text: str, others: list[str]) -> float:
     """The largest Jaccard overlap of ``text``'s words with any of ``others``' (0 when there are none)."""
     own = words(text)
-    return max((len(own & words(o)) / len(own | words(o)) for o in others if own | words(o)), default=0.0)
+    return max((len(own & w) / len(own | w) for w in map(words, others) if own | w), default=0.0)
 
 
 def unsupported_share(text: str, *sources: str) -> float:
