@@ -200,4 +200,5 @@ class SASRec(nn.Module, Model):
         """Scores of every item (column 0 = padding) given each non-empty history."""
         longest = min(max(len(h) for h in histories), self.config.max_len)
         items = left_pad(histories, longest).to(self.item_embedding.weight.device)
-        return self.item_logits(self.encode(items)[:, -1])
+        table = self.item_table()  # once: for a text model it is the adapter over the whole catalogue
+        return self.item_logits(self.encode(items, table)[:, -1], table)
