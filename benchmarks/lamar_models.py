@@ -1,8 +1,9 @@
 """LaMAR's models without the signal: the text-based recommender (textseq) at the paper size and at CPU sizes, and
-SASRec-CE as the non-text reference, every run stopped by early stopping. Reads finished runs (their metrics.json),
-such as those `benchmarks/lamar_gpu.sh` trains on a GPU:
+SASRec-CE as the non-text reference, every run stopped by early stopping. Reads finished runs (their metrics.json)
+from one or more folders, such as those `benchmarks/lamar_gpu.sh` trains on a GPU and `agenticrec train` runs on the
+CPU; the table says on which machine each arm ran:
 
-    .venv/bin/python benchmarks/lamar_models.py --runs /path/to/.gpu/runs
+    .venv/bin/python benchmarks/lamar_models.py --runs /path/to/.gpu/runs /path/to/cpu/runs
 
 Run directories are named DATASET-MODEL-sSEED, with DATASET `sci` (amazon-scientific) or `office` (amazon-office)
 and MODEL `sasrec-ce` or `textseq-hHIDDENeEXPERTS` (`h300e8` is the paper size). Writes
@@ -28,10 +29,15 @@ SIGNAL = f"{PAPER}-signal"  # the paper size with the item text of fields + LaMA
 RUN = re.compile(r"^(?P<data>sci|office)-(?P<model>sasrec-ce|textseq-h\d+e\d+(?:-signal)?)-s(?P<seed>\d+)$")
 
 
-def read_runs(folder: Path) -> list[dict[str, Any]]:
-    """One record per finished run in ``folder``: its dataset, model, seed, both test protocols and training."""
+def machine_label(machine: dict[str, Any]) -> str:
+    """The GPU's name, or the CPU with the threads torch used."""
+    return machine.get("gpu") or f"CPU, {machine['torch_threads']} thread(s)"
+
+
+def read_runs(folders: list[Path]) -> list[dict[str, Any]]:
+    """One record per finished run in ``folders``: its dataset, model, seed, both test protocols and training."""
     runs = []
-    for path in sorted(folder.glob("*/metrics.json")):
+    for path in sorted(p for folder in folders for p in folder.glob("*/metrics.json")):
         match = RUN.match(path.parent.name)
         if not match:
             continue
@@ -41,16 +47,21 @@ def read_runs(folder: Path) -> list[dict[str, Any]]:
             "seed": int(match["seed"]), "masked": metrics["test_history_masked"]["ndcg@10"],
             "not_masked": metrics["test"]["ndcg@10"], "recall10_masked": metrics["test_history_masked"]["recall@10"],
             "train": metrics["train"], "finished": metrics["finished"], "machine": metrics["machine"],
+            "machine_label": machine_label(metrics["machine"]),
             "protocol": metrics["protocol"],
         })  # fmt: skip
     return runs
 
 
-def arms(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(dataset, model) -> mean and std over seeds of each protocol, best and run epochs, and how each stopped."""
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+Arm = tuple[str, str, str]  # dataset, model, machine label
+
+
+def arms(runs: list[dict[str, Any]]) -> dict[Arm, dict[str, Any]]:
+    """(dataset, model, machine) -> mean and std over seeds of each protocol, best and run epochs, and how each
+    stopped."""
+    grouped: dict[Arm, list[dict[str, Any]]] = {}
     for run in runs:
-        grouped.setdefault((run["dataset"], run["model"]), []).append(run)
+        grouped.setdefault((run["dataset"], run["model"], run["machine_label"]), []).append(run)
     out = {}
     for key, group in grouped.items():
         out[key] = {
@@ -61,12 +72,23 @@ def arms(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
             "epochs_run": [r["train"]["epochs_run"] for r in group],
             "stopped_by": sorted({r["train"]["stopped_by"] for r in group}),
             "train_seconds_mean": float(np.mean([r["train"]["train_seconds"] for r in group])),
+            "finished": max(r["finished"] for r in group),
         }  # fmt: skip
     return out
 
 
-def summary_of(table: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+def headline(table: dict[Arm, dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(dataset, model) -> the summary's arm: the machine with the most seeds, then the latest runs."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    by_seeds_then_date = sorted(table.items(), key=lambda kv: (len(kv[1]["seeds"]), kv[1]["finished"]))
+    for (dataset, model, machine), arm in by_seeds_then_date:
+        out[(dataset, model)] = {**arm, "machine": machine}
+    return out
+
+
+def summary_of(full: dict[Arm, dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
+    table = headline(full)
     for (dataset, model), arm in table.items():
         name = {PAPER: "fields", SIGNAL: "signal"}.get(model, model.replace("-", "_"))
         key = f"{dataset}_ndcg10_{name}"
@@ -87,8 +109,12 @@ def summary_of(table: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def markdown(table: dict[tuple[str, str], dict[str, Any]], runs: list[dict[str, Any]]) -> str:
-    machine = runs[0]["machine"]
+def markdown(table: dict[Arm, dict[str, Any]], runs: list[dict[str, Any]]) -> str:
+    machines = {r["machine_label"]: r["machine"] for r in runs}
+    described = (
+        f"{label} (torch {m['torch']}, Python {m['python']}, {m['cores_available']} cores)"
+        for label, m in sorted(machines.items())
+    )
     lines = [
         "## LaMAR's models, converged: textseq sizes, SASRec-CE, and textseq with the LLM signal",
         "",
@@ -97,9 +123,10 @@ def markdown(table: dict[tuple[str, str], dict[str, Any]], runs: list[dict[str, 
         "`bash .gpu/lamar_gpu.sh` on the GPU machine (`benchmarks/lamar_gpu.sh` copied into `.gpu/`, 17 runs at once); "
         "for the signal arm `.venv/bin/python benchmarks/lamar_gpu_signal.py amazon-office "
         "/work/agenticrec-runs/amazon-office-signal office-signal-base` and `bash .gpu/lamar_gpu.sh signal`; "
+        "for an arm on the CPU `agenticrec train --data DATASET --model textseq --set seed=S --set train.threads=1` "
+        "(with the same item_fields and text_fields overrides for the signal arm); "
         f"then `{command()}`  ",
-        f"Machine: {machine.get('gpu') or 'no GPU'}, torch {machine['torch']}, Python {machine['python']}, "
-        f"{machine['cores_available']} cores; runs finished {max(r['finished'] for r in runs)[:10]}  ",
+        f"Machines: {'; '.join(described)}; runs finished {max(r['finished'] for r in runs)[:10]}  ",
         f"Protocol: {runs[0]['protocol']['split']}; {runs[0]['protocol']['ranking']}; CE loss (full softmax).",
         "",
         "Item text = the dataset's fields (title, brand, category; Office: its one text field), the `fields` arm of "
@@ -107,13 +134,15 @@ def markdown(table: dict[tuple[str, str], dict[str, Any]], runs: list[dict[str, 
         "NDCG@10 mean ± std over the seeds, history masked (not masked in brackets). Every run stopped by early "
         "stopping on validation NDCG@10 (patience 10, no time budget).",
         "",
-        "| dataset | model | seeds | NDCG@10 masked (not masked) | best epochs | epochs run | stopped by | train s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| dataset | model | machine | seeds | NDCG@10 masked (not masked) | best epochs | epochs run | stopped by "
+        "| train s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for (dataset, model), arm in sorted(table.items()):
+    for (dataset, model, machine), arm in sorted(table.items()):
         label = f"{model} (paper size)" if model == PAPER else model
         lines.append(
-            f"| {dataset} | {label} | {len(arm['seeds'])} | {arm['masked_mean']:.4f} ± {arm['masked_std']:.4f} "
+            f"| {dataset} | {label} | {machine} | {len(arm['seeds'])} | "
+            f"{arm['masked_mean']:.4f} ± {arm['masked_std']:.4f} "
             f"({arm['not_masked_mean']:.4f}) | {arm['best_epochs']} | {arm['epochs_run']} | "
             f"{', '.join(arm['stopped_by'])} | {arm['train_seconds_mean']:.0f} |"
         )
@@ -122,7 +151,7 @@ def markdown(table: dict[tuple[str, str], dict[str, Any]], runs: list[dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=Path, required=True, help="folder of finished run directories")
+    parser.add_argument("--runs", type=Path, nargs="+", required=True, help="folders of finished run directories")
     parser.add_argument("--name", default="lamar_models", help="results file and BENCHMARKS.md section")
     args = parser.parse_args()
     runs = read_runs(args.runs)
@@ -134,12 +163,14 @@ def main() -> None:
         "split": runs[0]["protocol"]["split"],
         "ranking": runs[0]["protocol"]["ranking"],
         "loss": "ce (full softmax) for both models",
-        "item_text": "dataset fields only (title, brand, category)",
+        "item_text": "the dataset's fields (title, brand, category); *-signal arms add the LLM signal as a field",
+        "summary_arm": "per dataset and model, the machine with the most seeds, then the latest runs; the table in "
+        "BENCHMARKS.md gives every machine's arm",
         "stopping": "early stopping on validation NDCG@10, patience 10, no time budget",
         "summary_ndcg": "test, history masked; *_not_masked: history not masked",
     }
-    rows = [{k: v for k, v in run.items() if k not in ("machine", "protocol")} for run in runs]
-    save(args.name, rows, protocol, summary=summary, machine_of_runs=runs[0]["machine"])
+    rows = [{k: v for k, v in run.items() if k != "protocol"} for run in runs]
+    save(args.name, rows, protocol, summary=summary)
     update_section(args.name, markdown(table, runs))
     print(json.dumps(summary, indent=2))
 

@@ -7,9 +7,10 @@ import torch
 
 from agenticrec.config import EvaluateConfig, TrainConfig
 from agenticrec.data.dataset import LeaveOneOutSplit
+from agenticrec.errors import ConfigError
 from agenticrec.evaluate import evaluate_ranking, item_counts
 from agenticrec.models.textseq import MoEAdapter, TextSeq, TextSeqConfig, Whitening
-from agenticrec.models.training import train_next_item
+from agenticrec.models.training import load_matching_weights, train_next_item
 from agenticrec.pipeline import evaluate_run, load_config, load_run, train_and_evaluate
 from agenticrec.testing.catalogues import successor_shop
 
@@ -74,3 +75,38 @@ def test_trains_through_the_pipeline_on_embedded_item_text(tmp_path):
     assert isinstance(load_run(tmp_path / "run").model, TextSeq)
     # the checkpoint and the cached text embeddings reproduce the run's test figures
     assert evaluate_run(tmp_path / "run")["test"]["ndcg@10"] == pytest.approx(results["test"]["ndcg@10"])
+
+
+def test_initialises_from_a_model_trained_on_another_catalogue():
+    vectors = np.random.default_rng(1).normal(size=(30, 32)).astype(np.float32)
+    config = TextSeqConfig(hidden_size=16, num_layers=1, num_heads=1, max_len=8, experts=2)
+    source, target = TextSeq(30, config, vectors), TextSeq(12, config, vectors[:12])
+    names = load_matching_weights(target, source.state_dict())
+    # everything but the table over the catalogue (item ids) comes from the source
+    assert names["kept"] == ["item_embedding.weight"]
+    assert torch.equal(target.adapter.experts[0].projection.weight, source.adapter.experts[0].projection.weight)
+    assert not torch.equal(target.item_embedding.weight, source.item_embedding.weight[:13])
+    wider = TextSeq(12, config.model_copy(update={"hidden_size": 8}), vectors[:12])
+    with pytest.raises(ConfigError, match="same model settings"):
+        load_matching_weights(wider, source.state_dict())
+
+
+def test_fine_tunes_a_run_pre_trained_on_another_shop(tmp_path):
+    def settings(shop: str, names: list[str]) -> list[str]:
+        (tmp_path / shop).mkdir()
+        titles = [f"a {n}" for n in names]
+        return [*successor_shop(tmp_path / shop, titles, users=30, steps=5), "model.name=textseq",
+                "model.hidden_size=16", "model.num_layers=1", "model.num_heads=1", "train.epochs=2"]  # fmt: skip
+
+    source = tmp_path / "kitchen-run"
+    train_and_evaluate(
+        load_config(None, [*settings("kitchen", ["kettle", "teapot", "mug", "spoon"]), f"run_dir={source}"])
+    )
+    garden = settings("garden", ["spade", "rake", "hoe", "pot", "hose", "seed"])
+    results = train_and_evaluate(
+        load_config(None, [*garden, f"run_dir={tmp_path / 'garden-run'}", f"train.init_from={source}"])
+    )
+    assert results["protocol"]["initialised_from"] == str(source)
+    assert results["train"]["initialised_from"]["kept_initial"] == ["item_embedding.weight"]
+    with pytest.raises(ConfigError, match="not a finished run"):
+        train_and_evaluate(load_config(None, [*garden, f"run_dir={tmp_path / 'x'}", f"train.init_from={tmp_path}"]))

@@ -89,6 +89,12 @@ class TrainConfig(Section):
         "every item before the test item (training + validation items) and keep that model; validation metrics "
         "are then not reported, as the validation items were trained on. `max_minutes` bounds the first pass only",
     )
+    init_from: Path | None = Field(
+        None,
+        description="a finished run of the same model whose checkpoint initialises this one, weight by weight "
+        "(UniSRec's transfer: pre-train on other datasets, e.g. `data.name=mixed`, then fine-tune here); a table "
+        "over another catalogue, such as the item-id embeddings, keeps its fresh initialisation",
+    )
     device: str = Field("auto", description="auto, cpu or cuda")
     threads: int | None = Field(None, description="torch CPU threads; default all cores")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agenticrec.data import amazon_office, amazon_raw, amazon_s3rec, amazon_scientific, files, movielens
+from agenticrec.data import amazon_office, amazon_raw, amazon_s3rec, amazon_scientific, files, mixed, movielens
 from agenticrec.data.dataset import Dataset
 from agenticrec.errors import ConfigError, DataError
 
@@ -65,6 +65,11 @@ DATASETS: dict[str, DatasetSpec] = {
         "MovieLens-100k from the recbole package, or a GroupLens ml-100k folder (option: path)",
         movielens.load,
         movielens.MovieLensOptions,
+    ),
+    "mixed": DatasetSpec(
+        "several datasets as one, ids prefixed by dataset (option: datasets), e.g. to pre-train a text model",
+        mixed.load,
+        mixed.MixedOptions,
     ),
     "files": DatasetSpec(
         "your own items + interactions files (JSONL/CSV/TSV/Parquet) with a column mapping",

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from agenticrec.config import EvaluateConfig, TrainConfig
 from agenticrec.data.dataset import EvalSet, LeaveOneOutSplit
+from agenticrec.errors import ConfigError
 from agenticrec.evaluate.ranking import evaluate_ranking
 from agenticrec.io import atomic_path
 
@@ -69,6 +70,26 @@ def length_bucketed_batches(lengths: torch.Tensor, batch_size: int) -> list[torc
 def save_checkpoint(model: torch.nn.Module, path: Path) -> None:
     with atomic_path(path) as tmp:
         torch.save(model.state_dict(), tmp)
+
+
+def load_matching_weights(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> dict[str, list[str]]:
+    """Copy ``state``'s tensors into ``model`` by name. A tensor that differs only in its first dimension (a table over
+    another catalogue) or that ``state`` lacks keeps the model's own initialisation; any other difference in shape is
+    refused. Returns the names ``loaded`` and ``kept`` (initial)."""
+    loaded, kept = [], []
+    for name, tensor in model.state_dict().items():
+        theirs = state.get(name)
+        if theirs is not None and theirs.shape == tensor.shape:
+            loaded.append(name)
+        elif theirs is None or theirs.shape[1:] == tensor.shape[1:]:
+            kept.append(name)
+        else:
+            raise ConfigError(
+                f"{name} is {tuple(theirs.shape)} in the initialising checkpoint but {tuple(tensor.shape)} here; "
+                "the two runs need the same model settings"
+            )
+    model.load_state_dict({name: state[name] for name in loaded}, strict=False)
+    return {"loaded": loaded, "kept": kept}
 
 
 def train_next_item(

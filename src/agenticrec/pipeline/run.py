@@ -22,6 +22,7 @@ from agenticrec.io import write_json
 from agenticrec.models import Model, ModelInputs, model_class
 from agenticrec.models.training import (
     NextItemModel,
+    load_matching_weights,
     resolve_device,
     save_checkpoint,
     seed_everything,
@@ -53,6 +54,7 @@ def protocol(config: RunConfig, dataset: Dataset) -> dict[str, Any]:
         "seed": config.seed,
         "early_stopping": "validation ndcg@10" if cls.trains else None,
         "refit": _refit_protocol(config),
+        "initialised_from": str(config.train.init_from) if config.train.init_from else None,
         **cls.protocol_notes(model),
     }
 
@@ -64,6 +66,21 @@ def _refit_protocol(config: RunConfig) -> str | None:
         "refit for the best validation epoch count on training + validation items (every item before the test "
         "item); the test model never saw its test item, and there are no validation metrics"
     )
+
+
+def _initialise_from(model: Model, config: RunConfig) -> dict[str, Any]:
+    """Load ``train.init_from``'s checkpoint into ``model`` where names and shapes match (`load_matching_weights`)."""
+    source = Path(cast(Path, config.train.init_from))
+    if not model_class(config.model.name).trains:
+        raise ConfigError(f"train.init_from: model {config.model.name!r} has no weights to initialise")
+    if not (source / "config.yaml").is_file() or not (source / CHECKPOINT).is_file():
+        raise ConfigError(f"train.init_from: {source} is not a finished run (no config.yaml or {CHECKPOINT})")
+    trained = load_config(source / "config.yaml", [f"run_dir={source}"]).model.name
+    if trained != config.model.name:
+        raise ConfigError(f"train.init_from: {source} trained {trained!r}, not {config.model.name!r}")
+    state = torch.load(source / CHECKPOINT, map_location="cpu", weights_only=True)
+    names = load_matching_weights(cast(torch.nn.Module, model), state)
+    return {"run": str(source), "loaded": len(names["loaded"]), "kept_initial": names["kept"]}
 
 
 def _evaluated_stages(config: RunConfig) -> tuple[Stage, ...]:
@@ -99,6 +116,7 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     counts = item_counts(split.train, dataset.n_items)
     ids = _semantic_ids(config, dataset)
     model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids, dataset, run_dir / CACHE))
+    initialised = _initialise_from(model, config) if config.train.init_from is not None else None
     summary: dict[str, Any] = {}
     if cls.trains:
         summary = train_next_item(
@@ -110,6 +128,8 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
             run_dir,
             resolve_device(config.train.device),
         )
+    if initialised:
+        summary["initialised_from"] = initialised
     tuned = model.tune_on_validation(split.stage("valid").sample(config.evaluate.valid_users), counts, config.evaluate)
     if tuned:
         summary["tuned_on_validation"] = tuned
