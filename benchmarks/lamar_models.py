@@ -26,7 +26,8 @@ from common import command, save, update_section
 DATASETS = {"sci": "scientific", "office": "office"}
 PAPER = "textseq-h300e8"
 SIGNAL = f"{PAPER}-signal"  # the paper size with the item text of fields + LaMAR's signal
-RUN = re.compile(r"^(?P<data>sci|office)-(?P<model>sasrec-ce|textseq-h\d+e\d+(?:-signal)?)-s(?P<seed>\d+)$")
+TRANSFER = f"{PAPER}-transfer"  # the paper size fine-tuned from a run on other datasets (`train.init_from`)
+RUN = re.compile(r"^(?P<data>sci|office)-(?P<model>sasrec-ce|textseq-h\d+e\d+(?:-signal|-transfer)?)-s(?P<seed>\d+)$")
 
 
 def machine_label(machine: dict[str, Any]) -> str:
@@ -90,17 +91,18 @@ def summary_of(full: dict[Arm, dict[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     table = headline(full)
     for (dataset, model), arm in table.items():
-        name = {PAPER: "fields", SIGNAL: "signal"}.get(model, model.replace("-", "_"))
+        name = {PAPER: "fields", SIGNAL: "signal", TRANSFER: "transfer"}.get(model, model.replace("-", "_"))
         key = f"{dataset}_ndcg10_{name}"
         summary[key], summary[f"{key}_std"] = arm["masked_mean"], arm["masked_std"]
         summary[f"{key}_not_masked"] = arm["not_masked_mean"]
-        if model.startswith("textseq") and model not in (PAPER, SIGNAL) and (dataset, PAPER) in table:
+        if model.startswith("textseq") and model not in (PAPER, SIGNAL, TRANSFER) and (dataset, PAPER) in table:
             summary[f"{dataset}_{name}_cost"] = 1 - arm["masked_mean"] / table[(dataset, PAPER)]["masked_mean"]
     for dataset in DATASETS.values():
-        if (dataset, PAPER) in table and (dataset, SIGNAL) in table:
-            summary[f"{dataset}_signal_lift"] = (
-                table[(dataset, SIGNAL)]["masked_mean"] / table[(dataset, PAPER)]["masked_mean"] - 1
-            )
+        for arm, key in ((SIGNAL, "signal_lift"), (TRANSFER, "transfer_over_scratch")):
+            if (dataset, PAPER) in table and (dataset, arm) in table:
+                summary[f"{dataset}_{key}"] = (
+                    table[(dataset, arm)]["masked_mean"] / table[(dataset, PAPER)]["masked_mean"] - 1
+                )
         if (dataset, PAPER) in table and (dataset, "sasrec-ce") in table:
             ratio = table[(dataset, PAPER)]["masked_mean"] / table[(dataset, "sasrec-ce")]["masked_mean"]
             summary[f"{dataset}_textseq_over_sasrec_ce"] = ratio - 1
