@@ -65,6 +65,9 @@ def measure(dataset: str, run_dir: Path) -> dict[str, Any]:
         "definition": proposal["definition"],
         "generation": generation,
         "diversity": {k: v for k, v in diversity.items() if not isinstance(v, (dict, list))},
+        "similarity_to_item_text": next(
+            v for k, v in diversity.items() if k.startswith("similarity_to_") and k != "similarity_to_category_mean"
+        ),  # the mean MiniLM cosine of each value to the item's first text field
         "distinct_values": int(kept["value"].str.lower().nunique()),
         "writer_calls": len(writes),
         "writer_tokens_in_mean": float(np.mean([r.tokens_in for r in writes])),
@@ -99,7 +102,8 @@ def summary_of(datasets: dict[str, dict[str, Any]]) -> dict[str, float]:
         summary[f"{name}_signal_distinct_values"] = r["distinct_values"]
         summary[f"{name}_signal_words_mean"] = r["generation"]["words_mean"]
         summary[f"{name}_signal_pairs_above_0_8"] = r["diversity"]["signal_pairs_above_0_8"]
-        summary[f"{name}_signal_similarity_to_text"] = r["diversity"]["similarity_to_text_mean"]
+        summary[f"{name}_signal_similarity_to_text"] = r["similarity_to_item_text"]
+        summary[f"{name}_signal_similarity_to_category"] = r["diversity"].get("similarity_to_category_mean")
     first = SHORT.get(next(iter(datasets)), "")
     for key in ("signal_drop_rate", "signal_items_per_s"):
         summary[key] = summary[f"{first}_{key}"]
@@ -116,8 +120,8 @@ def markdown(datasets: dict[str, dict[str, Any]], rejected: list[dict[str, Any]]
         "over a minute left out), on 2 cores shared with one other job.",
         "",
         "| dataset | signal (definition) | items | kept | drop rate | distinct values | words | pairs > 0.8 | "
-        "similarity to item text | items/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "similarity to first text field | to category | items/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for dataset, r in datasets.items():
         name, g = SHORT.get(dataset, dataset), r["generation"]
@@ -125,7 +129,8 @@ def markdown(datasets: dict[str, dict[str, Any]], rejected: list[dict[str, Any]]
             f"| {dataset} | {r['signal']} ({r['definition']}) | {g['items']} | {g['kept']} | "
             f"{g['signal_drop_rate']:.1%} (failed {g['failed_calls']}, inconsistent {g['dropped_inconsistent']}, "
             f"repetitive {g.get('dropped_repetitive', 0)}) | {r['distinct_values']} | {g['words_mean']:.1f} | "
-            f"{r['diversity']['signal_pairs_above_0_8']:.1%} | {r['diversity']['similarity_to_text_mean']:.2f} | "
+            f"{r['diversity']['signal_pairs_above_0_8']:.1%} | {r['similarity_to_item_text']:.2f} | "
+            f"{r['diversity'].get('similarity_to_category_mean', float('nan')):.2f} | "
             f"{summary[f'{name}_signal_items_per_s']:.2f} |"
         )
     for dataset, r in datasets.items():
