@@ -68,16 +68,16 @@ def _refit_protocol(config: RunConfig) -> str | None:
     )
 
 
-def _initialise_from(model: Model, config: RunConfig) -> dict[str, Any]:
-    """Load ``train.init_from``'s checkpoint into ``model`` where names and shapes match (`load_matching_weights`)."""
-    source = Path(cast(Path, config.train.init_from))
-    if not model_class(config.model.name).trains:
-        raise ConfigError(f"train.init_from: model {config.model.name!r} has no weights to initialise")
+def _initialise_from(model: Model, name: str, source: Path) -> dict[str, Any]:
+    """Load run ``source``'s checkpoint into ``model`` (of model ``name``) where names and shapes match
+    (`load_matching_weights`)."""
+    if not model_class(name).trains:
+        raise ConfigError(f"train.init_from: model {name!r} has no weights to initialise")
     if not (source / "config.yaml").is_file() or not (source / CHECKPOINT).is_file():
         raise ConfigError(f"train.init_from: {source} is not a finished run (no config.yaml or {CHECKPOINT})")
     trained = load_config(source / "config.yaml", [f"run_dir={source}"]).model.name
-    if trained != config.model.name:
-        raise ConfigError(f"train.init_from: {source} trained {trained!r}, not {config.model.name!r}")
+    if trained != name:
+        raise ConfigError(f"train.init_from: {source} trained {trained!r}, not {name!r}")
     state = torch.load(source / CHECKPOINT, map_location="cpu", weights_only=True)
     names = load_matching_weights(cast(torch.nn.Module, model), state)
     return {"run": str(source), "loaded": len(names["loaded"]), "kept_initial": names["kept"]}
@@ -116,7 +116,8 @@ def train_and_evaluate(config: RunConfig) -> dict[str, Any]:
     counts = item_counts(split.train, dataset.n_items)
     ids = _semantic_ids(config, dataset)
     model = cls.create(config.model, ModelInputs(dataset.n_items, counts, ids, dataset, run_dir / CACHE))
-    initialised = _initialise_from(model, config) if config.train.init_from is not None else None
+    source = config.train.init_from
+    initialised = _initialise_from(model, config.model.name, source) if source is not None else None
     summary: dict[str, Any] = {}
     if cls.trains:
         summary = train_next_item(

@@ -7,7 +7,7 @@ alike unless ``id_embedding`` adds a trainable id vector to each.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import torch
@@ -49,8 +49,9 @@ class MoEAdapter(nn.Module):
         copies of ``x`` and of the outputs (2-3x faster on a CPU over a whole catalogue)."""
         x = self.dropout(x)
         weights = F.softmax(self.gate(x), dim=-1)  # (N, experts)
-        projections = torch.stack([expert.projection.weight for expert in self.experts])  # (experts, d, inputs)
-        centres = torch.stack([expert.centre for expert in self.experts])  # (experts, inputs)
+        experts = [cast(Whitening, expert) for expert in self.experts]
+        projections = torch.stack([expert.projection.weight for expert in experts])  # (experts, d, inputs)
+        centres = torch.stack([expert.centre for expert in experts])  # (experts, inputs)
         projected = F.linear(x, projections.flatten(0, 1)).unflatten(-1, projections.shape[:2])  # (N, experts, d)
         shifts = torch.einsum("ei,edi->ed", centres, projections)  # (experts, d)
         return torch.einsum("ne,ned->nd", weights, projected) - weights @ shifts
