@@ -1,14 +1,19 @@
-"""Issue 35: distil the capable model's checked choices into the embedded one, and measure it on held-out catalogues.
+"""Issue 35: distil the capable model's checked answers into the embedded one, and measure it on held-out catalogues.
 
-The task is the tagger annotator's own request (`tagger.agents.annotate_request`, one item, calibrated option
-scores): pick an item's level-3 category among the children of its level-2 category, each shown as a descriptor.
+Two of the tagger's own requests, in curriculum order:
+- choice (`tagger.agents.annotate_request`, one item, calibrated option scores): pick an item's level-3 category
+  among the children of its level-2 category, each shown as a descriptor;
+- naming (`tagger.agents.name_group_request`): name one K-medoids group of a catalogue from its keyphrases and
+  typical titles, beside the names its earlier siblings got; the name must pass the tagger's name checks.
 
-1. curate: the teacher (Qwen2.5-Coder-1.5B, benchmark only) chooses for a seeded sample of Beauty items; a choice is
-   kept only when it agrees with the catalogue's label (the check the task has). Examples go to RUNS/examples.jsonl,
-   split by item when tuned.
+1. curate: the teacher (Qwen2.5-Coder-1.5B, benchmark only) chooses for a seeded sample of Beauty items, and names the
+   groups of MovieLens, Beauty and Office at several group counts. A choice is kept only when it agrees with the
+   catalogue's label, a name only when it passes the checks (the checks each task has). Examples go to
+   RUNS/examples.jsonl, split by item (a group counts as an item) when tuned.
 2. tune: `agenticrec llm finetune` (LoRA on SmolLM2-135M, merged into RUNS/tuned/model.gguf).
 3. evaluate on catalogues no example came from (Sports, Scientific): choice accuracy of the base SmolLM2, the tuned
-   one and the teacher, beside random and majority-sibling baselines, on the same seeded items.
+   one and the teacher, beside random and majority-sibling baselines, on the same seeded items; and the share of
+   their group names that pass the checks, on the same groups.
 
 An item is shown by its text fields without its category (title and brand; Sports has no titles: brand and
 IDGenRec's generated keywords, which share a word with the category path for about 60% of items, SOURCE.md).
@@ -16,7 +21,8 @@ IDGenRec's generated keywords, which share a word with the category path for abo
     .venv/bin/python benchmarks/finetune.py --teacher-items 1500 --eval-items 300 --threads 1
 
 Every LLM call is cached in RUNS/<model>/llm.sqlite, so a rerun pays nothing. Writes benchmarks/results/finetune.json
-(summary: choice_acc_<model>_<dataset>, examples_kept, ...) and the BENCHMARKS.md section "finetune".
+(summary: choice_acc_<model>_<dataset>, names_pass_<model>_<dataset>, examples_kept, ...) and the BENCHMARKS.md
+section "finetune".
 """
 
 from __future__ import annotations
@@ -30,14 +36,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from agenticrec.data import load_dataset
 from agenticrec.data.dataset import present
+from agenticrec.embed import embed_texts
+from agenticrec.embed.distill import kmedoids_indices
 from agenticrec.finetune.config import FinetuneConfig
 from agenticrec.finetune.examples import Example
 from agenticrec.finetune.run import MODEL, run_finetune
 from agenticrec.llm import LLMClient, LLMConfig
 from agenticrec.llm.backends.embedded import default_model_path
-from agenticrec.tagger.agents import ANNOTATOR, annotate_request
+from agenticrec.tagger.agents import (
+    ANNOTATOR,
+    ARCHITECT,
+    TOKENS_PER_DESCRIPTOR,
+    ProposedDescriptor,
+    annotate_request,
+    name_group_request,
+)
+from agenticrec.tagger.grounding import GroupEvidence, keyphrases, name_problem, title_of
 from agenticrec.tagger.vocabulary import Descriptor
 from common import command, machine, save, update_section
 
@@ -45,6 +63,9 @@ NAME = "finetune"
 SEED = 0
 TEXT_CHARS = 300
 QWEN = Path("~/.cache/agenticrec/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf").expanduser()
+GROUPINGS = (6, 8, 10, 12)
+"""K-medoids group counts per catalogue; each group is one naming question."""
+KEYPHRASES = TITLES = 8  # per group, as the tagger's grouped build shows them
 
 
 @dataclass(frozen=True)
@@ -131,16 +152,90 @@ def curate(items: list[Choice], teacher: list[str | None]) -> list[Example]:
     ]
 
 
+@dataclass(frozen=True)
+class Naming:
+    """One group of a clustering of a catalogue, to be named beside the clustering's earlier groups."""
+
+    item: str  # DATASET:K:GROUP, the unit of the split
+    evidence: GroupEvidence
+
+
+def naming_questions(dataset_name: str, cache: Path, seed: int) -> list[list[Naming]]:
+    """Per group count of ``GROUPINGS``, the catalogue's K-medoids groups (of MiniLM item-text embeddings) with
+    their evidence, largest first."""
+    dataset = load_dataset(dataset_name)
+    texts = dataset.item_texts()
+    vectors = embed_texts(texts, cache_dir=cache, progress=False)
+    clusterings = []
+    for k in GROUPINGS:
+        medoids = kmedoids_indices(vectors, k, seed=seed)
+        similarity = vectors @ vectors[medoids].T
+        nearest = similarity.argmax(axis=1)
+        groups = [np.flatnonzero(nearest == c) for c in range(k)]
+        groups = sorted((g[np.argsort(-similarity[g, c], kind="stable")] for c, g in enumerate(groups) if len(g)),
+                        key=len, reverse=True)  # fmt: skip
+        member_texts = [[texts[i] for i in g] for g in groups]
+        clusterings.append([
+            Naming(f"{dataset_name}:{k}:{n}", GroupEvidence(phrases, [title_of(t) for t in members[:TITLES]], members))
+            for n, (members, phrases) in enumerate(zip(member_texts, keyphrases(member_texts, top=KEYPHRASES)))
+        ])  # fmt: skip
+    return clusterings
+
+
+@dataclass(frozen=True)
+class Named:
+    question: Naming
+    messages: list[dict[str, str]]
+    answer: ProposedDescriptor | None  # None where the call failed
+    problem: str | None  # why the name fails the checks; None when it passes
+
+
+def name_groups(model_path: Path, clusterings: list[list[Naming]], ledger: Path, threads: int) -> list[Named]:
+    """The model names each clustering's groups in order, each beside the names that passed before it (as the
+    tagger's build does), and each name is checked."""
+    out = []
+    with LLMClient(llm(model_path, threads), ledger) as client:
+        for clustering in clusterings:
+            taken: list[str] = []
+            for question in clustering:
+                messages = name_group_request(None, question.evidence, taken)
+                [result] = client.batch(ARCHITECT, [messages], ProposedDescriptor,
+                                        params={"max_tokens": TOKENS_PER_DESCRIPTOR}, progress=False)  # fmt: skip
+                answer = result.value if isinstance(result.value, ProposedDescriptor) else None
+                found = answer and name_problem(answer.name, answer.description, question.evidence, taken)
+                problem = (found and found.kind) if answer else "failed"
+                if answer is not None and problem is None:
+                    taken.append(answer.name)
+                out.append(Named(question, messages, answer, problem))
+    return out
+
+
+def pass_rate(named: list[Named]) -> float:
+    return sum(n.problem is None for n in named) / len(named)
+
+
+def curate_names(named: list[Named]) -> list[Example]:
+    """The teacher's names that pass the checks, as training examples."""
+    return [
+        Example.model_validate({"task": "naming", "item": n.question.item, "messages": n.messages,
+                                "answer": n.answer.model_dump_json()})
+        for n in named
+        if n.problem is None and n.answer is not None
+    ]  # fmt: skip
+
+
 def markdown(summary: dict[str, Any], tuned: dict[str, Any], evaluated: dict[str, Any], models: list[str]) -> str:
     info, gap = machine(), tuned["logit_gap"]
     lines = [
-        "## Fine-tuning the embedded model on the teacher's checked choices (issue 35)",
+        "## Fine-tuning the embedded model on the teacher's checked choices and names (issue 35)",
         "",
         f"Command: `{command()}`  ",
         f"Machine: {info['cpu']}, {info['cores_available']} cores; {time.strftime('%Y-%m-%d')}",
         "",
         f"Teacher (Qwen2.5-Coder-1.5B) on {summary['teacher_items']} Beauty items: accuracy "
-        f"{summary['teacher_acc_train']:.3f}; {summary['examples_kept']} kept as examples, split by item "
+        f"{summary['teacher_acc_train']:.3f}. On {summary['naming_groups']} groups of {summary['naming_data']}, "
+        f"{summary['teacher_names_pass_train']:.3f} of its names pass the checks. {summary['examples_kept']} "
+        "examples kept, split by item "
         f"{tuned['examples']}. LoRA (rank {tuned['config']['rank']}, {tuned['steps']} steps): validation loss "
         f"{tuned['valid_loss_before']:.3f} → {tuned['valid_loss_after']:.3f}. The merged GGUF against PyTorch: mean "
         f"|Δlogit| {gap['mean_abs']:.3f} (the base's own {tuned['base_logit_gap']['mean_abs']:.3f}), top-1 "
@@ -155,6 +250,16 @@ def markdown(summary: dict[str, Any], tuned: dict[str, Any], evaluated: dict[str
         lines.append(
             f"| {name} | {r['items']} | " + " | ".join(f"{r[m]:.3f}" for m in (*models, "random", "majority")) + " |"
         )
+    lines += [
+        "",
+        f"Group names that pass the tagger's name checks on held-out catalogues (K-medoids groups, {GROUPINGS} per "
+        "catalogue, each named beside its earlier siblings):",
+        "",
+        "| dataset | groups | SmolLM2 | SmolLM2 tuned | Qwen-1.5B |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in evaluated.items():
+        lines.append(f"| {name} | {r['groups']} | " + " | ".join(f"{r['names_' + m]:.3f}" for m in models) + " |")
     return "\n".join(lines)
 
 
@@ -163,6 +268,7 @@ def main() -> None:
     parser.add_argument("--teacher-items", type=int, default=1500)
     parser.add_argument("--eval-items", type=int, default=300)
     parser.add_argument("--train-data", nargs="+", default=["amazon-beauty"])
+    parser.add_argument("--naming-data", nargs="+", default=["movielens-100k", "amazon-beauty", "amazon-office"])
     parser.add_argument("--eval-data", nargs="+", default=["amazon-sports", "amazon-scientific"])
     parser.add_argument("--teacher", type=Path, default=QWEN, help="the capable model's GGUF")
     parser.add_argument("--runs", type=Path, default=Path("runs/benchmarks-finetune"))
@@ -173,7 +279,9 @@ def main() -> None:
     args.runs.mkdir(parents=True, exist_ok=True)
     train_items = [c for name in args.train_data for c in choices(name, args.teacher_items, SEED)[0]]
     teacher_train = picks(args.teacher, train_items, args.runs / "teacher", args.threads)
-    examples = curate(train_items, teacher_train)
+    naming_train = [c for name in args.naming_data for c in naming_questions(name, args.runs / "cache", SEED)]
+    teacher_names = name_groups(args.teacher, naming_train, args.runs / "teacher", args.threads)
+    examples = curate(train_items, teacher_train) + curate_names(teacher_names)
     data = args.runs / "examples.jsonl"
     data.write_text("".join(e.model_dump_json() + "\n" for e in examples))
     import yaml
@@ -186,7 +294,11 @@ def main() -> None:
     summary: dict[str, Any] = {
         "teacher_items": len(train_items),
         "teacher_acc_train": accuracy(train_items, teacher_train),
+        "naming_data": ", ".join(args.naming_data),
+        "naming_groups": len(teacher_names),
+        "teacher_names_pass_train": pass_rate(teacher_names),
         "examples_kept": len(examples),
+        "naming_examples_kept": sum(e.task == "naming" for e in examples),
         "train_examples": tuned["examples"]["train"],
         "valid_loss_before": tuned["valid_loss_before"],
         "valid_loss_after": tuned["valid_loss_after"],
@@ -200,12 +312,20 @@ def main() -> None:
         figures = {m: accuracy(items, picks(path, items, args.runs / f"{m}-eval", args.threads))
                    for m, path in models.items()}  # fmt: skip
         figures |= baselines(items, prior)
-        evaluated[name] = {"items": len(items), **figures}
+        clusterings = naming_questions(name, args.runs / "cache", SEED)
+        names = {m: pass_rate(name_groups(path, clusterings, args.runs / f"{m}-eval", args.threads))
+                 for m, path in models.items()}  # fmt: skip
+        evaluated[name] = {"items": len(items), **figures, "groups": sum(map(len, clusterings)),
+                           **{f"names_{m}": rate for m, rate in names.items()}}  # fmt: skip
         summary |= {f"choice_acc_{m}_{short}": acc for m, acc in figures.items()}
+        summary |= {f"names_pass_{m}_{short}": rate for m, rate in names.items()}
     summary["wall_minutes"] = (time.perf_counter() - started) / 60
     protocol = {
         "task": "the tagger annotator's request: an item's level-3 category among its level-2 category's children, "
         "chosen by calibrated option scores",
+        "naming": f"the tagger's single-group naming request for K-medoids groups ({GROUPINGS} per catalogue, MiniLM "
+        f"item-text embeddings, seed {SEED}) of {args.naming_data} (train) and {args.eval_data} (eval); a name "
+        "passes when the tagger's name checks accept it",
         "train": f"{args.teacher_items} seeded items of {args.train_data}; the teacher's choices that match the label",
         "eval": f"{args.eval_items} seeded items of each of {args.eval_data} (no example came from them)",
         "finetune": tuned["config"],

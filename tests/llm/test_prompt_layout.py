@@ -27,7 +27,7 @@ from agenticrec.judge.verdicts import judge
 from agenticrec.llm import LLMClient, LLMConfig, Message, RequestRejected, load_prompt
 from agenticrec.pipeline import load_config
 from agenticrec.tagger import audit
-from agenticrec.tagger.agents import annotate_request, change_request, rename_request, review_request
+from agenticrec.tagger.agents import annotate_request, change_request, name_group_request, review_request
 from agenticrec.tagger.critique.simulated_user import Option, pick_level1
 from agenticrec.tagger.grounding import GroupEvidence
 from agenticrec.tagger.vocabulary import Descriptor
@@ -134,8 +134,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
 def architect_rename(_: Shop) -> Pair:
     evidence = [GroupEvidence(["electric kettle", "boil"], [TEXTS[0]], [TEXTS[0]]),
                 GroupEvidence(["glass teapot", "infuser"], [TEXTS[1]], [TEXTS[1]])]  # fmt: skip
-    a = rename_request(PARENT, evidence[0], ["Strainers", "Cups"], "Steel kettle", "it copies an item title")
-    b = rename_request(PARENT, evidence[1], ["Strainers", "Cups", "Kettles"], "Teapot", "it repeats 'Teapots'")
+    a = name_group_request(PARENT, evidence[0], ["Strainers", "Cups"], "Steel kettle", "it copies an item title")
+    b = name_group_request(PARENT, evidence[1], ["Strainers", "Cups", "Kettles"], "Teapot", "it repeats 'Teapots'")
     return a, b
 
 

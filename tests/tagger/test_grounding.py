@@ -1,5 +1,6 @@
-"""Grounded naming: keyphrases, name checks, the keyphrase fallback and the instruction-like flag."""
+"""Grounded naming: keyphrases, name checks, the keyphrase fallback, the instruction flag and the naming request."""
 
+from agenticrec.tagger.agents import name_group_request
 from agenticrec.tagger.grounding import (
     GroupEvidence,
     fallback_name,
@@ -70,3 +71,12 @@ def test_instruction_like_text_is_flagged():
 def test_title_of_drops_the_field_key():
     assert title_of("title: OPI Nail Lacquer; brand: OPI") == "OPI Nail Lacquer"
     assert title_of(ANIMATION[0]) == "Toy Story (1995)"
+
+
+def test_a_group_naming_request_gives_the_siblings_and_the_refusal_only_after_one():
+    evidence = GroupEvidence(["electric kettle", "boil"], ["Steel Kettle 1.7 l"], ["title: Steel Kettle 1.7 l"])
+    first = name_group_request(None, evidence, [])[0]["content"]
+    retry = name_group_request(None, evidence, ["Teapots"], "Steel Kettle", "it copies an item title")[0]["content"]
+    assert "already named: (none)" in first and "rejected" not in first
+    assert "already named: 'Teapots'" in retry
+    assert "Your previous name 'Steel Kettle' was rejected: it copies an item title." in retry

@@ -155,14 +155,14 @@ def name_groups_request(parent: Descriptor | None, groups: list[GroupEvidence]) 
     return chat(system, evidence_block(groups))
 
 
-def rename_request(
-    parent: Descriptor | None, group: GroupEvidence, taken: list[str], rejected: str, reason: str
+def name_group_request(
+    parent: Descriptor | None, group: GroupEvidence, taken: list[str], rejected: str | None = None, reason: str = ""
 ) -> list[Message]:
+    """One group's naming request, beside its named siblings ``taken``; after a refusal, it gives the ``rejected``
+    name and the ``reason``."""
+    feedback = f"Your previous name {rejected!r} was rejected: {reason}." if rejected is not None else ""
     system = load_prompt(__file__, "prompts/architect_name_group.md").render(
-        scope=scope_line(parent),
-        taken=", ".join(repr(t) for t in taken) or "(none)",
-        rejected=repr(rejected),
-        reason=reason,
+        scope=scope_line(parent), taken=", ".join(repr(t) for t in taken) or "(none)", feedback=feedback
     )
     return chat(system, evidence_block([group]))
 

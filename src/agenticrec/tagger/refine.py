@@ -33,10 +33,10 @@ from agenticrec.tagger.agents import (
     Review,
     change_model,
     change_request,
+    name_group_request,
     name_groups_request,
     proposal_model,
     propose_request,
-    rename_request,
     review_request,
 )
 from agenticrec.tagger.context import TaggerContext
@@ -231,7 +231,9 @@ def _grouped_children(
             retry = [k for k in range(len(groups)) if named[k] is None]
             if not retry:
                 break
-            requests = [rename_request(parent, evidence[k], taken(), _name(proposals[k]), reasons[k]) for k in retry]
+            requests = [
+                name_group_request(parent, evidence[k], taken(), _name(proposals[k]), reasons[k]) for k in retry
+            ]
             for k, result in zip(retry, ctx.client.batch(ARCHITECT, requests, ProposedDescriptor, progress=False)):
                 proposals[k] = result.value
                 reasons[k] = result.error or reasons[k]
