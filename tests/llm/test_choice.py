@@ -91,7 +91,25 @@ def test_scores_are_cached_in_the_ledger(tmp_path):
     assert len(calls) == 3 and all(p.cached for p in again)
     assert [p.scores for p in again] == [p.scores for p in first]
     [stats] = run_stats(tmp_path)
-    assert stats.role == PICKER and stats.calls == 3 and stats.cache_hits == 4 + 1  # 4 on rerun, 1 duplicate
+    assert stats.role == PICKER and stats.calls == 3 and stats.cache_hits == 3  # the rerun; the shared one asked once
+
+
+def test_one_content_free_call_serves_requests_with_different_options(tmp_path):
+    def scorer(messages, options):  # each option's score depends on the request and the option alone
+        calls.append((messages[-1]["content"], list(options)))
+        text = messages[-1]["content"]
+        return [(1.0 if f"for the {o.lower()}" in text else 0.0) - 0.1 * len(o) for o in options]
+
+    calls: list[tuple[str, list[str]]] = []
+    requests = [request("a cream for the body"), request("a gel for the hair")]
+    options = [["Face", "Body"], ["Hair", "Nails", "Face"]]
+    with LLMClient(config("calibrated", scorer), tmp_path) as client:
+        pooled = client.choose(PICKER, requests, options, content_free=[FREE, FREE])
+    assert len(calls) == 3 and calls[-1][1] == ["Face", "Body", "Hair", "Nails"]  # the union, scored once
+    calls.clear()
+    with LLMClient(config("calibrated", scorer)) as client:  # each request calibrated on its own options
+        alone = [client.choose(PICKER, [r], [o], content_free=[FREE])[0] for r, o in zip(requests, options)]
+    assert [p.scores for p in pooled] == [p.scores for p in alone] and [p.index for p in pooled] == [1, 0]
 
 
 def test_scores_record_options_and_mode_in_the_ledger(tmp_path):

@@ -8,13 +8,15 @@ The mode is set per role (`llm.roles.<role>.choice`):
   every option gets a score.
 * calibrated: contextual calibration (Zhao et al., 2021): the same options are also scored after a
   content-free request (the same prompt with the item text replaced by "N/A") and those scores are
-  subtracted, which removes the model's prior for, e.g., the first-listed or the shortest option.
+  subtracted, which removes the model's prior for, e.g., the first-listed or the shortest option. Identical
+  content-free requests are scored once, over the union of their options (users whose candidate lists differ).
 
 Scores are cached in the ledger like any call. A backend that cannot score falls back to generate.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,14 +108,18 @@ def _by_score(
     progress: bool | None,
 ) -> list[ChoiceResult]:
     n = len(requests)
-    free = list(content_free or [])
-    results = client.score(role, [*requests, *free], [*options, *options[: len(free)]], progress=progress)
+    pooled = _pooled(content_free, options) if content_free is not None else None
+    free_requests, free_options = (pooled.requests, pooled.options) if pooled else ([], [])
+    results = client.score(role, [*requests, *free_requests], [*options, *free_options], progress=progress)
     picks = []
     for i, result in enumerate(results[:n]):
-        base = results[n + i] if free else None
+        base, prior = None, None
+        if pooled is not None:
+            base = results[n + pooled.of[i]]
+            at = pooled.position[pooled.of[i]]
+            prior = [base.value[at[option]] for option in options[i]] if base.value is not None else None
         cached = result.cached and (base is None or base.cached)
         found: list[OptionScore] | None = result.value
-        prior: list[OptionScore] | None = base.value if base is not None else None
         if found is None or (base is not None and prior is None):
             failed = result.error or (base.error if base is not None else None)
             picks.append(ChoiceResult(None, None, cached, mode, failed))
@@ -123,6 +129,40 @@ def _by_score(
             scores = [s - p.mean for s, p in zip(scores, prior, strict=True)]
         picks.append(ChoiceResult(scores.index(max(scores)), scores, cached, mode))
     return picks
+
+
+@dataclass(frozen=True)
+class _Pooled:
+    """Content-free requests scored once each: ``requests`` (distinct), the union of their ``options``, where each
+    option sits (``position``), and which pooled request stands for each original one (``of``)."""
+
+    requests: list[Request]
+    options: list[list[str]]
+    position: list[dict[str, int]]
+    of: list[int]
+
+
+def _pooled(content_free: Sequence[Request], options: Sequence[Sequence[str]]) -> _Pooled:
+    """Pool identical content-free requests. An option's score depends only on the request and the option (each is
+    its own continuation of the prompt), so one call over the union of the options serves every request that
+    shares the content-free prompt, e.g. every user whose candidates differ but whose prompt has no "N/A" part
+    that varies."""
+    index: dict[str, int] = {}
+    pooled = _Pooled([], [], [], [])
+    for request, opts in zip(content_free, options, strict=True):
+        key = json.dumps(request, sort_keys=True)
+        if key not in index:
+            index[key] = len(pooled.requests)
+            pooled.requests.append(request)
+            pooled.options.append([])
+            pooled.position.append({})
+        j = index[key]
+        for option in opts:
+            if option not in pooled.position[j]:
+                pooled.position[j][option] = len(pooled.options[j])
+                pooled.options[j].append(option)
+        pooled.of.append(j)
+    return pooled
 
 
 def _by_generation(
