@@ -63,8 +63,8 @@ NAME = "finetune"
 SEED = 0
 TEXT_CHARS = 300
 QWEN = Path("~/.cache/agenticrec/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf").expanduser()
-GROUPINGS = (6, 8, 10, 12)
-"""K-medoids group counts per catalogue; each group is one naming question."""
+GROUPINGS = [6, 8, 10, 12]
+"""The default K-medoids group counts per catalogue; each group is one naming question."""
 KEYPHRASES = TITLES = 8  # per group, as the tagger's grouped build shows them
 
 
@@ -160,14 +160,14 @@ class Naming:
     evidence: GroupEvidence
 
 
-def naming_questions(dataset_name: str, cache: Path, seed: int) -> list[list[Naming]]:
-    """Per group count of ``GROUPINGS``, the catalogue's K-medoids groups (of MiniLM item-text embeddings) with
+def naming_questions(dataset_name: str, groupings: list[int], cache: Path, seed: int) -> list[list[Naming]]:
+    """Per group count of ``groupings``, the catalogue's K-medoids groups (of MiniLM item-text embeddings) with
     their evidence, largest first."""
     dataset = load_dataset(dataset_name)
     texts = dataset.item_texts()
     vectors = embed_texts(texts, cache_dir=cache, progress=False)
     clusterings = []
-    for k in GROUPINGS:
+    for k in groupings:
         medoids = kmedoids_indices(vectors, k, seed=seed)
         similarity = vectors @ vectors[medoids].T
         nearest = similarity.argmax(axis=1)
@@ -224,20 +224,24 @@ def curate_names(named: list[Named]) -> list[Example]:
     ]  # fmt: skip
 
 
-def markdown(summary: dict[str, Any], tuned: dict[str, Any], evaluated: dict[str, Any], models: list[str]) -> str:
+def markdown(
+    summary: dict[str, Any], tuned: dict[str, Any], evaluated: dict[str, Any], models: list[str], groupings: list[int]
+) -> str:
     info, gap = machine(), tuned["logit_gap"]
+    before, after = (f"{v:.3f}" if v is not None else "n/a (no validation examples)"
+                     for v in (tuned["valid_loss_before"], tuned["valid_loss_after"]))  # fmt: skip
     lines = [
         "## Fine-tuning the embedded model on the teacher's checked choices and names (issue 35)",
         "",
         f"Command: `{command()}`  ",
         f"Machine: {info['cpu']}, {info['cores_available']} cores; {time.strftime('%Y-%m-%d')}",
         "",
-        f"Teacher (Qwen2.5-Coder-1.5B) on {summary['teacher_items']} Beauty items: accuracy "
+        f"Teacher ({summary['teacher']}) on {summary['teacher_items']} items of {summary['train_data']}: accuracy "
         f"{summary['teacher_acc_train']:.3f}. On {summary['naming_groups']} groups of {summary['naming_data']}, "
         f"{summary['teacher_names_pass_train']:.3f} of its names pass the checks. {summary['examples_kept']} "
         "examples kept, split by item "
         f"{tuned['examples']}. LoRA (rank {tuned['config']['rank']}, {tuned['steps']} steps): validation loss "
-        f"{tuned['valid_loss_before']:.3f} → {tuned['valid_loss_after']:.3f}. The merged GGUF against PyTorch: mean "
+        f"{before} → {after}. The merged GGUF against PyTorch: mean "
         f"|Δlogit| {gap['mean_abs']:.3f} (the base's own {tuned['base_logit_gap']['mean_abs']:.3f}), top-1 "
         f"agreement {gap['top1_agreement']:.3f}.",
         "",
@@ -252,7 +256,7 @@ def markdown(summary: dict[str, Any], tuned: dict[str, Any], evaluated: dict[str
         )
     lines += [
         "",
-        f"Group names that pass the tagger's name checks on held-out catalogues (K-medoids groups, {GROUPINGS} per "
+        f"Group names that pass the tagger's name checks on held-out catalogues (K-medoids groups, {groupings} per "
         "catalogue, each named beside its earlier siblings):",
         "",
         "| dataset | groups | SmolLM2 | SmolLM2 tuned | Qwen-1.5B |",
@@ -270,6 +274,7 @@ def main() -> None:
     parser.add_argument("--train-data", nargs="+", default=["amazon-beauty"])
     parser.add_argument("--naming-data", nargs="+", default=["movielens-100k", "amazon-beauty", "amazon-office"])
     parser.add_argument("--eval-data", nargs="+", default=["amazon-sports", "amazon-scientific"])
+    parser.add_argument("--groupings", nargs="+", type=int, default=GROUPINGS, help="group counts per catalogue")
     parser.add_argument("--teacher", type=Path, default=QWEN, help="the capable model's GGUF")
     parser.add_argument("--runs", type=Path, default=Path("runs/benchmarks-finetune"))
     parser.add_argument("--threads", type=int, default=1)
@@ -279,7 +284,9 @@ def main() -> None:
     args.runs.mkdir(parents=True, exist_ok=True)
     train_items = [c for name in args.train_data for c in choices(name, args.teacher_items, SEED)[0]]
     teacher_train = picks(args.teacher, train_items, args.runs / "teacher", args.threads)
-    naming_train = [c for name in args.naming_data for c in naming_questions(name, args.runs / "cache", SEED)]
+    naming_train = [
+        c for name in args.naming_data for c in naming_questions(name, args.groupings, args.runs / "cache", SEED)
+    ]
     teacher_names = name_groups(args.teacher, naming_train, args.runs / "teacher", args.threads)
     examples = curate(train_items, teacher_train) + curate_names(teacher_names)
     data = args.runs / "examples.jsonl"
@@ -292,6 +299,8 @@ def main() -> None:
     )
     models = {"smollm2": default_model_path(), "tuned": args.runs / "tuned" / MODEL, "qwen15": args.teacher}
     summary: dict[str, Any] = {
+        "teacher": args.teacher.name,
+        "train_data": ", ".join(args.train_data),
         "teacher_items": len(train_items),
         "teacher_acc_train": accuracy(train_items, teacher_train),
         "naming_data": ", ".join(args.naming_data),
@@ -312,7 +321,7 @@ def main() -> None:
         figures = {m: accuracy(items, picks(path, items, args.runs / f"{m}-eval", args.threads))
                    for m, path in models.items()}  # fmt: skip
         figures |= baselines(items, prior)
-        clusterings = naming_questions(name, args.runs / "cache", SEED)
+        clusterings = naming_questions(name, args.groupings, args.runs / "cache", SEED)
         names = {m: pass_rate(name_groups(path, clusterings, args.runs / f"{m}-eval", args.threads))
                  for m, path in models.items()}  # fmt: skip
         evaluated[name] = {"items": len(items), **figures, "groups": sum(map(len, clusterings)),
@@ -323,8 +332,8 @@ def main() -> None:
     protocol = {
         "task": "the tagger annotator's request: an item's level-3 category among its level-2 category's children, "
         "chosen by calibrated option scores",
-        "naming": f"the tagger's single-group naming request for K-medoids groups ({GROUPINGS} per catalogue, MiniLM "
-        f"item-text embeddings, seed {SEED}) of {args.naming_data} (train) and {args.eval_data} (eval); a name "
+        "naming": f"the tagger's single-group naming request for K-medoids groups ({args.groupings} per catalogue, "
+        f"MiniLM item-text embeddings, seed {SEED}) of {args.naming_data} (train) and {args.eval_data} (eval); a name "
         "passes when the tagger's name checks accept it",
         "train": f"{args.teacher_items} seeded items of {args.train_data}; the teacher's choices that match the label",
         "eval": f"{args.eval_items} seeded items of each of {args.eval_data} (no example came from them)",
@@ -332,7 +341,7 @@ def main() -> None:
         "tolerance": tuned["tolerance"],
     }
     save(NAME, {"evaluated": evaluated, "finetune": tuned}, protocol, summary=summary)
-    update_section(NAME, markdown(summary, tuned, evaluated, list(models)))
+    update_section(NAME, markdown(summary, tuned, evaluated, list(models), args.groupings))
     print(json.dumps(summary, indent=2))
 
 
