@@ -67,6 +67,7 @@ def arms(runs: list[dict[str, Any]]) -> dict[Arm, dict[str, Any]]:
     for key, group in grouped.items():
         out[key] = {
             "seeds": [r["seed"] for r in group],
+            "masked_by_seed": {r["seed"]: r["masked"] for r in group},
             **{f"{p}_{stat}": float(f([r[p] for r in group])) for p in ("masked", "not_masked")
                for stat, f in (("mean", np.mean), ("std", np.std))},
             "best_epochs": [r["train"]["best_epoch"] for r in group],
@@ -84,6 +85,24 @@ def headline(table: dict[Arm, dict[str, Any]]) -> dict[tuple[str, str], dict[str
     by_seeds_then_date = sorted(table.items(), key=lambda kv: (len(kv[1]["seeds"]), kv[1]["finished"]))
     for (dataset, model, machine), arm in by_seeds_then_date:
         out[(dataset, model)] = {**arm, "machine": machine}
+    return out
+
+
+def paired_lifts(full: dict[Arm, dict[str, Any]]) -> dict[str, float]:
+    """The signal's lift measured on one machine over the seeds both arms ran there (so that no difference between
+    machines enters it): ``{dataset}_signal_lift_paired_{cpu|gpu}``."""
+    out = {}
+    for (dataset, model, machine), signal in full.items():
+        fields = full.get((dataset, PAPER, machine))
+        if model != SIGNAL or fields is None:
+            continue
+        seeds = sorted(set(signal["masked_by_seed"]) & set(fields["masked_by_seed"]))
+        if seeds:
+            ratio = np.mean([signal["masked_by_seed"][s] for s in seeds]) / np.mean(
+                [fields["masked_by_seed"][s] for s in seeds]
+            )
+            out[f"{dataset}_signal_lift_paired_{'cpu' if machine.startswith('CPU') else 'gpu'}"] = float(ratio - 1)
+            out[f"{dataset}_signal_lift_paired_{'cpu' if machine.startswith('CPU') else 'gpu'}_seeds"] = len(seeds)
     return out
 
 
@@ -106,6 +125,7 @@ def summary_of(full: dict[Arm, dict[str, Any]]) -> dict[str, Any]:
         if (dataset, PAPER) in table and (dataset, "sasrec-ce") in table:
             ratio = table[(dataset, PAPER)]["masked_mean"] / table[(dataset, "sasrec-ce")]["masked_mean"]
             summary[f"{dataset}_textseq_over_sasrec_ce"] = ratio - 1
+    summary |= paired_lifts(full)
     if ("scientific", PAPER) in table:
         summary["textseq_epochs_to_converge"] = float(np.mean(table[("scientific", PAPER)]["best_epochs"]))
     return summary
