@@ -55,6 +55,7 @@ def measure(dataset: str, run_dir: Path) -> dict[str, Any]:
     kept = values[values["kept"]]
     rng = np.random.default_rng(0)
     titles = dict(zip(items.item_ids(), items.items[items.text_fields[0]].astype(str)))
+    inside = [value.lower() in titles[item].lower() for item, value in zip(kept["item_id"], kept["value"])]
     samples = [
         {"item": titles[row.item_id][:70], "value": row.value}
         for row in kept.iloc[np.sort(rng.permutation(len(kept))[:SAMPLES])].itertuples()
@@ -69,6 +70,7 @@ def measure(dataset: str, run_dir: Path) -> dict[str, Any]:
             v for k, v in diversity.items() if k.startswith("similarity_to_") and k != "similarity_to_category_mean"
         ),  # the mean MiniLM cosine of each value to the item's first text field
         "distinct_values": int(kept["value"].str.lower().nunique()),
+        "value_in_first_field_share": float(np.mean(inside)),  # the value is a verbatim span of the title (or text)
         "writer_calls": len(writes),
         "writer_tokens_in_mean": float(np.mean([r.tokens_in for r in writes])),
         "writer_tokens_out_mean": float(np.mean([r.tokens_out for r in writes])),
@@ -101,6 +103,7 @@ def summary_of(datasets: dict[str, dict[str, Any]]) -> dict[str, float]:
         summary[f"{name}_signal_items_per_s"] = r["writer_calls"] / r["active_seconds"]
         summary[f"{name}_signal_distinct_values"] = r["distinct_values"]
         summary[f"{name}_signal_words_mean"] = r["generation"]["words_mean"]
+        summary[f"{name}_signal_value_in_first_field_share"] = r["value_in_first_field_share"]
         summary[f"{name}_signal_pairs_above_0_8"] = r["diversity"]["signal_pairs_above_0_8"]
         summary[f"{name}_signal_similarity_to_text"] = r["similarity_to_item_text"]
         summary[f"{name}_signal_similarity_to_category"] = r["diversity"].get("similarity_to_category_mean")
@@ -119,9 +122,9 @@ def markdown(datasets: dict[str, dict[str, Any]], rejected: list[dict[str, Any]]
         "`--llm qwen-1.5b --set augment.words=20`; the rate counts answers per second of active wall time (pauses "
         "over a minute left out), on 2 cores shared with one other job.",
         "",
-        "| dataset | signal (definition) | items | kept | drop rate | distinct values | words | pairs > 0.8 | "
-        "similarity to first text field | to category | items/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | signal (definition) | items | kept | drop rate | distinct values | words | value inside the "
+        "first text field | pairs > 0.8 | similarity to first text field | to category | items/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for dataset, r in datasets.items():
         name, g = SHORT.get(dataset, dataset), r["generation"]
@@ -129,6 +132,7 @@ def markdown(datasets: dict[str, dict[str, Any]], rejected: list[dict[str, Any]]
             f"| {dataset} | {r['signal']} ({r['definition']}) | {g['items']} | {g['kept']} | "
             f"{g['signal_drop_rate']:.1%} (failed {g['failed_calls']}, inconsistent {g['dropped_inconsistent']}, "
             f"repetitive {g.get('dropped_repetitive', 0)}) | {r['distinct_values']} | {g['words_mean']:.1f} | "
+            f"{r['value_in_first_field_share']:.1%} | "
             f"{r['diversity']['signal_pairs_above_0_8']:.1%} | {r['similarity_to_item_text']:.2f} | "
             f"{r['diversity'].get('similarity_to_category_mean', float('nan')):.2f} | "
             f"{summary[f'{name}_signal_items_per_s']:.2f} |"
