@@ -145,8 +145,7 @@ class _Pooled:
 def _pooled(content_free: Sequence[Request], options: Sequence[Sequence[str]]) -> _Pooled:
     """Pool identical content-free requests. An option's score depends only on the request and the option (each is
     its own continuation of the prompt), so one call over the union of the options serves every request that
-    shares the content-free prompt, e.g. every user whose candidates differ but whose prompt has no "N/A" part
-    that varies."""
+    shares the content-free prompt, e.g. all users of a stage whose candidate lists differ."""
     index: dict[str, int] = {}
     pooled = _Pooled([], [], [], [])
     for request, opts in zip(content_free, options, strict=True):
