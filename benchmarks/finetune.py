@@ -36,12 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from agenticrec.data import load_dataset
 from agenticrec.data.dataset import present
 from agenticrec.embed import embed_texts
-from agenticrec.embed.distill import kmedoids_indices
+from agenticrec.embed.distill import kmedoids_groups
 from agenticrec.finetune.config import FinetuneConfig
 from agenticrec.finetune.examples import Example
 from agenticrec.finetune.run import MODEL, run_finetune
@@ -168,12 +166,7 @@ def naming_questions(dataset_name: str, groupings: list[int], cache: Path, seed:
     vectors = embed_texts(texts, cache_dir=cache, progress=False)
     clusterings = []
     for k in groupings:
-        medoids = kmedoids_indices(vectors, k, seed=seed)
-        similarity = vectors @ vectors[medoids].T
-        nearest = similarity.argmax(axis=1)
-        groups = [np.flatnonzero(nearest == c) for c in range(k)]
-        groups = sorted((g[np.argsort(-similarity[g, c], kind="stable")] for c, g in enumerate(groups) if len(g)),
-                        key=len, reverse=True)  # fmt: skip
+        groups = sorted((g for g in kmedoids_groups(vectors, k, seed=seed) if len(g)), key=len, reverse=True)
         member_texts = [[texts[i] for i in g] for g in groups]
         clusterings.append([
             Naming(f"{dataset_name}:{k}:{n}", GroupEvidence(phrases, [title_of(t) for t in members[:TITLES]], members))

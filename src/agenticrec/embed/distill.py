@@ -22,3 +22,16 @@ def kmedoids_indices(embeddings: np.ndarray, k: int, *, seed: int = 0, max_point
     distances = np.clip(1.0 - unit @ unit.T, 0.0, 2.0).astype(np.float64)
     result = kmedoids.fasterpam(distances, k, random_state=seed)
     return pool[np.sort(np.asarray(result.medoids))]
+
+
+def kmedoids_groups(embeddings: np.ndarray, k: int, *, seed: int = 0) -> list[np.ndarray]:
+    """Row indices grouped around ``k`` medoids (`kmedoids_indices`) by the nearest one, each group ordered by
+    similarity to its medoid, nearest first; one group per medoid, in the medoids' order."""
+    medoids = kmedoids_indices(embeddings, k, seed=seed)
+    similarity = embeddings @ embeddings[medoids].T
+    nearest = np.argmax(similarity, axis=1)
+    groups = []
+    for c in range(len(medoids)):
+        members = np.flatnonzero(nearest == c)
+        groups.append(members[np.argsort(-similarity[members, c], kind="stable")])
+    return groups

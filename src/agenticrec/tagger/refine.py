@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agenticrec.embed import kmedoids_indices
+from agenticrec.embed.distill import kmedoids_groups
 from agenticrec.errors import AgenticRecError
 from agenticrec.tagger.agents import (
     ANNOTATOR,
@@ -276,16 +277,8 @@ def _log_proposal(ctx: TaggerContext, node: str, categories: list[Descriptor]) -
 
 def _clusters(ctx: TaggerContext, items: list[int], k: int) -> list[list[int]]:
     """Group items around `k` K-medoids centres of their embeddings, each group led by its medoid."""
-    k = min(k, len(items))
-    vectors = ctx.embeddings[items]
-    medoids = kmedoids_indices(vectors, k, seed=ctx.seed)
-    similarity = vectors @ vectors[medoids].T
-    nearest = np.argmax(similarity, axis=1)
-    groups = []
-    for c in range(len(medoids)):
-        members = np.flatnonzero(nearest == c)
-        groups.append([items[i] for i in members[np.argsort(-similarity[members, c], kind="stable")]])
-    return groups
+    groups = kmedoids_groups(ctx.embeddings[items], min(k, len(items)), seed=ctx.seed)
+    return [[items[i] for i in members] for members in groups]
 
 
 def _refine(
