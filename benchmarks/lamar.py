@@ -1,16 +1,17 @@
-"""LaMAR end to end: an LLM-proposed item signal generated for every item, its diversity, the text-based sequential
-recommender with the item fields alone and with the signal (several seeds), and the LLM ranker of LaMAR §4.4 with and
-without the signal beside random, popularity, SASRec-CE and the text-based model on the same candidate sets.
+"""LaMAR end to end: the LLM ranker of LaMAR §4.4 on Scientific with and without the signal, and issue 36's summary,
+assembled from the signal (`lamar_signal.py`), the models (`lamar_models.py`) and the ranker.
 
-    .venv/bin/python benchmarks/lamar.py --llm qwen-1.5b --datasets amazon-scientific amazon-office --seeds 0 1 2 \\
-        --set train.threads=1 --llm-set llm.backends.qwen15.grammar=false
+    .venv/bin/python benchmarks/lamar.py --llm qwen-1.5b --users 100 200 300 \\
+        --signal-run /work/agenticrec-runs/amazon-scientific-signal \\
+        --baseline textseq=RUNS/sci-textseq-h300e8-s0 textseq-signal=RUNS/sci-textseq-h300e8-signal-s0 \\
+        --llm-set llm.backends.qwen15.n_threads=1
 
-Per dataset: `augment propose` and `augment generate` (resumable: finished calls replay from the ledger), `augment
-diversity`, then textseq trained with `data.text_fields` alone and plus the signal, each seed. On the first dataset
-the LLM ranker (`--ranker-users` seeded test users) ranks with both item texts. Leave-one-out, full ranking; the
-summary's NDCG@10 is the history-not-masked figure (RecBole's protocol for sequential models, the one of the
-published UniSRec and RecFormer figures), the masked one beside it. Writes benchmarks/results/<name>.json (default
-lamar) and the <name> section of BENCHMARKS.md.
+The ranker renders an item as its title (arm `fields`) or as its title and the signal's value (arm `signal`), so the
+two arms differ by the signal alone, at a prompt one CPU thread ranks in about half a minute per user. Users come in
+steps (`--users`): each step ranks both arms on the seeded sample of that size, which holds the previous step's
+users with the same candidates (their calls replay from the ledger), so an interrupted run resumes and the latest
+finished step is the one reported. `--users 0` only assembles. Writes benchmarks/results/lamar.json and the lamar
+section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -21,174 +22,141 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from agenticrec.augment import artifacts
-from agenticrec.augment.diversity import run_diversity
-from agenticrec.augment.generate import run_generate
-from agenticrec.augment.propose import run_propose
 from agenticrec.augment.ranker import run_rank_llm
 from agenticrec.config import save_config
 from agenticrec.llm import LLMClient
-from agenticrec.pipeline import RunConfig, load_config
-from common import command, machine, save, train_or_reuse, update_section
+from agenticrec.pipeline import load_config
+from common import RESULTS, command, machine, save, update_section
 
-SHORT = {"amazon-scientific": "scientific", "amazon-office": "office", "amazon-beauty": "beauty"}
-
-
-def signal(dataset: str, args: argparse.Namespace) -> tuple[RunConfig, dict[str, Any], dict[str, Any]]:
-    """Propose and generate the signal for every item, and measure its diversity; the signal run's config, the
-    generation summary and the diversity figures."""
-    config = load_config(None, [*args.llm_overrides, f"run_dir={args.runs_dir / f'{dataset}-signal'}"], data=dataset,
-                         llm=args.llm)  # fmt: skip
-    items = config.data.load()
-    save_config(config, config.run_dir)
-    with LLMClient(config.llm, config.run_dir) as client:
-        run_propose(items, config.augment, client, config.run_dir, config.seed)
-        generation = run_generate(items, config.augment, client, config.run_dir, config.seed)
-    return config, generation, run_diversity(items, config.augment, config.run_dir)
+DATASET = "amazon-scientific"
+ARMS = ("fields", "signal")
+MODELS_KEYS = (
+    "scientific_ndcg10_fields", "scientific_ndcg10_signal", "office_ndcg10_fields", "office_ndcg10_signal",
+    "scientific_ndcg10_sasrec_ce", "office_ndcg10_sasrec_ce", "scientific_ndcg10_transfer",
+    "scientific_signal_lift", "office_signal_lift", "scientific_signal_lift_paired_cpu",
+    "office_signal_lift_paired_gpu", "scientific_transfer_over_scratch", "textseq_epochs_to_converge",
+)  # fmt: skip
+SIGNAL_KEYS = ("signal_drop_rate", "signal_items_per_s", "office_signal_drop_rate", "office_signal_items_per_s",
+               "scientific_signal_value_in_first_field_share", "office_signal_value_in_first_field_share")  # fmt: skip
 
 
-def text_fields(config: RunConfig, generation: dict[str, Any]) -> dict[str, list[str]]:
-    """The overrides of the two item texts: the dataset's fields, and the fields plus the signal's column."""
-    fields = config.data.load().text_fields
-    table = artifacts.augment_dir(config.run_dir) / artifacts.SIGNAL
-    return {
-        "fields": [f"data.text_fields=[{','.join(fields)}]"],
-        "signal": [f"data.item_fields=[{table}]", f"data.text_fields=[{','.join([*fields, generation['column']])}]"],
-    }
+def arm_overrides(signal_run: Path, arm: str) -> list[str]:
+    """The item text of one arm: the title, or the title and the signal's column."""
+    augment = artifacts.augment_dir(signal_run)
+    column = json.loads((augment / "generation.json").read_text())["column"]
+    fields = ["title"] if arm == "fields" else ["title", column]
+    return [f"data.item_fields=[{augment / artifacts.SIGNAL}]", f"data.text_fields=[{','.join(fields)}]"]
 
 
-def textseq_runs(
-    dataset: str, texts: dict[str, list[str]], args: argparse.Namespace
-) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for variant, overrides in texts.items():
-        for seed in args.seeds:
-            run_dir = args.runs_dir / f"{dataset}-textseq-{variant}-seed{seed}"
-            settings = [f"seed={seed}", *overrides, *args.overrides]
-            out.setdefault(variant, []).append(train_or_reuse(run_dir, settings, True, data=dataset, model="textseq"))
-    return out
-
-
-def ranker(dataset: str, texts: dict[str, list[str]], baselines: dict[str, Path], args: argparse.Namespace) -> dict:
-    """The LLM ranker with each item text, on the same seeded candidate sets, beside the baselines."""
+def rank(users: int, args: argparse.Namespace, baselines: dict[str, Path]) -> dict[str, Any]:
+    """Both arms on the seeded sample of `users` test users, beside random, popularity and the baselines."""
     out = {}
-    for variant, overrides in texts.items():
-        config = load_config(None, [*overrides, *args.llm_overrides, f"augment.ranker.users={args.ranker_users}",
-                                    f"run_dir={args.runs_dir / f'{dataset}-ranker-{variant}'}"],
-                             data=dataset, llm=args.llm)  # fmt: skip
-        items = config.data.load()
+    for arm in ARMS:
+        config = load_config(None, [*arm_overrides(args.signal_run, arm), *args.llm_overrides,
+                                    f"augment.ranker.users={users}", f"run_dir={args.runs_dir / f'ranker-{arm}'}"],
+                             data=DATASET, llm=args.llm)  # fmt: skip
         save_config(config, config.run_dir)
         with LLMClient(config.llm, config.run_dir) as client:
-            out[variant] = run_rank_llm(items, config.augment.ranker, client, config.run_dir, config.seed, baselines)
+            out[arm] = run_rank_llm(config.data.load(), config.augment.ranker, client, config.run_dir, config.seed,
+                                    baselines)  # fmt: skip
     return out
 
 
-def mean_std(runs: list[dict[str, Any]], protocol: str, metric: str = "ndcg@10") -> tuple[float, float]:
-    values = [r[protocol][metric] for r in runs]
-    return float(np.mean(values)), float(np.std(values))
-
-
-def summary_of(results: dict[str, Any]) -> dict[str, Any]:
-    summary: dict[str, Any] = {}
-    for dataset, r in results["datasets"].items():
-        name = SHORT.get(dataset, dataset.replace("-", "_"))
-        for variant, runs in r["textseq"].items():
-            masked = "test_history_masked" if "test_history_masked" in runs[0] else "test"
-            not_masked = "test" if masked == "test_history_masked" else "test_history_not_masked"
-            summary[f"{name}_ndcg10_{variant}"], summary[f"{name}_ndcg10_{variant}_std"] = mean_std(runs, not_masked)
-            summary[f"{name}_ndcg10_{variant}_masked"] = mean_std(runs, masked)[0]
-        summary[f"{name}_signal_drop_rate"] = r["generation"]["signal_drop_rate"]
-        summary[f"{name}_signal_pairs_above_0_8"] = r["diversity"]["signal_pairs_above_0_8"]
-    first = SHORT.get(next(iter(results["datasets"])), "")
-    summary["signal_pairs_above_0_8"] = summary.get(f"{first}_signal_pairs_above_0_8")
-    summary["signal_drop_rate"] = summary.get(f"{first}_signal_drop_rate")
-    if "ranker" in results:
-        methods = {variant: r["methods"] for variant, r in results["ranker"].items()}
-        summary["ranker_ndcg10_fields"] = methods["fields"]["llm"]["ndcg@10"]
-        summary["ranker_ndcg10_signal"] = methods["signal"]["llm"]["ndcg@10"]
-        for baseline, figures in methods["fields"].items():
-            if baseline != "llm":
-                summary[f"ranker_ndcg10_{baseline.replace('-', '_')}"] = figures["ndcg@10"]
+def summary_of(ranker: dict[str, Any] | None) -> dict[str, Any]:
+    """Issue 36's keys: the models' and the signal's from their results, the ranker's from `ranker`."""
+    models = json.loads((RESULTS / "lamar_models.json").read_text())["summary"]
+    signal = json.loads((RESULTS / "lamar_signal.json").read_text())["summary"]
+    summary = {key: models.get(key) for key in MODELS_KEYS} | {key: signal.get(key) for key in SIGNAL_KEYS}
+    if ranker:
+        summary["ranker_users"] = ranker["fields"]["protocol"]["users"]
+        summary["ranker_ndcg10_fields"] = ranker["fields"]["methods"]["llm"]["ndcg@10"]
+        summary["ranker_ndcg10_signal"] = ranker["signal"]["methods"]["llm"]["ndcg@10"]
+        for method, figures in ranker["fields"]["methods"].items():
+            if method != "llm":
+                summary[f"ranker_ndcg10_{method.replace('-', '_')}"] = figures["ndcg@10"]
     return summary
 
 
-def markdown(results: dict[str, Any], summary: dict[str, Any], args: argparse.Namespace) -> str:
+def markdown(summary: dict[str, Any], ranker: dict[str, Any] | None) -> str:
     info = machine()
+    s = summary
     lines = [
-        f"## LaMAR item signals ({args.llm or 'the embedded SmolLM2-135M'})",
+        "## LaMAR end to end (issue 36)",
         "",
         f"Command: `{command()}`  ",
-        f"Machine: {info['cpu']}, {info['cores_available']} cores; {time.strftime('%Y-%m-%d')}  ",
-        f"Protocol: leave-one-out, full ranking; textseq seeds {args.seeds}, NDCG@10 with the history not masked "
-        "(masked in brackets). The signal: `augment propose` (few-shot, step by step) and `augment generate` for "
-        "every item, values that contradict the item text dropped (the drop rate below).",
+        f"Machine: {info['cpu']}, {info['cores_available']} cores; {time.strftime('%Y-%m-%d')}",
         "",
-        "| dataset | signal | dropped | pairs > 0.8 | textseq fields | textseq fields + signal |",
-        "|---|---|---|---|---|---|",
+        "Assembled from the sections lamar_signal (the signal) and lamar_models (textseq and SASRec-CE, leave-one-out, "
+        "full ranking, history masked, every run stopped by early stopping)"
+        + (", and the LLM ranker below." if ranker else ". The LLM ranker is not measured yet."),
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        f"| signal lifts textseq ≥ 3% (Scientific) | {s['scientific_signal_lift']:+.1%} | "
+        f"{'yes' if s['scientific_signal_lift'] >= 0.03 else 'no'} |",
+        f"| signal lifts textseq ≥ 3% (Office) | {s['office_signal_lift']:+.1%} | "
+        f"{'yes' if s['office_signal_lift'] >= 0.03 else 'no'} |",
+        f"| transfer beats scratch ≥ 5% (Scientific) | {s['scientific_transfer_over_scratch']:+.1%} | "
+        f"{'yes' if s['scientific_transfer_over_scratch'] >= 0.05 else 'no'} |",
     ]
-    for dataset, r in results["datasets"].items():
-        name = SHORT.get(dataset, dataset.replace("-", "_"))
-        cells = [
-            f"{summary[f'{name}_ndcg10_{v}']:.4f} ± {summary[f'{name}_ndcg10_{v}_std']:.4f} "
-            f"({summary[f'{name}_ndcg10_{v}_masked']:.4f})"
-            for v in ("fields", "signal")
-        ]
-        lines.append(f"| {dataset} | {r['generation']['signal']} | {r['generation']['signal_drop_rate']:.1%} | "
-                     f"{r['diversity']['signal_pairs_above_0_8']:.1%} | {' | '.join(cells)} |")  # fmt: skip
-    if "ranker" in results:
-        fields, with_signal = (results["ranker"][v] for v in ("fields", "signal"))
+    if ranker:
+        ndcg = [s[f"ranker_ndcg10_{arm}"] for arm in ("signal", "fields", "random")]
+        met = "yes" if ndcg[0] > ndcg[1] > ndcg[2] else "no"
+        lines.append(f"| ranker: signal > fields > random | {' / '.join(f'{v:.4f}' for v in ndcg)} | {met} |")
+        protocol = ranker["fields"]["protocol"]
         lines += [
             "",
-            f"LLM ranker ({fields['protocol']['users']} seeded test users, {fields['protocol']['mode']} mode, "
-            f"{fields['protocol']['candidates']}):",
+            f"LLM ranker on {DATASET} ({protocol['users']} seeded test users, {protocol['history']} history items, "
+            f"{protocol['candidates']}; {protocol['mode']} scores of each candidate title's first "
+            f"{protocol['answer_words']} words). Item text: `fields` = {ranker['fields']['protocol']['text_fields']}, "
+            f"`signal` = {ranker['signal']['protocol']['text_fields']}. The baselines score the same 21 items from "
+            "each user's full test history.",
             "",
-            "| method | NDCG@10 | Recall@10 | MRR |",
-            "|---|---|---|---|",
+            "| method | NDCG@10 | Recall@10 | MRR | hit@1 |",
+            "|---|---|---|---|---|",
         ]
-        rows = [("llm, fields + signal", with_signal["methods"]["llm"])]
-        rows += [(f"{m}, fields" if m == "llm" else m, f) for m, f in fields["methods"].items()]
-        for label, figures in rows:
-            lines.append(f"| {label} | {figures['ndcg@10']:.4f} | {figures['recall@10']:.4f} | {figures['mrr']:.4f} |")
+        rows = [("LLM, title + signal", ranker["signal"]["methods"]["llm"])]
+        rows += [("LLM, title" if m == "llm" else m, f) for m, f in ranker["fields"]["methods"].items()]
+        for label, f in rows:
+            lines.append(f"| {label} | {f['ndcg@10']:.4f} | {f['recall@10']:.4f} | {f['mrr']:.4f} | {f['hit@1']:.4f} |")
     return "\n".join(lines)
+
+
+def write(ranker: dict[str, Any] | None, args: argparse.Namespace) -> None:
+    summary = summary_of(ranker)
+    protocol = {
+        "dataset": DATASET,
+        "ranker": "LaMAR §4.4: 20 random items + the true next item per seeded test user, 5 history items",
+        "llm": args.llm,
+        "models": "from benchmarks/results/lamar_models.json",
+        "signal": "from benchmarks/results/lamar_signal.json",
+    }
+    save("lamar", {"ranker": ranker}, protocol, summary=summary)
+    update_section("lamar", markdown(summary, ranker))
+    print(json.dumps(summary, indent=2))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", nargs="+", default=["amazon-scientific", "amazon-office"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument(
-        "--llm", default=None, help="LLM preset of the signal and the ranker (default: the embedded one)"
-    )
-    parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="overrides of every textseq run")
-    parser.add_argument("--llm-set", dest="llm_overrides", nargs="*", default=[], help="overrides of the LLM stages")
-    parser.add_argument("--ranker-users", type=int, default=1000, help="0 skips the LLM ranker")
+    parser.add_argument("--llm", default="qwen-1.5b", help="LLM preset of the ranker")
+    parser.add_argument("--users", nargs="+", type=int, default=[100, 200, 300], help="steps of the ranker's sample")
+    parser.add_argument("--signal-run", type=Path, help="the finished `augment generate` run of Scientific")
+    parser.add_argument("--baseline", nargs="*", default=[], help="NAME=RUN_DIR: trained runs on the same candidates")
+    parser.add_argument("--llm-set", dest="llm_overrides", nargs="*", default=[], help="overrides of the ranker")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks-lamar"))
-    parser.add_argument("--name", default="lamar", help="results file and BENCHMARKS.md section")
     args = parser.parse_args()
-    results: dict[str, Any] = {"datasets": {}}
-    for dataset in args.datasets:
-        config, generation, diversity = signal(dataset, args)
-        texts = text_fields(config, generation)
-        runs = textseq_runs(dataset, texts, args)
-        results["datasets"][dataset] = {"generation": generation, "diversity": diversity, "textseq": runs}
-        if args.ranker_users and dataset == args.datasets[0]:
-            sasrec = train_or_reuse(args.runs_dir / f"{dataset}-sasrec-ce-seed0", ["seed=0", *args.overrides], True,
-                                    data=dataset, model="sasrec-ce")  # fmt: skip
-            baselines = {"sasrec-ce": Path(sasrec["run_dir"]), "textseq": Path(runs["fields"][0]["run_dir"])}
-            results["ranker"] = ranker(dataset, texts, baselines, args)
-    summary = summary_of(results)
-    protocol = {
-        "split": "leave-one-out, full ranking",
-        "seeds": args.seeds,
-        "llm": args.llm or "embedded default (SmolLM2-135M)",
-        "summary_ndcg": "history not masked; *_masked: history masked",
-        "ranker": f"{args.ranker_users} seeded test users, 5 history items, 20 random candidates + the next item",
-    }
-    save(args.name, results, protocol, summary=summary)
-    update_section(args.name, markdown(results, summary, args))
-    print(json.dumps(summary, indent=2))
+    baselines = {name: Path(path) for name, _, path in (b.partition("=") for b in args.baseline)}
+    previous = RESULTS / "lamar.json"
+    ranker = json.loads(previous.read_text())["metrics"].get("ranker") if previous.exists() else None
+    steps = [users for users in args.users if users > 0]
+    if steps and args.signal_run is None:
+        parser.error("--signal-run is needed to rank")
+    for users in steps:  # each step written as it finishes
+        ranker = rank(users, args, baselines)
+        write(ranker, args)
+    if not steps:
+        write(ranker, args)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import pytest
 
 from agenticrec.augment import artifacts
 from agenticrec.augment.config import RankerConfig
-from agenticrec.augment.ranker import candidate_sets, metrics, ranks_from_scores, run_rank_llm
+from agenticrec.augment.ranker import candidate_sets, llm_scores, metrics, ranks_from_scores, run_rank_llm
 from agenticrec.errors import AgenticRecError
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig, load_config, train_and_evaluate
@@ -28,13 +28,16 @@ def successor(title: str) -> str:
     return f"tea {(int(title.split()[1]) + 1) % N_ITEMS}"
 
 
+RECENT = "<<<DATA RECENT ITEMS"
+
+
 def last_recent(user_content: str) -> str:
-    recent = user_content.split("Candidates:")[0]
+    recent = user_content.split(RECENT)[1]
     return re.findall(r"title: (tea \d+)", recent)[-1]
 
 
 def shown(user_content: str) -> list[str]:
-    return re.findall(r"^(\d+)\. title: (tea \d+)", user_content.split("Candidates:")[1], re.MULTILINE)
+    return re.findall(r"^(\d+)\. title: (tea \d+)", user_content.split(RECENT)[0], re.MULTILINE)
 
 
 def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str:
@@ -48,7 +51,7 @@ def script(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> str
 
 def scorer(messages: list[dict[str, str]], options: list[str]) -> list[float]:
     user = messages[-1]["content"]
-    if "N/A" in user.split("Candidates:")[0]:
+    if "N/A" in user.split(RECENT)[1]:
         return [0.0] * len(options)  # content-free: no prior
     return [1.0 if option == successor(last_recent(user)) else -1.0 for option in options]
 
@@ -88,6 +91,9 @@ def test_candidate_sets_hold_the_true_item_once_among_fresh_items_and_are_seeded
     assert all((a.candidates == b.candidates).all() for a, b in zip(sets, again))
     other = candidate_sets(test, N_ITEMS, ranker, seed=4)
     assert any(a.user != b.user or (a.candidates != b.candidates).any() for a, b in zip(sets, other))
+    fewer = candidate_sets(test, N_ITEMS, RankerConfig(users=10), seed=3)  # part of the larger sample, unchanged
+    by_user = {s.user: s.candidates.tolist() for s in sets}
+    assert all(by_user[s.user] == s.candidates.tolist() for s in fewer)
     assert len({s.position for s in sets}) > 5  # the true item is not always shown in the same place
 
 
@@ -117,6 +123,19 @@ def test_the_llm_ranker_beside_random_and_popularity_on_the_same_candidates(conf
     assert sum(row["users"] for row in result["llm_by_position"]) == 30
     ranks = pd.read_parquet(artifacts.augment_dir(config.run_dir) / artifacts.RANKS)
     assert len(ranks) == 30 and (ranks["rank_llm"] == 1).all() and ranks["rank_random"].between(1, 21).all()
+
+
+def test_scored_answers_are_the_titles_first_words_kept_distinct(config: RunConfig) -> None:
+    config = with_llm(config, "score")
+    dataset = config.data.load()
+    sets = candidate_sets(dataset.split().stage("test"), N_ITEMS, RankerConfig(users=2), seed=0)
+    seen: list[list[str]] = []
+    config.llm.backends["script"].scorer = lambda messages, options: seen.append(options) or [0.0] * len(options)
+    with LLMClient(config.llm) as client:
+        llm_scores(dataset, sets, client, answer_words=1)
+    assert len(seen) == 2
+    for options in seen:  # every title is "tea N": one word leaves "tea", then "tea [item id]"
+        assert options[0] == "tea" and all(o.startswith("tea [") for o in options[1:]) and len(set(options)) == 21
 
 
 def test_a_trained_run_ranks_the_same_candidates(config: RunConfig, tmp_path: Path) -> None:

@@ -105,11 +105,27 @@ def test_one_content_free_call_serves_requests_with_different_options(tmp_path):
     options = [["Face", "Body"], ["Hair", "Nails", "Face"]]
     with LLMClient(config("calibrated", scorer), tmp_path) as client:
         pooled = client.choose(PICKER, requests, options, content_free=[FREE, FREE])
-    assert len(calls) == 3 and calls[-1][1] == ["Face", "Body", "Hair", "Nails"]  # the union, scored once
+    assert len(calls) == 3 and calls[1][1] == ["Face", "Body", "Hair", "Nails"]  # the union, scored once
     calls.clear()
     with LLMClient(config("calibrated", scorer)) as client:  # each request calibrated on its own options
         alone = [client.choose(PICKER, [r], [o], content_free=[FREE])[0] for r, o in zip(requests, options)]
     assert [p.scores for p in pooled] == [p.scores for p in alone] and [p.index for p in pooled] == [1, 0]
+
+
+def test_each_content_free_request_follows_the_first_request_it_serves():
+    def scorer(messages, options):
+        calls.append(messages[-1]["content"])
+        return [0.0] * len(options)
+
+    calls: list[str] = []
+    texts = ["a cream for the body", "a gel for the hair", "a comb for the hair"]
+    frees = [request("N/A for the body"), request("N/A for the hair"), request("N/A for the hair")]
+    with LLMClient(config("calibrated", scorer)) as client:  # shared prefixes stay in the engine's slot
+        client.choose(PICKER, [request(t) for t in texts], [OPTIONS] * 3, content_free=frees)
+    shown = [*texts, "N/A for the body", "N/A for the hair"]
+    assert [next(t for t in shown if t in c) for c in calls] == [
+        texts[0], "N/A for the body", texts[1], "N/A for the hair", texts[2]
+    ]  # fmt: skip
 
 
 def test_scores_record_options_and_mode_in_the_ledger(tmp_path):

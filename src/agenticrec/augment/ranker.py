@@ -4,8 +4,9 @@ The same candidate sets are ranked by random order, popularity and any trained r
 like with like. Items are rendered from ``data.text_fields``: run once with the original fields and once with the
 signal added.
 
-Two ways to rank, by the role's ``choice`` mode: ``score``/``calibrated`` score every candidate's title as the
-answer to "which item comes next" (nothing is generated, every candidate gets a score); ``generate`` asks for a
+Two ways to rank, by the role's ``choice`` mode: ``score``/``calibrated`` score the start of every candidate's title
+(``answer_words`` words) as the answer to "which item comes next" (nothing is generated, every candidate gets a
+score); ``generate`` asks for a
 JSON ranking of the candidate numbers, constrained to them; a number given twice counts once, and candidates left
 out follow in the order shown (counted as incomplete rankings)."""
 
@@ -50,11 +51,12 @@ class CandidateSet:
 
 def candidate_sets(test: EvalSet, n_items: int, config: RankerConfig, seed: int) -> list[CandidateSet]:
     """``config.users`` seeded test users; for each, ``config.negatives`` distinct random items that are neither
-    the target nor in the user's history, plus the target, shuffled."""
-    rng = np.random.default_rng(seed)
-    chosen = np.sort(rng.permutation(len(test.targets))[: config.users])
+    the target nor in the user's history, plus the target, shuffled. A user's candidates depend on the seed and
+    the user alone, and a smaller sample is part of a larger one, so a ledger of a smaller run serves a larger."""
+    chosen = np.sort(np.random.default_rng(seed).permutation(len(test.targets))[: config.users])
     out = []
     for user in chosen.tolist():
+        rng = np.random.default_rng([seed, user])
         history, target = test.histories[user], int(test.targets[user])
         seen = {target, *history.tolist()}
         if n_items - len(seen) < config.negatives:
@@ -111,23 +113,29 @@ def model_scores(run_dir: Path, dataset: Dataset, test: EvalSet, sets: list[Cand
     return np.array([full[i, s.candidates] for i, s in enumerate(sets)])
 
 
-def _titles(dataset: Dataset, items: np.ndarray) -> list[str]:
-    """Each candidate's answer text: its title (or its text), made distinct within the set."""
+def _titles(dataset: Dataset, items: np.ndarray, words: int) -> list[str]:
+    """Each candidate's answer text: the first `words` words of its title (or its text), made distinct within the
+    set."""
     column = dataset.text_fields[0] if dataset.text_fields else None
-    titles = []
+    titles: list[str] = []
     for item in items.tolist():
         title = str(dataset.items[column].iloc[item - 1]) if column else dataset.item_text(item)
+        title = " ".join(title.split()[:words])
         titles.append(title if title not in titles else f"{title} [{dataset.items['item_id'].iloc[item - 1]}]")
     return titles
 
 
 def _user_block(dataset: Dataset, candidate_set: CandidateSet, history: bool = True) -> str:
+    """The candidates, then the user's recent items: the content-free request (history "N/A") shares the
+    candidates' prefix with the user's request, which the engine then evaluates once."""
     recent = "\n".join(f"- {dataset.item_text(i)}" for i in candidate_set.history) if history else "N/A"
     shown = "\n".join(f"{n}. {dataset.item_text(i)}" for n, i in enumerate(candidate_set.candidates.tolist(), 1))
-    return f"{quote_data(recent, 'recent items')}\n\nCandidates:\n{quote_data(shown, 'candidates')}"
+    return f"Candidates:\n{quote_data(shown, 'candidates')}\n\n{quote_data(recent, 'recent items')}"
 
 
-def llm_scores(dataset: Dataset, sets: list[CandidateSet], client: LLMClient) -> tuple[np.ndarray, dict[str, int]]:
+def llm_scores(
+    dataset: Dataset, sets: list[CandidateSet], client: LLMClient, answer_words: int = 8
+) -> tuple[np.ndarray, dict[str, int]]:
     """Role ``ranker``'s scores of each set's candidates (higher first), and counts of failed and incomplete
     rankings (a failed one scores every candidate 0, i.e. a random order)."""
     n = len(sets[0].candidates) if sets else 0
@@ -136,7 +144,7 @@ def llm_scores(dataset: Dataset, sets: list[CandidateSet], client: LLMClient) ->
     system = load_prompt(__file__, "prompts/ranker_pick.md").render(history=len(sets[0].history), candidates=n)
     requests = [chat(system, _user_block(dataset, s)) for s in sets]
     content_free = [chat(system, _user_block(dataset, s, history=False)) for s in sets]
-    options = [_titles(dataset, s.candidates) for s in sets]
+    options = [_titles(dataset, s.candidates, answer_words) for s in sets]
     results = client.choose(RANKER, requests, options, content_free=content_free)
     scores = np.array([r.scores if r.ok and r.scores else [0.0] * n for r in results])
     return scores, {"failed": sum(not r.ok for r in results), "incomplete": 0}
@@ -180,7 +188,7 @@ def run_rank_llm(
     }
     for name, path in baselines.items():
         scored[name] = model_scores(path, dataset, test, sets)
-    llm, calls = llm_scores(dataset, sets, client)
+    llm, calls = llm_scores(dataset, sets, client, config.answer_words)
     scored = {"llm": llm, **scored}
     ranks = {name: ranks_from_scores(sets, s, rng) for name, s in scored.items()}
     result = {
@@ -191,6 +199,7 @@ def run_rank_llm(
             f"shuffled (seed {seed})",
             "text_fields": dataset.text_fields,
             "mode": client.config.role(RANKER).choice,
+            "answer_words": config.answer_words,
             "baselines": "score from each user's full test history",
         },
         "methods": {name: metrics(r) for name, r in ranks.items()},

@@ -107,15 +107,14 @@ def _by_score(
     mode: ChoiceMode,
     progress: bool | None,
 ) -> list[ChoiceResult]:
-    n = len(requests)
     pooled = _pooled(content_free, options) if content_free is not None else None
-    free_requests, free_options = (pooled.requests, pooled.options) if pooled else ([], [])
-    results = client.score(role, [*requests, *free_requests], [*options, *free_options], progress=progress)
+    keys, calls, call_options = zip(*_interleaved(requests, options, pooled), strict=True)
+    results = dict(zip(keys, client.score(role, calls, call_options, progress=progress), strict=True))
     picks = []
-    for i, result in enumerate(results[:n]):
-        base, prior = None, None
+    for i in range(len(requests)):
+        result, base, prior = results["request", i], None, None
         if pooled is not None:
-            base = results[n + pooled.of[i]]
+            base = results["content-free", pooled.of[i]]
             at = pooled.position[pooled.of[i]]
             prior = [base.value[at[option]] for option in options[i]] if base.value is not None else None
         cached = result.cached and (base is None or base.cached)
@@ -140,6 +139,22 @@ class _Pooled:
     options: list[list[str]]
     position: list[dict[str, int]]
     of: list[int]
+
+
+def _interleaved(
+    requests: Sequence[Request], options: Sequence[Sequence[str]], pooled: _Pooled | None
+) -> list[tuple[tuple[str, int], Request, Sequence[str]]]:
+    """The calls in the order they are sent, each keyed ``("request", i)`` or ``("content-free", j)``: a pooled
+    content-free request right after the first request it serves. It shares that request's prefix up to the item
+    (or user) text, so the engine evaluates only the rest while the prefix is still in its slot."""
+    calls: list[tuple[tuple[str, int], Request, Sequence[str]]] = []
+    sent: set[int] = set()
+    for i, (request, opts) in enumerate(zip(requests, options, strict=True)):
+        calls.append((("request", i), request, opts))
+        if pooled is not None and (j := pooled.of[i]) not in sent:
+            sent.add(j)
+            calls.append((("content-free", j), pooled.requests[j], pooled.options[j]))
+    return calls
 
 
 def _pooled(content_free: Sequence[Request], options: Sequence[Sequence[str]]) -> _Pooled:
