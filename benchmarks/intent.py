@@ -26,7 +26,7 @@ from agenticrec.intent.report import write_report
 from agenticrec.intent.stage import run_compress, run_evaluate, run_mine, run_tags
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig, load_config
-from common import RESULTS, machine, save, update_section
+from common import RESULTS, command, machine, save, update_section
 
 MODEL_TAGS = {None: "smollm2", "qwen-1.5b": "qwen15"}
 COMPRESSION_DATASETS = ["amazon-office", "movielens-100k", "amazon-beauty"]
@@ -110,6 +110,36 @@ def summary_of(compressed: dict[str, dict[str, Any]], beauty: dict[str, Any], us
     return summary
 
 
+WRITTEN = ("hr30_llm", "hr10_llm", "hr30_hybrid", "hr10_hybrid", "users_evaluated")
+"""The tag writer's figures (`intent tags`), kept with the suffix `_written` once candidate scoring replaces them."""
+CANDIDATE_KEYS = (
+    "hr30_popular", "hr30_recent", "hr30_transition", "hr10_popular", "hr10_recent", "hr10_transition",
+    "hr30_hybrid", "hr10_hybrid", "hr30_hybrid_without_llm", "hr10_hybrid_without_llm", "hr30_best_baseline",
+    "users_evaluated", "simulated_p_to_beat_baseline", "llm_top1_accuracy",
+)  # fmt: skip
+JUDGE_KEYS = ("judge_kappa_min", "judge_kappa_mean", "judge_kappa_heldout_mean", "judge_kappa_heldout_min",
+              "judge_criteria_unusable", "judge_criteria_refused")  # fmt: skip
+
+
+def assembled(headline: dict[str, Any], candidates: dict[str, Any], agreement: dict[str, Any] | None) -> dict:
+    """Issue 33's summary: tags by candidate scoring (`intent_candidates.py`; `hr30_llm` is the LLM's score alone)
+    for Beauty and, suffixed `_office`, Office; the judge of a `judge run` (raw and calibrated kappa); the
+    compression figures and the tag writer's (`*_written`) from the headline run."""
+    summary = dict(headline["summary"])
+    summary |= {f"{key}_written": summary.pop(key) for key in WRITTEN if key in summary}
+    figures = candidates["summary"]
+    for suffix in ("", "_office"):
+        summary |= {
+            f"{key}{suffix}": figures[f"{key}{suffix}"] for key in CANDIDATE_KEYS if f"{key}{suffix}" in figures
+        }
+        for k in (10, 30):
+            if f"hr{k}_part_llm{suffix}" in figures:
+                summary[f"hr{k}_llm{suffix}"] = figures[f"hr{k}_part_llm{suffix}"]
+    if agreement is not None:
+        summary |= {key: agreement["summary"][key] for key in JUDGE_KEYS if key in agreement["summary"]}
+    return summary
+
+
 def markdown(results: dict[str, dict[str, Any]]) -> str:
     info = machine()
     lines = [
@@ -187,8 +217,13 @@ def main() -> None:
     parser.add_argument("--skip-judge", action="store_true")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides for the Beauty run")
     parser.add_argument("--hr-only", metavar="DATASET", help="only mining, tags and HR@K, on this dataset")
+    parser.add_argument("--judge-run", type=Path, help="a finished `judge run` directory: its calibrated judge")
+    parser.add_argument("--assemble", action="store_true", help="only write intent.json from the results saved")
     args = parser.parse_args()
     model = MODEL_TAGS[args.llm]
+    if args.assemble:
+        write_headline(json.loads((RESULTS / f"intent_{model}.json").read_text()), args.judge_run)
+        return
     if args.hr_only:
         hr_elsewhere(args.hr_only, args.llm, model, args.users, args.overrides)
         return
@@ -216,10 +251,47 @@ def main() -> None:
     }
     for payload in results.values():
         payload["judge"] = payload["beauty"].get("judge")
-    headline = results.get("qwen15") or results[model]
-    save("intent", headline["metrics"], headline["protocol"], summary=headline["summary"], model=headline["benchmark"])
     update_section("intent", markdown(results))
+    write_headline(results.get("qwen15") or results[model], args.judge_run)
+
+
+def write_headline(headline: dict[str, Any], judge_run: Path | None) -> None:
+    """benchmarks/results/intent.json: the headline run's summary with candidate scoring's and the judge's."""
+    candidates = json.loads((RESULTS / "intent_candidates.json").read_text())
+    agreement = json.loads((judge_run / "judge" / "agreement.json").read_text()) if judge_run else None
+    summary = assembled(headline, candidates, agreement)
+    protocol = headline["protocol"] | {
+        "tags": "by candidate scoring (benchmarks/results/intent_candidates.json); *_written: the tag writer's, "
+        f"{headline['summary']['users_evaluated']} users",
+        "judge_run": str(judge_run) if judge_run else "the headline run's",
+    }
+    save("intent", headline["metrics"], protocol, summary=summary, model=headline["benchmark"],
+         candidates=candidates["protocol"], judge=agreement)  # fmt: skip
+    update_section("intent_summary", summary_markdown(summary))
     print(json.dumps(summary, indent=2))
+
+
+def summary_markdown(s: dict[str, Any]) -> str:
+    """Issue 33's targets on the assembled summary."""
+
+    def row(target: str, measured: str, met: bool) -> str:
+        return f"| {target} | {measured} | {'yes' if met else 'no'} |"
+
+    lines = ["## RecGPT against its baselines (issue 33)", "", f"Command: `{command()}`  ", "",
+             "| target | measured | met |", "|---|---|---|"]  # fmt: skip
+    for suffix, name in (("", "Beauty"), ("_office", "Office")):
+        if f"hr30_hybrid{suffix}" in s:
+            hybrid, best, without = (s[f"hr30_{k}{suffix}"] for k in ("hybrid", "best_baseline", "hybrid_without_llm"))
+            lines.append(row(f"hybrid HR@30 > best baseline ({name})", f"{hybrid:.4f} vs {best:.4f}", hybrid > best))
+            lines.append(row(f"the LLM adds ≥ 2 points HR@30 to the hybrid ({name})",
+                             f"{hybrid - without:+.4f}", hybrid - without >= 0.02))  # fmt: skip
+    if "judge_kappa_heldout_mean" in s:
+        lines.append(row("judge held-out kappa ≥ 0.6 (mean over usable criteria)",
+                         f"{s['judge_kappa_heldout_mean']:.3f} (min {s['judge_kappa_heldout_min']:.3f})",
+                         s["judge_kappa_heldout_mean"] >= 0.6))  # fmt: skip
+    lines += ["", "| summary key | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in s.items()]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 from agenticrec.intent.candidates import SIMULATED_P, run_hybrid, run_score
 from agenticrec.intent.stage import run_compress
 from agenticrec.pipeline import load_config, stage_run
-from common import command, machine, save, update_section
+from common import RESULTS, command, machine, save, update_section
 
 DATASETS = {"amazon-beauty": "", "amazon-office": "_office"}
 METHODS = ("popular", "recent", "transition", "part_similarity", "part_llm", "hybrid_without_llm", "hybrid")
@@ -36,7 +36,7 @@ def run(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
         with stage_run(config, "intent score") as stage:
             run_score(stage.dataset, config.intent, stage.llm, config.run_dir, config.seed)
     with stage_run(config, "intent hybrid") as stage:
-        return run_hybrid(stage.dataset, config.intent, config.run_dir, config.seed)
+        return run_hybrid(stage.dataset, config.intent, config.run_dir, config.seed) | {"llm": args.llm}
 
 
 def summary_of(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -50,10 +50,10 @@ def summary_of(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def markdown(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
+def markdown(results: dict[str, dict[str, Any]]) -> str:
     info = machine()
     lines = [
-        f"## RecGPT tags by candidate scoring ({args.llm or 'priors only, no LLM score'})",
+        "## RecGPT tags by candidate scoring",
         "",
         f"Command: `{command()}`  ",
         f"Machine: {info['cpu']}, {info['cores_available']} cores; {time.strftime('%Y-%m-%d')}",
@@ -64,14 +64,15 @@ def markdown(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> st
         "transitions, popular); `popular`, `recent`, `transition` are the plain baselines of `intent evaluate` over "
         "all categories; `part_*` ranks the candidates by one feature alone.",
         "",
-        "| dataset | users | target among candidates | method | HR@10 | HR@30 |",
-        "|---|---|---|---|---|---|",
+        "| dataset | LLM score | users | target among candidates | method | HR@10 | HR@30 |",
+        "|---|---|---|---|---|---|---|",
     ]
     for dataset, result in results.items():
         s = result["summary"]
         for method in METHODS:
             if f"hr30_{method}" in s:
-                lines.append(f"| {dataset} | {s['users_evaluated']} | {s['candidate_recall']:.1%} | {method} | "
+                lines.append(f"| {dataset} | {result.get('llm') or 'none'} | {s['users_evaluated']} | "
+                             f"{s['candidate_recall']:.1%} | {method} | "
                              f"{s[f'hr10_{method}']:.4f} | {s[f'hr30_{method}']:.4f} |")  # fmt: skip
     lines += [
         "",
@@ -100,10 +101,12 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="where the run directories live")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides of every run")
     args = parser.parse_args()
-    results = {dataset: run(dataset, args) for dataset in args.datasets}
+    previous = RESULTS / "intent_candidates.json"  # the datasets not run this time keep their figures
+    results = json.loads(previous.read_text())["metrics"] if previous.exists() else {}
+    results |= {dataset: run(dataset, args) for dataset in args.datasets}
     protocol = {name: result["protocol"] for name, result in results.items()}
     save("intent_candidates", results, protocol, summary=summary_of(results))
-    update_section("intent_candidates", markdown(results, args))
+    update_section("intent_candidates", markdown(results))
     print(json.dumps(summary_of(results), indent=2))
 
 
