@@ -108,10 +108,10 @@ def markdown(summary: dict[str, Any], ranker: dict[str, Any] | None) -> str:
         lines += [
             "",
             f"LLM ranker on {DATASET} ({protocol['users']} seeded test users, {protocol['history']} history items, "
-            f"{protocol['candidates']}; {protocol['mode']} scores of each candidate title's first "
-            f"{protocol['answer_words']} words). Item text: `fields` = {ranker['fields']['protocol']['text_fields']}, "
-            f"`signal` = {ranker['signal']['protocol']['text_fields']}. The baselines score the same 21 items from "
-            "each user's full test history.",
+            f"{protocol['candidates']}; every item field cut to its first {protocol['words']} words; "
+            f"{protocol['mode']} scores of each candidate's cut title). Item text: `fields` = "
+            f"{ranker['fields']['protocol']['text_fields']}, `signal` = {ranker['signal']['protocol']['text_fields']}. "
+            "The baselines score the same 21 items from each user's full test history.",
             "",
             "| method | NDCG@10 | Recall@10 | MRR | hit@1 |",
             "|---|---|---|---|---|",

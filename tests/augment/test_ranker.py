@@ -132,7 +132,7 @@ def test_scored_answers_are_the_titles_first_words_kept_distinct(config: RunConf
     seen: list[list[str]] = []
     config.llm.backends["script"].scorer = lambda messages, options: seen.append(options) or [0.0] * len(options)
     with LLMClient(config.llm) as client:
-        llm_scores(dataset, sets, client, answer_words=1)
+        llm_scores(dataset, sets, client, words=1)
     assert len(seen) == 2
     for options in seen:  # every title is "tea N": one word leaves "tea", then "tea [item id]"
         assert options[0] == "tea" and all(o.startswith("tea [") for o in options[1:]) and len(set(options)) == 21

@@ -37,6 +37,12 @@ def test_item_text_renders_present_fields_in_order(dataset: Dataset) -> None:
     assert dataset.item_texts() == [dataset.item_text(i) for i in (1, 2, 3, 4)]
 
 
+def test_item_text_cuts_each_field_to_its_first_words(dataset: Dataset) -> None:
+    dataset.items.loc[0, "title"] = "Alpha  Nail Lacquer\tRed"
+    assert dataset.item_text(1, words=2) == "title: Alpha Nail; brand: Acme; price: 9.99"
+    assert dataset.item_text(1) == "title: Alpha  Nail Lacquer\tRed; brand: Acme; price: 9.99"
+
+
 def test_item_text_only_uses_text_fields(dataset: Dataset) -> None:
     narrow = Dataset(dataset.name, dataset.items, dataset.user_ids, dataset.sequences, text_fields=["brand"])
     assert narrow.item_text(1) == "brand: Acme"

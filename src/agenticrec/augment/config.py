@@ -24,9 +24,9 @@ class RankerConfig(Section):
     users: int = Field(1000, ge=1, description="seeded test users")
     history: int = Field(5, ge=1, description="most recent history items the LLM sees")
     negatives: int = Field(20, ge=1, description="random candidates beside the true next item")
-    answer_words: int = Field(
-        8, ge=1, description="scored answers (choice score or calibrated): the first this many words of each "
-        "candidate's title are scored as the answer; the rest of a long title costs time and rarely tells items apart"
+    words: int = Field(
+        10, ge=1, description="each item field in the prompt, and each candidate title scored as the answer, is cut "
+        "to its first this many words: the rest of a long title costs prompt time and rarely tells items apart"
     )  # fmt: skip
 
 

@@ -1,14 +1,13 @@
 """LaMAR's LLM ranker protocol (§4.4): each of a seeded sample of test users gets their most recent items and 21
 candidates (20 random items + the true next item, shuffled with a seed); role ``ranker`` orders the candidates.
 The same candidate sets are ranked by random order, popularity and any trained runs, so every figure compares
-like with like. Items are rendered from ``data.text_fields``: run once with the original fields and once with the
-signal added.
+like with like. Items are rendered from ``data.text_fields``, each field cut to ``words`` words: run once with the
+original fields and once with the signal added.
 
-Two ways to rank, by the role's ``choice`` mode: ``score``/``calibrated`` score the start of every candidate's title
-(``answer_words`` words) as the answer to "which item comes next" (nothing is generated, every candidate gets a
-score); ``generate`` asks for a
-JSON ranking of the candidate numbers, constrained to them; a number given twice counts once, and candidates left
-out follow in the order shown (counted as incomplete rankings)."""
+Two ways to rank, by the role's ``choice`` mode: ``score``/``calibrated`` score every candidate's title, as the prompt
+shows it, as the answer to "which item comes next" (nothing is generated, every candidate gets a score);
+``generate`` asks for a JSON ranking of the candidate numbers, constrained to them; a number given twice counts
+once, and candidates left out follow in the order shown (counted as incomplete rankings)."""
 
 from __future__ import annotations
 
@@ -125,38 +124,39 @@ def _titles(dataset: Dataset, items: np.ndarray, words: int) -> list[str]:
     return titles
 
 
-def _user_block(dataset: Dataset, candidate_set: CandidateSet, history: bool = True) -> str:
-    """The candidates, then the user's recent items: the content-free request (history "N/A") shares the
-    candidates' prefix with the user's request, which the engine then evaluates once."""
-    recent = "\n".join(f"- {dataset.item_text(i)}" for i in candidate_set.history) if history else "N/A"
-    shown = "\n".join(f"{n}. {dataset.item_text(i)}" for n, i in enumerate(candidate_set.candidates.tolist(), 1))
+def _user_block(dataset: Dataset, candidate_set: CandidateSet, words: int, history: bool = True) -> str:
+    """The candidates, then the user's recent items, each field cut to `words` words: the content-free request
+    (history "N/A") shares the candidates' prefix with the user's request, which the engine then evaluates once."""
+    recent = "\n".join(f"- {dataset.item_text(i, words)}" for i in candidate_set.history) if history else "N/A"
+    candidates = enumerate(candidate_set.candidates.tolist(), 1)
+    shown = "\n".join(f"{n}. {dataset.item_text(i, words)}" for n, i in candidates)
     return f"Candidates:\n{quote_data(shown, 'candidates')}\n\n{quote_data(recent, 'recent items')}"
 
 
 def llm_scores(
-    dataset: Dataset, sets: list[CandidateSet], client: LLMClient, answer_words: int = 8
+    dataset: Dataset, sets: list[CandidateSet], client: LLMClient, words: int = 10
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Role ``ranker``'s scores of each set's candidates (higher first), and counts of failed and incomplete
     rankings (a failed one scores every candidate 0, i.e. a random order)."""
     n = len(sets[0].candidates) if sets else 0
     if client.config.role(RANKER).choice == "generate":
-        return _generated(dataset, sets, client, n)
+        return _generated(dataset, sets, client, n, words)
     system = load_prompt(__file__, "prompts/ranker_pick.md").render(history=len(sets[0].history), candidates=n)
-    requests = [chat(system, _user_block(dataset, s)) for s in sets]
-    content_free = [chat(system, _user_block(dataset, s, history=False)) for s in sets]
-    options = [_titles(dataset, s.candidates, answer_words) for s in sets]
+    requests = [chat(system, _user_block(dataset, s, words)) for s in sets]
+    content_free = [chat(system, _user_block(dataset, s, words, history=False)) for s in sets]
+    options = [_titles(dataset, s.candidates, words) for s in sets]
     results = client.choose(RANKER, requests, options, content_free=content_free)
     scores = np.array([r.scores if r.ok and r.scores else [0.0] * n for r in results])
     return scores, {"failed": sum(not r.ok for r in results), "incomplete": 0}
 
 
 def _generated(
-    dataset: Dataset, sets: list[CandidateSet], client: LLMClient, n: int
+    dataset: Dataset, sets: list[CandidateSet], client: LLMClient, n: int, words: int
 ) -> tuple[np.ndarray, dict[str, int]]:
     system = load_prompt(__file__, "prompts/ranker_rank.md").render(history=len(sets[0].history), candidates=n)
     number = Literal[tuple(range(1, n + 1))]  # type: ignore[valid-type]
     ranking = create_model("Ranking", ranking=(list[number], ...))  # type: ignore[valid-type]
-    results = client.batch(RANKER, [chat(system, _user_block(dataset, s)) for s in sets], ranking)
+    results = client.batch(RANKER, [chat(system, _user_block(dataset, s, words)) for s in sets], ranking)
     scores, failed, incomplete = np.zeros((len(sets), n)), 0, 0
     for row, result in enumerate(results):
         if not result.ok or result.value is None:
@@ -188,7 +188,7 @@ def run_rank_llm(
     }
     for name, path in baselines.items():
         scored[name] = model_scores(path, dataset, test, sets)
-    llm, calls = llm_scores(dataset, sets, client, config.answer_words)
+    llm, calls = llm_scores(dataset, sets, client, config.words)
     scored = {"llm": llm, **scored}
     ranks = {name: ranks_from_scores(sets, s, rng) for name, s in scored.items()}
     result = {
@@ -199,7 +199,7 @@ def run_rank_llm(
             f"shuffled (seed {seed})",
             "text_fields": dataset.text_fields,
             "mode": client.config.role(RANKER).choice,
-            "answer_words": config.answer_words,
+            "words": config.words,
             "baselines": "score from each user's full test history",
         },
         "methods": {name: metrics(r) for name, r in ranks.items()},

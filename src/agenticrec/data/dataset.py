@@ -134,11 +134,12 @@ class Dataset:
         except KeyError:
             raise DataError(f"{self.name}: unknown item id {item_id!r}") from None
 
-    def item_text(self, index: int) -> str:
-        """Item text as key-value fields, e.g. ``title: OPI Nail Lacquer; brand: OPI; categories: Beauty > Nails``."""
+    def item_text(self, index: int, words: int | None = None) -> str:
+        """Item text as key-value fields, e.g. ``title: OPI Nail Lacquer; brand: OPI; categories: Beauty > Nails``;
+        with `words`, each field's value cut to its first that many words."""
         row = self.items.iloc[index - 1]
-        parts = [f"{name}: {row[name]}" for name in self.text_fields if present(row[name])]
-        return "; ".join(parts)
+        values = [(name, str(row[name])) for name in self.text_fields if present(row[name])]
+        return "; ".join(f"{name}: {' '.join(value.split()[:words]) if words else value}" for name, value in values)
 
     def item_texts(self) -> list[str]:
         return [self.item_text(i) for i in range(1, self.n_items + 1)]
