@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from agenticrec.intent import artifacts
 from agenticrec.intent.candidates import SIMULATED_P, run_hybrid, run_score
 from agenticrec.intent.stage import run_compress
 from agenticrec.pipeline import load_config, stage_run
@@ -36,7 +38,15 @@ def run(dataset: str, args: argparse.Namespace) -> dict[str, Any]:
         with stage_run(config, "intent score") as stage:
             run_score(stage.dataset, config.intent, stage.llm, config.run_dir, config.seed)
     with stage_run(config, "intent hybrid") as stage:
-        return run_hybrid(stage.dataset, config.intent, config.run_dir, config.seed) | {"llm": args.llm}
+        result = run_hybrid(stage.dataset, config.intent, config.run_dir, config.seed)
+    result |= {"llm": args.llm, "command": command()}
+    shutil.copyfile(artifacts.intent_dir(config.run_dir) / artifacts.SIMULATED_PLOT, RESULTS / plot_name(dataset))
+    return result
+
+
+def plot_name(dataset: str) -> str:
+    """The results file of a dataset's curve of the hybrid's HR@K against a simulated LLM's accuracy."""
+    return f"intent_candidates_simulated_{dataset}.png"
 
 
 def summary_of(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -86,8 +96,8 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
         curve = [f"{result['simulated'][str(p)]['hr10']:.3f} / {result['simulated'][str(p)]['hr30']:.3f}"
                  for p in SIMULATED_P]  # fmt: skip
         lines.append(f"| {dataset} | {' | '.join(curve)} | {result['summary'].get('simulated_p_to_beat_baseline')} |")
+    lines += ["", *(f"![{d}](benchmarks/results/{plot_name(d)})" for d in results), ""]
     lines += [
-        "",
         "Hybrid weights (standardised features): " + json.dumps({d: r["weights"] for d, r in results.items()}),
     ]
     return "\n".join(lines)
