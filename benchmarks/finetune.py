@@ -1,19 +1,21 @@
 """Issue 35: distil the capable model's checked answers into the embedded one, and measure it on held-out catalogues.
 
-Two of the tagger's own requests, in curriculum order:
+Three of the stages' own requests, in curriculum order:
 - choice (`tagger.agents.annotate_request`, one item, calibrated option scores): pick an item's level-3 category
   among the children of its level-2 category, each shown as a descriptor;
+- critique (`tagger.critique.simulated_user.pick_requests`, calibrated option scores): the simulated user, wanting
+  an item, picks among the catalogue's level-1 categories;
 - naming (`tagger.agents.name_group_request`): name one K-medoids group of a catalogue from its keyphrases and
   typical titles, beside the names its earlier siblings got; the name must pass the tagger's name checks.
 
-1. curate: the teacher (Qwen2.5-Coder-1.5B, benchmark only) chooses for a seeded sample of Beauty items, and names the
-   groups of MovieLens, Beauty and Office at several group counts. A choice is kept only when it agrees with the
-   catalogue's label, a name only when it passes the checks (the checks each task has). Examples go to
+1. curate: the teacher (Qwen2.5-Coder-1.5B, benchmark only) chooses and picks for seeded samples of Beauty items,
+   and names the groups of MovieLens, Beauty and Office at several group counts. A choice or pick is kept only when it
+   agrees with the catalogue's label, a name only when it passes the checks (the checks each task has). Examples go to
    RUNS/examples.jsonl, split by item (a group counts as an item) when tuned.
 2. tune: `agenticrec llm finetune` (LoRA on SmolLM2-135M, merged into RUNS/tuned/model.gguf).
-3. evaluate on catalogues no example came from (Sports, Scientific): choice accuracy of the base SmolLM2, the tuned
-   one and the teacher, beside random and majority-sibling baselines, on the same seeded items; and the share of
-   their group names that pass the checks, on the same groups.
+3. evaluate on catalogues no example came from (Sports, Scientific): choice and critique-pick accuracy of the base
+   SmolLM2, the tuned one and the teacher, beside random and majority baselines, on the same seeded items; and the
+   share of their group names that pass the checks, on the same groups.
 
 An item is shown by its text fields without its category (title and brand; Sports has no titles: brand and
 IDGenRec's generated keywords, which share a word with the category path for about 60% of items, SOURCE.md).
@@ -21,8 +23,8 @@ IDGenRec's generated keywords, which share a word with the category path for abo
     .venv/bin/python benchmarks/finetune.py --teacher-items 1500 --eval-items 300 --threads 1
 
 Every LLM call is cached in RUNS/<model>/llm.sqlite, so a rerun pays nothing. Writes benchmarks/results/finetune.json
-(summary: choice_acc_<model>_<dataset>, names_pass_<model>_<dataset>, examples_kept, ...) and the BENCHMARKS.md
-section "finetune".
+(summary: choice_acc_<model>_<dataset>, critique_acc_<model>_<dataset>, names_pass_<model>_<dataset>,
+examples_kept, ...) and the BENCHMARKS.md section "finetune".
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ from agenticrec.tagger.agents import (
     annotate_request,
     name_group_request,
 )
+from agenticrec.tagger.critique.simulated_user import ROLE as USER
+from agenticrec.tagger.critique.simulated_user import Option, pick_requests
 from agenticrec.tagger.grounding import GroupEvidence, keyphrases, name_problem, title_of
 from agenticrec.tagger.vocabulary import Descriptor
 from common import command, machine, save, update_section
@@ -128,8 +132,9 @@ def picks(model_path: Path, items: list[Choice], ledger: Path, threads: int) -> 
     return [None if p.index is None else c.options[p.index] for c, p in zip(items, chosen)]
 
 
-def accuracy(items: list[Choice], chosen: list[str | None]) -> float:
-    return sum(p == c.label for c, p in zip(items, chosen)) / len(items)
+def accuracy(questions: list[Choice] | list[Critique], chosen: list[str | None]) -> float:
+    """The share of questions whose answer is the label."""
+    return sum(p == q.label for q, p in zip(questions, chosen)) / len(questions)
 
 
 def baselines(items: list[Choice], prior: dict[str, Counter[str]]) -> dict[str, float]:
@@ -147,6 +152,66 @@ def curate(items: list[Choice], teacher: list[str | None]) -> list[Example]:
         Example.model_validate({"task": "choice", "item": c.item, "messages": request(c), "answer": p})
         for c, p in zip(items, teacher)
         if p == c.label
+    ]
+
+
+@dataclass(frozen=True)
+class Critique:
+    """One item's critique question: the simulated user, wanting the item, picks among the catalogue's level-1
+    categories; the item's own is the label."""
+
+    item: str
+    text: str
+    options: tuple[str, ...]
+    label: str
+
+
+def critiques(dataset_name: str, n: int, seed: int) -> list[Critique]:
+    """A seeded sample of ``n`` items with a level-1 category (the second level of the catalogue's path), each
+    with the catalogue's level-1 categories as options."""
+    dataset = load_dataset(dataset_name)
+    categories = dataset.categories()
+    assert categories is not None
+    level1 = [parts[1].strip() if len(parts := str(c).split(">")) >= 2 else None for c in categories]
+    options = tuple(sorted({name for name in level1 if name}))
+    fields = [f for f in dataset.text_fields if f != dataset.category_field]  # the label never in the prompt
+    ids = dataset.item_ids()
+    eligible = [i for i, name in enumerate(level1) if name]
+    chosen = sorted(random.Random(seed).sample(eligible, min(n, len(eligible))))
+    texts = {i: "; ".join(f"{f}: {dataset.items[f].iloc[i]}" for f in fields if present(dataset.items[f].iloc[i]))
+             for i in chosen}  # fmt: skip
+    return [Critique(f"{dataset_name}:{ids[i]}", texts[i][:TEXT_CHARS], options, str(level1[i])) for i in chosen]
+
+
+def critique_request(question: Critique, text: str | None = None) -> list[dict[str, str]]:
+    """The simulated user's request (`tagger.critique.simulated_user`), categories shown by their names."""
+    options = [Option(name, name, name) for name in question.options]
+    [messages] = pick_requests(options, [question.text if text is None else text], TEXT_CHARS)
+    return [dict(m) for m in messages]
+
+
+def critique_picks(model_path: Path, questions: list[Critique], ledger: Path, threads: int) -> list[str | None]:
+    """The model's best-scored category (calibrated) for each question, None where the call failed. The stage
+    adds a second pick within a margin, or abstains; the first pick is what the example teaches."""
+    with LLMClient(llm(model_path, threads), ledger) as client:
+        chosen = client.choose(USER, [critique_request(q) for q in questions], [list(q.options) for q in questions],
+                               content_free=[critique_request(q, "N/A") for q in questions])  # fmt: skip
+    return [None if p.index is None else q.options[p.index] for q, p in zip(questions, chosen)]
+
+
+def critique_baselines(questions: list[Critique]) -> dict[str, float]:
+    """Random among the categories, and the most common category of the sample (an upper bound of any constant)."""
+    common = Counter(q.label for q in questions).most_common(1)[0][1]
+    return {"critique_random": sum(1 / len(q.options) for q in questions) / len(questions),
+            "critique_majority": common / len(questions)}  # fmt: skip
+
+
+def curate_critiques(questions: list[Critique], teacher: list[str | None]) -> list[Example]:
+    """The teacher's picks that are the wanted item's own category, as training examples."""
+    return [
+        Example.model_validate({"task": "critique", "item": q.item, "messages": critique_request(q), "answer": p})
+        for q, p in zip(questions, teacher)
+        if p == q.label
     ]
 
 
@@ -257,6 +322,17 @@ def markdown(
     ]
     for name, r in evaluated.items():
         lines.append(f"| {name} | {r['groups']} | " + " | ".join(f"{r['names_' + m]:.3f}" for m in models) + " |")
+    lines += [
+        "",
+        "The critique user's best pick is the wanted item's own level-1 category, on held-out catalogues (calibrated "
+        "option scores):",
+        "",
+        "| dataset | items | SmolLM2 | SmolLM2 tuned | Qwen-1.5B | random | majority |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in evaluated.items():
+        cells = (r[f"critique_{m}"] for m in (*models, "random", "majority"))
+        lines.append(f"| {name} | {r['items']} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
     return "\n".join(lines)
 
 
@@ -264,6 +340,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teacher-items", type=int, default=1500)
     parser.add_argument("--eval-items", type=int, default=300)
+    parser.add_argument("--critique-items", type=int, default=500, help="critique questions per training catalogue")
     parser.add_argument("--train-data", nargs="+", default=["amazon-beauty"])
     parser.add_argument("--naming-data", nargs="+", default=["movielens-100k", "amazon-beauty", "amazon-office"])
     parser.add_argument("--eval-data", nargs="+", default=["amazon-sports", "amazon-scientific"])
@@ -281,7 +358,10 @@ def main() -> None:
         c for name in args.naming_data for c in naming_questions(name, args.groupings, args.runs / "cache", SEED)
     ]
     teacher_names = name_groups(args.teacher, naming_train, args.runs / "teacher", args.threads)
-    examples = curate(train_items, teacher_train) + curate_names(teacher_names)
+    critique_train = [q for name in args.train_data for q in critiques(name, args.critique_items, SEED)]
+    teacher_critiques = critique_picks(args.teacher, critique_train, args.runs / "teacher", args.threads)
+    examples = (curate(train_items, teacher_train) + curate_critiques(critique_train, teacher_critiques)
+                + curate_names(teacher_names))  # fmt: skip
     data = args.runs / "examples.jsonl"
     data.write_text("".join(e.model_dump_json() + "\n" for e in examples))
     import yaml
@@ -299,7 +379,10 @@ def main() -> None:
         "naming_data": ", ".join(args.naming_data),
         "naming_groups": len(teacher_names),
         "teacher_names_pass_train": pass_rate(teacher_names),
+        "critique_items": len(critique_train),
+        "teacher_critique_acc_train": accuracy(critique_train, teacher_critiques),
         "examples_kept": len(examples),
+        "critique_examples_kept": sum(e.task == "critique" for e in examples),
         "naming_examples_kept": sum(e.task == "naming" for e in examples),
         "train_examples": tuned["examples"]["train"],
         "valid_loss_before": tuned["valid_loss_before"],
@@ -314,12 +397,19 @@ def main() -> None:
         figures = {m: accuracy(items, picks(path, items, args.runs / f"{m}-eval", args.threads))
                    for m, path in models.items()}  # fmt: skip
         figures |= baselines(items, prior)
+        questions = critiques(name, args.eval_items, SEED)
+        figures |= {f"critique_{m}": accuracy(questions, critique_picks(path, questions, args.runs / f"{m}-eval",
+                                                                                args.threads))
+                    for m, path in models.items()}  # fmt: skip
+        figures |= critique_baselines(questions)
         clusterings = naming_questions(name, args.groupings, args.runs / "cache", SEED)
         names = {m: pass_rate(name_groups(path, clusterings, args.runs / f"{m}-eval", args.threads))
                  for m, path in models.items()}  # fmt: skip
         evaluated[name] = {"items": len(items), **figures, "groups": sum(map(len, clusterings)),
                            **{f"names_{m}": rate for m, rate in names.items()}}  # fmt: skip
-        summary |= {f"choice_acc_{m}_{short}": acc for m, acc in figures.items()}
+        summary |= {f"choice_acc_{m}_{short}": acc for m, acc in figures.items() if not m.startswith("critique_")}
+        summary |= {f"critique_acc_{m.removeprefix('critique_')}_{short}": acc
+                    for m, acc in figures.items() if m.startswith("critique_")}  # fmt: skip
         summary |= {f"names_pass_{m}_{short}": rate for m, rate in names.items()}
     summary["wall_minutes"] = (time.perf_counter() - started) / 60
     protocol = {
@@ -329,6 +419,10 @@ def main() -> None:
         f"MiniLM item-text embeddings, seed {SEED}) of {args.naming_data} (train) and {args.eval_data} (eval); a name "
         "passes when the tagger's name checks accept it",
         "train": f"{args.teacher_items} seeded items of {args.train_data}; the teacher's choices that match the label",
+        "critique": f"the simulated user's request (`tagger.critique.simulated_user`) for {args.critique_items} seeded "
+        "items per training catalogue: the catalogue's level-1 categories as options; kept when the teacher's "
+        "best-scored (calibrated) category is the item's own; evaluated as the share of held-out items whose own "
+        "category is the model's best-scored one",
         "eval": f"{args.eval_items} seeded items of each of {args.eval_data} (no example came from them)",
         "finetune": tuned["config"],
         "tolerance": tuned["tolerance"],

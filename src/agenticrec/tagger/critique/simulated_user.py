@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, create_model
 
-from agenticrec.llm import LLMClient, chat, load_prompt, one_of, quote_data, register_role
+from agenticrec.llm import LLMClient, Message, chat, load_prompt, one_of, quote_data, register_role
 from agenticrec.semantic_ids.codes import SemanticIDs
 from agenticrec.tagger import artifacts
 from agenticrec.tagger.vocabulary import Vocabulary
@@ -53,6 +53,14 @@ def scored_picks(scores: list[float], tokens: list[str], calibrated: bool) -> li
     return [tokens[k] for k in order[:MAX_PICKS] if best - scores[k] <= MARGIN]
 
 
+def pick_requests(options: list[Option], texts: list[str], max_chars: int = 400) -> list[list[Message]]:
+    """The simulated user's request for each wanted item's text, the options listed by their cards."""
+    system = load_prompt(__file__, "prompts/pick_level1.md").render(
+        categories="\n".join(f"- {o.card}" for o in options)
+    )
+    return [chat(system, quote_data(text[:max_chars])) for text in texts]
+
+
 def pick_level1(
     client: LLMClient, texts: list[str], options: list[Option], max_chars: int = 400
 ) -> list[list[str] | None]:
@@ -60,13 +68,10 @@ def pick_level1(
     the call failed."""
     names = [o.name for o in options]
     by_name = {o.name: o.token for o in options}
-    system = load_prompt(__file__, "prompts/pick_level1.md").render(
-        categories="\n".join(f"- {o.card}" for o in options)
-    )
-    requests = [chat(system, quote_data(text[:max_chars])) for text in texts]
+    requests = pick_requests(options, texts, max_chars)
     mode = client.config.role(ROLE).choice
     if mode != "generate":
-        free = chat(system, quote_data("N/A"))
+        [free] = pick_requests(options, ["N/A"])
         picks = client.choose(ROLE, requests, [names] * len(texts), content_free=[free] * len(texts))
         tokens = [by_name[name] for name in names]
         return [scored_picks(p.scores, tokens, p.mode == "calibrated") if p.scores else None for p in picks]
