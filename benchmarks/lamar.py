@@ -93,13 +93,14 @@ def markdown(summary: dict[str, Any], ranker: dict[str, Any] | None) -> str:
         "",
         "| target | measured | met |",
         "|---|---|---|",
-        f"| signal lifts textseq ≥ 3% (Scientific) | {s['scientific_signal_lift']:+.1%} | "
-        f"{'yes' if s['scientific_signal_lift'] >= 0.03 else 'no'} |",
-        f"| signal lifts textseq ≥ 3% (Office) | {s['office_signal_lift']:+.1%} | "
-        f"{'yes' if s['office_signal_lift'] >= 0.03 else 'no'} |",
-        f"| transfer beats scratch ≥ 5% (Scientific) | {s['scientific_transfer_over_scratch']:+.1%} | "
-        f"{'yes' if s['scientific_transfer_over_scratch'] >= 0.05 else 'no'} |",
     ]
+    targets = (
+        ("signal lifts textseq ≥ 3% (Scientific)", "scientific_signal_lift", 0.03),
+        ("signal lifts textseq ≥ 3% (Office)", "office_signal_lift", 0.03),
+        ("transfer beats scratch ≥ 5% (Scientific)", "scientific_transfer_over_scratch", 0.05),
+    )
+    for target, key, threshold in targets:
+        lines.append(f"| {target} | {s[key]:+.1%} | {'yes' if s[key] >= threshold else 'no'} |")
     if ranker:
         ndcg = [s[f"ranker_ndcg10_{arm}"] for arm in ("signal", "fields", "random")]
         met = "yes" if ndcg[0] > ndcg[1] > ndcg[2] else "no"

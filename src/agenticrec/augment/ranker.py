@@ -23,7 +23,7 @@ from pydantic import create_model
 from agenticrec.augment import artifacts
 from agenticrec.augment.config import RANKER, RankerConfig
 from agenticrec.data import Dataset
-from agenticrec.data.dataset import EvalSet
+from agenticrec.data.dataset import EvalSet, first_words
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate import item_counts
 from agenticrec.io import atomic_path, write_json
@@ -119,7 +119,7 @@ def _titles(dataset: Dataset, items: np.ndarray, words: int) -> list[str]:
     titles: list[str] = []
     for item in items.tolist():
         title = str(dataset.items[column].iloc[item - 1]) if column else dataset.item_text(item)
-        title = " ".join(title.split()[:words])
+        title = first_words(title, words)
         titles.append(title if title not in titles else f"{title} [{dataset.items['item_id'].iloc[item - 1]}]")
     return titles
 

@@ -139,7 +139,7 @@ class Dataset:
         with `words`, each field's value cut to its first that many words."""
         row = self.items.iloc[index - 1]
         values = [(name, str(row[name])) for name in self.text_fields if present(row[name])]
-        return "; ".join(f"{name}: {' '.join(value.split()[:words]) if words else value}" for name, value in values)
+        return "; ".join(f"{name}: {first_words(value, words) if words else value}" for name, value in values)
 
     def item_texts(self) -> list[str]:
         return [self.item_text(i) for i in range(1, self.n_items + 1)]
@@ -182,3 +182,8 @@ def present(value: object) -> bool:
     if isinstance(value, float) and np.isnan(value):
         return False
     return str(value).strip() != ""
+
+
+def first_words(text: str, words: int) -> str:
+    """The first `words` whitespace-separated words of `text`, joined by single spaces."""
+    return " ".join(text.split()[:words])
