@@ -4,6 +4,7 @@ reproduces itself, every method starts from the default, and the LLM proposer's 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -190,8 +191,14 @@ def test_a_repeated_proposal_becomes_an_untried_neighbour(tmp_path):
 
 def test_the_chooser_takes_the_candidate_the_model_scores_highest(tmp_path):
     config = config_for(tmp_path, "chooser", trials=6)
+    prompts: list[str] = []
+
+    def scorer(messages, options):
+        prompts.append(messages[-1]["content"])
+        return prefer_ce_deep(messages, options)
+
     config.llm = config.llm.model_validate(
-        {"backends": {"script": {"kind": "scripted", "script": lambda m, s: "", "scorer": prefer_ce_deep}},
+        {"backends": {"script": {"kind": "scripted", "script": lambda m, s: "", "scorer": scorer}},
          "default": {"backend": "script", "choice": "calibrated"}, "progress": False}
     )  # fmt: skip
     with LLMClient(config.llm, config.run_dir) as client:
@@ -200,6 +207,11 @@ def test_the_chooser_takes_the_candidate_the_model_scores_highest(tmp_path):
     assert all(t.user_attrs["source"] == "chooser" and t.user_attrs["candidates"] == 8 for t in chosen)
     assert all(t.params["loss"] == "ce" for t in chosen)  # among 8 TPE candidates, the model's pick
     assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) == 6
+    # the content-free request shares the candidates with the request as a prefix; numbers are shown rounded
+    request, content_free = [p for p in prompts if "N/A" not in p][-1], [p for p in prompts if "N/A" in p][-1]
+    candidates = request[: request.index("Experience so far:")]
+    assert candidates.startswith("Candidates:\n- ") and content_free.startswith(candidates)
+    assert all(len(lr) <= 8 for lr in re.findall(r"lr=([0-9.e-]+)", candidates))
 
 
 def prefer_ce_deep(messages, options):

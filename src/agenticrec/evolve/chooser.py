@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 from agenticrec.evolve.card import AgentCard
 from agenticrec.evolve.config import EVOLVER
 from agenticrec.evolve.proposer import memory_lines
-from agenticrec.evolve.space import Value, config_key
+from agenticrec.evolve.space import Value, config_key, config_text
 from agenticrec.llm import LLMClient, chat, load_prompt
 
 
@@ -45,10 +45,6 @@ def candidates(
     return out
 
 
-def option_text(config: dict[str, Value]) -> str:
-    return ", ".join(f"{name}={value}" for name, value in config.items())
-
-
 def choose_config(
     client: LLMClient,
     card: AgentCard,
@@ -61,11 +57,11 @@ def choose_config(
     system = load_prompt(__file__, "prompts/chooser.md").render(
         reward=card.inner_reward, description=card.description, space=card.space.describe(levels)
     )
-    texts = [option_text(config) for config in options]
+    texts = [config_text(config) for config in options]
     listed = "\n".join(f"- {text}" for text in texts)
 
-    def request(memory: str) -> list:
-        return chat(system, f"Experience so far:\n{memory}\n\nCandidates:\n{listed}\n\nThe best candidate:")
+    def request(memory: str) -> list:  # candidates first: the content-free request ("N/A") shares them as a prefix
+        return chat(system, f"Candidates:\n{listed}\n\nExperience so far:\n{memory}\n\nThe best candidate:")
 
     [result] = client.choose(
         EVOLVER,

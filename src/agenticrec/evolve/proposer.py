@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, create_model
 from agenticrec.evolve.card import AgentCard
 from agenticrec.evolve.config import EVOLVER
 from agenticrec.evolve.moves import untried
-from agenticrec.evolve.space import Space, Value, config_key
+from agenticrec.evolve.space import Space, Value, config_key, config_text
 from agenticrec.llm import LLMCallError, LLMClient, chat, load_prompt
 
 
@@ -30,7 +30,7 @@ def proposal_model(space: Space, levels: dict[str, list[Value]]) -> type[BaseMod
 
 def trial_line(trial: dict[str, Any], reward: str) -> str:
     outcome = f"{reward} = {trial['inner']:.4f}" if trial.get("inner") is not None else f"FAILED: {trial['error']}"
-    return f"- trial {trial['number']}: {trial['params']} -> {outcome}"
+    return f"- trial {trial['number']}: {config_text(trial['params'])} -> {outcome}"
 
 
 def memory_lines(history: list[dict[str, Any]], reward: str, shown: int) -> str:
