@@ -22,6 +22,9 @@ IDGenRec's generated keywords, which share a word with the category path for abo
 
     .venv/bin/python benchmarks/finetune.py --teacher-items 1500 --eval-items 300 --threads 1
 
+On two cores, first run `--prefill teacher` and `--prefill teacher-eval` beside each other (the teacher's curation
+and its held-out evaluation, the two long parts, one core each); the full run then replays their calls.
+
 Every LLM call is cached in RUNS/<model>/llm.sqlite, so a rerun pays nothing. Writes benchmarks/results/finetune.json
 (summary: choice_acc_<model>_<dataset>, critique_acc_<model>_<dataset>, names_pass_<model>_<dataset>,
 examples_kept, ...) and the BENCHMARKS.md section "finetune".
@@ -37,6 +40,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from agenticrec.data import load_dataset
 from agenticrec.data.dataset import present
@@ -336,6 +341,53 @@ def markdown(
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Curation:
+    """The teacher's answers on the training catalogues, each beside its questions."""
+
+    items: list[Choice]
+    chosen: list[str | None]
+    named: list[Named]
+    critiques: list[Critique]
+    picked: list[str | None]
+
+    def examples(self) -> list[Example]:
+        return (
+            curate(self.items, self.chosen) + curate_critiques(self.critiques, self.picked) + curate_names(self.named)
+        )
+
+
+def teach(args: argparse.Namespace) -> Curation:
+    """The teacher's choices, names and critique picks on the training catalogues (cached in RUNS/teacher)."""
+    items = [c for name in args.train_data for c in choices(name, args.teacher_items, SEED)[0]]
+    chosen = picks(args.teacher, items, args.runs / "teacher", args.threads)
+    groups = [c for name in args.naming_data for c in naming_questions(name, args.groupings, args.runs / "cache", SEED)]
+    named = name_groups(args.teacher, groups, args.runs / "teacher", args.threads)
+    questions = [q for name in args.train_data for q in critiques(name, args.critique_items, SEED)]
+    picked = critique_picks(args.teacher, questions, args.runs / "teacher", args.threads)
+    return Curation(items, chosen, named, questions, picked)
+
+
+def evaluate(name: str, models: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
+    """Each model's choice and critique-pick accuracy and name pass rate on one held-out catalogue (cached in
+    RUNS/<model>-eval), beside the random and majority baselines."""
+    items, prior = choices(name, args.eval_items, SEED)
+    figures = {
+        m: accuracy(items, picks(path, items, args.runs / f"{m}-eval", args.threads)) for m, path in models.items()
+    }
+    figures |= baselines(items, prior)
+    questions = critiques(name, args.eval_items, SEED)
+    figures |= {f"critique_{m}": accuracy(questions, critique_picks(path, questions, args.runs / f"{m}-eval",
+                                                                    args.threads))
+                for m, path in models.items()}  # fmt: skip
+    figures |= critique_baselines(questions)
+    clusterings = naming_questions(name, args.groupings, args.runs / "cache", SEED)
+    names = {m: pass_rate(name_groups(path, clusterings, args.runs / f"{m}-eval", args.threads))
+             for m, path in models.items()}  # fmt: skip
+    return {"items": len(items), **figures, "groups": sum(map(len, clusterings)),
+            **{f"names_{m}": rate for m, rate in names.items()}}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teacher-items", type=int, default=1500)
@@ -349,23 +401,24 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/benchmarks-finetune"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", dest="settings", nargs="*", default=[], help="fine-tuning settings key=value")
+    parser.add_argument(
+        "--prefill", choices=["teacher", "teacher-eval"],
+        help="only make the teacher's curation calls, or its held-out evaluation calls, into their ledgers and stop; "
+        "the two run beside each other on two cores, and the full run then replays them at no cost",
+    )  # fmt: skip
     args = parser.parse_args()
     started = time.perf_counter()
     args.runs.mkdir(parents=True, exist_ok=True)
-    train_items = [c for name in args.train_data for c in choices(name, args.teacher_items, SEED)[0]]
-    teacher_train = picks(args.teacher, train_items, args.runs / "teacher", args.threads)
-    naming_train = [
-        c for name in args.naming_data for c in naming_questions(name, args.groupings, args.runs / "cache", SEED)
-    ]
-    teacher_names = name_groups(args.teacher, naming_train, args.runs / "teacher", args.threads)
-    critique_train = [q for name in args.train_data for q in critiques(name, args.critique_items, SEED)]
-    teacher_critiques = critique_picks(args.teacher, critique_train, args.runs / "teacher", args.threads)
-    examples = (curate(train_items, teacher_train) + curate_critiques(critique_train, teacher_critiques)
-                + curate_names(teacher_names))  # fmt: skip
+    if args.prefill == "teacher-eval":
+        for name in args.eval_data:
+            evaluate(name, {"qwen15": args.teacher}, args)
+        return
+    curation = teach(args)
+    if args.prefill == "teacher":
+        return
+    examples = curation.examples()
     data = args.runs / "examples.jsonl"
     data.write_text("".join(e.model_dump_json() + "\n" for e in examples))
-    import yaml
-
     settings = {k: yaml.safe_load(v) for k, _, v in (s.partition("=") for s in args.settings)}
     tuned = run_finetune(
         data, args.runs / "tuned", default_model_path(), FinetuneConfig(threads=args.threads, **settings)
@@ -374,13 +427,13 @@ def main() -> None:
     summary: dict[str, Any] = {
         "teacher": args.teacher.name,
         "train_data": ", ".join(args.train_data),
-        "teacher_items": len(train_items),
-        "teacher_acc_train": accuracy(train_items, teacher_train),
+        "teacher_items": len(curation.items),
+        "teacher_acc_train": accuracy(curation.items, curation.chosen),
         "naming_data": ", ".join(args.naming_data),
-        "naming_groups": len(teacher_names),
-        "teacher_names_pass_train": pass_rate(teacher_names),
-        "critique_items": len(critique_train),
-        "teacher_critique_acc_train": accuracy(critique_train, teacher_critiques),
+        "naming_groups": len(curation.named),
+        "teacher_names_pass_train": pass_rate(curation.named),
+        "critique_items": len(curation.critiques),
+        "teacher_critique_acc_train": accuracy(curation.critiques, curation.picked),
         "examples_kept": len(examples),
         "critique_examples_kept": sum(e.task == "critique" for e in examples),
         "naming_examples_kept": sum(e.task == "naming" for e in examples),
@@ -392,25 +445,11 @@ def main() -> None:
     }
     evaluated = {}
     for name in args.eval_data:
-        items, prior = choices(name, args.eval_items, SEED)
+        evaluated[name] = figures = evaluate(name, models, args)
         short = name.replace("amazon-", "")
-        figures = {m: accuracy(items, picks(path, items, args.runs / f"{m}-eval", args.threads))
-                   for m, path in models.items()}  # fmt: skip
-        figures |= baselines(items, prior)
-        questions = critiques(name, args.eval_items, SEED)
-        figures |= {f"critique_{m}": accuracy(questions, critique_picks(path, questions, args.runs / f"{m}-eval",
-                                                                                args.threads))
-                    for m, path in models.items()}  # fmt: skip
-        figures |= critique_baselines(questions)
-        clusterings = naming_questions(name, args.groupings, args.runs / "cache", SEED)
-        names = {m: pass_rate(name_groups(path, clusterings, args.runs / f"{m}-eval", args.threads))
-                 for m, path in models.items()}  # fmt: skip
-        evaluated[name] = {"items": len(items), **figures, "groups": sum(map(len, clusterings)),
-                           **{f"names_{m}": rate for m, rate in names.items()}}  # fmt: skip
-        summary |= {f"choice_acc_{m}_{short}": acc for m, acc in figures.items() if not m.startswith("critique_")}
-        summary |= {f"critique_acc_{m.removeprefix('critique_')}_{short}": acc
-                    for m, acc in figures.items() if m.startswith("critique_")}  # fmt: skip
-        summary |= {f"names_pass_{m}_{short}": rate for m, rate in names.items()}
+        summary |= {f"choice_acc_{m}_{short}": figures[m] for m in (*models, "random", "majority")}
+        summary |= {f"critique_acc_{m}_{short}": figures[f"critique_{m}"] for m in (*models, "random", "majority")}
+        summary |= {f"names_pass_{m}_{short}": figures[f"names_{m}"] for m in models}
     summary["wall_minutes"] = (time.perf_counter() - started) / 60
     protocol = {
         "task": "the tagger annotator's request: an item's level-3 category among its level-2 category's children, "
