@@ -93,6 +93,19 @@ def compose(agents: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]
     return compose_agents(load_config(None, overrides), agents)
 
 
+def earlier_composition() -> dict[str, Any]:
+    """The earlier results' full-fidelity retrain and composition, with that run's date and command, for a run
+    without ``--compose-with`` (which studies only): they stay in the results, marked as carried over."""
+    path = RESULTS / "evolve.json"
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    metrics = earlier.get("metrics", {})
+    if "composition" not in metrics:
+        return {}
+    run = metrics.get("composition_run") or {"date": earlier["date"], "command": earlier["command"]}
+    return {"best_full_fidelity": metrics["best_full_fidelity"], "composition": metrics["composition"],
+            "composition_run": run}  # fmt: skip
+
+
 def plot(studies: dict[str, list[dict[str, Any]]], path: Path) -> None:
     import matplotlib
 
@@ -118,7 +131,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
     lines = []
     for method, records in result["studies"].items():
         best = [r["best_inner"] for r in records]
-        early = [f"{np.mean([r['best_so_far'][n - 1] for r in records]):.4f}" for n in (5, 10)]
+        early = [f"{np.mean([r['best_so_far'][:n][-1] for r in records]):.4f}" for n in (5, 10)]
         minutes = np.mean([r["seconds"] for r in records]) / 60
         llm = f"{np.mean([r['llm_seconds'] for r in records]) / 60:.1f}" if "llm_seconds" in records[0] else "-"
         lines.append(f"| {method} | {len(records)} | {' | '.join(early)} | {np.mean(best):.4f} ± {np.std(best):.4f} | "
@@ -144,6 +157,12 @@ config was moved one decision away): {shares or "-"}.
 
 Kill and resume: {kills["studies_killed_and_resumed"]} studies were killed mid-trial (SIGKILL or SIGTERM) and resumed;
 {kills["trials_lost_after_kill"]} trials lost, {kills["trials_repeated_after_kill"]} repeated.
+"""
+    if "composition_run" in result:
+        run = result["composition_run"]
+        text += f"""
+Not recomputed by this command (it ran no `--compose-with`): the retrain and the composition below are carried over
+from the run of {run["date"][:10]}, whose studies they followed: `{run["command"]}`.
 """
     if "best_full_fidelity" in result:
         b = result["best_full_fidelity"]
@@ -206,6 +225,9 @@ def main() -> None:
         agents = {args.agent: Path(result["best_full_fidelity"]["run_dir"])}
         agents |= {name: Path(path) for name, path in (a.split("=", 1) for a in args.compose_with)}
         result["composition"] = compose(agents, args)
+    else:
+        result |= earlier_composition()
+    if "composition" in result:
         summary["single_best_test_ndcg10"] = result["composition"]["single_best_test_ndcg10"]
         summary["composed_test_ndcg10"] = result["composition"]["composed_test_ndcg10"]
     protocol = {
