@@ -4,9 +4,10 @@
     .venv/bin/python benchmarks/tagger_run.py --config configs/tagger-amazon-beauty.yaml --llm qwen-1.5b \
         --stages build assign audit --set run_dir=runs/tagger-amazon-beauty-qwen15 --fresh
 
-Writes benchmarks/results/tagger_<dataset>_<model>.json (model `smollm2`, or `qwen15` with the qwen-1.5b
-preset) with a top-level `summary` (largest_path_share, level1_nmi_categories where the catalogue has
-categories, names_copied_from_titles, judge_precision, llm_calls_per_item and wall_minutes of build + assign)
+Writes benchmarks/results/tagger_<dataset>_<model>[_<variant>].json (model `smollm2`, or `qwen15` with the
+qwen-1.5b preset) with a top-level `summary` (largest_path_share, level1_nmi_categories where the catalogue has
+categories, names_passing_share, utilisation, names_copied_from_titles, judge_precision, llm_calls_per_item and
+wall_minutes of build + assign)
 and the BENCHMARKS.md section of the same name.
 Without --fresh an existing run directory is reused, so every finished LLM call is replayed from the
 ledger (use that to resume a long run, not to time one).
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--llm", default=None, help="an LLM preset (e.g. qwen-1.5b); default: embedded SmolLM2")
     parser.add_argument("--stages", nargs="*", default=list(STAGES), choices=list(STAGES), help="stages to run")
     parser.add_argument("--note", default="", help="a sentence for BENCHMARKS.md (e.g. what else ran meanwhile)")
+    parser.add_argument("--variant", help="a suffix of the results' name, e.g. annotator (labels: annotator)")
     parser.add_argument(
         "--report-only",
         action="store_true",
@@ -44,7 +46,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     config = load_config(args.config, args.set, llm=args.llm)
-    name = f"tagger_{config.data.name}_{MODEL_TAGS.get(args.llm, args.llm)}"
+    name = f"tagger_{config.data.name}_{MODEL_TAGS.get(args.llm, args.llm)}" + (
+        f"_{args.variant}" if args.variant else ""
+    )
     if args.report_only:
         saved = json.loads((RESULTS / f"{name}.json").read_text())
         seconds, run_command = saved["stage_seconds"], saved["command"]
@@ -92,6 +96,8 @@ def summary_of(report: dict, seconds: dict) -> dict[str, float | int | None]:
         "names_copied_from_titles": quality.get("names_copied_from_titles"),
         "judge_precision": (report.get("audit") or {}).get("judge_precision"),
         "judge_recall": (report.get("audit") or {}).get("judge_recall"),
+        "names_passing_share": names_passing_share(report.get("naming") or {}),
+        "utilisation": report.get("utilisation"),
         "llm_calls_per_item": calls,
         "wall_minutes": (seconds.get("build", 0.0) + seconds.get("assign", 0.0)) / 60,
     }
@@ -99,6 +105,12 @@ def summary_of(report: dict, seconds: dict) -> dict[str, float | int | None]:
         summary["level1_nmi_categories"] = quality["level1_nmi_category2"]
         summary["leaf_nmi_category3"] = quality.get("leaf_nmi_category3")
     return summary
+
+
+def names_passing_share(naming: dict[str, int]) -> float | None:
+    """The share of the architect's names that passed the name checks (the others were re-asked or replaced)."""
+    checked = naming.get("names_checked", 0)
+    return (checked - naming["names_rejected"]) / checked if checked else None
 
 
 def markdown(name: str, dataset: str, r: dict, seconds: dict, model: dict, note: str, run_command: str) -> str:
