@@ -153,3 +153,26 @@ def test_a_trained_run_ranks_the_same_candidates(config: RunConfig, tmp_path: Pa
     train_and_evaluate(other)
     with LLMClient(config.llm, config.run_dir) as client, pytest.raises(AgenticRecError, match="not files"):
         run_rank_llm(dataset, config.augment.ranker, client, config.run_dir, 0, {"ml": other.run_dir})
+
+
+def test_letter_answers_score_one_letter_per_candidate(config: RunConfig) -> None:
+    config = with_llm(config, "calibrated")
+    config.augment.ranker = RankerConfig(users=30, answer="letter")
+
+    def by_letter(messages: list[dict[str, str]], options: list[str]) -> list[float]:
+        user = messages[-1]["content"]
+        if "N/A" in user.split(RECENT)[1]:
+            return [0.0] * len(options)
+        listed = dict(re.findall(r"^([A-Z])\. title: (tea \d+)", user.split(RECENT)[0], re.MULTILINE))
+        return [1.0 if listed[option] == successor(last_recent(user)) else -1.0 for option in options]
+
+    seen: list[list[str]] = []
+    config.llm.backends["script"].scorer = lambda messages, options: (
+        seen.append(options) or by_letter(messages, options)
+    )
+    with LLMClient(config.llm, config.run_dir) as client:
+        result = run_rank_llm(config.data.load(), config.augment.ranker, client, config.run_dir, config.seed, {})
+    assert result["methods"]["llm"]["hit@1"] == 1.0 and result["protocol"]["answer"] == "letter"
+    assert all(options == list("ABCDEFGHIJKLMNOPQRSTU") for options in seen)
+    with pytest.raises(ValueError, match="at most 26 candidates"):
+        RankerConfig(negatives=30, answer="letter")

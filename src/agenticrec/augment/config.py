@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from string import ascii_uppercase
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from agenticrec.config import Section
 from agenticrec.llm import register_role
@@ -13,6 +14,8 @@ SIGNAL_PROPOSER = register_role(
     "signal_proposer", "LaMAR: proposes one new item attribute for a domain, with a definition and three examples."
 )
 SIGNAL_WRITER = register_role("signal_writer", "LaMAR: writes the proposed attribute's value for one item.")
+LETTERS = ascii_uppercase
+"""The ranker's candidate labels when it answers with a letter."""
 RANKER = register_role(
     "ranker", "LaMAR §4.4: ranks 21 candidates (20 random + the next item) after a user's 5 most recent items."
 )
@@ -28,6 +31,16 @@ class RankerConfig(Section):
         10, ge=1, description="each item field in the prompt, and each candidate title scored as the answer, is cut "
         "to its first this many words: the rest of a long title costs prompt time and rarely tells items apart"
     )  # fmt: skip
+    answer: Literal["title", "letter"] = Field(
+        "title", description="scored modes: the answer scored per candidate, its title or the letter it is listed "
+        "under (A, B, ...; one token per candidate, as LlamaRec's verbalizer, so an option costs no prompt time)"
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _letters_suffice(self) -> RankerConfig:
+        if self.answer == "letter" and self.negatives + 1 > len(LETTERS):
+            raise ValueError(f"answer=letter labels at most {len(LETTERS)} candidates, not {self.negatives + 1}")
+        return self
 
 
 class AugmentConfig(Section):

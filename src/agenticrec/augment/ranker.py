@@ -4,8 +4,9 @@ The same candidate sets are ranked by random order, popularity and any trained r
 like with like. Items are rendered from ``data.text_fields``, each field cut to ``words`` words: run once with the
 original fields and once with the signal added.
 
-Two ways to rank, by the role's ``choice`` mode: ``score``/``calibrated`` score every candidate's title, as the prompt
-shows it, as the answer to "which item comes next" (nothing is generated, every candidate gets a score);
+Two ways to rank, by the role's ``choice`` mode: ``score``/``calibrated`` score every candidate's title as the prompt
+shows it, or the letter it is listed under (``answer: letter``, one token each), as the answer to "which item comes
+next" (nothing is generated, every candidate gets a score);
 ``generate`` asks for a JSON ranking of the candidate numbers, constrained to them; a number given twice counts
 once, and candidates left out follow in the order shown (counted as incomplete rankings)."""
 
@@ -21,7 +22,7 @@ import pandas as pd
 from pydantic import create_model
 
 from agenticrec.augment import artifacts
-from agenticrec.augment.config import RANKER, RankerConfig
+from agenticrec.augment.config import LETTERS, RANKER, RankerConfig
 from agenticrec.data import Dataset
 from agenticrec.data.dataset import EvalSet, first_words
 from agenticrec.errors import AgenticRecError
@@ -31,6 +32,10 @@ from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
 from agenticrec.pipeline import load_run
 
 CUTOFF = 10
+ANSWERS = {
+    "title": "Answer with the title of one candidate, exactly as it is written.",
+    "letter": "Answer with the letter of one candidate.",
+}
 
 
 @dataclass(frozen=True)
@@ -124,27 +129,39 @@ def _titles(dataset: Dataset, items: np.ndarray, words: int) -> list[str]:
     return titles
 
 
-def _user_block(dataset: Dataset, candidate_set: CandidateSet, words: int, history: bool = True) -> str:
+def _labels(n: int, answer: str) -> list[str]:
+    """What each of ``n`` candidates is listed under: its number, or its letter when the answer is the letter."""
+    return list(LETTERS[:n]) if answer == "letter" else [str(k) for k in range(1, n + 1)]
+
+
+def _user_block(
+    dataset: Dataset, candidate_set: CandidateSet, words: int, history: bool = True, answer: str = "title"
+) -> str:
     """The candidates, then the user's recent items, each field cut to `words` words: the content-free request
     (history "N/A") shares the candidates' prefix with the user's request, which the engine then evaluates once."""
     recent = "\n".join(f"- {dataset.item_text(i, words)}" for i in candidate_set.history) if history else "N/A"
-    candidates = enumerate(candidate_set.candidates.tolist(), 1)
-    shown = "\n".join(f"{n}. {dataset.item_text(i, words)}" for n, i in candidates)
+    items = candidate_set.candidates.tolist()
+    shown = "\n".join(f"{label}. {dataset.item_text(i, words)}" for label, i in zip(_labels(len(items), answer), items))
     return f"Candidates:\n{quote_data(shown, 'candidates')}\n\n{quote_data(recent, 'recent items')}"
 
 
 def llm_scores(
-    dataset: Dataset, sets: list[CandidateSet], client: LLMClient, words: int = 10
+    dataset: Dataset, sets: list[CandidateSet], client: LLMClient, words: int = 10, answer: str = "title"
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Role ``ranker``'s scores of each set's candidates (higher first), and counts of failed and incomplete
     rankings (a failed one scores every candidate 0, i.e. a random order)."""
     n = len(sets[0].candidates) if sets else 0
     if client.config.role(RANKER).choice == "generate":
         return _generated(dataset, sets, client, n, words)
-    system = load_prompt(__file__, "prompts/ranker_pick.md").render(history=len(sets[0].history), candidates=n)
-    requests = [chat(system, _user_block(dataset, s, words)) for s in sets]
-    content_free = [chat(system, _user_block(dataset, s, words, history=False)) for s in sets]
-    options = [_titles(dataset, s.candidates, words) for s in sets]
+    system = load_prompt(__file__, "prompts/ranker_pick.md").render(
+        history=len(sets[0].history), candidates=n, answer=ANSWERS[answer]
+    )
+    requests = [chat(system, _user_block(dataset, s, words, answer=answer)) for s in sets]
+    content_free = [chat(system, _user_block(dataset, s, words, history=False, answer=answer)) for s in sets]
+    if answer == "letter":
+        options = [_labels(n, answer)] * len(sets)
+    else:
+        options = [_titles(dataset, s.candidates, words) for s in sets]
     results = client.choose(RANKER, requests, options, content_free=content_free)
     scores = np.array([r.scores if r.ok and r.scores else [0.0] * n for r in results])
     return scores, {"failed": sum(not r.ok for r in results), "incomplete": 0}
@@ -188,7 +205,7 @@ def run_rank_llm(
     }
     for name, path in baselines.items():
         scored[name] = model_scores(path, dataset, test, sets)
-    llm, calls = llm_scores(dataset, sets, client, config.words)
+    llm, calls = llm_scores(dataset, sets, client, config.words, config.answer)
     scored = {"llm": llm, **scored}
     ranks = {name: ranks_from_scores(sets, s, rng) for name, s in scored.items()}
     result = {
@@ -200,6 +217,7 @@ def run_rank_llm(
             "text_fields": dataset.text_fields,
             "mode": client.config.role(RANKER).choice,
             "words": config.words,
+            "answer": config.answer,
             "baselines": "score from each user's full test history",
         },
         "methods": {name: metrics(r) for name, r in ranks.items()},
