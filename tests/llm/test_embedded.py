@@ -53,16 +53,29 @@ def test_missing_gguf_file_is_one_clear_error(tmp_path):
         client.batch("annotator", [f"q{i}" for i in range(1000)])
 
 
-def test_long_string_limits_are_left_out_of_the_grammar():
-    """A 400-character limit inside a list overflowed llama.cpp's grammar parser and crashed the process."""
+def _answer_models():
+    from agenticrec.augment.propose import SignalProposal
+    from agenticrec.evolve.card import load_card
+    from agenticrec.evolve.proposer import proposal_model
+    from agenticrec.tagger.agents import Review, change_model
+
+    space = load_card("sasrec").space
+    return [SignalProposal, proposal_model(space, space.levels(7)), change_model(["Tea", "Coffee"]), Review]
+
+
+@pytest.mark.parametrize("model", _answer_models(), ids=lambda m: m.__name__)
+def test_every_text_limit_of_an_answer_is_enforced_by_the_grammar(model):
+    """A 400-character limit inside a list overflowed llama.cpp's grammar parser and crashed the process, so longer
+    limits are left out of the grammar; an answer schema must therefore keep its limits within the grammar's bound,
+    or a model that writes on (the evolution proposer's 400-character rationale, 6 of 29 turns) fails the call."""
     from llama_cpp import LlamaGrammar
 
-    from agenticrec.augment.propose import SignalProposal
     from agenticrec.llm.backends.embedded import GRAMMAR_MAX_LENGTH, grammar_schema
 
-    schema = grammar_schema(SignalProposal.model_json_schema())
+    schema = model.model_json_schema()
     limits = [v for k, v in _walk(schema) if k == "maxLength"]
-    assert limits and all(v <= GRAMMAR_MAX_LENGTH for v in limits)  # the 60-character name keeps its limit
+    assert limits and all(v <= GRAMMAR_MAX_LENGTH for v in limits)
+    assert grammar_schema(schema) == schema  # nothing left to validation alone
     assert LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False) is not None
 
 

@@ -20,7 +20,7 @@ from agenticrec.llm import LLMCallError, LLMClient, chat, load_prompt
 
 def proposal_model(space: Space, levels: dict[str, list[Value]]) -> type[BaseModel]:
     """A schema with one enum per decision (conditional ones optional): every answer it admits is in the space."""
-    fields: dict[str, Any] = {"rationale": (str, Field(max_length=400))}
+    fields: dict[str, Any] = {"rationale": (str, Field(max_length=300))}  # within the grammar's length bound
     for name, param in space.params.items():
         kind: Any = Literal[tuple(levels[name])]
         fields[name] = (kind | None, None) if param.when else (kind, ...)

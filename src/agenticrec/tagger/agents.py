@@ -108,13 +108,13 @@ def change_model(names: list[str]) -> type[BaseModel]:
         description=(str, Field("", max_length=300)),
         includes=(list[Example], Field(default_factory=list, max_length=4)),
         excludes=(list[Example], Field(default_factory=list, max_length=4)),
-        reasoning=(str, Field("", max_length=400)),
+        reasoning=(str, Field("", max_length=300)),
     )
 
 
 class Review(BaseModel):
     approve: bool
-    reasoning: str = Field("", max_length=400)
+    reasoning: str = Field("", max_length=300)
 
 
 def scope_line(parent: Descriptor | None) -> str:
