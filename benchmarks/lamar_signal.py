@@ -7,7 +7,10 @@ produced. Reads finished `augment generate` runs (and recomputes `augment divers
                amazon-office=/work/agenticrec-runs/amazon-office-signal \\
         --refused amazon-office=/work/agenticrec-runs/amazon-office-signal-smollm2
 
-Writes benchmarks/results/lamar_signal.json and the lamar_signal section of BENCHMARKS.md. The rate is items per
+Writes benchmarks/results/lamar_signal.json, the lamar_signal section of BENCHMARKS.md, and each run's signal table as
+benchmarks/results/signal_<dataset>.parquet (item_id and the kept values, a few hundred KB), so that a text model or
+the ranker takes the signal with `data.item_fields=[benchmarks/results/signal_scientific.parquet]` on any machine,
+without hours of regeneration. The rate is items per
 second of active wall time: gaps of more than a minute between two answers (the job paused or stopped between
 sessions) are left out.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,7 @@ from agenticrec.augment.diversity import run_diversity
 from agenticrec.llm.config import LEDGER_FILE
 from agenticrec.llm.ledger import Ledger
 from agenticrec.pipeline import load_config
-from common import command, save, update_section
+from common import RESULTS, command, save, update_section
 
 SHORT = {"amazon-scientific": "scientific", "amazon-office": "office"}
 PAUSE_S = 60.0
@@ -169,6 +173,8 @@ def main() -> None:
         "rate": f"writer answers per second of active wall time (gaps over {PAUSE_S:.0f} s left out)",
         "drop_rate": "values dropped by the consistency or repetition check, over the values generated (failed apart)",
     }
+    for dataset, run in pairs(args.runs).items():
+        shutil.copyfile(artifacts.augment_dir(run) / artifacts.SIGNAL, RESULTS / f"signal_{SHORT[dataset]}.parquet")
     save(args.name, {"datasets": datasets, "refused": rejected}, protocol, summary=summary)
     update_section(args.name, markdown(datasets, rejected, summary))
     print(json.dumps(summary, indent=2))
