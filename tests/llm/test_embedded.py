@@ -65,9 +65,9 @@ def _answer_models():
 
 @pytest.mark.parametrize("model", _answer_models(), ids=lambda m: m.__name__)
 def test_every_text_limit_of_an_answer_is_enforced_by_the_grammar(model):
-    """A 400-character limit inside a list overflowed llama.cpp's grammar parser and crashed the process, so longer
-    limits are left out of the grammar; an answer schema must therefore keep its limits within the grammar's bound,
-    or a model that writes on (the evolution proposer's 400-character rationale, 6 of 29 turns) fails the call."""
+    """A 400-character limit inside a list overflowed llama.cpp's grammar parser and crashed the process, so the
+    grammar bounds longer limits at GRAMMAR_MAX_LENGTH; an answer schema keeps its own limits within that bound, so
+    that grammar and validation agree (the evolution proposer's 400-character rationale failed 6 of 29 turns)."""
     from llama_cpp import LlamaGrammar
 
     from agenticrec.llm.backends.embedded import GRAMMAR_MAX_LENGTH, grammar_schema

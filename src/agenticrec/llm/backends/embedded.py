@@ -7,7 +7,7 @@ engine is restarted once; the request that saw it die is retried by the client. 
 with llama-cpp-python in this process instead, one request at a time (the backend of earlier releases).
 
 Output is constrained by a llama.cpp grammar built from the JSON schema, so the model cannot produce a
-value outside an enum. String length limits above ``GRAMMAR_MAX_LENGTH`` are left to validation: llama.cpp
+value outside an enum. String length limits above ``GRAMMAR_MAX_LENGTH`` are lowered to it in the grammar: llama.cpp
 unrolls each limit into nested rules, and long ones (a 400-character string inside a list) overflow its parser,
 which then crashes the process.
 
@@ -80,15 +80,15 @@ GRAMMAR_MAX_LENGTH = 300
 
 
 def grammar_schema(schema: Any) -> Any:
-    """The schema with string ``maxLength`` limits above ``GRAMMAR_MAX_LENGTH`` removed (pydantic still checks them)."""
+    """The schema with string ``maxLength`` limits above ``GRAMMAR_MAX_LENGTH`` lowered to it: the grammar then
+    enforces every limit, so a model that writes on is stopped rather than refused by validation afterwards."""
     if isinstance(schema, list):
         return [grammar_schema(part) for part in schema]
     if not isinstance(schema, dict):
         return schema
     return {
-        key: grammar_schema(value)
+        key: min(value, GRAMMAR_MAX_LENGTH) if key == "maxLength" and isinstance(value, int) else grammar_schema(value)
         for key, value in schema.items()
-        if not (key == "maxLength" and isinstance(value, int) and value > GRAMMAR_MAX_LENGTH)
     }
 
 
