@@ -242,6 +242,8 @@ def test_office_has_real_timestamps_and_forty_categories(shared_data_dir: Path) 
     assert office.timestamps is not None and office.behaviours is None
     assert all((np.diff(t) >= 0).all() for t in office.timestamps)
     assert len(set(office.categories())) == 40
+    toner = office.item_ids().index("1")  # "HP 78 Tri-Color Printer Cartridge ... Laser Printer Toner HP"
+    assert office.categories()[toner] == "cartridge, ink, printer"
     assert office.brands() is not None and len(set(office.brands())) > 100
     rows = {}
     with (shared_data_dir / "amazon2014-office-5core" / "sequences_with_time.tsv").open() as handle:

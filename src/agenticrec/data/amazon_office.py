@@ -2,7 +2,8 @@
 
 ``sequences_with_time.tsv`` holds ``user_id item_id timestamp`` (unix seconds); ``items.jsonl`` holds each item's
 text (title, leaf category and brand run together) and integer category and brand ids. The release publishes no
-category names, so an item's category is ``category <id>``.
+category names, so a category is named by the words that set its items' texts apart (``cartridge, ink, printer``;
+see :mod:`agenticrec.data.category_names`): MiniLM and an LLM can read such a name, not ``category 6``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from agenticrec.data.build import build_dataset
+from agenticrec.data.category_names import keyphrase_names
 from agenticrec.data.dataset import Dataset
 from agenticrec.data.readers import iter_json_lines, require_file
 from agenticrec.errors import DataError
@@ -34,12 +36,14 @@ def read_items(path: Path) -> pd.DataFrame:
             {
                 "item_id": str(record["item_id"]),
                 "text": record["text"],
-                "category": f"category {record['category_id']}",
+                "category": str(record["category_id"]),
                 "brand": f"brand {record['brand_id']}" if record.get("brand_id") is not None else None,
                 "_record": number,
             }
         )
-    return pd.DataFrame(rows)
+    items = pd.DataFrame(rows)
+    items["category"] = items["category"].map(keyphrase_names(items["text"].tolist(), items["category"].tolist()))
+    return items
 
 
 def load(name: str, options: OfficeOptions, data_dir: Path | None) -> Dataset:
