@@ -1,21 +1,24 @@
 """Issue 35: distil the capable model's checked answers into the embedded one, and measure it on held-out catalogues.
 
-Three of the stages' own requests, in curriculum order:
+Four of the stages' own requests, in curriculum order:
 - choice (`tagger.agents.annotate_request`, one item, calibrated option scores): pick an item's level-3 category
   among the children of its level-2 category, each shown as a descriptor;
 - critique (`tagger.critique.simulated_user.pick_requests`, calibrated option scores): the simulated user, wanting
   an item, picks among the catalogue's level-1 categories;
 - naming (`tagger.agents.name_group_request`): name one K-medoids group of a catalogue from its keyphrases and
-  typical titles, beside the names its earlier siblings got; the name must pass the tagger's name checks.
+  typical titles, beside the names its earlier siblings got; the name must pass the tagger's name checks;
+- ranking (`augment.ranker.pick_requests`, calibrated title scores): LaMAR's ranker orders 20 random items and the
+  user's true next item after their last five.
 
 1. curate: the teacher (Qwen2.5-Coder-1.5B, benchmark only) chooses and picks for seeded samples of Beauty items,
-   and names the groups of MovieLens, Beauty and Office at several group counts. A choice or pick is kept only when it
-   agrees with the catalogue's label, a name only when it passes the checks (the checks each task has). Examples go to
-   RUNS/examples.jsonl, split by item (a group counts as an item) when tuned.
+   names the groups of MovieLens, Beauty and Office at several group counts, and ranks seeded test users' lists of
+   Beauty and Office. A choice or pick is kept only when it agrees with the catalogue's label, a name only when it
+   passes the checks, a ranking only when the true item is in the teacher's top 5 (the checks each task has).
+   Examples go to RUNS/examples.jsonl, split by item (a group counts as an item; a ranking is its true item).
 2. tune: `agenticrec llm finetune` (LoRA on SmolLM2-135M, merged into RUNS/tuned/model.gguf).
 3. evaluate on catalogues no example came from (Sports, Scientific): choice and critique-pick accuracy of the base
-   SmolLM2, the tuned one and the teacher, beside random and majority baselines, on the same seeded items; and the
-   share of their group names that pass the checks, on the same groups.
+   SmolLM2, the tuned one and the teacher, beside random and majority baselines, on the same seeded items; the
+   share of their group names that pass the checks, on the same groups; and the ranker's NDCG@10 on the same lists.
 
 An item is shown by its text fields without its category (title and brand; Sports has no titles: brand and
 IDGenRec's generated keywords, which share a word with the category path for about 60% of items, SOURCE.md).
@@ -26,8 +29,10 @@ On two cores, first run `--prefill teacher` and `--prefill teacher-eval` beside 
 and its held-out evaluation, the two long parts, one core each); the full run then replays their calls.
 
 Every LLM call is cached in RUNS/<model>/llm.sqlite, so a rerun pays nothing. Writes benchmarks/results/finetune.json
-(summary: choice_acc_<model>_<dataset>, critique_acc_<model>_<dataset>, names_pass_<model>_<dataset>,
-examples_kept, ...) and the BENCHMARKS.md section "finetune".
+(summary: the issue's choice_acc_base, choice_acc_finetuned, choice_acc_qwen15, names_passing_base,
+names_passing_finetuned, ranker_ndcg10_base, ranker_ndcg10_finetuned, train_minutes, examples_train, each a mean over
+the held-out catalogues; per catalogue choice_acc_<model>_<dataset>, critique_acc_..., names_pass_...,
+ranker_ndcg10_...) and the BENCHMARKS.md section "finetune".
 """
 
 from __future__ import annotations
@@ -37,20 +42,24 @@ import json
 import random
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
+from agenticrec.augment.config import RANKER, RankerConfig
+from agenticrec.augment.ranker import CandidateSet, candidate_sets, metrics, ranks_from_scores
+from agenticrec.augment.ranker import pick_requests as ranker_requests
 from agenticrec.data import load_dataset
 from agenticrec.data.dataset import present
 from agenticrec.embed import embed_texts
 from agenticrec.embed.distill import kmedoids_groups
 from agenticrec.finetune.config import FinetuneConfig
-from agenticrec.finetune.examples import Example
+from agenticrec.finetune.examples import CURRICULUM, Example
 from agenticrec.finetune.run import MODEL, run_finetune
-from agenticrec.llm import LLMClient, LLMConfig
+from agenticrec.llm import LLMClient, LLMConfig, Message
 from agenticrec.llm.backends.embedded import default_model_path
 from agenticrec.tagger.agents import (
     ANNOTATOR,
@@ -73,6 +82,16 @@ QWEN = Path("~/.cache/agenticrec/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 GROUPINGS = [6, 8, 10, 12]
 """The default K-medoids group counts per catalogue; each group is one naming question."""
 KEYPHRASES = TITLES = 8  # per group, as the tagger's grouped build shows them
+RANK_KEPT = 5  # a ranking is kept when the teacher puts the true item in its top this many of 21
+RANK_WORDS = 6  # each item field cut to this many words (`augment.ranker.words`), for a prompt of about 600 tokens
+MEANS = {
+    "choice_acc_base": "smollm2", "choice_acc_finetuned": "tuned", "choice_acc_qwen15": "qwen15",
+    "names_passing_base": "names_smollm2", "names_passing_finetuned": "names_tuned",
+    "critique_acc_base": "critique_smollm2", "critique_acc_finetuned": "critique_tuned",
+    "ranker_ndcg10_base": "ranker_smollm2", "ranker_ndcg10_finetuned": "ranker_tuned",
+}  # fmt: skip
+"""The issue's summary keys: the mean over the held-out catalogues of each evaluation figure."""
+RANDOM_NDCG10 = sum(1 / np.log2(r + 2) for r in range(10)) / 21  # a random order of 21 candidates, in expectation
 
 
 @dataclass(frozen=True)
@@ -154,7 +173,9 @@ def baselines(items: list[Choice], prior: dict[str, Counter[str]]) -> dict[str, 
 def curate(items: list[Choice], teacher: list[str | None]) -> list[Example]:
     """The teacher's choices that agree with the catalogue's label, as training examples."""
     return [
-        Example.model_validate({"task": "choice", "item": c.item, "messages": request(c), "answer": p})
+        Example.model_validate(
+            {"task": "choice", "item": c.item, "messages": request(c), "options": c.options, "answer": p}
+        )
         for c, p in zip(items, teacher)
         if p == c.label
     ]
@@ -214,7 +235,9 @@ def critique_baselines(questions: list[Critique]) -> dict[str, float]:
 def curate_critiques(questions: list[Critique], teacher: list[str | None]) -> list[Example]:
     """The teacher's picks that are the wanted item's own category, as training examples."""
     return [
-        Example.model_validate({"task": "critique", "item": q.item, "messages": critique_request(q), "answer": p})
+        Example.model_validate(
+            {"task": "critique", "item": q.item, "messages": critique_request(q), "options": q.options, "answer": p}
+        )
         for q, p in zip(questions, teacher)
         if p == q.label
     ]
@@ -287,6 +310,54 @@ def curate_names(named: list[Named]) -> list[Example]:
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """One test user's LaMAR ranker question (`augment.ranker`): their last items and 20 random candidates beside
+    the true next item, each candidate's title scored as the answer."""
+
+    item: str  # DATASET:TARGET, the unit of the split
+    candidates: CandidateSet
+    messages: list[Message]
+    content_free: list[Message]
+    options: list[str]
+
+
+def rankings(dataset_name: str, n: int, seed: int) -> list[Ranking]:
+    """The ranker's questions for ``n`` seeded test users (leave-one-out), as `agenticrec rank-llm` asks them, items
+    shown without their category (as in the other tasks, and half the prompt)."""
+    dataset = load_dataset(dataset_name)
+    dataset = replace(dataset, text_fields=[f for f in dataset.text_fields if f != dataset.category_field])
+    sets = candidate_sets(dataset.split().stage("test"), dataset.n_items, RankerConfig(users=n), seed)
+    asked, ids = ranker_requests(dataset, sets, RANK_WORDS), dataset.item_ids()
+    return [
+        Ranking(f"{dataset_name}:{ids[s.target - 1]}", s, messages, free, options)
+        for s, messages, free, options in zip(sets, asked.requests, asked.content_free, asked.options)
+    ]
+
+
+def target_ranks(model_path: Path, questions: list[Ranking], ledger: Path, threads: int) -> np.ndarray:
+    """The true item's 0-based rank under the model's calibrated candidate scores (a failed call ranks at random)."""
+    with LLMClient(llm(model_path, threads), ledger) as client:
+        results = client.choose(RANKER, [q.messages for q in questions], [q.options for q in questions],
+                                content_free=[q.content_free for q in questions])  # fmt: skip
+    scores = np.array([r.scores if r.ok and r.scores else [0.0] * len(q.options) for q, r in zip(questions, results)])
+    return ranks_from_scores([q.candidates for q in questions], scores, np.random.default_rng(SEED))
+
+
+def ndcg10(ranks: np.ndarray) -> float:
+    return metrics(ranks)["ndcg@10"]
+
+
+def curate_rankings(questions: list[Ranking], ranks: np.ndarray) -> list[Example]:
+    """The lists where the teacher ranks the true item in its top ``RANK_KEPT``, with the true item as the answer."""
+    return [
+        Example.model_validate({"task": "ranking", "item": q.item, "messages": q.messages, "options": q.options,
+                                "answer": q.options[q.candidates.position]})
+        for q, rank in zip(questions, ranks)
+        if rank < RANK_KEPT
+    ]  # fmt: skip
+
+
 def markdown(
     summary: dict[str, Any], tuned: dict[str, Any], evaluated: dict[str, Any], models: list[str], groupings: list[int]
 ) -> str:
@@ -338,6 +409,17 @@ def markdown(
     for name, r in evaluated.items():
         cells = (r[f"critique_{m}"] for m in (*models, "random", "majority"))
         lines.append(f"| {name} | {r['items']} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
+    lines += [
+        "",
+        "LaMAR's ranker on held-out catalogues: NDCG@10 of the true next item among 21 candidates (calibrated title "
+        "scores; Qwen-1.5B only with `--rank-teacher`):",
+        "",
+        "| dataset | lists | SmolLM2 | SmolLM2 tuned | Qwen-1.5B | random |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in evaluated.items():
+        cells = (f"{r[k]:.4f}" if (k := f"ranker_{m}") in r else "not run" for m in (*models, "random"))
+        lines.append(f"| {name} | {r['rank_lists']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -350,27 +432,36 @@ class Curation:
     named: list[Named]
     critiques: list[Critique]
     picked: list[str | None]
+    rankings: list[Ranking]
+    ranks: np.ndarray
 
     def examples(self) -> list[Example]:
         return (
-            curate(self.items, self.chosen) + curate_critiques(self.critiques, self.picked) + curate_names(self.named)
+            curate(self.items, self.chosen)
+            + curate_critiques(self.critiques, self.picked)
+            + curate_names(self.named)
+            + curate_rankings(self.rankings, self.ranks)
         )
 
 
 def teach(args: argparse.Namespace) -> Curation:
-    """The teacher's choices, names and critique picks on the training catalogues (cached in RUNS/teacher)."""
+    """The teacher's choices, names, critique picks and rankings on the training catalogues (cached in
+    RUNS/teacher)."""
     items = [c for name in args.train_data for c in choices(name, args.teacher_items, SEED)[0]]
     chosen = picks(args.teacher, items, args.runs / "teacher", args.threads)
     groups = [c for name in args.naming_data for c in naming_questions(name, args.groupings, args.runs / "cache", SEED)]
     named = name_groups(args.teacher, groups, args.runs / "teacher", args.threads)
     questions = [q for name in args.train_data for q in critiques(name, args.critique_items, SEED)]
     picked = critique_picks(args.teacher, questions, args.runs / "teacher", args.threads)
-    return Curation(items, chosen, named, questions, picked)
+    ranked = [q for name in args.rank_data for q in rankings(name, args.rank_items, SEED)]
+    ranks = target_ranks(args.teacher, ranked, args.runs / "teacher", args.threads) if ranked else np.array([])
+    return Curation(items, chosen, named, questions, picked, ranked, ranks)
 
 
 def evaluate(name: str, models: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
-    """Each model's choice and critique-pick accuracy and name pass rate on one held-out catalogue (cached in
-    RUNS/<model>-eval), beside the random and majority baselines."""
+    """Each model's choice and critique-pick accuracy, name pass rate and ranker NDCG@10 on one held-out catalogue
+    (cached in RUNS/<model>-eval), beside the random and majority baselines. The teacher ranks only with
+    ``--rank-teacher`` (a 20+1 list costs Qwen-1.5B about 30 s on one core)."""
     items, prior = choices(name, args.eval_items, SEED)
     figures = {
         m: accuracy(items, picks(path, items, args.runs / f"{m}-eval", args.threads)) for m, path in models.items()
@@ -384,7 +475,12 @@ def evaluate(name: str, models: dict[str, Path], args: argparse.Namespace) -> di
     clusterings = naming_questions(name, args.groupings, args.runs / "cache", SEED)
     names = {m: pass_rate(name_groups(path, clusterings, args.runs / f"{m}-eval", args.threads))
              for m, path in models.items()}  # fmt: skip
-    return {"items": len(items), **figures, "groups": sum(map(len, clusterings)),
+    ranked = rankings(name, args.rank_eval_items, SEED)
+    rankers = {m: path for m, path in models.items() if m != "qwen15" or args.rank_teacher}
+    figures |= {f"ranker_{m}": ndcg10(target_ranks(path, ranked, args.runs / f"{m}-eval", args.threads))
+                for m, path in rankers.items()}  # fmt: skip
+    figures["ranker_random"] = RANDOM_NDCG10
+    return {"items": len(items), **figures, "groups": sum(map(len, clusterings)), "rank_lists": len(ranked),
             **{f"names_{m}": rate for m, rate in names.items()}}  # fmt: skip
 
 
@@ -393,7 +489,11 @@ def main() -> None:
     parser.add_argument("--teacher-items", type=int, default=1500)
     parser.add_argument("--eval-items", type=int, default=300)
     parser.add_argument("--critique-items", type=int, default=500, help="critique questions per training catalogue")
+    parser.add_argument("--rank-items", type=int, default=60, help="ranker lists per ranking catalogue")
+    parser.add_argument("--rank-eval-items", type=int, default=100, help="ranker lists per held-out catalogue")
+    parser.add_argument("--rank-teacher", action="store_true", help="the teacher ranks the held-out lists too")
     parser.add_argument("--train-data", nargs="+", default=["amazon-beauty"])
+    parser.add_argument("--rank-data", nargs="+", default=["amazon-beauty", "amazon-office"])
     parser.add_argument("--naming-data", nargs="+", default=["movielens-100k", "amazon-beauty", "amazon-office"])
     parser.add_argument("--eval-data", nargs="+", default=["amazon-sports", "amazon-scientific"])
     parser.add_argument("--groupings", nargs="+", type=int, default=GROUPINGS, help="group counts per catalogue")
@@ -434,10 +534,12 @@ def main() -> None:
         "teacher_names_pass_train": pass_rate(curation.named),
         "critique_items": len(curation.critiques),
         "teacher_critique_acc_train": accuracy(curation.critiques, curation.picked),
+        "rank_lists": len(curation.rankings),
+        "teacher_ranker_ndcg10_train": ndcg10(curation.ranks) if len(curation.ranks) else None,
         "examples_kept": len(examples),
-        "critique_examples_kept": sum(e.task == "critique" for e in examples),
-        "naming_examples_kept": sum(e.task == "naming" for e in examples),
-        "train_examples": tuned["examples"]["train"],
+        **{f"{task}_examples_kept": sum(e.task == task for e in examples) for task in CURRICULUM},
+        "examples_train": tuned["examples"]["train"],
+        "train_minutes": tuned["seconds"] / 60,
         "valid_loss_before": tuned["valid_loss_before"],
         "valid_loss_after": tuned["valid_loss_after"],
         "logit_gap_mean_abs": tuned["logit_gap"]["mean_abs"],
@@ -450,6 +552,10 @@ def main() -> None:
         summary |= {f"choice_acc_{m}_{short}": figures[m] for m in (*models, "random", "majority")}
         summary |= {f"critique_acc_{m}_{short}": figures[f"critique_{m}"] for m in (*models, "random", "majority")}
         summary |= {f"names_pass_{m}_{short}": figures[f"names_{m}"] for m in models}
+        summary |= {
+            f"ranker_ndcg10_{m}_{short}": figures[k] for m in (*models, "random") if (k := f"ranker_{m}") in figures
+        }
+    summary |= {name: float(np.mean([figures[key] for figures in evaluated.values()])) for name, key in MEANS.items()}
     summary["wall_minutes"] = (time.perf_counter() - started) / 60
     protocol = {
         "task": "the tagger annotator's request: an item's level-3 category among its level-2 category's children, "
@@ -462,6 +568,10 @@ def main() -> None:
         "items per training catalogue: the catalogue's level-1 categories as options; kept when the teacher's "
         "best-scored (calibrated) category is the item's own; evaluated as the share of held-out items whose own "
         "category is the model's best-scored one",
+        "ranking": f"LaMAR's 20+1 ranker request (`augment.ranker`, titles cut to 10 words, calibrated title scores) "
+        f"for {args.rank_items} seeded leave-one-out test users of each of {args.rank_data} (train) and "
+        f"{args.rank_eval_items} of each of {args.eval_data} (eval); kept when the teacher ranks the true item in its "
+        f"top {RANK_KEPT}, with the true item's title as the answer; NDCG@10 of the true item's rank",
         "eval": f"{args.eval_items} seeded items of each of {args.eval_data} (no example came from them)",
         "finetune": tuned["config"],
         "tolerance": tuned["tolerance"],

@@ -65,7 +65,7 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
     lines = [
         "## RecGPT tags by candidate scoring",
         "",
-        f"Command: `{command()}`  ",
+        *(f"Command ({dataset}): `{result['command']}`  " for dataset, result in results.items()),
         f"Machine: {info['cpu']}, {info['cores_available']} cores; {time.strftime('%Y-%m-%d')}",
         "",
         "Protocol: a seeded sample of test users; the hybrid (standardised features, logistic regression) is fitted "

@@ -21,10 +21,20 @@ pytest.importorskip("gguf")
 SHADES = ["ruby", "coral", "plum", "rose", "berry", "brick", "wine", "peach", "nude", "cherry", "mauve", "scarlet"]
 
 
-def example(k: int, task: str = "choice") -> dict:
+CATEGORIES = ["Makeup", "Hair Care", "Skin Care"]
+
+
+def example(k: int) -> dict:
     shade = SHADES[k % len(SHADES)]
     question = f"Item: {shade} matte lipstick no. {k}. Which category fits it: Makeup, Hair Care or Skin Care?"
-    return {"task": task, "item": f"lip-{k}", "messages": [{"role": "user", "content": question}], "answer": "Makeup"}
+    return {"task": "choice", "item": f"lip-{k}", "messages": [{"role": "user", "content": question}],
+            "options": CATEGORIES, "answer": "Makeup"}  # fmt: skip
+
+
+def naming(k: int) -> dict:
+    name = json.dumps({"name": f"Matte Lipsticks {k}", "description": "Long-wearing lipsticks with a matte finish"})
+    return {"task": "naming", "item": f"group-{k}", "messages": [{"role": "user", "content": "Name the group."}],
+            "answer": name}  # fmt: skip
 
 
 def write(path: Path, rows: list[dict]) -> Path:
@@ -33,7 +43,7 @@ def write(path: Path, rows: list[dict]) -> Path:
 
 
 def test_examples_are_validated_and_split_by_item(tmp_path: Path) -> None:
-    rows = [example(k) for k in range(40)] + [example(k) | {"task": "naming"} for k in range(40)]
+    rows = [example(k) for k in range(40)] + [naming(k) for k in range(40)]
     examples = read_examples(write(tmp_path / "ok.jsonl", rows))
     splits = split_by_item(examples, valid=0.2, test=0.2)
     items = {name: {e.item for e in split} for name, split in splits.items()}
@@ -46,11 +56,36 @@ def test_examples_are_validated_and_split_by_item(tmp_path: Path) -> None:
         read_examples(write(tmp_path / "empty.jsonl", []))
 
 
+def test_examples_that_fail_their_task_checks_are_refused_with_counts_per_reason(tmp_path: Path) -> None:
+    rows = [
+        example(0),
+        example(1) | {"answer": "Fragrance"},
+        example(2) | {"answer": "Perfume"},
+        example(3) | {"options": None},
+        naming(4) | {"answer": "Matte Lipsticks"},
+        example(5) | {"messages": [{"role": "user", "content": "?"}, {"role": "assistant", "content": "Makeup"}]},
+    ]
+    with pytest.raises(DataError) as refused:
+        read_examples(write(tmp_path / "curated.jsonl", rows))
+    assert str(refused.value) == (
+        f"{tmp_path / 'curated.jsonl'}: 5 of 6 examples fail the checks (the answer is not one of the options: 3; "
+        "the answer is not a descriptor with a name: 1; the chat does not end with the user's turn: 1)"
+    )
+
+
+def test_a_task_with_too_few_training_examples_stops_the_run(tmp_path: Path) -> None:
+    data = write(tmp_path / "examples.jsonl", [example(k) for k in range(30)] + [naming(k) for k in range(3)])
+    config = FinetuneConfig(valid_share=0.0, test_share=0.0, min_examples_per_task=10)
+    with pytest.raises(DataError, match=r"too few training examples per task \(naming 3; at least 10"):
+        run_finetune(data, tmp_path / "tuned", default_model_path(), config)
+    assert not (tmp_path / "tuned").exists()
+
+
 @pytest.mark.slow
 def test_lora_steps_merge_into_a_gguf_the_engine_loads(tmp_path: Path) -> None:
     data = write(tmp_path / "examples.jsonl", [example(k) for k in range(24)])
     config = FinetuneConfig(rank=2, alpha=4, targets=["q_proj", "v_proj"], lr=3e-3, epochs=1, batch_size=4,
-                            valid_share=0.2, test_share=0.2, threads=2)  # fmt: skip
+                            valid_share=0.2, test_share=0.2, threads=2, min_examples_per_task=8)  # fmt: skip
     out = tmp_path / "tuned"
     summary = run_finetune(data, out, default_model_path(), config)
     assert summary["layers_replaced"] == 2 * 30  # q and v of SmolLM2's 30 blocks

@@ -28,7 +28,7 @@ from agenticrec.data.dataset import EvalSet, first_words
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate import item_counts
 from agenticrec.io import atomic_path, write_json
-from agenticrec.llm import LLMClient, chat, load_prompt, quote_data
+from agenticrec.llm import LLMClient, Message, chat, load_prompt, quote_data
 from agenticrec.pipeline import load_run
 
 CUTOFF = 10
@@ -145,6 +145,28 @@ def _user_block(
     return f"Candidates:\n{quote_data(shown, 'candidates')}\n\n{quote_data(recent, 'recent items')}"
 
 
+@dataclass(frozen=True)
+class PickRequests:
+    """Role ``ranker``'s scored requests, one per candidate set: the user's, its content-free twin (history "N/A"),
+    and the answer scored for each candidate, in the set's order."""
+
+    requests: list[list[Message]]
+    content_free: list[list[Message]]
+    options: list[list[str]]
+
+
+def pick_requests(dataset: Dataset, sets: list[CandidateSet], words: int = 10, answer: str = "title") -> PickRequests:
+    n = len(sets[0].candidates) if sets else 0
+    system = load_prompt(__file__, "prompts/ranker_pick.md").render(
+        history=len(sets[0].history) if sets else 0, candidates=n, answer=ANSWERS[answer]
+    )
+    return PickRequests(
+        [chat(system, _user_block(dataset, s, words, answer=answer)) for s in sets],
+        [chat(system, _user_block(dataset, s, words, history=False, answer=answer)) for s in sets],
+        [_labels(n, answer) if answer == "letter" else _titles(dataset, s.candidates, words) for s in sets],
+    )
+
+
 def llm_scores(
     dataset: Dataset, sets: list[CandidateSet], client: LLMClient, words: int = 10, answer: str = "title"
 ) -> tuple[np.ndarray, dict[str, int]]:
@@ -153,16 +175,8 @@ def llm_scores(
     n = len(sets[0].candidates) if sets else 0
     if client.config.role(RANKER).choice == "generate":
         return _generated(dataset, sets, client, n, words)
-    system = load_prompt(__file__, "prompts/ranker_pick.md").render(
-        history=len(sets[0].history), candidates=n, answer=ANSWERS[answer]
-    )
-    requests = [chat(system, _user_block(dataset, s, words, answer=answer)) for s in sets]
-    content_free = [chat(system, _user_block(dataset, s, words, history=False, answer=answer)) for s in sets]
-    if answer == "letter":
-        options = [_labels(n, answer)] * len(sets)
-    else:
-        options = [_titles(dataset, s.candidates, words) for s in sets]
-    results = client.choose(RANKER, requests, options, content_free=content_free)
+    asked = pick_requests(dataset, sets, words, answer)
+    results = client.choose(RANKER, asked.requests, asked.options, content_free=asked.content_free)
     scores = np.array([r.scores if r.ok and r.scores else [0.0] * n for r in results])
     return scores, {"failed": sum(not r.ok for r in results), "incomplete": 0}
 

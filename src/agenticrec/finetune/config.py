@@ -19,9 +19,14 @@ class FinetuneConfig(BaseModel):
     lr: float = Field(5e-4, gt=0.0)
     epochs: int = Field(2, ge=1)
     batch_size: int = Field(8, ge=1)
-    max_tokens: int = Field(512, ge=16, description="an example's prompt is cut from the left to fit")
+    max_tokens: int = Field(
+        1024, ge=16, description="an example's prompt is cut from the left to fit (the ranker's 20+1 takes about 800)"
+    )
     valid_share: float = Field(0.1, ge=0.0, lt=1.0, description="share of items held out for validation loss")
     test_share: float = Field(0.1, ge=0.0, lt=1.0, description="share of items held out for evaluation")
+    min_examples_per_task: int = Field(
+        20, ge=1, description="a task with fewer training examples than this stops the run (too few to learn from)"
+    )
     seed: int = 0
     threads: int | None = Field(None, ge=1, description="torch CPU threads; default all cores")
     checkpoint_every: int = Field(50, ge=1, description="steps between checkpoints (a rerun resumes from the last)")

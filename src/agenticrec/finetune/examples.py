@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,8 @@ from agenticrec.errors import DataError
 Task = Literal["choice", "critique", "naming", "ranking"]
 CURRICULUM: tuple[Task, ...] = ("choice", "critique", "naming", "ranking")
 """The order tasks are trained in, easy single choice first (RecGPT's curriculum)."""
+CHOSEN: tuple[Task, ...] = ("choice", "critique", "ranking")
+"""The tasks whose answer is one of the options the question offers."""
 SPLITS = ("train", "valid", "test")
 
 
@@ -29,6 +32,21 @@ class Example(BaseModel):
     item: str = Field(min_length=1, description="the item or group the example is about; splits are by item")
     messages: list[Message] = Field(min_length=1)
     answer: str = Field(min_length=1)
+    options: list[str] | None = Field(None, description="what a choice, critique or ranking question offers")
+
+
+def problem(example: Example) -> str | None:
+    """Why an example fails the checks its task has, or None: a chosen answer must be one of its question's options,
+    a name must be a descriptor (a JSON object with a name), and the chat must end with the user's turn."""
+    if example.messages[-1].role != "user":
+        return "the chat does not end with the user's turn"
+    if example.task in CHOSEN:
+        return "the answer is not one of the options" if example.answer not in (example.options or []) else None
+    try:
+        name = json.loads(example.answer).get("name")
+    except (json.JSONDecodeError, AttributeError):
+        name = None
+    return None if isinstance(name, str) and name.strip() else "the answer is not a descriptor with a name"
 
 
 def read_examples(path: Path) -> list[Example]:
@@ -45,6 +63,10 @@ def read_examples(path: Path) -> list[Example]:
             raise DataError(f"{path}:{number}: not an example ({str(err).splitlines()[0]})") from err
     if not examples:
         raise DataError(f"{path} holds no examples")
+    failures = Counter(reason for e in examples if (reason := problem(e)))
+    if failures:
+        counts = "; ".join(f"{reason}: {n}" for reason, n in failures.most_common())
+        raise DataError(f"{path}: {failures.total()} of {len(examples)} examples fail the checks ({counts})")
     return examples
 
 

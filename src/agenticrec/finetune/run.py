@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,14 @@ def run_finetune(examples_path: Path, out: Path, base: Path, config: FinetuneCon
     splits = split_by_item(read_examples(examples_path), config.valid_share, config.test_share)
     if not splits["train"]:
         raise DataError(f"{examples_path}: no example's item falls in the training split")
+    per_task = Counter(e.task for e in splits["train"])
+    scarce = {task: n for task, n in per_task.items() if n < config.min_examples_per_task}
+    if scarce:
+        counts = ", ".join(f"{task} {n}" for task, n in sorted(scarce.items()))
+        raise DataError(
+            f"{examples_path}: too few training examples per task ({counts}; at least "
+            f"{config.min_examples_per_task}, min_examples_per_task); curate more, or leave the task out"
+        )
     state = saved_state(out, splits["train"], config)  # one of other examples or settings: refused, nothing touched
     out.mkdir(parents=True, exist_ok=True)
     for name in SPLITS:  # the held-out items, for evaluating the model on examples it never saw
