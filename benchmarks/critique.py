@@ -4,10 +4,13 @@ within 0.5, or none when nothing beats no item); NDCG@10 of the critiqued list a
 oracle that picks the target's own level-1 token (the upper bound).
 
     .venv/bin/python benchmarks/critique.py RUN_DIR [--llm smollm2 qwen-1.5b] [--users 5000] [--seed 0] [--threads N]
+    .venv/bin/python benchmarks/critique.py RUN_DIR --llm smollm2 finetuned=runs/benchmarks-finetune/tuned/model.gguf
+
+A user given as NAME=PATH is SmolLM2's embedded backend loading the GGUF at PATH (a fine-tuned model), keyed NAME.
 
 Writes benchmarks/results/critique_<dataset>.json (top-level `summary`: critique_gain_<llm>, picks_mean_<llm>,
-abstained_share_<llm>, target_under_picks_<llm>, critique_gain_oracle, vanilla_ndcg10, users; <llm> is smollm2 or
-qwen15) and the BENCHMARKS.md section `critique_<dataset>`.
+abstained_share_<llm>, target_under_picks_<llm>, critique_gain_oracle, vanilla_ndcg10, users; <llm> is smollm2,
+qwen15 or a GGUF's NAME) and the BENCHMARKS.md section `critique_<dataset>`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ from common import command, machine, save, update_section
 KEYS = {"smollm2": "smollm2", "qwen-1.5b": "qwen15"}
 
 
+def user_spec(value: str) -> str:
+    """A preset name, or NAME=PATH of an existing GGUF file."""
+    name, _, path = value.partition("=")
+    if not path and value not in KEYS:
+        raise argparse.ArgumentTypeError(f"{value!r} is neither a preset ({', '.join(sorted(KEYS))}) nor NAME=PATH")
+    if path and not (name and Path(path).is_file()):
+        raise argparse.ArgumentTypeError(f"{value!r}: no GGUF file at {path!r}, or no name before '='")
+    return value
+
+
 def gain(result: dict[str, Any], decoding: str) -> float:
     """Relative NDCG@10 change of ``decoding`` over the vanilla list."""
     return result[decoding]["ndcg@10"] / result["vanilla"]["ndcg@10"] - 1.0
@@ -34,15 +47,17 @@ def gain(result: dict[str, Any], decoding: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a trained generative run on level-1 IDs")
-    parser.add_argument("--llm", nargs="+", default=["smollm2"], choices=sorted(KEYS), help="simulated users")
+    parser.add_argument("--llm", nargs="+", default=["smollm2"], type=user_spec,
+                        help=f"simulated users: {', '.join(sorted(KEYS))} or NAME=PATH to a GGUF")  # fmt: skip
     parser.add_argument("--users", type=int, default=5000, help="seeded test users")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="engine threads of each simulated user (default: the preset's)")
     args = parser.parse_args()
     results = {}
     for preset in args.llm:
-        user = [f"llm.roles.{ROLE}.choice=calibrated"]
-        llm = load_config(None, user, llm=None if preset == "smollm2" else preset).llm
+        name, _, gguf = preset.partition("=")
+        user = [f"llm.roles.{ROLE}.choice=calibrated", *([f"llm.backends.smollm2.model_path={gguf}"] if gguf else [])]
+        llm = load_config(None, user, llm=None if name == "smollm2" or gguf else name).llm
         if args.threads:
             backend = llm.role(ROLE).backend
             llm.backends[backend] = llm.backends[backend].model_copy(update={"n_threads": args.threads})
@@ -50,7 +65,7 @@ def main() -> None:
     first = results[args.llm[0]]
     summary: dict[str, Any] = {"users": first["users"], "vanilla_ndcg10": first["vanilla"]["ndcg@10"]}
     for preset, result in results.items():
-        key = KEYS[preset]
+        key = KEYS.get(preset, preset.partition("=")[0])
         summary |= {
             f"critique_gain_{key}": gain(result, "critique"),
             f"picks_mean_{key}": result["mean_picked"],
@@ -74,7 +89,7 @@ def main() -> None:
             f"{first['oracle']['recall@10']:.4f} | 1 | 0 |"]  # fmt: skip
     for preset, result in results.items():
         m = result["critique"]
-        rows.append(f"| critique, {preset} user | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | "
+        rows.append(f"| critique, {preset.partition('=')[0]} user | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | "
                     f"{result['mean_picked']:.2f} | {result['abstained']} |")  # fmt: skip
     m = machine()
     update_section(

@@ -91,6 +91,7 @@ MEANS = {
     "ranker_ndcg10_base": "ranker_smollm2", "ranker_ndcg10_finetuned": "ranker_tuned",
 }  # fmt: skip
 """The issue's summary keys: the mean over the held-out catalogues of each evaluation figure."""
+CRITIQUE_USERS = ("smollm2", "finetuned", "qwen15", "oracle")
 RANDOM_NDCG10 = sum(1 / np.log2(r + 2) for r in range(10)) / 21  # a random order of 21 candidates, in expectation
 
 
@@ -358,6 +359,24 @@ def curate_rankings(questions: list[Ranking], ranks: np.ndarray) -> list[Example
     ]  # fmt: skip
 
 
+def critique_gains(paths: list[Path]) -> dict[str, float]:
+    """The critique gains (`benchmarks/critique.py`) of base SmolLM2, the tuned model, Qwen-1.5B and the oracle per
+    held-out catalogue, and their means under the issue's names (critique_gain_finetuned, ...)."""
+    per: dict[str, list[float]] = defaultdict(list)
+    out = {}
+    for path in paths:
+        result = json.loads(path.read_text())
+        missing = [f"critique_gain_{m}" for m in CRITIQUE_USERS if f"critique_gain_{m}" not in result["summary"]]
+        if missing:
+            raise SystemExit(f"{path}: no {', '.join(missing)}; run critique.py with --llm smollm2 qwen-1.5b "
+                             "finetuned=<the tuned GGUF>")  # fmt: skip
+        short = result["protocol"]["dataset"].replace("amazon-", "")
+        for m in CRITIQUE_USERS:
+            out[f"critique_gain_{m}_{short}"] = gain = result["summary"][f"critique_gain_{m}"]
+            per[m].append(gain)
+    return out | {f"critique_gain_{m}": float(np.mean(gains)) for m, gains in per.items()}
+
+
 def markdown(
     summary: dict[str, Any], tuned: dict[str, Any], evaluated: dict[str, Any], models: list[str], groupings: list[int]
 ) -> str:
@@ -500,6 +519,11 @@ def main() -> None:
     parser.add_argument("--teacher", type=Path, default=QWEN, help="the capable model's GGUF")
     parser.add_argument("--runs", type=Path, default=Path("runs/benchmarks-finetune"))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--critique", type=Path, nargs="*", default=[],
+        help="results of benchmarks/critique.py on held-out catalogues, run with --llm smollm2 qwen-1.5b "
+        "finetuned=RUNS/tuned/model.gguf: their critique gains join the summary",
+    )  # fmt: skip
     parser.add_argument("--set", dest="settings", nargs="*", default=[], help="fine-tuning settings key=value")
     parser.add_argument(
         "--prefill", choices=["teacher", "teacher-eval"],
@@ -556,6 +580,7 @@ def main() -> None:
             f"ranker_ndcg10_{m}_{short}": figures[k] for m in (*models, "random") if (k := f"ranker_{m}") in figures
         }
     summary |= {name: float(np.mean([figures[key] for figures in evaluated.values()])) for name, key in MEANS.items()}
+    summary |= critique_gains(args.critique)
     summary["wall_minutes"] = (time.perf_counter() - started) / 60
     protocol = {
         "task": "the tagger annotator's request: an item's level-3 category among its level-2 category's children, "
