@@ -7,6 +7,7 @@ chosen (``printer`` after ``printers``). Only item texts are read, never interac
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,7 +40,5 @@ def keyphrase_names(texts: Sequence[str], categories: Sequence[str], top: int = 
             if not any(inflects(word, other) for other in chosen):
                 chosen.append(word)
         names[category] = ", ".join(chosen) or category
-    counts: dict[str, int] = {}
-    for name in names.values():
-        counts[name] = counts.get(name, 0) + 1
+    counts = Counter(names.values())
     return {category: name if counts[name] == 1 else f"{name} ({category})" for category, name in names.items()}
