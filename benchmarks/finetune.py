@@ -83,7 +83,7 @@ GROUPINGS = [6, 8, 10, 12]
 """The default K-medoids group counts per catalogue; each group is one naming question."""
 KEYPHRASES = TITLES = 8  # per group, as the tagger's grouped build shows them
 RANK_KEPT = 5  # a ranking is kept when the teacher puts the true item in its top this many of 21
-RANK_WORDS = 6  # each item field cut to this many words (`augment.ranker.words`), for a prompt of about 600 tokens
+RANK_WORDS = 6  # each item field cut to this many words (`augment.ranker.words`): about 800 SmolLM2 tokens a list
 MEANS = {
     "choice_acc_base": "smollm2", "choice_acc_finetuned": "tuned", "choice_acc_qwen15": "qwen15",
     "names_passing_base": "names_smollm2", "names_passing_finetuned": "names_tuned",
@@ -325,7 +325,7 @@ class Ranking:
 
 def rankings(dataset_name: str, n: int, seed: int) -> list[Ranking]:
     """The ranker's questions for ``n`` seeded test users (leave-one-out), as `agenticrec rank-llm` asks them, items
-    shown without their category (as in the other tasks, and half the prompt)."""
+    shown without their category (as in the other tasks)."""
     dataset = load_dataset(dataset_name)
     dataset = replace(dataset, text_fields=[f for f in dataset.text_fields if f != dataset.category_field])
     sets = candidate_sets(dataset.split().stage("test"), dataset.n_items, RankerConfig(users=n), seed)
@@ -480,7 +480,7 @@ def teach(args: argparse.Namespace) -> Curation:
 def evaluate(name: str, models: dict[str, Path], args: argparse.Namespace) -> dict[str, Any]:
     """Each model's choice and critique-pick accuracy, name pass rate and ranker NDCG@10 on one held-out catalogue
     (cached in RUNS/<model>-eval), beside the random and majority baselines. The teacher ranks only with
-    ``--rank-teacher`` (a 20+1 list costs Qwen-1.5B about 30 s on one core)."""
+    ``--rank-teacher`` (a 20+1 list costs Qwen-1.5B tens of seconds on one core)."""
     items, prior = choices(name, args.eval_items, SEED)
     figures = {
         m: accuracy(items, picks(path, items, args.runs / f"{m}-eval", args.threads)) for m, path in models.items()
