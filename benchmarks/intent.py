@@ -218,11 +218,15 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], help="config overrides for the Beauty run")
     parser.add_argument("--hr-only", metavar="DATASET", help="only mining, tags and HR@K, on this dataset")
     parser.add_argument("--judge-run", type=Path, help="a finished `judge run` directory: its calibrated judge")
-    parser.add_argument("--assemble", action="store_true", help="only write intent.json from the results saved")
+    parser.add_argument(
+        "--assemble", action="store_true",
+        help="only write intent.json from the results saved; without --judge-run, the judge assembled last time stays",
+    )  # fmt: skip
     args = parser.parse_args()
     model = MODEL_TAGS[args.llm]
     if args.assemble:
-        write_headline(json.loads((RESULTS / f"intent_{model}.json").read_text()), args.judge_run)
+        headline = json.loads((RESULTS / f"intent_{model}.json").read_text())
+        write_headline(headline, args.judge_run, keep_judge=args.judge_run is None)
         return
     if args.hr_only:
         hr_elsewhere(args.hr_only, args.llm, model, args.users, args.overrides)
@@ -255,15 +259,20 @@ def main() -> None:
     write_headline(results.get("qwen15") or results[model], args.judge_run)
 
 
-def write_headline(headline: dict[str, Any], judge_run: Path | None) -> None:
-    """benchmarks/results/intent.json: the headline run's summary with candidate scoring's and the judge's."""
+def write_headline(headline: dict[str, Any], judge_run: Path | None, keep_judge: bool = False) -> None:
+    """benchmarks/results/intent.json: the headline run's summary with candidate scoring's and the judge's: that of
+    ``judge_run``, with ``keep_judge`` the one the last intent.json assembled, else the headline run's own."""
     candidates = json.loads((RESULTS / "intent_candidates.json").read_text())
+    source = str(judge_run) if judge_run else "the headline run's"
     agreement = json.loads((judge_run / "judge" / "agreement.json").read_text()) if judge_run else None
+    if keep_judge and (RESULTS / "intent.json").exists():
+        previous = json.loads((RESULTS / "intent.json").read_text())
+        agreement, source = previous.get("judge"), previous["protocol"].get("judge_run", source)
     summary = assembled(headline, candidates, agreement)
     protocol = headline["protocol"] | {
         "tags": "by candidate scoring (benchmarks/results/intent_candidates.json); *_written: the tag writer's, "
         f"{headline['summary']['users_evaluated']} users",
-        "judge_run": str(judge_run) if judge_run else "the headline run's",
+        "judge_run": source,
     }
     save("intent", headline["metrics"], protocol, summary=summary, model=headline["benchmark"],
          candidates=candidates["protocol"], judge=agreement)  # fmt: skip
