@@ -61,6 +61,7 @@ from agenticrec.finetune.examples import CURRICULUM, Example
 from agenticrec.finetune.run import MODEL, run_finetune
 from agenticrec.llm import LLMClient, LLMConfig, Message
 from agenticrec.llm.backends.embedded import default_model_path
+from agenticrec.llm.choice import ChoiceResult
 from agenticrec.tagger.agents import (
     ANNOTATOR,
     ARCHITECT,
@@ -149,11 +150,24 @@ def llm(model_path: Path, threads: int) -> LLMConfig:
     })  # fmt: skip
 
 
+def calibrated(
+    model_path: Path,
+    ledger: Path,
+    threads: int,
+    role: str,
+    requests: list[list[Message]],
+    options: list[list[str]],
+    content_free: list[list[Message]],
+) -> list[ChoiceResult]:
+    """The model's calibrated option scores for each request (`LLMClient.choose`), through the ledger."""
+    with LLMClient(llm(model_path, threads), ledger) as client:
+        return client.choose(role, requests, options, content_free=content_free)
+
+
 def picks(model_path: Path, items: list[Choice], ledger: Path, threads: int) -> list[str | None]:
     """The model's calibrated choice for each item (None where the call failed)."""
-    with LLMClient(llm(model_path, threads), ledger) as client:
-        chosen = client.choose(ANNOTATOR, [request(c) for c in items], [list(c.options) for c in items],
-                               content_free=[request(c, "N/A") for c in items])  # fmt: skip
+    chosen = calibrated(model_path, ledger, threads, ANNOTATOR, [request(c) for c in items],
+                        [list(c.options) for c in items], [request(c, "N/A") for c in items])  # fmt: skip
     return [None if p.index is None else c.options[p.index] for c, p in zip(items, chosen)]
 
 
@@ -220,9 +234,15 @@ def critique_request(question: Critique, text: str | None = None) -> list[dict[s
 def critique_picks(model_path: Path, questions: list[Critique], ledger: Path, threads: int) -> list[str | None]:
     """The model's best-scored category (calibrated) for each question, None where the call failed. The stage
     adds a second pick within a margin, or abstains; the first pick is what the example teaches."""
-    with LLMClient(llm(model_path, threads), ledger) as client:
-        chosen = client.choose(USER, [critique_request(q) for q in questions], [list(q.options) for q in questions],
-                               content_free=[critique_request(q, "N/A") for q in questions])  # fmt: skip
+    chosen = calibrated(
+        model_path,
+        ledger,
+        threads,
+        USER,
+        [critique_request(q) for q in questions],
+        [list(q.options) for q in questions],
+        [critique_request(q, "N/A") for q in questions],
+    )
     return [None if p.index is None else q.options[p.index] for q, p in zip(questions, chosen)]
 
 
@@ -338,9 +358,8 @@ def rankings(dataset_name: str, n: int, seed: int) -> list[Ranking]:
 
 def target_ranks(model_path: Path, questions: list[Ranking], ledger: Path, threads: int) -> np.ndarray:
     """The true item's 0-based rank under the model's calibrated candidate scores (a failed call ranks at random)."""
-    with LLMClient(llm(model_path, threads), ledger) as client:
-        results = client.choose(RANKER, [q.messages for q in questions], [q.options for q in questions],
-                                content_free=[q.content_free for q in questions])  # fmt: skip
+    results = calibrated(model_path, ledger, threads, RANKER, [q.messages for q in questions],
+                         [q.options for q in questions], [q.content_free for q in questions])  # fmt: skip
     scores = np.array([r.scores if r.ok and r.scores else [0.0] * len(q.options) for q, r in zip(questions, results)])
     return ranks_from_scores([q.candidates for q in questions], scores, np.random.default_rng(SEED))
 
