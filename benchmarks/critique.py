@@ -29,14 +29,14 @@ from common import command, machine, save, update_section
 KEYS = {"smollm2": "smollm2", "qwen-1.5b": "qwen15"}
 
 
-def user_spec(value: str) -> str:
-    """A preset name, or NAME=PATH of an existing GGUF file."""
+def user_spec(value: str) -> tuple[str, str]:
+    """A preset name, or NAME=PATH of an existing GGUF file, as (name, path); the path is empty for a preset."""
     name, _, path = value.partition("=")
     if not path and value not in KEYS:
         raise argparse.ArgumentTypeError(f"{value!r} is neither a preset ({', '.join(sorted(KEYS))}) nor NAME=PATH")
     if path and not (name and Path(path).is_file()):
         raise argparse.ArgumentTypeError(f"{value!r}: no GGUF file at {path!r}, or no name before '='")
-    return value
+    return name, path
 
 
 def gain(result: dict[str, Any], decoding: str) -> float:
@@ -47,25 +47,24 @@ def gain(result: dict[str, Any], decoding: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a trained generative run on level-1 IDs")
-    parser.add_argument("--llm", nargs="+", default=["smollm2"], type=user_spec,
+    parser.add_argument("--llm", nargs="+", default=[("smollm2", "")], type=user_spec,
                         help=f"simulated users: {', '.join(sorted(KEYS))} or NAME=PATH to a GGUF")  # fmt: skip
     parser.add_argument("--users", type=int, default=5000, help="seeded test users")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="engine threads of each simulated user (default: the preset's)")
     args = parser.parse_args()
     results = {}
-    for preset in args.llm:
-        name, _, gguf = preset.partition("=")
+    for name, gguf in args.llm:
         user = [f"llm.roles.{ROLE}.choice=calibrated", *([f"llm.backends.smollm2.model_path={gguf}"] if gguf else [])]
         llm = load_config(None, user, llm=None if name == "smollm2" or gguf else name).llm
         if args.threads:
             backend = llm.role(ROLE).backend
             llm.backends[backend] = llm.backends[backend].model_copy(update={"n_threads": args.threads})
-        results[preset] = run_critique(args.run, args.users, args.seed, llm=llm)
-    first = results[args.llm[0]]
+        results[name] = run_critique(args.run, args.users, args.seed, llm=llm)
+    first = results[args.llm[0][0]]
     summary: dict[str, Any] = {"users": first["users"], "vanilla_ndcg10": first["vanilla"]["ndcg@10"]}
     for preset, result in results.items():
-        key = KEYS.get(preset, preset.partition("=")[0])
+        key = KEYS.get(preset, preset)
         summary |= {
             f"critique_gain_{key}": gain(result, "critique"),
             f"picks_mean_{key}": result["mean_picked"],
@@ -89,7 +88,7 @@ def main() -> None:
             f"{first['oracle']['recall@10']:.4f} | 1 | 0 |"]  # fmt: skip
     for preset, result in results.items():
         m = result["critique"]
-        rows.append(f"| critique, {preset.partition('=')[0]} user | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | "
+        rows.append(f"| critique, {preset} user | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | "
                     f"{result['mean_picked']:.2f} | {result['abstained']} |")  # fmt: skip
     m = machine()
     update_section(
