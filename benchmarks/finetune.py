@@ -412,8 +412,8 @@ def markdown(
         f"{summary['teacher_acc_train']:.3f}. On {summary['naming_groups']} groups of {summary['naming_data']}, "
         f"{summary['teacher_names_pass_train']:.3f} of its names pass the checks. {summary['examples_kept']} "
         "examples kept, split by item "
-        f"{tuned['examples']}. LoRA (rank {tuned['config']['rank']}, {tuned['steps']} steps): validation loss "
-        f"{before} → {after}. The merged GGUF against PyTorch: mean "
+        f"{tuned['examples']}. LoRA (rank {tuned['config']['rank']}, {tuned['steps']} steps, {tuned['precision']}): "
+        f"validation loss {before} → {after}. The merged GGUF against PyTorch: mean "
         f"|Δlogit| {gap['mean_abs']:.3f} (the base's own {tuned['base_logit_gap']['mean_abs']:.3f}), top-1 "
         f"agreement {gap['top1_agreement']:.3f}.",
         "",
@@ -612,7 +612,8 @@ def main() -> None:
         "items per training catalogue: the catalogue's level-1 categories as options; kept when the teacher's "
         "best-scored (calibrated) category is the item's own; evaluated as the share of held-out items whose own "
         "category is the model's best-scored one",
-        "ranking": f"LaMAR's 20+1 ranker request (`augment.ranker`, titles cut to 10 words, calibrated title scores) "
+        "ranking": f"LaMAR's 20+1 ranker request (`augment.ranker`, each field cut to {RANK_WORDS} words, no category, "
+        "calibrated title scores) "
         f"for {args.rank_items} seeded leave-one-out test users of each of {args.rank_data} (train) and "
         f"{args.rank_eval_items} of each of {args.eval_data} (eval); kept when the teacher ranks the true item in its "
         f"top {RANK_KEPT}, with the true item's title as the answer; NDCG@10 of the true item's rank",

@@ -85,9 +85,11 @@ def test_a_task_with_too_few_training_examples_stops_the_run(tmp_path: Path) -> 
 def test_lora_steps_merge_into_a_gguf_the_engine_loads(tmp_path: Path) -> None:
     data = write(tmp_path / "examples.jsonl", [example(k) for k in range(24)])
     config = FinetuneConfig(rank=2, alpha=4, targets=["q_proj", "v_proj"], lr=3e-3, epochs=1, batch_size=4,
-                            valid_share=0.2, test_share=0.2, threads=2, min_examples_per_task=8)  # fmt: skip
+                            valid_share=0.2, test_share=0.2, threads=2, min_examples_per_task=8,
+                            precision="bf16")  # fmt: skip
     out = tmp_path / "tuned"
     summary = run_finetune(data, out, default_model_path(), config)
+    assert summary["precision"] == "bf16"  # trained under bf16 autocast; the adapter and the merge stay fp32
     assert summary["layers_replaced"] == 2 * 30  # q and v of SmolLM2's 30 blocks
     assert summary["train_loss_last"] < summary["train_loss_first"]
     assert summary["valid_loss_after"] < summary["valid_loss_before"]

@@ -75,14 +75,24 @@ def schedule(examples: list[Example], config: FinetuneConfig) -> list[list[int]]
     return steps
 
 
-def mean_loss(model: Any, encoded: list[tuple[list[int], list[int]]], pad: int, batch_size: int) -> float | None:
+def bf16(config: FinetuneConfig) -> bool:
+    """Whether training computes in bf16: asked for, or ``auto`` on a CPU with native bf16 instructions."""
+    if config.precision != "auto":
+        return config.precision == "bf16"
+    supported = getattr(torch.cpu, "_is_avx512_bf16_supported", None)  # torch has no public check
+    return bool(supported and supported())
+
+
+def mean_loss(
+    model: Any, encoded: list[tuple[list[int], list[int]]], pad: int, batch_size: int, half: bool
+) -> float | None:
     """Answer-token loss averaged over examples (no gradient)."""
     if not encoded:
         return None
     training = model.training
     model.eval()
     losses = []
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
         for k in range(0, len(encoded), batch_size):
             chunk = encoded[k : k + batch_size]
             losses += [float(model(**collate(chunk, pad)).loss)] * len(chunk)
@@ -141,14 +151,16 @@ def train(
         optimizer.load_state_dict(state["optimizer"])
         done, losses = state["step"], state["losses"]
         torch.set_rng_state(state["rng"])
-    valid_before = mean_loss(model, valid, pad, config.batch_size) if not done else None
+    half = bf16(config)
+    valid_before = mean_loss(model, valid, pad, config.batch_size, half) if not done else None
     model.train()
     columns = [TextColumn("LoRA"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
                TimeRemainingColumn()]  # fmt: skip
     with Progress(*columns) as progress:
         bar = progress.add_task("train", total=len(steps), completed=done, loss="-")
         for step in range(done, len(steps)):
-            loss = model(**collate([encoded[i] for i in steps[step]], pad)).loss
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
+                loss = model(**collate([encoded[i] for i in steps[step]], pad)).loss
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
@@ -167,5 +179,6 @@ def train(
         "train_loss_first": losses[0] if losses else None,
         "train_loss_last": losses[-1] if losses else None,
         "valid_loss_before": valid_before,
-        "valid_loss_after": mean_loss(model, valid, pad, config.batch_size),
+        "valid_loss_after": mean_loss(model, valid, pad, config.batch_size, half),
+        "precision": "bf16" if half else "fp32",
     }
