@@ -25,6 +25,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 # than -march=native: a native build on Intel CPUs with AMX crashes on the first generated token. Never from
 # pip's wheel cache, which may hold a native build; our own build is kept, keyed by its flags, and serves every
 # Python version (the wheel is py3-none: llama.cpp is loaded through ctypes).
+# On an AVX-512 CPU, CMAKE_ARGS with those instructions scores about 1.3x faster (docs/SCALE.md).
 LLAMA="llama-cpp-python==0.3.36"
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
