@@ -83,6 +83,11 @@ def bf16(config: FinetuneConfig) -> bool:
     return bool(supported and supported())
 
 
+def autocast(half: bool) -> torch.autocast:
+    """The compute type of a forward pass: bf16 when ``half`` (`bf16`), else fp32."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=half)
+
+
 def mean_loss(
     model: Any, encoded: list[tuple[list[int], list[int]]], pad: int, batch_size: int, half: bool
 ) -> float | None:
@@ -92,7 +97,7 @@ def mean_loss(
     training = model.training
     model.eval()
     losses = []
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
+    with torch.no_grad(), autocast(half):
         for k in range(0, len(encoded), batch_size):
             chunk = encoded[k : k + batch_size]
             losses += [float(model(**collate(chunk, pad)).loss)] * len(chunk)
@@ -159,7 +164,7 @@ def train(
     with Progress(*columns) as progress:
         bar = progress.add_task("train", total=len(steps), completed=done, loss="-")
         for step in range(done, len(steps)):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=half):
+            with autocast(half):
                 loss = model(**collate([encoded[i] for i in steps[step]], pad)).loss
             loss.backward()
             optimizer.step()
