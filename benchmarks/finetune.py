@@ -582,7 +582,7 @@ def main() -> None:
         "examples_kept": len(examples),
         **{f"{task}_examples_kept": sum(e.task == task for e in examples) for task in CURRICULUM},
         "examples_train": tuned["examples"]["train"],
-        "train_minutes": tuned["seconds"] / 60,
+        "train_minutes": tuned["seconds"] / 60,  # training (over every resume) and the export
         "valid_loss_before": tuned["valid_loss_before"],
         "valid_loss_after": tuned["valid_loss_after"],
         "logit_gap_mean_abs": tuned["logit_gap"]["mean_abs"],

@@ -105,5 +105,7 @@ def test_lora_steps_merge_into_a_gguf_the_engine_loads(tmp_path: Path) -> None:
 
     again = run_finetune(data, out, default_model_path(), config)  # the checkpoint holds every step
     assert again["resumed_at_step"] == again["steps"] == summary["steps"]
+    assert again["valid_loss_before"] == summary["valid_loss_before"]  # carried by the checkpoint
+    assert again["train_seconds"] >= summary["train_seconds"] and again["seconds"] > again["train_seconds"]
     with pytest.raises(AgenticRecError, match="other examples or settings"):
         run_finetune(data, out, default_model_path(), config.model_copy(update={"rank": 4}))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -135,8 +136,9 @@ def train(
     out: Path,
     state: dict[str, Any] | None,
 ) -> tuple[Any, dict[str, Any]]:
-    """The base model wrapped with a trained LoRA adapter, and the losses; resumes from ``state`` (`saved_state`)
-    and checkpoints to ``out/checkpoint.pt``."""
+    """The base model wrapped with a trained LoRA adapter, the losses and the training seconds; resumes from
+    ``state`` (`saved_state`) and checkpoints to ``out/checkpoint.pt``. The validation loss before training and the
+    seconds of earlier runs travel in the checkpoint, so a resumed run reports the whole training."""
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
 
     torch.manual_seed(config.seed)
@@ -151,13 +153,16 @@ def train(
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr)
     steps, done, losses = schedule(train_set, config), 0, []
     checkpoint, fingerprint = out / CHECKPOINT, training_fingerprint(train_set, config)
+    half = bf16(config)
+    started = time.perf_counter()
     if state is not None:
         set_peft_model_state_dict(model, state["adapter"])
         optimizer.load_state_dict(state["optimizer"])
-        done, losses = state["step"], state["losses"]
+        done, losses, valid_before = state["step"], state["losses"], state["valid_before"]
+        started -= state["seconds"]
         torch.set_rng_state(state["rng"])
-    half = bf16(config)
-    valid_before = mean_loss(model, valid, pad, config.batch_size, half) if not done else None
+    else:
+        valid_before = mean_loss(model, valid, pad, config.batch_size, half)
     model.train()
     columns = [TextColumn("LoRA"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
                TimeRemainingColumn()]  # fmt: skip
@@ -174,6 +179,7 @@ def train(
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == len(steps):
                 state = {"adapter": get_peft_model_state_dict(model), "optimizer": optimizer.state_dict(),
                          "step": step + 1, "losses": losses, "rng": torch.get_rng_state(),
+                         "valid_before": valid_before, "seconds": time.perf_counter() - started,
                          "fingerprint": fingerprint}  # fmt: skip
                 torch.save(state, checkpoint.with_suffix(".tmp"))
                 checkpoint.with_suffix(".tmp").replace(checkpoint)
@@ -186,4 +192,5 @@ def train(
         "valid_loss_before": valid_before,
         "valid_loss_after": mean_loss(model, valid, pad, config.batch_size, half),
         "precision": "bf16" if half else "fp32",
+        "train_seconds": time.perf_counter() - started,
     }
