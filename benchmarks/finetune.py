@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
@@ -59,9 +60,11 @@ from agenticrec.embed.distill import kmedoids_groups
 from agenticrec.finetune.config import FinetuneConfig
 from agenticrec.finetune.examples import CURRICULUM, Example
 from agenticrec.finetune.run import MODEL, run_finetune
+from agenticrec.io import atomic_path
 from agenticrec.llm import LLMClient, LLMConfig, Message
-from agenticrec.llm.backends.embedded import default_model_path
+from agenticrec.llm.backends.embedded import default_model_path, expand_path
 from agenticrec.llm.choice import ChoiceResult
+from agenticrec.pipeline import load_config
 from agenticrec.tagger.agents import (
     ANNOTATOR,
     ARCHITECT,
@@ -77,6 +80,7 @@ from agenticrec.tagger.vocabulary import Descriptor
 from common import command, machine, save, update_section
 
 NAME = "finetune"
+PRESET = "smollm2-agenticrec"
 SEED = 0
 TEXT_CHARS = 300
 QWEN = Path("~/.cache/agenticrec/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf").expanduser()
@@ -522,6 +526,19 @@ def evaluate(name: str, models: dict[str, Path], args: argparse.Namespace) -> di
             **{f"names_{m}": rate for m, rate in names.items()}}  # fmt: skip
 
 
+def install(tuned: Path, summary: dict[str, Any]) -> str:
+    """Copy the tuned GGUF to where the `smollm2-agenticrec` preset looks, if it beats the base SmolLM2 on the
+    held-out catalogues (choice accuracy higher, names passing at least as often); say what was done."""
+    if not (summary["choice_acc_finetuned"] > summary["choice_acc_base"]
+            and summary["names_passing_finetuned"] >= summary["names_passing_base"]):  # fmt: skip
+        return "not installed: the tuned model does not beat the base SmolLM2 on the held-out catalogues"
+    llm = load_config(None, [], llm=PRESET).llm
+    target = expand_path(llm.backends[llm.default.backend].model_path or "")
+    with atomic_path(target) as tmp:
+        shutil.copyfile(tuned, tmp)
+    return f"installed {target}: `--llm {PRESET}` uses it"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teacher-items", type=int, default=1500)
@@ -543,6 +560,11 @@ def main() -> None:
         help="results of benchmarks/critique.py on held-out catalogues, run with --llm smollm2 qwen-1.5b "
         "finetuned=RUNS/tuned/model.gguf: their critique gains join the summary",
     )  # fmt: skip
+    parser.add_argument(
+        "--install",
+        action="store_true",
+        help=f"if the tuned model beats the base on held-out data, install it as `--llm {PRESET}`",
+    )
     parser.add_argument("--set", dest="settings", nargs="*", default=[], help="fine-tuning settings key=value")
     parser.add_argument(
         "--prefill", choices=["teacher", "teacher-eval"],
@@ -624,6 +646,8 @@ def main() -> None:
     save(NAME, {"evaluated": evaluated, "finetune": tuned}, protocol, summary=summary)
     update_section(NAME, markdown(summary, tuned, evaluated, list(models), args.groupings))
     print(json.dumps(summary, indent=2))
+    if args.install:
+        print(install(args.runs / "tuned" / MODEL, summary))
 
 
 if __name__ == "__main__":

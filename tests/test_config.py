@@ -131,3 +131,17 @@ def test_unknown_keys_name_their_source_and_the_closest_valid_key(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(None, ["model.name=popularity", "model.los=bce"])
     assert "did you mean" not in str(caught.value)  # popularity has no loss to suggest
+
+
+def test_every_llm_preset_looks_for_its_gguf_in_the_model_dir(tmp_path, monkeypatch):
+    from agenticrec.config import preset_names
+    from agenticrec.llm.backends.embedded import EmbeddedBackend, expand_path
+    from agenticrec.llm.errors import LLMError
+
+    monkeypatch.setenv("AGENTICREC_MODEL_DIR", str(tmp_path))
+    for name in preset_names("llm"):
+        llm = load_config(llm=name).llm
+        backend = llm.backends[llm.default.backend]
+        assert expand_path(backend.model_path).parent == tmp_path
+        with pytest.raises(LLMError, match=f"model file not found: {tmp_path}"):  # not built or fetched yet
+            EmbeddedBackend(llm.default.backend, backend)
