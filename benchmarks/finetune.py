@@ -462,6 +462,19 @@ def markdown(
     for name, r in evaluated.items():
         cells = (f"{r[k]:.4f}" if (k := f"ranker_{m}") in r else "not run" for m in (*models, "random"))
         lines.append(f"| {name} | {r['rank_lists']} | " + " | ".join(cells) + " |")
+    gains = sorted({key.rsplit("_", 1)[1] for key in summary if key.startswith("critique_gain_oracle_")})
+    if gains:
+        lines += [
+            "",
+            "Critique gain (`benchmarks/critique.py`: NDCG@10 of the critiqued list over the vanilla one, generative "
+            "retrieval on category IDs; the simulated user is each model):",
+            "",
+            "| dataset | SmolLM2 | SmolLM2 tuned | Qwen-1.5B | oracle |",
+            "|---|---|---|---|---|",
+        ]
+        for short in gains:
+            cells = (f"{summary[f'critique_gain_{m}_{short}']:+.1%}" for m in CRITIQUE_USERS)
+            lines.append(f"| {short} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

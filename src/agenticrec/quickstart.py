@@ -134,6 +134,7 @@ def critique_example(run: TrainedRun, llm: LLMConfig) -> dict[str, Any]:
     return {
         "summary": f"user {run.dataset.user_ids[0]} wants: {run.dataset.item_text(target)[:90]}\n"
         f"the LLM user picks: {', '.join(names)}",
+        "picks": names,
         "vanilla": recommendation_rows(run.dataset, ids, vanilla[0][0], vanilla[1][0], target),
         "critique": recommendation_rows(run.dataset, ids, steered[0][0], steered[1][0], target),
     }
