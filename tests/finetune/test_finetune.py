@@ -109,3 +109,25 @@ def test_lora_steps_merge_into_a_gguf_the_engine_loads(tmp_path: Path) -> None:
     assert again["train_seconds"] >= summary["train_seconds"] and again["seconds"] > again["train_seconds"]
     with pytest.raises(AgenticRecError, match="other examples or settings"):
         run_finetune(data, out, default_model_path(), config.model_copy(update={"rank": 4}))
+
+
+def test_a_long_batch_is_split_into_micro_batches_with_the_same_loss_and_gradient() -> None:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from agenticrec.finetune.lora import IGNORE, answer_tokens, collate, micro_batches
+
+    rows = [([5 + k] * (6 + 3 * k), [IGNORE] * (4 + 2 * k) + [7 + k] * (2 + k)) for k in range(4)]
+    parts = micro_batches(rows, tokens=29)
+    assert [len(p) for p in parts] == [2, 1, 1] and [r for p in parts for r in p] == rows  # 2 x 9 ≤ 29 < 3 x 12
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=2))  # fmt: skip
+    model(**collate(rows, pad=0)).loss.backward()
+    whole = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    for part in parts:
+        (model(**collate(part, pad=0)).loss * (answer_tokens(part) / answer_tokens(rows))).backward()
+    for full, summed in zip(whole, (p.grad for p in model.parameters())):
+        assert torch.allclose(full, summed, atol=1e-6)

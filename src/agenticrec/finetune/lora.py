@@ -63,6 +63,23 @@ def collate(encoded: list[tuple[list[int], list[int]]], pad: int) -> dict[str, t
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def micro_batches(batch: list[tuple[list[int], list[int]]], tokens: int) -> list[list[tuple[list[int], list[int]]]]:
+    """``batch`` cut, in order, into runs whose padded size (rows x longest row) stays within ``tokens`` (a row
+    longer than that goes alone)."""
+    parts: list[list[tuple[list[int], list[int]]]] = [[]]
+    for row in batch:
+        width = max([len(ids) for ids, _ in parts[-1]] + [len(row[0])])
+        if parts[-1] and width * (len(parts[-1]) + 1) > tokens:
+            parts.append([])
+        parts[-1].append(row)
+    return parts
+
+
+def answer_tokens(batch: list[tuple[list[int], list[int]]]) -> int:
+    """Tokens the loss counts: labelled ones after the first position (the model predicts each from the last)."""
+    return sum(sum(label != IGNORE for label in labels[1:]) for _, labels in batch)
+
+
 def schedule(examples: list[Example], config: FinetuneConfig) -> list[list[int]]:
     """Batches of example indices for every epoch: tasks in curriculum order, each task's examples shuffled
     (seeded by epoch), so a rerun replays the same steps."""
@@ -107,8 +124,9 @@ def mean_loss(
 
 
 def training_fingerprint(examples: list[Example], config: FinetuneConfig) -> str:
-    """What a checkpoint's steps depend on: the training examples and every setting but threads and checkpointing."""
-    settings = config.model_dump(exclude={"threads", "checkpoint_every"})
+    """What a checkpoint's steps depend on: the training examples and every setting but threads, checkpointing and
+    the micro-batch size."""
+    settings = config.model_dump(exclude={"threads", "checkpoint_every", "micro_batch_tokens"})
     payload = json.dumps([settings, [e.model_dump() for e in examples]], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -169,12 +187,16 @@ def train(
     with Progress(*columns) as progress:
         bar = progress.add_task("train", total=len(steps), completed=done, loss="-")
         for step in range(done, len(steps)):
-            with autocast(half):
-                loss = model(**collate([encoded[i] for i in steps[step]], pad)).loss
-            loss.backward()
+            batch = [encoded[i] for i in steps[step]]
+            total, loss = answer_tokens(batch), 0.0
+            for part in micro_batches(batch, config.micro_batch_tokens):  # the batch's mean token loss, in parts
+                with autocast(half):
+                    share = model(**collate(part, pad)).loss * (answer_tokens(part) / total)
+                share.backward()
+                loss += float(share.detach())
             optimizer.step()
             optimizer.zero_grad()
-            losses.append(float(loss.detach()))
+            losses.append(loss)
             progress.update(bar, advance=1, loss=f"{losses[-1]:.3f}")
             if (step + 1) % config.checkpoint_every == 0 or step + 1 == len(steps):
                 state = {"adapter": get_peft_model_state_dict(model), "optimizer": optimizer.state_dict(),
