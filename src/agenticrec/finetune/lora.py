@@ -176,8 +176,8 @@ def train(
     if state is not None:
         set_peft_model_state_dict(model, state["adapter"])
         optimizer.load_state_dict(state["optimizer"])
-        done, losses, valid_before = state["step"], state["losses"], state["valid_before"]
-        started -= state["seconds"]
+        done, losses, valid_before = state["step"], state["losses"], state.get("valid_before")  # older: absent
+        started -= state.get("seconds", 0.0)
         torch.set_rng_state(state["rng"])
     else:
         valid_before = mean_loss(model, valid, pad, config.batch_size, half)

@@ -72,7 +72,7 @@ def run_finetune(examples_path: Path, out: Path, base: Path, config: FinetuneCon
         "tolerance": f"mean |Δlogit| ≤ {GAP_FACTOR} × the base GGUF's own gap to its dequantised PyTorch model, "
         f"top-1 agreement ≥ {MIN_TOP1}, over every position of {len(probes)} prompts",
         "config": config.model_dump(),
-        "seconds": time.perf_counter() - started + (state["seconds"] if state else 0.0),  # earlier runs' training too
+        "seconds": time.perf_counter() - started + (state.get("seconds", 0.0) if state else 0.0),  # with earlier runs
         "use": f"--set llm.backends.smollm2.model_path={out / MODEL}",
     }
     write_json(out / SUMMARY, summary)
