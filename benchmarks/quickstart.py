@@ -79,7 +79,9 @@ def main() -> None:
         "sasrec_ndcg10": test["sasrec-ce"]["ndcg@10"],
         "top5_distinct_share": lists.nunique() / len(lists),
         "critique_picks": len(critique["picks"]) if "picks" in critique else 0,
-        "critique_list_changed": int(critique.get("vanilla") != critique.get("critique")),
+        "critique_list_changed": int(
+            [r["item"] for r in critique.get("vanilla", [])] != [r["item"] for r in critique.get("critique", [])]
+        ),
         **timing,
         **(compare(args.run_dir, args.compare) if args.compare else {}),
     }
