@@ -19,6 +19,8 @@ from agenticrec.finetune.examples import CURRICULUM, Example
 
 IGNORE = -100  # label of a token the loss skips (the prompt, the padding)
 CHECKPOINT = "checkpoint.pt"
+Encoded = tuple[list[int], list[int]]
+"""An example's token ids and its labels (`encode`)."""
 
 
 def load_base(path: Path) -> tuple[Any, Any]:
@@ -37,7 +39,7 @@ def prompt_ids(tokenizer: Any, example: Example) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def encode(tokenizer: Any, example: Example, max_tokens: int) -> tuple[list[int], list[int]]:
+def encode(tokenizer: Any, example: Example, max_tokens: int) -> Encoded:
     """Token ids of the chat with the answer as the assistant's turn, and labels that keep only the answer's."""
     messages = [m.model_dump() for m in example.messages] + [{"role": "assistant", "content": example.answer}]
     full = list(
@@ -51,7 +53,7 @@ def encode(tokenizer: Any, example: Example, max_tokens: int) -> tuple[list[int]
     return prompt + answer, [IGNORE] * len(prompt) + answer
 
 
-def collate(encoded: list[tuple[list[int], list[int]]], pad: int) -> dict[str, torch.Tensor]:
+def collate(encoded: list[Encoded], pad: int) -> dict[str, torch.Tensor]:
     width = max(len(ids) for ids, _ in encoded)
     ids = torch.full((len(encoded), width), pad)
     labels = torch.full((len(encoded), width), IGNORE)
@@ -63,10 +65,10 @@ def collate(encoded: list[tuple[list[int], list[int]]], pad: int) -> dict[str, t
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
-def micro_batches(batch: list[tuple[list[int], list[int]]], tokens: int) -> list[list[tuple[list[int], list[int]]]]:
+def micro_batches(batch: list[Encoded], tokens: int) -> list[list[Encoded]]:
     """``batch`` cut, in order, into runs whose padded size (rows x longest row) stays within ``tokens`` (a row
     longer than that goes alone)."""
-    parts: list[list[tuple[list[int], list[int]]]] = [[]]
+    parts: list[list[Encoded]] = [[]]
     for row in batch:
         width = max([len(ids) for ids, _ in parts[-1]] + [len(row[0])])
         if parts[-1] and width * (len(parts[-1]) + 1) > tokens:
@@ -75,7 +77,7 @@ def micro_batches(batch: list[tuple[list[int], list[int]]], tokens: int) -> list
     return parts
 
 
-def answer_tokens(batch: list[tuple[list[int], list[int]]]) -> int:
+def answer_tokens(batch: list[Encoded]) -> int:
     """Tokens the loss counts: labelled ones after the first position (the model predicts each from the last)."""
     return sum(sum(label != IGNORE for label in labels[1:]) for _, labels in batch)
 
@@ -106,9 +108,7 @@ def autocast(half: bool) -> torch.autocast:
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=half)
 
 
-def mean_loss(
-    model: Any, encoded: list[tuple[list[int], list[int]]], pad: int, batch_size: int, half: bool
-) -> float | None:
+def mean_loss(model: Any, encoded: list[Encoded], pad: int, batch_size: int, half: bool) -> float | None:
     """Answer-token loss averaged over examples (no gradient)."""
     if not encoded:
         return None
