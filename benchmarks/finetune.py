@@ -31,8 +31,8 @@ and its held-out evaluation, the two long parts, one core each); the full run th
 Every LLM call is cached in RUNS/<model>/llm.sqlite, so a rerun pays nothing. Writes benchmarks/results/finetune.json
 (summary: the issue's choice_acc_base, choice_acc_finetuned, choice_acc_qwen15, names_passing_base,
 names_passing_finetuned, ranker_ndcg10_base, ranker_ndcg10_finetuned, train_minutes, examples_train, each a mean over
-the held-out catalogues; per catalogue choice_acc_<model>_<dataset>, critique_acc_..., names_pass_...,
-ranker_ndcg10_...) and the BENCHMARKS.md section "finetune".
+the held-out catalogues; per catalogue choice_acc_<model>_<dataset>, critique_acc_..., majority_picks_...,
+names_pass_..., ranker_ndcg10_...) and the BENCHMARKS.md section "finetune".
 """
 
 from __future__ import annotations
@@ -187,6 +187,13 @@ def baselines(items: list[Choice], prior: dict[str, Counter[str]]) -> dict[str, 
         "random": sum(1 / len(c.options) for c in items) / len(items),
         "majority": sum(common.get(c.parent) == c.label for c in items) / len(items),
     }
+
+
+def majority_share(items: list[Choice], prior: dict[str, Counter[str]], chosen: list[str | None]) -> float:
+    """The share of picks that are the parent's most common child: how far a model answers from the catalogue's
+    prior rather than from the item."""
+    common = {p: counts.most_common(1)[0][0] for p, counts in prior.items() if counts}
+    return sum(p is not None and common.get(c.parent) == p for c, p in zip(items, chosen)) / len(items)
 
 
 def curate(items: list[Choice], teacher: list[str | None]) -> list[Example]:
@@ -430,6 +437,11 @@ def markdown(
         lines.append(
             f"| {name} | {r['items']} | " + " | ".join(f"{r[m]:.3f}" for m in (*models, "random", "majority")) + " |"
         )
+    lines += ["", "Share of each model's choices that are the parent's most common child (the majority baseline's "
+              "answer; a model answering from the catalogue's prior would approach 1):", "",
+              "| dataset | SmolLM2 | SmolLM2 tuned | Qwen-1.5B |", "|---|---|---|---|"]  # fmt: skip
+    for name, r in evaluated.items():
+        lines.append(f"| {name} | " + " | ".join(f"{r['majority_picks_' + m]:.3f}" for m in models) + " |")
     lines += [
         "",
         f"Group names that pass the tagger's name checks on held-out catalogues (K-medoids groups, {groupings} per "
@@ -518,9 +530,9 @@ def evaluate(name: str, models: dict[str, Path], args: argparse.Namespace) -> di
     (cached in RUNS/<model>-eval), beside the random and majority baselines. The teacher ranks only with
     ``--rank-teacher`` (a 20+1 list costs Qwen-1.5B tens of seconds on one core)."""
     items, prior = choices(name, args.eval_items, SEED)
-    figures = {
-        m: accuracy(items, picks(path, items, args.runs / f"{m}-eval", args.threads)) for m, path in models.items()
-    }
+    chosen = {m: picks(path, items, args.runs / f"{m}-eval", args.threads) for m, path in models.items()}
+    figures = {m: accuracy(items, answers) for m, answers in chosen.items()}
+    figures |= {f"majority_picks_{m}": majority_share(items, prior, answers) for m, answers in chosen.items()}
     figures |= baselines(items, prior)
     questions = critiques(name, args.eval_items, SEED)
     figures |= {f"critique_{m}": accuracy(questions, critique_picks(path, questions, args.runs / f"{m}-eval",
@@ -628,6 +640,7 @@ def main() -> None:
         evaluated[name] = figures = evaluate(name, models, args)
         short = name.replace("amazon-", "")
         summary |= {f"choice_acc_{m}_{short}": figures[m] for m in (*models, "random", "majority")}
+        summary |= {f"majority_picks_{m}_{short}": figures[f"majority_picks_{m}"] for m in models}
         summary |= {f"critique_acc_{m}_{short}": figures[f"critique_{m}"] for m in (*models, "random", "majority")}
         summary |= {f"names_pass_{m}_{short}": figures[f"names_{m}"] for m in models}
         summary |= {
