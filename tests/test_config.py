@@ -32,6 +32,16 @@ def test_model_switch_by_override():
     assert isinstance(load_config(None, ["model.name=popularity"]).model, PopularityConfig)
 
 
+def test_embedded_default_takes_another_gguf_by_override(tmp_path):
+    """`--set llm.backends.smollm2.model_path=...` (a fine-tuned SmolLM2) keeps smollm2 the embedded backend."""
+    gguf = tmp_path / "tuned.gguf"
+    llm = load_config(None, [f"llm.backends.smollm2.model_path={gguf}", "llm.backends.smollm2.n_threads=1"]).llm
+    backend = llm.backends["smollm2"]
+    assert backend.kind == "embedded" and backend.model_path == str(gguf) and backend.n_threads == 1
+    with pytest.raises(ConfigError, match="smollm2"):
+        load_config(None, ["llm.backends.smollm2.kind=nonsense"])
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [

@@ -222,6 +222,17 @@ class LLMConfig(_Strict):
 
     @model_validator(mode="before")
     @classmethod
+    def _default_backend_is_embedded(cls, data: Any) -> Any:
+        """A `smollm2` entry that names no kind is the built-in embedded backend with some fields set
+        (``--set llm.backends.smollm2.model_path=tuned.gguf``)."""
+        backends = data.get("backends") if isinstance(data, dict) else None
+        entry = backends.get(DEFAULT_BACKEND) if isinstance(backends, dict) else None
+        if not isinstance(entry, dict) or "kind" in entry:
+            return data
+        return {**data, "backends": {**backends, DEFAULT_BACKEND: {"kind": "embedded", **entry}}}
+
+    @model_validator(mode="before")
+    @classmethod
     def _roles_inherit_default(cls, data: Any) -> Any:
         """Fill each role entry's unset fields from `default`, as written (not from RoleConfig's defaults)."""
         if not isinstance(data, dict) or not isinstance(data.get("roles"), dict):
