@@ -180,9 +180,14 @@ def accuracy(questions: list[Choice] | list[Critique], chosen: list[str | None])
     return sum(p == q.label for q, p in zip(questions, chosen)) / len(questions)
 
 
+def majority_children(prior: dict[str, Counter[str]]) -> dict[str, str]:
+    """Each level-2 category's most common child among the catalogue's other items (the majority baseline)."""
+    return {p: counts.most_common(1)[0][0] for p, counts in prior.items() if counts}
+
+
 def baselines(items: list[Choice], prior: dict[str, Counter[str]]) -> dict[str, float]:
     """Random among the siblings, and each level-2 category's most common child among the catalogue's other items."""
-    common = {p: counts.most_common(1)[0][0] for p, counts in prior.items() if counts}
+    common = majority_children(prior)
     return {
         "random": sum(1 / len(c.options) for c in items) / len(items),
         "majority": sum(common.get(c.parent) == c.label for c in items) / len(items),
@@ -192,7 +197,7 @@ def baselines(items: list[Choice], prior: dict[str, Counter[str]]) -> dict[str, 
 def majority_share(items: list[Choice], prior: dict[str, Counter[str]], chosen: list[str | None]) -> float:
     """The share of picks that are the parent's most common child: how far a model answers from the catalogue's
     prior rather than from the item."""
-    common = {p: counts.most_common(1)[0][0] for p, counts in prior.items() if counts}
+    common = majority_children(prior)
     return sum(p is not None and common.get(c.parent) == p for c, p in zip(items, chosen)) / len(items)
 
 
