@@ -225,8 +225,10 @@ class LLMConfig(_Strict):
     def _default_backend_is_embedded(cls, data: Any) -> Any:
         """A `smollm2` entry that names no kind is the built-in embedded backend with some fields set
         (``--set llm.backends.smollm2.model_path=tuned.gguf``)."""
-        backends = data.get("backends") if isinstance(data, dict) else None
-        entry = backends.get(DEFAULT_BACKEND) if isinstance(backends, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("backends"), dict):
+            return data
+        backends = data["backends"]
+        entry = backends.get(DEFAULT_BACKEND)
         if not isinstance(entry, dict) or "kind" in entry:
             return data
         return {**data, "backends": {**backends, DEFAULT_BACKEND: {"kind": "embedded", **entry}}}
