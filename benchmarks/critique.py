@@ -1,16 +1,18 @@
 """The critique gain (issue 34): on a trained generative run over level-1 IDs (descriptors or categories), each
 LLM's simulated user picks the wanted item's level-1 tokens by calibrated option scores (the best and a second
 within 0.5, or none when nothing beats no item); NDCG@10 of the critiqued list against the vanilla one, beside the
-oracle that picks the target's own level-1 token (the upper bound).
+oracle that picks the target's own level-1 token (the upper bound). Beside the hard critique, the soft one: the
+user's option scores, times a weight fitted on seeded validation users, are a log-prior over the level-1 tokens of
+beam search (`tagger.critique.experiment`).
 
     .venv/bin/python benchmarks/critique.py RUN_DIR [--llm smollm2 qwen-1.5b] [--users 5000] [--seed 0] [--threads N]
     .venv/bin/python benchmarks/critique.py RUN_DIR --llm smollm2 finetuned=runs/benchmarks-finetune/tuned/model.gguf
 
 A user given as NAME=PATH is SmolLM2's embedded backend loading the GGUF at PATH (a fine-tuned model), keyed NAME.
 
-Writes benchmarks/results/critique_<dataset>.json (top-level `summary`: critique_gain_<llm>, picks_mean_<llm>,
-abstained_share_<llm>, target_under_picks_<llm>, critique_gain_oracle, vanilla_ndcg10, users; <llm> is smollm2,
-qwen15 or a GGUF's NAME) and the BENCHMARKS.md section `critique_<dataset>`.
+Writes benchmarks/results/critique_<dataset>.json (top-level `summary`: critique_gain_<llm>, critique_gain_soft_<llm>,
+soft_weight_<llm>, picks_mean_<llm>, abstained_share_<llm>, target_under_picks_<llm>, critique_gain_oracle,
+vanilla_ndcg10, users; <llm> is smollm2, qwen15 or a GGUF's NAME) and the BENCHMARKS.md section `critique_<dataset>`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agenticrec.pipeline import load_config
-from agenticrec.tagger.critique.experiment import run_critique
+from agenticrec.tagger.critique.experiment import SOFT_WEIGHTS, run_critique
 from agenticrec.tagger.critique.simulated_user import ROLE
 from common import command, machine, save, update_section
 
@@ -51,6 +53,7 @@ def main() -> None:
                         help=f"simulated users: {', '.join(sorted(KEYS))} or NAME=PATH to a GGUF")  # fmt: skip
     parser.add_argument("--users", type=int, default=5000, help="seeded test users")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--valid-users", type=int, default=300, help="seeded validation users fitting the soft weight")
     parser.add_argument("--threads", type=int, help="engine threads of each simulated user (default: the preset's)")
     args = parser.parse_args()
     results = {}
@@ -60,13 +63,15 @@ def main() -> None:
         if args.threads:
             backend = llm.role(ROLE).backend
             llm.backends[backend] = llm.backends[backend].model_copy(update={"n_threads": args.threads})
-        results[name] = run_critique(args.run, args.users, args.seed, llm=llm)
+        results[name] = run_critique(args.run, args.users, args.seed, llm=llm, valid_users=args.valid_users)
     first = results[args.llm[0][0]]
     summary: dict[str, Any] = {"users": first["users"], "vanilla_ndcg10": first["vanilla"]["ndcg@10"]}
     for preset, result in results.items():
         key = KEYS.get(preset, preset)
         summary |= {
             f"critique_gain_{key}": gain(result, "critique"),
+            f"critique_gain_soft_{key}": gain(result, "soft"),
+            f"soft_weight_{key}": result["soft_weight"],
             f"picks_mean_{key}": result["mean_picked"],
             f"abstained_share_{key}": result["abstained"] / result["users"],
             f"target_under_picks_{key}": result["target_under_picks"],
@@ -77,11 +82,14 @@ def main() -> None:
         **first["protocol"],
         "simulated_user": "calibrated option scores over the level-1 names: the best and a second within 0.5 (mean "
         "log-prob per token), abstaining when no name beats no item (the vanilla list is kept)",
+        "soft": f"the user's calibrated option scores times one weight of {list(SOFT_WEIGHTS)} as a log-prior over "
+        f"the level-1 tokens of beam search; the weight has the best NDCG@10 on {args.valid_users} seeded validation "
+        f"users (seed {args.seed + 1}, their second-to-last item), weight 0 being the vanilla list",
         "oracle": "the target's own level-1 token",
         "gain": "NDCG@10 of the critiqued list / NDCG@10 of the vanilla list - 1, on the same users",
         "run": str(args.run),
     }
-    path = save(f"critique_{dataset}", {p: {k: r[k] for k in ("vanilla", "critique", "oracle")} for p, r in
+    path = save(f"critique_{dataset}", {p: {k: r[k] for k in ("vanilla", "critique", "soft", "oracle")} for p, r in
                 results.items()}, protocol, summary=summary, details=results)  # fmt: skip
     rows = [f"| vanilla | {first['vanilla']['ndcg@10']:.4f} | {first['vanilla']['recall@10']:.4f} | | |",
             f"| oracle (target's own level-1) | {first['oracle']['ndcg@10']:.4f} | "
@@ -90,6 +98,9 @@ def main() -> None:
         m = result["critique"]
         rows.append(f"| critique, {preset} user | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | "
                     f"{result['mean_picked']:.2f} | {result['abstained']} |")  # fmt: skip
+        m = result["soft"]
+        rows.append(f"| soft critique, {preset} user (weight {result['soft_weight']:g}) | {m['ndcg@10']:.4f} | "
+                    f"{m['recall@10']:.4f} | | |")  # fmt: skip
     m = machine()
     update_section(
         f"critique_{dataset}",
@@ -98,7 +109,9 @@ def main() -> None:
 Command: `{command()}` ({time.strftime("%Y-%m-%d")}; {m["cpu"]}, {m["cores_available"]} cores).
 `{path.relative_to(path.parents[2])}`; {first["users"]} seeded test users (seed {args.seed}), leave-one-out, beam
 {first["protocol"]["beam"]} over semantic IDs `{first["protocol"]["semantic_ids"]}` with
-{first["protocol"]["level1_options"]} level-1 tokens; gain = critiqued NDCG@10 / vanilla NDCG@10 - 1.
+{first["protocol"]["level1_options"]} level-1 tokens; gain = critiqued NDCG@10 / vanilla NDCG@10 - 1. The soft
+critique adds the user's calibrated option scores, times a weight fitted on {args.valid_users} seeded validation
+users, to the level-1 tokens' beam scores (weight 0 is the vanilla list).
 
 | decoding | NDCG@10 | Recall@10 | picks per user | abstained |
 |---|---|---|---|---|

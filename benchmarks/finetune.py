@@ -97,6 +97,7 @@ MEANS = {
 }  # fmt: skip
 """The issue's summary keys: the mean over the held-out catalogues of each evaluation figure."""
 CRITIQUE_USERS = ("smollm2", "finetuned", "qwen15", "oracle")
+SOFT_USERS = CRITIQUE_USERS[:3]  # the oracle has no scores to soften
 RANDOM_NDCG10 = sum(1 / np.log2(r + 2) for r in range(10)) / 21  # a random order of 21 candidates, in expectation
 
 
@@ -396,20 +397,21 @@ def curate_rankings(questions: list[Ranking], ranks: np.ndarray) -> list[Example
 
 def critique_gains(paths: list[Path]) -> dict[str, float]:
     """The critique gains (`benchmarks/critique.py`) of base SmolLM2, the tuned model, Qwen-1.5B and the oracle per
-    held-out catalogue, and their means under the issue's names (critique_gain_finetuned, ...)."""
+    held-out catalogue, hard and soft (critique_gain_soft_<model>_...), and their means under the issue's names
+    (critique_gain_finetuned, ...)."""
     per: dict[str, list[float]] = defaultdict(list)
     out = {}
+    keys = [*(f"critique_gain_{m}" for m in CRITIQUE_USERS), *(f"critique_gain_soft_{m}" for m in SOFT_USERS)]
     for path in paths:
         result = json.loads(path.read_text())
-        missing = [f"critique_gain_{m}" for m in CRITIQUE_USERS if f"critique_gain_{m}" not in result["summary"]]
-        if missing:
+        if missing := [key for key in keys if key not in result["summary"]]:
             raise SystemExit(f"{path}: no {', '.join(missing)}; run critique.py with --llm smollm2 qwen-1.5b "
                              "finetuned=<the tuned GGUF>")  # fmt: skip
         short = result["protocol"]["dataset"].replace("amazon-", "")
-        for m in CRITIQUE_USERS:
-            out[f"critique_gain_{m}_{short}"] = gain = result["summary"][f"critique_gain_{m}"]
-            per[m].append(gain)
-    return out | {f"critique_gain_{m}": float(np.mean(gains)) for m, gains in per.items()}
+        for key in keys:
+            out[f"{key}_{short}"] = gain = result["summary"][key]
+            per[key].append(gain)
+    return out | {key: float(np.mean(gains)) for key, gains in per.items()}
 
 
 def markdown(
@@ -484,14 +486,17 @@ def markdown(
         lines += [
             "",
             "Critique gain (`benchmarks/critique.py`: NDCG@10 of the critiqued list over the vanilla one, generative "
-            "retrieval on category IDs; the simulated user is each model):",
+            "retrieval on category IDs; the simulated user is each model; hard restricts the beam to the picks, soft "
+            "adds the option scores times a weight fitted on validation users):",
             "",
-            "| dataset | SmolLM2 | SmolLM2 tuned | Qwen-1.5B | oracle |",
-            "|---|---|---|---|---|",
+            "| dataset | critique | SmolLM2 | SmolLM2 tuned | Qwen-1.5B | oracle |",
+            "|---|---|---|---|---|---|",
         ]
         for short in gains:
             cells = (f"{summary[f'critique_gain_{m}_{short}']:+.1%}" for m in CRITIQUE_USERS)
-            lines.append(f"| {short} | " + " | ".join(cells) + " |")
+            lines.append(f"| {short} | hard | " + " | ".join(cells) + " |")
+            cells = (f"{summary[f'critique_gain_soft_{m}_{short}']:+.1%}" for m in SOFT_USERS)
+            lines.append(f"| {short} | soft | " + " | ".join(cells) + " | |")
     return "\n".join(lines)
 
 

@@ -43,6 +43,20 @@ def test_full_beam_returns_every_item_with_its_exact_log_probability():
         assert score == pytest.approx(sequence_log_prob(model, history, int(item)), abs=1e-4)
 
 
+def test_a_first_token_prior_adds_to_the_score_of_every_item_under_that_token():
+    model = model_for(RANDOM_PATHS)
+    history = np.array([3, 1, 5])
+    prior = np.zeros((1, model.tokenizer.vocab_size), dtype=np.float32)
+    prior[0, model.tokenizer.token_of["d"]] = 2.5
+    items, scores = model.recommend([history], k=len(RANDOM_PATHS), prior=prior)
+    assert sorted(items[0].tolist()) == list(range(1, len(RANDOM_PATHS) + 1))
+    for item, score in zip(items[0], scores[0]):
+        boost = 2.5 if RANDOM_PATHS[int(item) - 1][:1] == ("d",) else 0.0
+        assert score == pytest.approx(sequence_log_prob(model, history, int(item)) + boost, abs=1e-4)
+    plain, _ = model.recommend([history], k=len(RANDOM_PATHS), prior=0 * prior)
+    assert plain.tolist() == model.recommend([history], k=len(RANDOM_PATHS))[0].tolist()
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.lists(st.sampled_from("abc"), max_size=3).map(tuple), min_size=2, max_size=25), st.data())
 def test_beam_search_emits_only_valid_distinct_allowed_items(item_paths, data):

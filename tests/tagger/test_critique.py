@@ -131,6 +131,30 @@ def test_the_simulated_user_can_pick_by_calibrated_scores():
     assert picks == [["1"], ["1"], ["2"], ["2"], ["3"], ["3"]]
 
 
+def test_a_scoring_user_gets_a_soft_critique_weighted_on_validation_users(generative_run):
+    from agenticrec.llm import LLMConfig
+    from agenticrec.tagger.critique.experiment import SOFT_WEIGHTS
+
+    def scorer(messages, options):  # evidence for the wanted item's own kind only
+        return [3.0 if o in messages[-1]["content"] else 0.0 for o in options]
+
+    config = LLMConfig.model_validate(
+        {
+            "backends": {"script": {"kind": "scripted", "script": lambda m, s: "unused", "scorer": scorer}},
+            "roles": {"simulated_user": {"backend": "script", "choice": "calibrated"}},
+            "progress": False,
+        }
+    )
+    result = run_critique(generative_run.run_dir, users=100, llm=config, valid_users=20)
+    curve = {float(w): v for w, v in result["soft_valid_ndcg10"].items()}
+    assert sorted(curve) == sorted(SOFT_WEIGHTS) and result["soft_valid_users"] == 20
+    assert curve[result["soft_weight"]] == max(curve.values())
+    assert result["soft_weight"] > 0  # a user who names the target's kind helps on validation users
+    assert result["soft"]["ndcg@10"] >= result["vanilla"]["ndcg@10"]
+    plain = run_critique(generative_run.run_dir, users=100, llm=config, valid_users=0)
+    assert "soft" not in plain and plain["critique"] == result["critique"]
+
+
 def test_a_scoring_user_picks_a_close_second_and_abstains_without_evidence():
     from agenticrec.tagger.critique.simulated_user import scored_picks
 

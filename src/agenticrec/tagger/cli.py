@@ -81,23 +81,24 @@ def critique(
     run_dir: Path = typer.Argument(help="a run directory of a trained generative model on descriptor IDs"),
     users: int = typer.Option(5000, help="test users to sample (seeded)"),
     seed: int = typer.Option(0, help="sampling seed"),
+    valid_users: int = typer.Option(300, help="validation users that fit the soft critique's weight (0: none)"),
     llm: str | None = typer.Option(None, "--llm", help="LLM preset of the simulated user (default: the run's LLM)"),
     set_: list[str] = typer.Option(
         [], "--set", "-s", help="an llm.* key of the simulated user's LLM, e.g. llm.roles.simulated_user.choice=score"
     ),
 ) -> None:
     """Single-turn critique experiment: an LLM user picks level-1 descriptors of the wanted item;
-    vanilla vs critique vs the oracle's bound."""
+    vanilla vs critique (hard, and soft where the user scores) vs the oracle's bound."""
     from agenticrec.tagger.critique.experiment import CRITIQUE_FILE, run_critique
 
     if bad := [s for s in set_ if not s.startswith("llm.")]:
         raise AgenticRecError(f"critique --set takes llm.* keys only (the trained run stays as it is), got {bad}")
     user = load_config(None, set_, llm=llm).llm if llm or set_ else None  # the simulated user's own LLM config
-    result = run_critique(run_dir, users, seed, llm=user)
+    result = run_critique(run_dir, users, seed, llm=user, valid_users=valid_users)
     table = Table(
         "decoding", "R@5", "N@5", "R@10", "N@10", "R@20", "N@20", title=f"critique on {result['users']} test users"
     )
-    for name in ("vanilla", "critique", "oracle"):
+    for name in (n for n in ("vanilla", "critique", "soft", "oracle") if n in result):
         m = result[name]
         table.add_row(name, *(f"{m[f'{metric}@{k}']:.4f}" for k in (5, 10, 20) for metric in ("recall", "ndcg")))
     Console().print(table)
@@ -106,3 +107,8 @@ def critique(
         f"descriptors picked per user: {result['mean_picked']:.2f} ({result['abstained']} abstained); "
         f"oracle: the target's own descriptor; wrote {Path(run_dir) / CRITIQUE_FILE}"
     )
+    if "soft" in result:
+        Console().print(
+            f"soft: the user's option scores x {result['soft_weight']:g} (best on {result['soft_valid_users']} "
+            "validation users) as a prior over level-1 descriptors in beam search"
+        )

@@ -167,12 +167,18 @@ class GenerativeRetrieval(nn.Module, Model):
 
     @torch.no_grad()
     def beam_search(
-        self, histories: torch.Tensor, beam: int, allowed: torch.Tensor | None = None
+        self,
+        histories: torch.Tensor,
+        beam: int,
+        allowed: torch.Tensor | None = None,
+        prior: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Best ``beam`` items per user as (items, log-probabilities), each (B, beam), best first.
 
         Only complete IDs of catalogue items come out; with ``allowed`` (B, n_items + 1) booleans, only
-        allowed items. Fewer reachable items than ``beam`` leave item 0 with score -inf at the end.
+        allowed items. ``prior`` (B, vocab_size) is added to the score of each item's first token (a soft
+        critique: a log-prior over level-1 tokens). Fewer reachable items than ``beam`` leave item 0 with
+        score -inf at the end.
         """
         trie = self.trie
         device = histories.device
@@ -182,7 +188,7 @@ class GenerativeRetrieval(nn.Module, Model):
         nodes = torch.zeros(batch, 1, dtype=torch.long)
         scores = torch.zeros(batch, 1)
         prefix = torch.full((batch, 1, 1), PAD, dtype=torch.long)
-        for _ in range(trie.max_depth):
+        for depth in range(trie.max_depth):
             width = nodes.shape[1]
             log_probs = F.log_softmax(self.decode(prefix.to(device), memory, memory_mask)[:, :, -1].float(), -1).cpu()
             child, valid = trie.expand(nodes.flatten())
@@ -190,6 +196,8 @@ class GenerativeRetrieval(nn.Module, Model):
             finished = trie.leaf_item[nodes.flatten()] > 0
             gained = log_probs.flatten(0, 1).gather(1, trie.token[child])
             gained[finished] = 0.0
+            if depth == 0 and prior is not None:  # one row per user: the root is each user's only node
+                gained = gained + prior.gather(1, trie.token[child])
             candidates = scores.flatten()[:, None] + gained
             candidates[~valid] = -torch.inf
             candidates = candidates.view(batch, width * fan_out)
@@ -215,10 +223,16 @@ class GenerativeRetrieval(nn.Module, Model):
 
     @torch.no_grad()
     def recommend(
-        self, histories: list[np.ndarray], k: int | None = None, allowed: np.ndarray | None = None
+        self,
+        histories: list[np.ndarray],
+        k: int | None = None,
+        allowed: np.ndarray | None = None,
+        prior: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (default: beam width) items and their beam scores per history; ``allowed`` is a boolean
-        mask over item indices, (n_items + 1,) for everyone or (len(histories), n_items + 1) per user."""
+        mask over item indices, (n_items + 1,) for everyone or (len(histories), n_items + 1) per user;
+        ``prior`` (len(histories), vocab_size) is a log-prior added to each item's first token (see
+        `beam_search`)."""
         beam = max(k or self.config.beam, 1)
         device = self.embedding.weight.device
         padded = left_pad(histories, self.config.max_items)
@@ -227,7 +241,8 @@ class GenerativeRetrieval(nn.Module, Model):
             mask = torch.as_tensor(np.broadcast_to(allowed, (len(histories), self.n_items + 1)).copy())
         items, scores = [], []
         for part in self._chunks(len(histories), beam):
-            found, score = self.beam_search(padded[part].to(device), beam, None if mask is None else mask[part])
+            bias = None if prior is None else torch.as_tensor(prior[part], dtype=torch.float32)
+            found, score = self.beam_search(padded[part].to(device), beam, None if mask is None else mask[part], bias)
             items.append(found)
             scores.append(score)
         return torch.cat(items).numpy(), torch.cat(scores).numpy()

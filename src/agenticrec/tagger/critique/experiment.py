@@ -1,7 +1,12 @@
 """The single-turn critique experiment of AgenticTagger: for test users, an LLM playing the user sees the
 held-out item's text and picks the level-1 descriptors it wants; Recall/NDCG of vanilla beam search are
 compared with beam search restricted to items under the picked descriptors, and with the bound of a user who
-always picks the target's own level-1 descriptor (the oracle)."""
+always picks the target's own level-1 descriptor (the oracle).
+
+Where the user chooses by scoring and the model decodes semantic IDs, a soft critique is measured too: the
+user's option scores, times one weight, are a log-prior over the level-1 tokens of beam search. The weight is
+the one of ``SOFT_WEIGHTS`` with the best NDCG@10 on seeded validation users (weight 0 is the vanilla list), so
+the critique is trusted only as far as it helped on users other than the test ones."""
 
 from __future__ import annotations
 
@@ -12,15 +17,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from agenticrec.data.dataset import EvalSet
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate.ranking import rank_metrics
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient, LLMConfig
+from agenticrec.models.generative.model import GenerativeRetrieval
 from agenticrec.pipeline import load_run
 from agenticrec.semantic_ids import SemanticIDs
-from agenticrec.tagger.critique.simulated_user import ROLE, level1_options, pick_level1
+from agenticrec.tagger.critique.simulated_user import ROLE, Option, level1_choices, level1_options, pick_level1
 
 CRITIQUE_FILE = "critique.json"
+SOFT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
 def list_ranks(lists: np.ndarray, targets: np.ndarray) -> torch.Tensor:
@@ -36,11 +44,55 @@ def run_semantic_ids(ids: SemanticIDs | None, run_dir: Path) -> SemanticIDs:
     return ids
 
 
+def level1_prior(model: GenerativeRetrieval, options: list[Option], scores: list[list[float]]) -> np.ndarray:
+    """Per user, the option scores placed on the model's level-1 token ids: a (users, vocab_size) log-prior."""
+    prior = np.zeros((len(scores), model.tokenizer.vocab_size), dtype=np.float32)
+    columns = [model.tokenizer.token_of[o.token] for o in options]
+    prior[:, columns] = np.asarray(scores, dtype=np.float32).reshape(len(scores), len(columns))
+    return prior
+
+
+def soft_critique(
+    model: GenerativeRetrieval,
+    options: list[Option],
+    valid: EvalSet,
+    valid_scores: list[list[float] | None],
+    test: EvalSet,
+    test_scores: list[list[float]],
+    ks: tuple[int, ...],
+) -> dict[str, Any]:
+    """The soft critique on ``test``: the weight of ``SOFT_WEIGHTS`` with the best NDCG@10 on ``valid`` (users
+    whose call failed left out), its test metrics and the validation curve."""
+    beam = max(ks)
+    scored = [k for k, scores in enumerate(valid_scores) if scores]
+    histories = [valid.histories[k] for k in scored]
+    prior = level1_prior(model, options, [valid_scores[k] or [] for k in scored])
+    curve = {
+        w: rank_metrics(list_ranks(model.recommend(histories, k=beam, prior=w * prior)[0], valid.targets[scored]),
+                        (10,))["ndcg@10"]
+        for w in SOFT_WEIGHTS
+    }  # fmt: skip
+    weight = max(SOFT_WEIGHTS, key=lambda w: (curve[w], -w))  # ties go to the smaller weight
+    softened, _ = model.recommend(test.histories, k=beam, prior=weight * level1_prior(model, options, test_scores))
+    return {
+        "soft": rank_metrics(list_ranks(softened, test.targets), ks),
+        "soft_weight": weight,
+        "soft_valid_users": len(scored),
+        "soft_valid_ndcg10": {str(w): v for w, v in curve.items()},
+    }
+
+
 def run_critique(
-    run_dir: Path, users: int = 5000, seed: int = 0, ks: tuple[int, ...] = (5, 10, 20), llm: LLMConfig | None = None
+    run_dir: Path,
+    users: int = 5000,
+    seed: int = 0,
+    ks: tuple[int, ...] = (5, 10, 20),
+    llm: LLMConfig | None = None,
+    valid_users: int = 300,
 ) -> dict[str, Any]:
     """Run the experiment on up to ``users`` seeded test users and write ``critique.json`` in the run dir; the
-    simulated user is ``llm``'s role `simulated_user` (by default the run's own LLM config)."""
+    simulated user is ``llm``'s role `simulated_user` (by default the run's own LLM config). The soft critique's
+    weight is fitted on ``valid_users`` seeded validation users (seed + 1)."""
     started = time.perf_counter()
     run = load_run(run_dir)
     llm = llm or run.config.llm
@@ -50,8 +102,15 @@ def run_critique(
     if len(options) < 2:
         raise AgenticRecError(f"{run_dir}: the semantic IDs have {len(options)} level-1 token(s); nothing to critique")
     test = run.split.stage("test").sample(users, seed)
+    valid = run.split.stage("valid").sample(valid_users, seed + 1)
+    texts = lambda targets: [run.dataset.item_text(int(target)) for target in targets]  # noqa: E731
+    scoring = llm.role(ROLE).choice != "generate" and valid_users > 0
+    soft = model if isinstance(model, GenerativeRetrieval) and scoring else None  # the soft critique's model
     with LLMClient(llm, run_dir) as client:
-        picks = pick_level1(client, [run.dataset.item_text(int(target)) for target in test.targets], options)
+        picks = pick_level1(client, texts(test.targets), options)
+        if soft is not None:  # the test users' scores come from the ledger, where pick_level1 just put them
+            test_scores = [c.scores for c in level1_choices(client, texts(test.targets), options)]
+            valid_scores = [c.scores for c in level1_choices(client, texts(valid.targets), options)]
     picked = {k: p for k, p in enumerate(picks) if p is not None}  # user -> tokens, where the call succeeded
     answered = list(picked)
     if not answered:
@@ -84,7 +143,10 @@ def run_critique(
         "vanilla": rank_metrics(list_ranks(vanilla, targets), ks),
         "critique": rank_metrics(list_ranks(critiqued, targets), ks),
         "oracle": rank_metrics(list_ranks(bound, targets), ks),  # the user picks the target's own descriptor
-        "wall_seconds": time.perf_counter() - started,
     }
+    if soft is not None:
+        scores = [test_scores[k] or [0.0] * len(options) for k in answered]
+        result |= soft_critique(soft, options, valid, valid_scores, EvalSet(histories, targets), scores, ks)
+    result["wall_seconds"] = time.perf_counter() - started
     write_json(Path(run_dir) / CRITIQUE_FILE, result)
     return result

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, create_model
 
-from agenticrec.llm import LLMClient, Message, chat, load_prompt, one_of, quote_data, register_role
+from agenticrec.llm import ChoiceResult, LLMClient, Message, chat, load_prompt, one_of, quote_data, register_role
 from agenticrec.semantic_ids.codes import SemanticIDs
 from agenticrec.tagger import artifacts
 from agenticrec.tagger.vocabulary import Vocabulary
@@ -61,6 +61,16 @@ def pick_requests(options: list[Option], texts: list[str], max_chars: int = 400)
     return [chat(system, quote_data(text[:max_chars])) for text in texts]
 
 
+def level1_choices(
+    client: LLMClient, texts: list[str], options: list[Option], max_chars: int = 400
+) -> list[ChoiceResult]:
+    """Per item text, the simulated user's scored choice among ``options`` (scores in their order); the role
+    must choose by scoring (`llm.roles.simulated_user.choice` other than generate)."""
+    [free] = pick_requests(options, ["N/A"])
+    names = [[o.name for o in options]] * len(texts)
+    return client.choose(ROLE, pick_requests(options, texts, max_chars), names, content_free=[free] * len(texts))
+
+
 def pick_level1(
     client: LLMClient, texts: list[str], options: list[Option], max_chars: int = 400
 ) -> list[list[str] | None]:
@@ -68,13 +78,11 @@ def pick_level1(
     the call failed."""
     names = [o.name for o in options]
     by_name = {o.name: o.token for o in options}
-    requests = pick_requests(options, texts, max_chars)
-    mode = client.config.role(ROLE).choice
-    if mode != "generate":
-        [free] = pick_requests(options, ["N/A"])
-        picks = client.choose(ROLE, requests, [names] * len(texts), content_free=[free] * len(texts))
-        tokens = [by_name[name] for name in names]
+    if client.config.role(ROLE).choice != "generate":
+        tokens = [o.token for o in options]
+        picks = level1_choices(client, texts, options, max_chars)
         return [scored_picks(p.scores, tokens, p.mode == "calibrated") if p.scores else None for p in picks]
+    requests = pick_requests(options, texts, max_chars)
     # list[one_of(names)], spelled so that the type checker does not read a run-time type as a static one
     category_list: Any = GenericAlias(list, one_of(names))
     answer = create_model("Picks", categories=(category_list, Field(min_length=1, max_length=len(names))))
