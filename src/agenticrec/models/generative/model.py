@@ -189,6 +189,8 @@ class GenerativeRetrieval(nn.Module, Model):
         scores = torch.zeros(batch, 1)
         prefix = torch.full((batch, 1, 1), PAD, dtype=torch.long)
         for depth in range(trie.max_depth):
+            if depth and bool((trie.leaf_item[nodes] > 0).all()):
+                break  # every beam holds a complete ID: further steps would only append padding
             width = nodes.shape[1]
             log_probs = F.log_softmax(self.decode(prefix.to(device), memory, memory_mask)[:, :, -1].float(), -1).cpu()
             child, valid = trie.expand(nodes.flatten())
