@@ -93,10 +93,18 @@ def test_category_paths_use_prefixes_as_tokens():
     assert ids.label(1) == "Makeup > Nails #0"
 
 
-def test_category_root_is_kept_when_it_is_a_whole_path():
-    data = catalogue(["Toys", "Toys > Cars"])
+def test_category_ids_take_the_first_path_under_the_most_common_top_level():
+    data = catalogue(["Odd > X | Sports > Golf > Balls", "Sports > Golf", "Sports > Camping", "Odd > Z", ""])
     ids = build_categories(data, SemanticIDConfig(method="categories"), None, 0)
-    assert ids.paths == [("Toys",), ("Toys", "Toys > Cars")]
+    # "Sports", shared by every path under it, is dropped; an item with no path under it keeps its own
+    assert [p[:1] for p in ids.paths] == [("Sports > Golf",), ("Sports > Golf",), ("Sports > Camping",), ("Odd",), ()]
+    assert ids.names[0] == ("Golf", "Balls") and ids.names[3] == ("Odd", "Z")
+
+
+def test_an_item_filed_only_under_the_shared_root_is_left_uncategorised():
+    data = catalogue(["Toys", "Toys > Cars", "Toys > Dolls > Barbie"])
+    ids = build_categories(data, SemanticIDConfig(method="categories"), None, 0)
+    assert ids.paths == [(), ("Toys > Cars",), ("Toys > Dolls", "Toys > Dolls > Barbie")]
 
 
 def test_category_ids_need_the_column():

@@ -5,6 +5,7 @@ Adding a builder is one function plus one line in ``SEMANTIC_ID_BUILDERS``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,31 +59,39 @@ def build_descriptors(dataset: Dataset, config: SemanticIDConfig, run_dir: Path,
 
 
 def build_categories(dataset: Dataset, config: SemanticIDConfig, run_dir: Path, seed: int) -> SemanticIDs:
-    """The item's first 'A > B > C' category path; tokens are the path prefixes, so each is unique. Leading
-    levels that every categorised item shares (Amazon's 'Beauty') are dropped: they tell items nothing apart."""
+    """The item's first 'A > B > C' category path under the top level that most items have a path under (else
+    its first path: Amazon Sports lists stray paths such as '<UNRESOLVED_TOPLEVEL_851> > ...' first for 67
+    items); tokens are the path prefixes, so each is unique. Leading levels that every path under that top level
+    shares (Amazon's 'Beauty') are dropped from those paths: they tell items nothing apart, and an item filed only
+    under them (251 Sports items under 'Sports & Outdoors' alone) is left uncategorised."""
     field = config.category_field
     if field not in dataset.items.columns:
         raise AgenticRecError(f"{dataset.name}: items have no {field!r} column for category semantic IDs")
-    levels = []
-    for value in dataset.items[field]:
-        first = str(value).split(" | ")[0] if isinstance(value, str) and value.strip() else ""
-        levels.append([part.strip() for part in first.split(" > ") if part.strip()])
-    shared = _shared_root(levels)
+    listed = [
+        [levels for path in value.split(" | ") if (levels := [p.strip() for p in path.split(" > ") if p.strip()])]
+        if isinstance(value, str)
+        else []
+        for value in dataset.items[field]
+    ]
+    roots = Counter(root for paths in listed for root in {path[0] for path in paths})
+    top = roots.most_common(1)[0][0] if roots else None
+    chosen = [next((path for path in paths if path[0] == top), paths[0]) if paths else [] for paths in listed]
+    shared = _shared_root([path for path in chosen if path and path[0] == top])
     paths, names = [], []
-    for item_levels in levels:
-        kept = item_levels[shared:]
-        paths.append(tuple(" > ".join(item_levels[: shared + i + 1]) for i in range(len(kept))))
-        names.append(tuple(kept))
+    for levels in chosen:
+        drop = shared if levels and levels[0] == top else 0
+        paths.append(tuple(" > ".join(levels[: drop + i + 1]) for i in range(len(levels) - drop)))
+        names.append(tuple(levels[drop:]))
     return SemanticIDs.from_paths("categories", paths, names, catalogue=catalogue_key(dataset.item_ids()))
 
 
 def _shared_root(paths: list[list[str]]) -> int:
-    """How many leading levels all non-empty paths share (never a whole path: a leaf stays)."""
+    """How many leading levels all non-empty paths share; a path made only of shared levels is left empty."""
     present = [p for p in paths if p]
     if not present:
         return 0
     depth = 0
-    while all(len(p) > depth + 1 and p[depth] == present[0][depth] for p in present):
+    while all(len(p) > depth and p[depth] == present[0][depth] for p in present):
         depth += 1
     return depth
 
