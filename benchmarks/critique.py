@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--valid-users", type=int, default=300, help="seeded validation users fitting the soft weight")
     parser.add_argument("--threads", type=int, help="engine threads of each simulated user (default: the preset's)")
     args = parser.parse_args()
+    if args.valid_users < 1:
+        parser.error("--valid-users must be at least 1: the soft critique's weight is fitted on them")
     results = {}
     for name, gguf in args.llm:
         user = [f"llm.roles.{ROLE}.choice=calibrated", *([f"llm.backends.smollm2.model_path={gguf}"] if gguf else [])]
@@ -64,6 +66,8 @@ def main() -> None:
             backend = llm.role(ROLE).backend
             llm.backends[backend] = llm.backends[backend].model_copy(update={"n_threads": args.threads})
         results[name] = run_critique(args.run, args.users, args.seed, llm=llm, valid_users=args.valid_users)
+        if "soft" not in results[name]:
+            raise SystemExit(f"{args.run}: no soft critique; it needs a generative model on semantic IDs")
     first = results[args.llm[0][0]]
     summary: dict[str, Any] = {"users": first["users"], "vanilla_ndcg10": first["vanilla"]["ndcg@10"]}
     for preset, result in results.items():
