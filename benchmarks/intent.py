@@ -276,12 +276,12 @@ def write_headline(headline: dict[str, Any], judge_run: Path | None, keep_judge:
     }
     save("intent", headline["metrics"], protocol, summary=summary, model=headline["benchmark"],
          candidates=candidates["protocol"], judge=agreement)  # fmt: skip
-    update_section("intent_summary", summary_markdown(summary))
+    update_section("intent_summary", summary_markdown(summary, (agreement or {}).get("calibrated", {})))
     print(json.dumps(summary, indent=2))
 
 
-def summary_markdown(s: dict[str, Any]) -> str:
-    """Issue 33's targets on the assembled summary."""
+def summary_markdown(s: dict[str, Any], calibrated: dict[str, dict[str, Any]]) -> str:
+    """Issue 33's targets on the assembled summary, and the calibrated judge's held-out figures per criterion."""
 
     def row(target: str, measured: str, met: bool) -> str:
         return f"| {target} | {measured} | {'yes' if met else 'no'} |"
@@ -295,9 +295,18 @@ def summary_markdown(s: dict[str, Any]) -> str:
             lines.append(row(f"the LLM adds ≥ 2 points HR@30 to the hybrid ({name})",
                              f"{hybrid - without:+.4f}", hybrid - without >= 0.02))  # fmt: skip
     if "judge_kappa_heldout_mean" in s:
-        lines.append(row("judge held-out kappa ≥ 0.6 (mean over usable criteria)",
+        lines.append(row("judge held-out kappa ≥ 0.6 (mean over all fitted criteria, unusable ones included)",
                          f"{s['judge_kappa_heldout_mean']:.3f} (min {s['judge_kappa_heldout_min']:.3f})",
                          s["judge_kappa_heldout_mean"] >= 0.6))  # fmt: skip
+    fitted = {c: m for c, m in calibrated.items() if "kappa" in m}
+    if fitted:
+        lines += ["", "The calibrated judge per criterion (logistic model fitted on the development half, kappa on the "
+                  "held-out half; usable when kappa ≥ 0.4):", "",
+                  "| criterion | held-out cases | kappa | judge features only | lexical check only | usable |",
+                  "|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [f"| {c} | {m['cases']} | {m['kappa']:.2f} | {m.get('kappa_judge_only', m['kappa']):.2f} | "
+                  f"{m.get('kappa_lexical_only', 0.0):.2f} | {'yes' if m['usable'] else 'no'} |"
+                  for c, m in sorted(fitted.items())]  # fmt: skip
     lines += ["", "| summary key | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in s.items()]
     return "\n".join(lines)
