@@ -145,6 +145,9 @@ def run_critique(
         "oracle": rank_metrics(list_ranks(bound, targets), ks),  # the user picks the target's own descriptor
     }
     if soft is not None:
+        if not any(valid_scores):
+            raise AgenticRecError(f"{run_dir}: every validation user's simulated-user call failed; see "
+                                  f"`agenticrec llm stats {run_dir}`")  # fmt: skip
         scores = [test_scores[k] or [0.0] * len(options) for k in answered]
         result |= soft_critique(soft, options, valid, valid_scores, EvalSet(histories, targets), scores, ks)
     result["wall_seconds"] = time.perf_counter() - started
