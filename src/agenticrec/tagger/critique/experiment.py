@@ -25,7 +25,14 @@ from agenticrec.llm import LLMClient, LLMConfig
 from agenticrec.models.generative.model import GenerativeRetrieval
 from agenticrec.pipeline import load_run
 from agenticrec.semantic_ids import SemanticIDs
-from agenticrec.tagger.critique.simulated_user import ROLE, Option, level1_choices, level1_options, pick_level1
+from agenticrec.tagger.critique.simulated_user import (
+    ROLE,
+    Option,
+    choice_picks,
+    level1_choices,
+    level1_options,
+    pick_level1,
+)
 
 CRITIQUE_FILE = "critique.json"
 SOFT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -107,9 +114,12 @@ def run_critique(
     scoring = llm.role(ROLE).choice != "generate" and valid_users > 0
     soft = model if isinstance(model, GenerativeRetrieval) and scoring else None  # the soft critique's model
     with LLMClient(llm, run_dir) as client:
-        picks = pick_level1(client, texts(test.targets), options)
-        if soft is not None:  # the test users' scores come from the ledger, where pick_level1 just put them
-            test_scores = [c.scores for c in level1_choices(client, texts(test.targets), options)]
+        if soft is None:
+            picks = pick_level1(client, texts(test.targets), options)
+        else:  # one scored choice per test user gives both the hard picks and the soft prior
+            choices = level1_choices(client, texts(test.targets), options)
+            picks = choice_picks(choices, options)
+            test_scores = [c.scores for c in choices]
             valid_scores = [c.scores for c in level1_choices(client, texts(valid.targets), options)]
     picked = {k: p for k, p in enumerate(picks) if p is not None}  # user -> tokens, where the call succeeded
     answered = list(picked)

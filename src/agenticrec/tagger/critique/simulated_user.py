@@ -71,6 +71,13 @@ def level1_choices(
     return client.choose(ROLE, pick_requests(options, texts, max_chars), names, content_free=[free] * len(texts))
 
 
+def choice_picks(choices: list[ChoiceResult], options: list[Option]) -> list[list[str] | None]:
+    """The level-1 tokens picked by each scored choice among ``options`` (see `scored_picks`); None where the call
+    failed."""
+    tokens = [o.token for o in options]
+    return [scored_picks(c.scores, tokens, c.mode == "calibrated") if c.scores else None for c in choices]
+
+
 def pick_level1(
     client: LLMClient, texts: list[str], options: list[Option], max_chars: int = 400
 ) -> list[list[str] | None]:
@@ -79,9 +86,7 @@ def pick_level1(
     names = [o.name for o in options]
     by_name = {o.name: o.token for o in options}
     if client.config.role(ROLE).choice != "generate":
-        tokens = [o.token for o in options]
-        picks = level1_choices(client, texts, options, max_chars)
-        return [scored_picks(p.scores, tokens, p.mode == "calibrated") if p.scores else None for p in picks]
+        return choice_picks(level1_choices(client, texts, options, max_chars), options)
     requests = pick_requests(options, texts, max_chars)
     # list[one_of(names)], spelled so that the type checker does not read a run-time type as a static one
     category_list: Any = GenericAlias(list, one_of(names))
