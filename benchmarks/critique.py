@@ -10,9 +10,10 @@ beam search (`tagger.critique.experiment`).
 
 A user given as NAME=PATH is SmolLM2's embedded backend loading the GGUF at PATH (a fine-tuned model), keyed NAME.
 
-Writes benchmarks/results/critique_<dataset>.json (top-level `summary`: critique_gain_<llm>, critique_gain_soft_<llm>,
-soft_weight_<llm>, picks_mean_<llm>, abstained_share_<llm>, target_under_picks_<llm>, critique_gain_oracle,
-vanilla_ndcg10, users; <llm> is smollm2, qwen15 or a GGUF's NAME) and the BENCHMARKS.md section `critique_<dataset>`.
+Writes benchmarks/results/critique_<dataset>.json (top-level `summary`: critique_gain_<llm>, critique_gain_soft_<llm>
+and critique_gain_oracle, each with _ci_low and _ci_high (95% paired bootstrap over users), soft_weight_<llm>,
+picks_mean_<llm>, abstained_share_<llm>, target_under_picks_<llm>, vanilla_ndcg10, users; <llm> is smollm2, qwen15 or
+a GGUF's NAME) and the BENCHMARKS.md section `critique_<dataset>`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,17 @@ def gain(result: dict[str, Any], decoding: str) -> float:
     return result[decoding]["ndcg@10"] / result["vanilla"]["ndcg@10"] - 1.0
 
 
+def interval(result: dict[str, Any], decoding: str) -> dict[str, float]:
+    """The 95% paired-bootstrap interval of ``decoding``'s gain, as ``_ci_low`` and ``_ci_high`` suffixes."""
+    low, high = result["ndcg10_gain_ci95"][decoding]
+    return {"_ci_low": low, "_ci_high": high}
+
+
+def gain_cell(result: dict[str, Any], decoding: str) -> str:
+    low, high = result["ndcg10_gain_ci95"][decoding]
+    return f"{gain(result, decoding):+.1%} [{low:+.0%}, {high:+.0%}]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a trained generative run on level-1 IDs")
@@ -74,13 +86,16 @@ def main() -> None:
         key = KEYS.get(preset, preset)
         summary |= {
             f"critique_gain_{key}": gain(result, "critique"),
+            **{f"critique_gain_{key}{end}": v for end, v in interval(result, "critique").items()},
             f"critique_gain_soft_{key}": gain(result, "soft"),
+            **{f"critique_gain_soft_{key}{end}": v for end, v in interval(result, "soft").items()},
             f"soft_weight_{key}": result["soft_weight"],
             f"picks_mean_{key}": result["mean_picked"],
             f"abstained_share_{key}": result["abstained"] / result["users"],
             f"target_under_picks_{key}": result["target_under_picks"],
         }
     summary["critique_gain_oracle"] = gain(first, "oracle")
+    summary |= {f"critique_gain_oracle{end}": v for end, v in interval(first, "oracle").items()}
     dataset = first["protocol"]["dataset"]
     protocol = {
         **first["protocol"],
@@ -90,21 +105,22 @@ def main() -> None:
         f"the level-1 tokens of beam search; the weight has the best NDCG@10 on {args.valid_users} seeded validation "
         f"users (seed {args.seed + 1}, their second-to-last item), weight 0 being the vanilla list",
         "oracle": "the target's own level-1 token",
-        "gain": "NDCG@10 of the critiqued list / NDCG@10 of the vanilla list - 1, on the same users",
+        "gain": "NDCG@10 of the critiqued list / NDCG@10 of the vanilla list - 1, on the same users; _ci_low and "
+        "_ci_high bound its 95% percentile bootstrap interval (2,000 resamples of users, paired)",
         "run": str(args.run),
     }
     path = save(f"critique_{dataset}", {p: {k: r[k] for k in ("vanilla", "critique", "soft", "oracle")} for p, r in
                 results.items()}, protocol, summary=summary, details=results)  # fmt: skip
-    rows = [f"| vanilla | {first['vanilla']['ndcg@10']:.4f} | {first['vanilla']['recall@10']:.4f} | | |",
+    rows = [f"| vanilla | {first['vanilla']['ndcg@10']:.4f} | {first['vanilla']['recall@10']:.4f} | | | |",
             f"| oracle (target's own level-1) | {first['oracle']['ndcg@10']:.4f} | "
-            f"{first['oracle']['recall@10']:.4f} | 1 | 0 |"]  # fmt: skip
+            f"{first['oracle']['recall@10']:.4f} | {gain_cell(first, 'oracle')} | 1 | 0 |"]  # fmt: skip
     for preset, result in results.items():
-        m = result["critique"]
+        m, picks = result["critique"], f"{result['mean_picked']:.2f} | {result['abstained']}"
         rows.append(f"| critique, {preset} user | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | "
-                    f"{result['mean_picked']:.2f} | {result['abstained']} |")  # fmt: skip
+                    f"{gain_cell(result, 'critique')} | {picks} |")  # fmt: skip
         m = result["soft"]
         rows.append(f"| soft critique, {preset} user (weight {result['soft_weight']:g}) | {m['ndcg@10']:.4f} | "
-                    f"{m['recall@10']:.4f} | | |")  # fmt: skip
+                    f"{m['recall@10']:.4f} | {gain_cell(result, 'soft')} | | |")  # fmt: skip
     m = machine()
     update_section(
         f"critique_{dataset}",
@@ -115,17 +131,18 @@ Command: `{command()}` ({time.strftime("%Y-%m-%d")}; {m["cpu"]}, {m["cores_avail
 {first["protocol"]["beam"]} over semantic IDs `{first["protocol"]["semantic_ids"]}` with
 {first["protocol"]["level1_options"]} level-1 tokens; gain = critiqued NDCG@10 / vanilla NDCG@10 - 1. The soft
 critique adds the user's calibrated option scores, times a weight fitted on {args.valid_users} seeded validation
-users, to the level-1 tokens' beam scores (weight 0 is the vanilla list).
+users, to the level-1 tokens' beam scores (weight 0 is the vanilla list). The interval is a 95% percentile bootstrap
+over users, paired (2,000 resamples).
 
-| decoding | NDCG@10 | Recall@10 | picks per user | abstained |
-|---|---|---|---|---|
+| decoding | NDCG@10 | Recall@10 | gain [95% CI] | picks per user | abstained |
+|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
 {
             ", ".join(
                 f"{k} {v:+.1%}" if k.startswith("critique_gain") else f"{k} {v:.3f}"
                 for k, v in summary.items()
-                if k.startswith(("critique_gain", "target_under"))
+                if k.startswith(("critique_gain", "target_under")) and "_ci_" not in k
             )
         }
 """,

@@ -11,7 +11,10 @@ from agenticrec.evaluate.ranking import (
     evaluate_protocols,
     evaluate_ranking,
     evaluate_variants,
+    ndcg_per_user,
     popularity_buckets,
+    rank_metrics,
+    relative_gain_interval,
     target_ranks,
     top_k,
 )
@@ -141,3 +144,26 @@ def test_wrong_score_shape_is_an_error():
     eval_set = EvalSet(histories=[np.array([1])], targets=np.array([1]))
     with pytest.raises(ValueError, match="shape"):
         evaluate_ranking(fixed_scorer([[0.0, 1.0]]), eval_set, np.array([0, 1, 1]))
+
+
+def test_per_user_ndcg_averages_to_the_reported_ndcg():
+    ranks = torch.tensor([0, 3, 9, 10, 57])
+    per_user = ndcg_per_user(ranks, 10)
+    assert per_user.tolist() == pytest.approx([1.0, 1 / math.log2(5), 1 / math.log2(11), 0.0, 0.0])
+    assert per_user.mean() == pytest.approx(rank_metrics(ranks, (10,))["ndcg@10"])
+
+
+def test_the_gain_interval_is_paired_and_narrows_with_more_users():
+    rng = np.random.default_rng(0)
+
+    def sample(users: int) -> tuple[np.ndarray, np.ndarray]:  # the other list hits a little more often
+        base = (rng.random(users) < 0.05).astype(float)
+        return base, np.where(rng.random(users) < 0.5, base, (rng.random(users) < 0.08).astype(float))
+
+    assert relative_gain_interval(*(lambda b: (b, 2 * b))(sample(300)[0])) == pytest.approx((1.0, 1.0))
+    base, other = sample(300)
+    low, high = relative_gain_interval(base, other)
+    assert low < other.mean() / base.mean() - 1 < high
+    wide, narrow = high - low, np.subtract(*relative_gain_interval(*sample(30_000))[::-1])
+    assert narrow < wide / 4  # 100x the users: about a tenth of the width
+    assert relative_gain_interval(np.zeros(10), other[:10]) is None  # no gain over a list that never hits

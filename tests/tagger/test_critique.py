@@ -151,6 +151,9 @@ def test_a_scoring_user_gets_a_soft_critique_weighted_on_validation_users(genera
     assert curve[result["soft_weight"]] == max(curve.values())
     assert result["soft_weight"] > 0  # a user who names the target's kind helps on validation users
     assert result["soft"]["ndcg@10"] >= result["vanilla"]["ndcg@10"]
+    for decoding, (low, high) in result["ndcg10_gain_ci95"].items():  # each interval holds its own point gain
+        assert low <= result[decoding]["ndcg@10"] / result["vanilla"]["ndcg@10"] - 1 <= high, decoding
+    assert sorted(result["ndcg10_gain_ci95"]) == ["critique", "oracle", "soft"]
     plain = run_critique(generative_run.run_dir, users=100, llm=config, valid_users=0)
     assert "soft" not in plain and plain["critique"] == result["critique"]
 

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import numpy as np
 import torch
+from scipy import stats
 
 from agenticrec.data.dataset import EvalSet
 
@@ -193,6 +194,32 @@ def rank_metrics(rank: torch.Tensor, ks: Sequence[int]) -> dict[str, float]:
         metrics[f"ndcg@{k}"] = torch.where(hit, 1.0 / torch.log2(rank + 2.0), torch.zeros_like(rank)).mean().item()
     metrics["mrr"] = (1.0 / (rank + 1.0)).mean().item()
     return metrics
+
+
+def ndcg_per_user(rank: torch.Tensor, k: int) -> np.ndarray:
+    """Each user's NDCG@k from the 0-based target rank (one relevant item per user)."""
+    rank = rank.double()
+    return torch.where(rank < k, 1.0 / torch.log2(rank + 2.0), torch.zeros_like(rank)).numpy()
+
+
+def relative_gain_interval(
+    base: np.ndarray, other: np.ndarray, seed: int = 0, level: float = 0.95, resamples: int = 2000
+) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of ``mean(other) / mean(base) - 1``, resampling users in pairs (each user's
+    two values stay together), so that a gain over a few hits shows how little it is resolved; None where ``base``
+    is all zero (no gain is defined)."""
+    if not base.any():
+        return None
+
+    def gain(b: np.ndarray, o: np.ndarray, axis: int) -> np.ndarray:
+        return o.mean(axis=axis) / b.mean(axis=axis) - 1.0
+
+    with np.errstate(divide="ignore", invalid="ignore"):  # a resample whose base never hits has an infinite gain
+        interval = stats.bootstrap(
+            (base, other), gain, paired=True, vectorized=True, confidence_level=level, n_resamples=resamples,
+            method="percentile", random_state=seed,
+        ).confidence_interval  # fmt: skip
+    return float(interval.low), float(interval.high)
 
 
 def item_counts(sequences: Sequence[np.ndarray], n_items: int) -> np.ndarray:

@@ -19,7 +19,7 @@ import torch
 
 from agenticrec.data.dataset import EvalSet
 from agenticrec.errors import AgenticRecError
-from agenticrec.evaluate.ranking import rank_metrics
+from agenticrec.evaluate.ranking import ndcg_per_user, rank_metrics, relative_gain_interval
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient, LLMConfig
 from agenticrec.models.generative.model import GenerativeRetrieval
@@ -66,11 +66,10 @@ def soft_critique(
     valid_scores: list[list[float] | None],
     test: EvalSet,
     test_scores: list[list[float]],
-    ks: tuple[int, ...],
-) -> dict[str, Any]:
-    """The soft critique on ``test``: the weight of ``SOFT_WEIGHTS`` with the best NDCG@10 on ``valid`` (users
-    whose call failed left out), its test metrics and the validation curve."""
-    beam = max(ks)
+    beam: int,
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """The soft critique's target ranks on ``test``, with the weight of ``SOFT_WEIGHTS`` that has the best
+    NDCG@10 on ``valid`` (users whose call failed left out) and the validation curve."""
     scored = [k for k, scores in enumerate(valid_scores) if scores]
     histories = [valid.histories[k] for k in scored]
     prior = level1_prior(model, options, [valid_scores[k] or [] for k in scored])
@@ -81,12 +80,12 @@ def soft_critique(
     }  # fmt: skip
     weight = max(SOFT_WEIGHTS, key=lambda w: (curve[w], -w))  # ties go to the smaller weight
     softened, _ = model.recommend(test.histories, k=beam, prior=weight * level1_prior(model, options, test_scores))
-    return {
-        "soft": rank_metrics(list_ranks(softened, test.targets), ks),
+    fitted = {
         "soft_weight": weight,
         "soft_valid_users": len(scored),
         "soft_valid_ndcg10": {str(w): v for w, v in curve.items()},
     }
+    return list_ranks(softened, test.targets), fitted
 
 
 def run_critique(
@@ -131,10 +130,14 @@ def run_critique(
     allowed = np.stack([ids.items_under([(t,) for t in picked[k]]) if picked[k] else everything for k in answered])
     oracle = np.stack([ids.items_under([ids.tokens(int(target))[:1]]) for target in targets])
     beam = max(ks)
-    vanilla, _ = model.recommend(histories, k=beam)
-    critiqued, _ = model.recommend(histories, k=beam, allowed=allowed)
-    bound, _ = model.recommend(histories, k=beam, allowed=oracle)
-    result = {
+    ranks = {
+        "vanilla": list_ranks(model.recommend(histories, k=beam)[0], targets),
+        "critique": list_ranks(model.recommend(histories, k=beam, allowed=allowed)[0], targets),
+        "oracle": list_ranks(
+            model.recommend(histories, k=beam, allowed=oracle)[0], targets
+        ),  # the target's own level 1
+    }
+    result: dict[str, Any] = {
         "protocol": {
             "dataset": run.dataset.name,
             "split": "leave-one-out test users",
@@ -150,16 +153,22 @@ def run_critique(
         "mean_picked": float(np.mean([len(picked[k]) for k in answered])),
         "abstained": sum(not picked[k] for k in answered),
         "target_under_picks": float(allowed[np.arange(len(targets)), targets].mean()),
-        "vanilla": rank_metrics(list_ranks(vanilla, targets), ks),
-        "critique": rank_metrics(list_ranks(critiqued, targets), ks),
-        "oracle": rank_metrics(list_ranks(bound, targets), ks),  # the user picks the target's own descriptor
     }
     if soft is not None:
         if not any(valid_scores):
             raise AgenticRecError(f"{run_dir}: every validation user's simulated-user call failed; see "
                                   f"`agenticrec llm stats {run_dir}`")  # fmt: skip
         scores = [test_scores[k] or [0.0] * len(options) for k in answered]
-        result |= soft_critique(soft, options, valid, valid_scores, EvalSet(histories, targets), scores, ks)
+        ranks["soft"], fitted = soft_critique(
+            soft, options, valid, valid_scores, EvalSet(histories, targets), scores, beam
+        )
+        result |= fitted
+    result |= {decoding: rank_metrics(r, ks) for decoding, r in ranks.items()}
+    vanilla = ndcg_per_user(ranks["vanilla"], 10)
+    result["ndcg10_gain_ci95"] = {
+        decoding: relative_gain_interval(vanilla, ndcg_per_user(r, 10), seed) for decoding, r in ranks.items()
+        if decoding != "vanilla"
+    }  # fmt: skip
     result["wall_seconds"] = time.perf_counter() - started
     write_json(Path(run_dir) / CRITIQUE_FILE, result)
     return result
