@@ -43,6 +43,7 @@ import random
 import shutil
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,7 @@ def picks(model_path: Path, items: list[Choice], ledger: Path, threads: int) -> 
     return [None if p.index is None else c.options[p.index] for c, p in zip(items, chosen)]
 
 
-def accuracy(questions: list[Choice] | list[Critique], chosen: list[str | None]) -> float:
+def accuracy(questions: Sequence[Choice | Critique], chosen: list[str | None]) -> float:
     """The share of questions whose answer is the label."""
     return sum(p == q.label for q, p in zip(questions, chosen)) / len(questions)
 
@@ -397,18 +398,20 @@ def curate_rankings(questions: list[Ranking], ranks: np.ndarray) -> list[Example
 
 def critique_gains(paths: list[Path]) -> dict[str, float]:
     """The critique gains (`benchmarks/critique.py`) of base SmolLM2, the tuned model, Qwen-1.5B and the oracle per
-    held-out catalogue, hard and soft (critique_gain_soft_<model>_...), and their means under the issue's names
-    (critique_gain_finetuned, ...)."""
+    held-out catalogue, hard and soft (critique_gain_soft_<model>_...), each with its 95% interval (..._ci_low,
+    ..._ci_high), and the gains' means under the issue's names (critique_gain_finetuned, ...)."""
     per: dict[str, list[float]] = defaultdict(list)
-    out = {}
+    out: dict[str, float] = {}
     keys = [*(f"critique_gain_{m}" for m in CRITIQUE_USERS), *(f"critique_gain_soft_{m}" for m in SOFT_USERS)]
     for path in paths:
         result = json.loads(path.read_text())
-        if missing := [key for key in keys if key not in result["summary"]]:
+        wanted = [f"{key}{end}" for key in keys for end in ("", "_ci_low", "_ci_high")]
+        if missing := [key for key in wanted if key not in result["summary"]]:
             raise SystemExit(f"{path}: no {', '.join(missing)}; run critique.py with --llm smollm2 qwen-1.5b "
                              "finetuned=<the tuned GGUF>")  # fmt: skip
         short = result["protocol"]["dataset"].replace("amazon-", "")
         for key in keys:
+            out |= {f"{key}_{short}{end}": result["summary"][f"{key}{end}"] for end in ("_ci_low", "_ci_high")}
             out[f"{key}_{short}"] = gain = result["summary"][key]
             per[key].append(gain)
     return out | {key: float(np.mean(gains)) for key, gains in per.items()}
@@ -481,21 +484,27 @@ def markdown(
     for name, r in evaluated.items():
         cells = (f"{r[k]:.4f}" if (k := f"ranker_{m}") in r else "not run" for m in (*models, "random"))
         lines.append(f"| {name} | {r['rank_lists']} | " + " | ".join(cells) + " |")
-    gains = sorted({key.rsplit("_", 1)[1] for key in summary if key.startswith("critique_gain_oracle_")})
+    gains = sorted({key.removeprefix("critique_gain_oracle_") for key in summary
+                    if key.startswith("critique_gain_oracle_") and "_ci_" not in key})  # fmt: skip
     if gains:
         lines += [
             "",
             "Critique gain (`benchmarks/critique.py`: NDCG@10 of the critiqued list over the vanilla one, generative "
             "retrieval on category IDs; the simulated user is each model; hard restricts the beam to the picks, soft "
-            "adds the option scores times a weight fitted on validation users):",
+            "adds the option scores times a weight fitted on validation users; in brackets the 95% paired bootstrap "
+            "interval over users):",
             "",
             "| dataset | critique | SmolLM2 | SmolLM2 tuned | Qwen-1.5B | oracle |",
             "|---|---|---|---|---|---|",
         ]
+
+        def cell(key: str) -> str:
+            return f"{summary[key]:+.1%} [{summary[f'{key}_ci_low']:+.0%}, {summary[f'{key}_ci_high']:+.0%}]"
+
         for short in gains:
-            cells = (f"{summary[f'critique_gain_{m}_{short}']:+.1%}" for m in CRITIQUE_USERS)
+            cells = (cell(f"critique_gain_{m}_{short}") for m in CRITIQUE_USERS)
             lines.append(f"| {short} | hard | " + " | ".join(cells) + " |")
-            cells = (f"{summary[f'critique_gain_soft_{m}_{short}']:+.1%}" for m in SOFT_USERS)
+            cells = (cell(f"critique_gain_soft_{m}_{short}") for m in SOFT_USERS)
             lines.append(f"| {short} | soft | " + " | ".join(cells) + " | |")
     return "\n".join(lines)
 
