@@ -130,12 +130,10 @@ def run_critique(
     allowed = np.stack([ids.items_under([(t,) for t in picked[k]]) if picked[k] else everything for k in answered])
     oracle = np.stack([ids.items_under([ids.tokens(int(target))[:1]]) for target in targets])
     beam = max(ks)
-    ranks = {
+    ranks = {  # the oracle user picks the target's own level-1 token
         "vanilla": list_ranks(model.recommend(histories, k=beam)[0], targets),
         "critique": list_ranks(model.recommend(histories, k=beam, allowed=allowed)[0], targets),
-        "oracle": list_ranks(
-            model.recommend(histories, k=beam, allowed=oracle)[0], targets
-        ),  # the target's own level 1
+        "oracle": list_ranks(model.recommend(histories, k=beam, allowed=oracle)[0], targets),
     }
     result: dict[str, Any] = {
         "protocol": {
