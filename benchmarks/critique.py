@@ -47,10 +47,10 @@ def gain(result: dict[str, Any], decoding: str) -> float:
     return result[decoding]["ndcg@10"] / result["vanilla"]["ndcg@10"] - 1.0
 
 
-def interval(result: dict[str, Any], decoding: str) -> dict[str, float]:
-    """The 95% paired-bootstrap interval of ``decoding``'s gain, as ``_ci_low`` and ``_ci_high`` suffixes."""
+def gain_keys(result: dict[str, Any], decoding: str, name: str) -> dict[str, float]:
+    """``decoding``'s gain under ``name``, and its 95% paired-bootstrap interval under ``name``_ci_low/_ci_high."""
     low, high = result["ndcg10_gain_ci95"][decoding]
-    return {"_ci_low": low, "_ci_high": high}
+    return {name: gain(result, decoding), f"{name}_ci_low": low, f"{name}_ci_high": high}
 
 
 def gain_cell(result: dict[str, Any], decoding: str) -> str:
@@ -85,17 +85,14 @@ def main() -> None:
     for preset, result in results.items():
         key = KEYS.get(preset, preset)
         summary |= {
-            f"critique_gain_{key}": gain(result, "critique"),
-            **{f"critique_gain_{key}{end}": v for end, v in interval(result, "critique").items()},
-            f"critique_gain_soft_{key}": gain(result, "soft"),
-            **{f"critique_gain_soft_{key}{end}": v for end, v in interval(result, "soft").items()},
+            **gain_keys(result, "critique", f"critique_gain_{key}"),
+            **gain_keys(result, "soft", f"critique_gain_soft_{key}"),
             f"soft_weight_{key}": result["soft_weight"],
             f"picks_mean_{key}": result["mean_picked"],
             f"abstained_share_{key}": result["abstained"] / result["users"],
             f"target_under_picks_{key}": result["target_under_picks"],
         }
-    summary["critique_gain_oracle"] = gain(first, "oracle")
-    summary |= {f"critique_gain_oracle{end}": v for end, v in interval(first, "oracle").items()}
+    summary |= gain_keys(first, "oracle", "critique_gain_oracle")
     dataset = first["protocol"]["dataset"]
     protocol = {
         **first["protocol"],

@@ -403,9 +403,9 @@ def critique_gains(paths: list[Path]) -> dict[str, float]:
     per: dict[str, list[float]] = defaultdict(list)
     out: dict[str, float] = {}
     keys = [*(f"critique_gain_{m}" for m in CRITIQUE_USERS), *(f"critique_gain_soft_{m}" for m in SOFT_USERS)]
+    wanted = [f"{key}{end}" for key in keys for end in ("", "_ci_low", "_ci_high")]
     for path in paths:
         result = json.loads(path.read_text())
-        wanted = [f"{key}{end}" for key in keys for end in ("", "_ci_low", "_ci_high")]
         if missing := [key for key in wanted if key not in result["summary"]]:
             raise SystemExit(f"{path}: no {', '.join(missing)}; run critique.py with --llm smollm2 qwen-1.5b "
                              "finetuned=<the tuned GGUF>")  # fmt: skip
