@@ -167,3 +167,19 @@ def test_a_scoring_user_picks_a_close_second_and_abstains_without_evidence():
     assert scored_picks([2.0, 1.9, 1.95], tokens, calibrated=True) == ["1", "3"]  # at most two
     assert scored_picks([-0.2, -0.5, -1.0], tokens, calibrated=True) == []  # no likelier than for no item
     assert scored_picks([-0.2, -0.5, -1.0], tokens, calibrated=False) == ["1", "2"]  # raw log-probs: no abstention
+
+
+def test_the_simulated_user_reads_the_item_without_its_category_field():
+    import numpy as np
+    import pandas as pd
+
+    from agenticrec.data.dataset import Dataset
+    from agenticrec.tagger.critique.experiment import user_view
+
+    items = pd.DataFrame({"item_id": ["a"], "title": ["OPI Nail Lacquer"], "categories": ["Beauty > Nails"]})
+    sequences = [np.array([1, 1, 1])]
+    catalogue = Dataset("toy", items, ["u"], sequences, ["title", "categories"], category_field="categories")
+    assert user_view(catalogue).item_text(1) == "title: OPI Nail Lacquer"  # never the label it picks from
+    only_label = Dataset("toy", items, ["u"], sequences, ["categories"], category_field="categories")
+    with pytest.raises(AgenticRecError, match="no item text field besides the category field"):
+        user_view(only_label)

@@ -1,5 +1,5 @@
 """The single-turn critique experiment of AgenticTagger: for test users, an LLM playing the user sees the
-held-out item's text and picks the level-1 descriptors it wants; Recall/NDCG of vanilla beam search are
+held-out item's text (without its category field) and picks the level-1 descriptors it wants; Recall/NDCG of vanilla beam search are
 compared with beam search restricted to items under the picked descriptors, and with the bound of a user who
 always picks the target's own level-1 descriptor (the oracle).
 
@@ -11,13 +11,14 @@ the critique is trusted only as far as it helped on users other than the test on
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from agenticrec.data.dataset import EvalSet
+from agenticrec.data.dataset import Dataset, EvalSet
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate.ranking import ndcg_per_user, rank_metrics, relative_gain_interval
 from agenticrec.io import write_json
@@ -88,6 +89,16 @@ def soft_critique(
     return list_ranks(softened, test.targets), fitted
 
 
+def user_view(dataset: Dataset) -> Dataset:
+    """``dataset`` with the item text the simulated user reads: every text field but the category field, which
+    names the level-1 tokens of category IDs (and the words descriptors are named after), so a user reading it would
+    copy the answer rather than judge the item."""
+    fields = [f for f in dataset.text_fields if f != dataset.category_field]
+    if not fields:
+        raise AgenticRecError(f"{dataset.name}: no item text field besides the category field for the simulated user")
+    return replace(dataset, text_fields=fields)
+
+
 def run_critique(
     run_dir: Path,
     users: int = 5000,
@@ -109,7 +120,8 @@ def run_critique(
         raise AgenticRecError(f"{run_dir}: the semantic IDs have {len(options)} level-1 token(s); nothing to critique")
     test = run.split.stage("test").sample(users, seed)
     valid = run.split.stage("valid").sample(valid_users, seed + 1)
-    texts = lambda targets: [run.dataset.item_text(int(target)) for target in targets]  # noqa: E731
+    shown = user_view(run.dataset)
+    texts = lambda targets: [shown.item_text(int(target)) for target in targets]  # noqa: E731
     scoring = llm.role(ROLE).choice != "generate" and valid_users > 0
     soft = model if isinstance(model, GenerativeRetrieval) and scoring else None  # the soft critique's model
     with LLMClient(llm, run_dir) as client:
@@ -144,6 +156,7 @@ def run_critique(
             "semantic_ids": ids.method,
             "beam": beam,
             "level1_options": len(options),
+            "user_text_fields": shown.text_fields,
             "simulated_user": llm.role(ROLE).model_dump(mode="json"),
         },
         "users": len(answered),
