@@ -9,6 +9,9 @@ qwen-1.5b preset) with a top-level `summary` (largest_path_share, level1_nmi_cat
 categories, names_passing_share, utilisation, names_copied_from_titles, judge_precision, llm_calls_per_item and
 wall_minutes of build + assign)
 and the BENCHMARKS.md section of the same name.
+`--features THIS.json GROUPS.json` adds descriptor_features_ndcg10 and groups_descriptor_features_ndcg10: the masked
+test NDCG@10 of SASRec with descriptor-ID features (generative_retrieval.py, variant sasrec-ss+descriptors-refit) on
+this run's IDs and on the groups vocabulary's; with --report-only it joins the saved summary.
 Without --fresh an existing run directory is reused, so every finished LLM call is replayed from the
 ledger (use that to resume a long run, not to time one).
 """
@@ -24,10 +27,11 @@ from pathlib import Path
 from agenticrec.pipeline import load_config
 from agenticrec.pipeline.stages import tag_assign, tag_audit, tag_build, tag_keywords
 from agenticrec.tagger.report import compute_report, key_figures, write_report
-from common import RESULTS, command, machine, save, update_section
+from common import RESULTS, command, machine, save, summary_key, update_section
 
 STAGES = {"build": tag_build, "assign": tag_assign, "keywords": tag_keywords, "audit": tag_audit}
 MODEL_TAGS = {None: "smollm2", "qwen-1.5b": "qwen15"}
+FEATURES = "sasrec-ss+descriptors-refit"  # the generative_retrieval.py variant with descriptor-ID features
 
 
 def main() -> None:
@@ -40,6 +44,15 @@ def main() -> None:
     parser.add_argument("--note", default="", help="a sentence for BENCHMARKS.md (e.g. what else ran meanwhile)")
     parser.add_argument("--variant", help="a suffix of the results' name, e.g. annotator (labels: annotator)")
     parser.add_argument(
+        "--features",
+        nargs=2,
+        type=Path,
+        metavar=("THIS", "GROUPS"),
+        help=f"generative_retrieval.py results of {FEATURES} on this run's descriptor IDs and on the groups "
+        "vocabulary's: their masked test NDCG@10 join the summary (descriptor_features_ndcg10, "
+        "groups_descriptor_features_ndcg10)",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="run no stage: rewrite the figures from the run directory and the saved stage times",
@@ -49,9 +62,13 @@ def main() -> None:
     name = f"tagger_{config.data.name}_{MODEL_TAGS.get(args.llm, args.llm)}" + (
         f"_{args.variant}" if args.variant else ""
     )
+    downstream = features_summary(args.features, config.data.name) if args.features else {}
     if args.report_only:
         saved = json.loads((RESULTS / f"{name}.json").read_text())
         seconds, run_command = saved["stage_seconds"], saved["command"]
+        if args.features:  # the downstream figures arrive after the tagger's run
+            saved["summary"] |= downstream
+            (RESULTS / f"{name}.json").write_text(json.dumps(saved, indent=2) + "\n")
     else:
         run_command = command()
         if args.fresh and Path(config.run_dir).exists():
@@ -79,9 +96,9 @@ def main() -> None:
             {**report, "items_per_descriptor": spread},
             protocol,
             stage_seconds=seconds,
-            summary=summary_of(report, seconds),
+            summary=summary_of(report, seconds) | downstream,
         )
-    update_section(name, markdown(name, config.data.name, report, seconds, model, args.note, run_command))
+    update_section(name, markdown(name, config.data.name, report, seconds, model, args.note, run_command, downstream))
     written = "BENCHMARKS.md" if args.report_only else f"benchmarks/results/{name}.json and BENCHMARKS.md"
     print(f"wrote {written} (stages took {sum(seconds.values()) / 60:.1f} min)")
 
@@ -107,16 +124,32 @@ def summary_of(report: dict, seconds: dict) -> dict[str, float | int | None]:
     return summary
 
 
+def features_summary(paths: list[Path], dataset: str) -> dict[str, float]:
+    """Masked test NDCG@10 of SASRec with descriptor-ID features, on this run's IDs and on the groups vocabulary's,
+    from generative_retrieval.py results (the mean over their seeds)."""
+    key = summary_key(dataset, FEATURES, "ndcg10", "masked")
+    figures = {}
+    for name, path in zip(("descriptor_features_ndcg10", "groups_descriptor_features_ndcg10"), paths):
+        summary = json.loads(path.read_text())["summary"]
+        if key not in summary:
+            raise SystemExit(f"{path}: no {key} in its summary (run generative_retrieval.py --variants {FEATURES})")
+        figures[name] = summary[key]
+    return figures
+
+
 def names_passing_share(naming: dict[str, int]) -> float | None:
     """The share of the architect's names that passed the name checks (the others were re-asked or replaced)."""
     checked = naming.get("names_checked", 0)
     return (checked - naming["names_rejected"]) / checked if checked else None
 
 
-def markdown(name: str, dataset: str, r: dict, seconds: dict, model: dict, note: str, run_command: str) -> str:
+def markdown(
+    name: str, dataset: str, r: dict, seconds: dict, model: dict, note: str, run_command: str, downstream: dict
+) -> str:
     rows = [
         ("items", str(r["items"])),
         *key_figures(r),
+        *((f"{key} (SASRec, masked test, seed mean)", f"{value:.4f}") for key, value in downstream.items()),
         ("wall seconds: " + " / ".join(seconds), " / ".join(f"{s:.0f}" for s in seconds.values())),
     ]
     table = "\n".join(f"| {label} | {value} |" for label, value in rows)
