@@ -97,7 +97,8 @@ def main() -> None:
     protocol = {
         **first["protocol"],
         "simulated_user": "calibrated option scores over the level-1 names: the best and a second within 0.5 (mean "
-        "log-prob per token), abstaining when no name beats no item (the vanilla list is kept)",
+        "log-prob per token), abstaining when no name beats no item (the vanilla list is kept); it reads the item "
+        "text without the category field (user_text_fields)",
         "soft": f"the user's calibrated option scores times one weight of {list(SOFT_WEIGHTS)} as a log-prior over "
         f"the level-1 tokens of beam search; the weight has the best NDCG@10 on {args.valid_users} seeded validation "
         f"users (seed {args.seed + 1}, their second-to-last item), weight 0 being the vanilla list",
@@ -126,7 +127,9 @@ def main() -> None:
 Command: `{command()}` ({time.strftime("%Y-%m-%d")}; {m["cpu"]}, {m["cores_available"]} cores).
 `{path.relative_to(path.parents[2])}`; {first["users"]} seeded test users (seed {args.seed}), leave-one-out, beam
 {first["protocol"]["beam"]} over semantic IDs `{first["protocol"]["semantic_ids"]}` with
-{first["protocol"]["level1_options"]} level-1 tokens; gain = critiqued NDCG@10 / vanilla NDCG@10 - 1. The soft
+{first["protocol"]["level1_options"]} level-1 tokens. The simulated user reads the target's
+{", ".join(first["protocol"]["user_text_fields"])} (never its category field, which names the level-1 tokens);
+gain = critiqued NDCG@10 / vanilla NDCG@10 - 1. The soft
 critique adds the user's calibrated option scores, times a weight fitted on {args.valid_users} seeded validation
 users, to the level-1 tokens' beam scores (weight 0 is the vanilla list). The interval is a 95% percentile bootstrap
 over users, paired (2,000 resamples).
