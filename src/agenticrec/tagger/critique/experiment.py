@@ -1,7 +1,7 @@
 """The single-turn critique experiment of AgenticTagger: for test users, an LLM playing the user sees the
-held-out item's text (without its category field) and picks the level-1 descriptors it wants; Recall/NDCG of vanilla beam search are
-compared with beam search restricted to items under the picked descriptors, and with the bound of a user who
-always picks the target's own level-1 descriptor (the oracle).
+held-out item's text (without its category field) and picks the level-1 descriptors it wants; Recall/NDCG of
+vanilla beam search are compared with beam search restricted to items under the picked descriptors, and with the
+bound of a user who always picks the target's own level-1 descriptor (the oracle).
 
 Where the user chooses by scoring and the model decodes semantic IDs, a soft critique is measured too: the
 user's option scores, times one weight, are a log-prior over the level-1 tokens of beam search. The weight is
