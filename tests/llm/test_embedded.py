@@ -95,10 +95,12 @@ def test_token_counts_come_from_the_vocabulary_without_loading_the_model():
     from agenticrec.llm.backends import build_backend
     from agenticrec.llm.config import LLMConfig
 
-    config = LLMConfig()
+    config = LLMConfig.model_validate({"backends": {"smollm2": {"kind": "embedded", "n_threads": 1}}})
     backend = build_backend(config.default.backend, config.backends[config.default.backend])
     texts = ["hello world", "Beauty > Makeup > Nails", ""]
     counts = asyncio.run(backend.count_tokens(texts))
     assert backend.llama is None  # the weights stay on disk while the engine answers
     full = backend._ensure_llama()
     assert counts == [len(full.tokenize(t.encode(), add_bos=False, special=False)) for t in texts]
+    # a prompt, and the options scored after it, take the configured threads too, not every core
+    assert full.context_params.n_threads == full.context_params.n_threads_batch == 1

@@ -163,6 +163,7 @@ class EmbeddedBackend(Backend):
                 model_path=str(self.path),
                 n_ctx=self.cfg.n_ctx,
                 n_threads=self.cfg.n_threads,
+                n_threads_batch=self.cfg.n_threads,  # else prompts and scored options use every core
                 n_batch=self.cfg.n_batch,
                 verbose=False,
             )
