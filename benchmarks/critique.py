@@ -9,6 +9,8 @@ beam search (`tagger.critique.experiment`).
     .venv/bin/python benchmarks/critique.py RUN_DIR --llm smollm2 finetuned=runs/benchmarks-finetune/tuned/model.gguf
 
 A user given as NAME=PATH is SmolLM2's embedded backend loading the GGUF at PATH (a fine-tuned model), keyed NAME.
+`--choice calibrated score` runs each user twice: by calibrated option scores (the default) and by raw ones (the
+same scoring calls, so a ledger that holds the calibrated run answers the raw one; its keys end in _score).
 
 Writes benchmarks/results/critique_<dataset>.json (top-level `summary`: critique_gain_<llm>, critique_gain_soft_<llm>
 and critique_gain_oracle, each with _ci_low and _ci_high (95% paired bootstrap over users), soft_weight_<llm>,
@@ -67,23 +69,29 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--valid-users", type=int, default=300, help="seeded validation users fitting the soft weight")
     parser.add_argument("--threads", type=int, help="engine threads of each simulated user (default: the preset's)")
+    parser.add_argument("--choice", nargs="+", default=["calibrated"], choices=["calibrated", "score"],
+                        help="how each user chooses: calibrated option scores (can abstain) or raw ones; "
+                        "the summary keys of score end in _score")  # fmt: skip
     args = parser.parse_args()
     if args.valid_users < 1:
         parser.error("--valid-users must be at least 1: the soft critique's weight is fitted on them")
-    results = {}
-    for name, gguf in args.llm:
-        user = [f"llm.roles.{ROLE}.choice=calibrated", *([f"llm.backends.smollm2.model_path={gguf}"] if gguf else [])]
-        llm = load_config(None, user, llm=None if name == "smollm2" or gguf else name).llm
-        if args.threads:
-            backend = llm.role(ROLE).backend
-            llm.backends[backend] = llm.backends[backend].model_copy(update={"n_threads": args.threads})
-        results[name] = run_critique(args.run, args.users, args.seed, llm=llm, valid_users=args.valid_users)
-        if "soft" not in results[name]:
-            raise SystemExit(f"{args.run}: no soft critique; it needs a generative model on semantic IDs")
-    first = results[args.llm[0][0]]
+    results, keys = {}, {}  # user label -> result, and its summary key
+    for choice in args.choice:
+        for name, gguf in args.llm:
+            user = [f"llm.roles.{ROLE}.choice={choice}", *([f"llm.backends.smollm2.model_path={gguf}"] if gguf else [])]
+            llm = load_config(None, user, llm=None if name == "smollm2" or gguf else name).llm
+            if args.threads:
+                backend = llm.role(ROLE).backend
+                llm.backends[backend] = llm.backends[backend].model_copy(update={"n_threads": args.threads})
+            label = name if choice == "calibrated" else f"{name}, raw scores"
+            keys[label] = KEYS.get(name, name) + ("" if choice == "calibrated" else "_score")
+            results[label] = run_critique(args.run, args.users, args.seed, llm=llm, valid_users=args.valid_users)
+            if "soft" not in results[label]:
+                raise SystemExit(f"{args.run}: no soft critique; it needs a generative model on semantic IDs")
+    first = next(iter(results.values()))
     summary: dict[str, Any] = {"users": first["users"], "vanilla_ndcg10": first["vanilla"]["ndcg@10"]}
-    for preset, result in results.items():
-        key = KEYS.get(preset, preset)
+    for label, result in results.items():
+        key = keys[label]
         summary |= {
             **gain_keys(result, "critique", f"critique_gain_{key}"),
             **gain_keys(result, "soft", f"critique_gain_soft_{key}"),
@@ -97,8 +105,10 @@ def main() -> None:
     protocol = {
         **first["protocol"],
         "simulated_user": "calibrated option scores over the level-1 names: the best and a second within 0.5 (mean "
-        "log-prob per token), abstaining when no name beats no item (the vanilla list is kept); it reads the item "
-        "text without the category field (user_text_fields)",
+        "log-prob per token), abstaining when no name beats no item (the vanilla list is kept); with raw scores "
+        "(_score keys) the same picks from the mean log-probs themselves, never abstaining; it reads the item text "
+        "without the category field (user_text_fields)",
+        "choices": args.choice,
         "soft": f"the user's calibrated option scores times one weight of {list(SOFT_WEIGHTS)} as a log-prior over "
         f"the level-1 tokens of beam search; the weight has the best NDCG@10 on {args.valid_users} seeded validation "
         f"users (seed {args.seed + 1}, their second-to-last item), weight 0 being the vanilla list",
@@ -112,12 +122,12 @@ def main() -> None:
     rows = [f"| vanilla | {first['vanilla']['ndcg@10']:.4f} | {first['vanilla']['recall@10']:.4f} | | | |",
             f"| oracle (target's own level-1) | {first['oracle']['ndcg@10']:.4f} | "
             f"{first['oracle']['recall@10']:.4f} | {gain_cell(first, 'oracle')} | 1 | 0 |"]  # fmt: skip
-    for preset, result in results.items():
+    for label, result in results.items():
         m, picks = result["critique"], f"{result['mean_picked']:.2f} | {result['abstained']}"
-        rows.append(f"| critique, {preset} user | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | "
+        rows.append(f"| critique, {label} user | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | "
                     f"{gain_cell(result, 'critique')} | {picks} |")  # fmt: skip
         m = result["soft"]
-        rows.append(f"| soft critique, {preset} user (weight {result['soft_weight']:g}) | {m['ndcg@10']:.4f} | "
+        rows.append(f"| soft critique, {label} user (weight {result['soft_weight']:g}) | {m['ndcg@10']:.4f} | "
                     f"{m['recall@10']:.4f} | {gain_cell(result, 'soft')} | | |")  # fmt: skip
     m = machine()
     update_section(
