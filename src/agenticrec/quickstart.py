@@ -17,7 +17,7 @@ from agenticrec.pipeline import TrainedRun, load_config, load_run, train_and_eva
 from agenticrec.pipeline.stages import tag_assign, tag_build
 from agenticrec.pipeline.tables import TABLE_METRICS, recommendation_rows, results_table, rows_table
 from agenticrec.render import render_html
-from agenticrec.tagger.critique.experiment import run_semantic_ids
+from agenticrec.tagger.critique.experiment import run_semantic_ids, user_view
 from agenticrec.tagger.critique.simulated_user import ROLE, level1_options, pick_level1
 from agenticrec.tagger.report import write_report
 
@@ -110,7 +110,8 @@ def example_lists(run: TrainedRun) -> dict[str, list[dict[str, str]]]:
 
 
 def critique_example(run: TrainedRun, llm: LLMConfig) -> dict[str, Any]:
-    """The first test user's list, vanilla and restricted to the level-1 descriptors an LLM user (``llm``) picks."""
+    """The first test user's list, vanilla and restricted to the level-1 descriptors an LLM user (``llm``) picks
+    from the wanted item's text without its category field (as in the critique experiment)."""
     model = run.model
     ids = run_semantic_ids(run.semantic_ids, run.config.run_dir)
     options = level1_options(ids, run.config.semantic_ids.tagger_run)
@@ -121,8 +122,9 @@ def critique_example(run: TrainedRun, llm: LLMConfig) -> dict[str, Any]:
         }
     test = run.split.stage("test")
     history, target = test.histories[0], int(test.targets[0])
+    wanted = user_view(run.dataset).item_text(target)
     with LLMClient(llm, run.config.run_dir) as client:
-        picks = pick_level1(client, [run.dataset.item_text(target)], options)[0]
+        picks = pick_level1(client, [wanted], options)[0]
     if picks is None:
         return {"summary": "The simulated user's LLM call failed; see `agenticrec llm stats`."}
     if not picks:
@@ -132,8 +134,7 @@ def critique_example(run: TrainedRun, llm: LLMConfig) -> dict[str, Any]:
     steered = model.recommend([history], k=LIST_LENGTH, allowed=allowed)
     names = [o.name for o in options if o.token in picks]
     return {
-        "summary": f"user {run.dataset.user_ids[0]} wants: {run.dataset.item_text(target)[:90]}\n"
-        f"the LLM user picks: {', '.join(names)}",
+        "summary": f"user {run.dataset.user_ids[0]} wants: {wanted[:90]}\nthe LLM user picks: {', '.join(names)}",
         "picks": names,
         "vanilla": recommendation_rows(run.dataset, ids, vanilla[0][0], vanilla[1][0], target),
         "critique": recommendation_rows(run.dataset, ids, steered[0][0], steered[1][0], target),

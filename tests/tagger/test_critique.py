@@ -183,3 +183,24 @@ def test_the_simulated_user_reads_the_item_without_its_category_field():
     only_label = Dataset("toy", items, ["u"], sequences, ["categories"], category_field="categories")
     with pytest.raises(AgenticRecError, match="no item text field besides the category field"):
         user_view(only_label)
+
+
+def test_the_quickstart_example_steers_the_list_to_the_descriptor_the_user_picks(generative_run):
+    from agenticrec.llm import LLMConfig
+    from agenticrec.quickstart import critique_example
+
+    def scorer(messages, options):  # evidence for the wanted item's own kind only
+        return [3.0 if o in messages[-1]["content"] else 0.0 for o in options]
+
+    config = LLMConfig.model_validate(
+        {
+            "backends": {"script": {"kind": "scripted", "script": lambda m, s: "unused", "scorer": scorer}},
+            "roles": {"simulated_user": {"backend": "script", "choice": "calibrated"}},
+            "progress": False,
+        }
+    )
+    run = load_run(generative_run.run_dir)
+    example = critique_example(run, config)
+    target = int(run.split.stage("test").targets[0])
+    assert [example["picks"]] == [[kind] for kind in KINDS if f"kind: {kind}" in run.dataset.item_text(target)]
+    assert example["critique"] != example["vanilla"]
