@@ -109,7 +109,7 @@ def main() -> None:
         "(_score keys) the same picks from the mean log-probs themselves, never abstaining; it reads the item text "
         "without the category field (user_text_fields)",
         "choices": args.choice,
-        "soft": f"the user's calibrated option scores times one weight of {list(SOFT_WEIGHTS)} as a log-prior over "
+        "soft": f"the user's option scores (calibrated, or raw for _score keys) times one weight of {list(SOFT_WEIGHTS)} as a log-prior over "
         f"the level-1 tokens of beam search; the weight has the best NDCG@10 on {args.valid_users} seeded validation "
         f"users (seed {args.seed + 1}, their second-to-last item), weight 0 being the vanilla list",
         "oracle": "the target's own level-1 token",
@@ -140,7 +140,7 @@ Command: `{command()}` ({time.strftime("%Y-%m-%d")}; {m["cpu"]}, {m["cores_avail
 {first["protocol"]["level1_options"]} level-1 tokens. The simulated user reads the target's
 {", ".join(first["protocol"]["user_text_fields"])} (never its category field, which names the level-1 tokens);
 gain = critiqued NDCG@10 / vanilla NDCG@10 - 1. The soft
-critique adds the user's calibrated option scores, times a weight fitted on {args.valid_users} seeded validation
+critique adds the user's option scores, times a weight fitted on {args.valid_users} seeded validation
 users, to the level-1 tokens' beam scores (weight 0 is the vanilla list). The interval is a 95% percentile bootstrap
 over users, paired (2,000 resamples).
 
