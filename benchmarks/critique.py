@@ -109,8 +109,9 @@ def main() -> None:
         "(_score keys) the same picks from the mean log-probs themselves, never abstaining; it reads the item text "
         "without the category field (user_text_fields)",
         "choices": args.choice,
-        "soft": f"the user's option scores (calibrated, or raw for _score keys) times one weight of {list(SOFT_WEIGHTS)} as a log-prior over "
-        f"the level-1 tokens of beam search; the weight has the best NDCG@10 on {args.valid_users} seeded validation "
+        "soft": f"the user's option scores (calibrated, or raw for _score keys) times one weight of "
+        f"{list(SOFT_WEIGHTS)} as a log-prior over the level-1 tokens of beam search; the weight has the best "
+        f"NDCG@10 on {args.valid_users} seeded validation "
         f"users (seed {args.seed + 1}, their second-to-last item), weight 0 being the vanilla list",
         "oracle": "the target's own level-1 token",
         "gain": "NDCG@10 of the critiqued list / NDCG@10 of the vanilla list - 1, on the same users; _ci_low and "
