@@ -131,20 +131,26 @@ def test_the_simulated_user_can_pick_by_calibrated_scores():
     assert picks == [["1"], ["1"], ["2"], ["2"], ["3"], ["3"]]
 
 
-def test_a_scoring_user_gets_a_soft_critique_weighted_on_validation_users(generative_run):
+def kind_reader():
+    """A calibrated simulated user whose scores are evidence for the wanted item's own kind only."""
     from agenticrec.llm import LLMConfig
-    from agenticrec.tagger.critique.experiment import SOFT_WEIGHTS
 
-    def scorer(messages, options):  # evidence for the wanted item's own kind only
+    def scorer(messages, options):
         return [3.0 if o in messages[-1]["content"] else 0.0 for o in options]
 
-    config = LLMConfig.model_validate(
+    return LLMConfig.model_validate(
         {
             "backends": {"script": {"kind": "scripted", "script": lambda m, s: "unused", "scorer": scorer}},
             "roles": {"simulated_user": {"backend": "script", "choice": "calibrated"}},
             "progress": False,
         }
     )
+
+
+def test_a_scoring_user_gets_a_soft_critique_weighted_on_validation_users(generative_run):
+    from agenticrec.tagger.critique.experiment import SOFT_WEIGHTS
+
+    config = kind_reader()
     result = run_critique(generative_run.run_dir, users=100, llm=config, valid_users=20)
     curve = {float(w): v for w, v in result["soft_valid_ndcg10"].items()}
     assert sorted(curve) == sorted(SOFT_WEIGHTS) and result["soft_valid_users"] == 20
@@ -186,21 +192,10 @@ def test_the_simulated_user_reads_the_item_without_its_category_field():
 
 
 def test_the_quickstart_example_steers_the_list_to_the_descriptor_the_user_picks(generative_run):
-    from agenticrec.llm import LLMConfig
     from agenticrec.quickstart import critique_example
 
-    def scorer(messages, options):  # evidence for the wanted item's own kind only
-        return [3.0 if o in messages[-1]["content"] else 0.0 for o in options]
-
-    config = LLMConfig.model_validate(
-        {
-            "backends": {"script": {"kind": "scripted", "script": lambda m, s: "unused", "scorer": scorer}},
-            "roles": {"simulated_user": {"backend": "script", "choice": "calibrated"}},
-            "progress": False,
-        }
-    )
     run = load_run(generative_run.run_dir)
-    example = critique_example(run, config)
+    example = critique_example(run, kind_reader())
     target = int(run.split.stage("test").targets[0])
     [wanted] = [kind for kind in KINDS if f"kind: {kind}" in run.dataset.item_text(target)]
     assert example["picks"] == [wanted]
