@@ -44,7 +44,7 @@ import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ from agenticrec.augment.config import RANKER, RankerConfig
 from agenticrec.augment.ranker import CandidateSet, candidate_sets, metrics, ranks_from_scores
 from agenticrec.augment.ranker import pick_requests as ranker_requests
 from agenticrec.data import load_dataset
-from agenticrec.data.dataset import present
 from agenticrec.embed import embed_texts
 from agenticrec.embed.distill import kmedoids_groups
 from agenticrec.finetune.config import FinetuneConfig
@@ -119,13 +118,12 @@ def choices(dataset_name: str, n: int, seed: int) -> tuple[list[Choice], dict[st
     dataset = load_dataset(dataset_name)
     categories = dataset.categories()
     assert categories is not None
+    shown = dataset.without_category_field()  # the label never in the prompt
     paths = [[level.strip() for level in str(c).split(">")] for c in categories]
     children: dict[str, set[str]] = defaultdict(set)
     for path in paths:
         if len(path) >= 3:
             children[path[1]].add(path[2])
-    fields = [f for f in dataset.text_fields if f != dataset.category_field]  # the label never in the prompt
-    texts = ["; ".join(f"{f}: {row[f]}" for f in fields if present(row[f])) for _, row in dataset.items.iterrows()]
     ids = dataset.item_ids()
     eligible = [i for i, path in enumerate(paths) if len(path) >= 3 and len(children[path[1]]) >= 2]
     chosen = sorted(random.Random(seed).sample(eligible, min(n, len(eligible))))
@@ -133,8 +131,8 @@ def choices(dataset_name: str, n: int, seed: int) -> tuple[list[Choice], dict[st
     for i in set(eligible) - set(chosen):
         prior[paths[i][1]][paths[i][2]] += 1
     sample = [
-        Choice(f"{dataset_name}:{ids[i]}", texts[i][:TEXT_CHARS], paths[i][1], tuple(sorted(children[paths[i][1]])),
-               paths[i][2])
+        Choice(f"{dataset_name}:{ids[i]}", shown.item_text(i + 1)[:TEXT_CHARS], paths[i][1],
+               tuple(sorted(children[paths[i][1]])), paths[i][2])
         for i in chosen
     ]  # fmt: skip
     return sample, prior
@@ -233,13 +231,12 @@ def critiques(dataset_name: str, n: int, seed: int) -> list[Critique]:
     assert categories is not None
     level1 = [parts[1].strip() if len(parts := str(c).split(">")) >= 2 else None for c in categories]
     options = tuple(sorted({name for name in level1 if name}))
-    fields = [f for f in dataset.text_fields if f != dataset.category_field]  # the label never in the prompt
+    shown = dataset.without_category_field()  # the label never in the prompt
     ids = dataset.item_ids()
     eligible = [i for i, name in enumerate(level1) if name]
     chosen = sorted(random.Random(seed).sample(eligible, min(n, len(eligible))))
-    texts = {i: "; ".join(f"{f}: {dataset.items[f].iloc[i]}" for f in fields if present(dataset.items[f].iloc[i]))
-             for i in chosen}  # fmt: skip
-    return [Critique(f"{dataset_name}:{ids[i]}", texts[i][:TEXT_CHARS], options, str(level1[i])) for i in chosen]
+    return [Critique(f"{dataset_name}:{ids[i]}", shown.item_text(i + 1)[:TEXT_CHARS], options, str(level1[i]))
+            for i in chosen]  # fmt: skip
 
 
 def critique_request(question: Critique, text: str | None = None) -> list[dict[str, str]]:
@@ -364,8 +361,7 @@ class Ranking:
 def rankings(dataset_name: str, n: int, seed: int) -> list[Ranking]:
     """The ranker's questions for ``n`` seeded test users (leave-one-out), as `agenticrec rank-llm` asks them, items
     shown without their category (as in the other tasks)."""
-    dataset = load_dataset(dataset_name)
-    dataset = replace(dataset, text_fields=[f for f in dataset.text_fields if f != dataset.category_field])
+    dataset = load_dataset(dataset_name).without_category_field()
     sets = candidate_sets(dataset.split().stage("test"), dataset.n_items, RankerConfig(users=n), seed)
     asked, ids = ranker_requests(dataset, sets, RANK_WORDS), dataset.item_ids()
     return [

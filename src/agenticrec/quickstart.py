@@ -17,7 +17,7 @@ from agenticrec.pipeline import TrainedRun, load_config, load_run, train_and_eva
 from agenticrec.pipeline.stages import tag_assign, tag_build
 from agenticrec.pipeline.tables import TABLE_METRICS, recommendation_rows, results_table, rows_table
 from agenticrec.render import render_html
-from agenticrec.tagger.critique.experiment import run_semantic_ids, user_view
+from agenticrec.tagger.critique.experiment import run_semantic_ids
 from agenticrec.tagger.critique.simulated_user import ROLE, level1_options, pick_level1
 from agenticrec.tagger.report import write_report
 
@@ -122,7 +122,7 @@ def critique_example(run: TrainedRun, llm: LLMConfig) -> dict[str, Any]:
         }
     test = run.split.stage("test")
     history, target = test.histories[0], int(test.targets[0])
-    wanted = user_view(run.dataset).item_text(target)
+    wanted = run.dataset.without_category_field().item_text(target)
     with LLMClient(llm, run.config.run_dir) as client:
         picks = pick_level1(client, [wanted], options)[0]
     if picks is None:

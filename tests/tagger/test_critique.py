@@ -180,15 +180,14 @@ def test_the_simulated_user_reads_the_item_without_its_category_field():
     import pandas as pd
 
     from agenticrec.data.dataset import Dataset
-    from agenticrec.tagger.critique.experiment import user_view
 
     items = pd.DataFrame({"item_id": ["a"], "title": ["OPI Nail Lacquer"], "categories": ["Beauty > Nails"]})
     sequences = [np.array([1, 1, 1])]
     catalogue = Dataset("toy", items, ["u"], sequences, ["title", "categories"], category_field="categories")
-    assert user_view(catalogue).item_text(1) == "title: OPI Nail Lacquer"  # never the label it picks from
+    assert catalogue.without_category_field().item_text(1) == "title: OPI Nail Lacquer"  # never the label it picks from
     only_label = Dataset("toy", items, ["u"], sequences, ["categories"], category_field="categories")
     with pytest.raises(AgenticRecError, match="no item text field besides the category field"):
-        user_view(only_label)
+        only_label.without_category_field()
 
 
 def test_the_quickstart_example_steers_the_list_to_the_descriptor_the_user_picks(generative_run):

@@ -141,6 +141,14 @@ class Dataset:
         values = [(name, str(row[name])) for name in self.text_fields if present(row[name])]
         return "; ".join(f"{name}: {first_words(value, words) if words else value}" for name, value in values)
 
+    def without_category_field(self) -> Dataset:
+        """This catalogue with every text field but the category field: the item text a model reads when the
+        category is what it must judge (a label it could otherwise copy)."""
+        fields = [f for f in self.text_fields if f != self.category_field]
+        if not fields:
+            raise DataError(f"{self.name}: no item text field besides the category field")
+        return replace(self, text_fields=fields)
+
     def item_texts(self) -> list[str]:
         return [self.item_text(i) for i in range(1, self.n_items + 1)]
 

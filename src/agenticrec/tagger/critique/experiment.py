@@ -11,14 +11,13 @@ the critique is trusted only as far as it helped on users other than the test on
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from agenticrec.data.dataset import Dataset, EvalSet
+from agenticrec.data.dataset import EvalSet
 from agenticrec.errors import AgenticRecError
 from agenticrec.evaluate.ranking import ndcg_per_user, rank_metrics, relative_gain_interval
 from agenticrec.io import write_json
@@ -89,16 +88,6 @@ def soft_critique(
     return list_ranks(softened, test.targets), fitted
 
 
-def user_view(dataset: Dataset) -> Dataset:
-    """``dataset`` with the item text the simulated user reads: every text field but the category field, which
-    names the level-1 tokens of category IDs (and the words descriptors are named after), so a user reading it would
-    copy the answer rather than judge the item."""
-    fields = [f for f in dataset.text_fields if f != dataset.category_field]
-    if not fields:
-        raise AgenticRecError(f"{dataset.name}: no item text field besides the category field for the simulated user")
-    return replace(dataset, text_fields=fields)
-
-
 def run_critique(
     run_dir: Path,
     users: int = 5000,
@@ -120,7 +109,7 @@ def run_critique(
         raise AgenticRecError(f"{run_dir}: the semantic IDs have {len(options)} level-1 token(s); nothing to critique")
     test = run.split.stage("test").sample(users, seed)
     valid = run.split.stage("valid").sample(valid_users, seed + 1)
-    shown = user_view(run.dataset)
+    shown = run.dataset.without_category_field()  # the category names the level-1 tokens: no copying
     texts = lambda targets: [shown.item_text(int(target)) for target in targets]  # noqa: E731
     scoring = llm.role(ROLE).choice != "generate" and valid_users > 0
     soft = model if isinstance(model, GenerativeRetrieval) and scoring else None  # the soft critique's model
