@@ -206,3 +206,12 @@ def test_openai_compatible_backend_cannot_score_and_says_so(fake_server):
     with LLMClient(cfg) as client, pytest.raises(ScoringUnsupported, match="constrained generation"):
         client.score(PICKER, [request("soap")], [OPTIONS])
     assert server.requests == 0
+
+
+def test_a_scored_pick_says_how_sure_it_is_and_a_generated_one_does_not():
+    with LLMClient(config("score", lambda messages, options: [0.0, math.log(3.0), 0.0])) as client:
+        [scored] = client.choose(PICKER, [request("a lotion")], [OPTIONS])
+    assert scored.index == 1 and scored.share == pytest.approx(3 / 5)  # softmax of the scores at the pick
+    with LLMClient(config("generate", script=lambda messages, schema: json.dumps({"choice": "Hair"}))) as client:
+        [generated] = client.choose(PICKER, [request("a gel")], [OPTIONS])
+    assert generated.index == 2 and generated.share is None

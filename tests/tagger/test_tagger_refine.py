@@ -177,3 +177,30 @@ def test_annotators_choose_by_scores_and_calibration_removes_the_first_option_pr
     assert "annotate" not in script.calls  # scored, never generated
     counts = sorted(d.item_count for d in vocabulary.children(None))
     assert (counts == [16, 16, 16]) is balanced
+
+
+def unsure_without_evidence(messages, options):
+    """A model sure of an item whose kind is an option, and nearly indifferent (a slight first-option lean) otherwise:
+    it never scores NONE above a descriptor."""
+    text = messages[-1]["content"]
+    return [(3.0 if f"kind: {o}" in text else 0.0) + (0.5 if k == 0 else 0.0) for k, o in enumerate(options)]
+
+
+@pytest.mark.parametrize(
+    ("min_share", "children"), [(0.0, ["fruit", "vegetable"]), (0.5, ["fruit", "vegetable", "dairy"])]
+)
+def test_a_scoring_annotator_leaves_unsure_items_unassigned_and_the_refinement_loop_adds_their_category(
+    tmp_path, min_share, children
+):
+    """Dairy items fit neither first descriptor; the scorer picks "fruit" for them with a share of 0.45. Below the
+    threshold they stay unassigned, and the refinement loop proposes "dairy"; at 0 they all join "fruit"."""
+    script = TaggerScript()
+    config = run_config(tmp_path, script, build={"min_choice_share": min_share})
+    config.llm.backends["script"] = config.llm.backends["script"].model_copy(update={"scorer": unsure_without_evidence})
+    config.llm.roles["annotator"] = RoleConfig(backend="script", choice="score")
+    vocabulary = run_build(config)
+    log = artifacts.read_build_log(config.run_dir, artifacts.BUILD_LOG)
+    assert [d.name for d in vocabulary.children(None)] == children
+    first = events(log, "cycle")[0]
+    assert (first["assigned"], first["unassigned"]) == ((48, 0) if min_share == 0 else (32, 16))
+    assert ("change" in script.calls) is (min_share > 0)

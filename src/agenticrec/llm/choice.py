@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -65,6 +66,15 @@ class ChoiceResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def share(self) -> float | None:
+        """How sure the pick is: the chosen option's share of the softmax over the scores (None when generated)."""
+        if self.index is None or self.scores is None:
+            return None
+        top = max(self.scores)
+        weights = [math.exp(s - top) for s in self.scores]
+        return weights[self.index] / sum(weights)
 
 
 def choose(

@@ -49,6 +49,14 @@ class BuildConfig(_Section):
     error_clusters: int = Field(5, ge=1, description="clusters of unassigned items, one change proposal each")
     cluster_examples: int = Field(8, ge=1, description="items of an error cluster shown to the proposing annotator")
     annotate_items_per_call: int = Field(1, ge=1, le=20, description="items an annotator labels in one call")
+    min_choice_share: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="annotators that choose by scores (llm.roles.annotator.choice=score or calibrated) leave an item "
+        "unassigned when its best descriptor holds less than this share of the softmax over the options' scores, "
+        "so that items none of the descriptors fits reach the refinement loop (0: assign every item)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> BuildConfig:

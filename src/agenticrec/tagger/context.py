@@ -55,11 +55,13 @@ class TaggerContext:
         allow_none: bool,
         per_call: int = 1,
         branching: int = 1,
+        min_share: float = 0.0,
     ) -> dict[int, list[int]]:
         """Ask the annotator which of `categories` each item belongs to; returns category positions per item.
 
         When the annotator role chooses by scoring (`llm.roles.annotator.choice`), each item's category is
-        picked by scoring the names as answers (one item per call, one answer); otherwise the answers are
+        picked by scoring the names as answers (one item per call, one answer), and a pick holding less than
+        `min_share` of the softmax over the scores counts as fitting nothing; otherwise the answers are
         generated, constrained to the names. An item whose call failed gets no entry; one that fits nothing
         gets an empty list.
         """
@@ -72,7 +74,11 @@ class TaggerContext:
             ]
             free = annotate_request(parent, categories, ["N/A"], allow_none=allow_none, limit=limit)
             picks = self.client.choose(ANNOTATOR, requests, [options] * len(items), content_free=[free] * len(items))
-            return {i: [p.index] if p.index < len(names) else [] for i, p in zip(items, picks) if p.index is not None}
+            return {
+                i: [p.index] if p.index < len(names) and (p.share is None or p.share >= min_share) else []
+                for i, p in zip(items, picks)
+                if p.index is not None
+            }
         chunks = [items[i : i + per_call] for i in range(0, len(items), per_call)]
         chunk_requests = [
             annotate_request(parent, categories, [self.texts[i] for i in chunk], allow_none=allow_none, limit=limit)

@@ -6,7 +6,8 @@
    re-asked with the reason, and replaced by the group's best keyphrase when the model keeps failing.
    Items whose text reads like instructions to a model are never shown to the architect.
 2. With `labels=groups` the groups label the sample and the split is done (for models too small to
-   choose reliably). Otherwise, up to C_max cycles: annotators assign the items (or report that none fits);
+   choose reliably). Otherwise, up to C_max cycles: annotators assign the items (or report that none fits:
+   an annotator choosing by scores does so when its best descriptor holds less than `min_choice_share`);
    the unassigned items are clustered, an annotator turns each cluster into a change proposal (create,
    expand, ignore as outliers), the architect approves or rejects each, and approved changes are applied. The loop stops
    early once coverage reaches the target or fewer than tau_anom items are left unassigned.
@@ -131,6 +132,7 @@ def _annotate(
             allow_none=True,
             per_call=cfg.annotate_items_per_call,
             branching=cfg.branching,
+            min_share=cfg.min_choice_share,
         )
         labels.update({item: chosen for item, chosen in answers.items() if chosen})
         unassigned = [i for i in annotated if i not in labels and i not in outliers]
