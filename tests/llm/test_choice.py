@@ -78,6 +78,8 @@ def test_calibration_removes_a_first_option_prior():
     assert [p.index for p in raw] == [0, 0, 0]  # the prior wins every time
     assert [p.index for p in calibrated] == [1, 0, 2]
     assert calibrated[0].scores == [0.0, 1.0, 0.0] and calibrated[0].mode == "calibrated"
+    e = math.e  # the probabilities are calibrated too: divided by the content-free ones, then renormalised
+    assert calibrated[0].probabilities == pytest.approx([1 / (2 + e), e / (2 + e), 1 / (2 + e)])
 
 
 def test_scores_are_cached_in_the_ledger(tmp_path):
@@ -209,9 +211,14 @@ def test_openai_compatible_backend_cannot_score_and_says_so(fake_server):
 
 
 def test_a_scored_pick_says_how_sure_it_is_and_a_generated_one_does_not():
-    with LLMClient(config("score", lambda messages, options: [0.0, math.log(3.0), 0.0])) as client:
-        [scored] = client.choose(PICKER, [request("a lotion")], [OPTIONS])
-    assert scored.index == 1 and scored.share == pytest.approx(3 / 5)  # softmax of the scores at the pick
+    """The share is the pick's probability as the whole answer among the options (summed log-probs), while the pick
+    goes by the mean per token: the three-"token" option wins by its mean but is not the likeliest answer."""
+    logprobs = [-1.0, -1.5, -2.0]
+    with LLMClient(config("score", lambda messages, options: logprobs)) as client:
+        [scored] = client.choose(PICKER, [request("a lotion")], [["Face", "Body wash gel", "Hair"]])
+    weights = [math.exp(lp) for lp in logprobs]
+    assert scored.index == 1 and scored.probabilities == pytest.approx([w / sum(weights) for w in weights])
+    assert scored.share == pytest.approx(0.307, abs=1e-3)
     with LLMClient(config("generate", script=lambda messages, schema: json.dumps({"choice": "Hair"}))) as client:
         [generated] = client.choose(PICKER, [request("a gel")], [OPTIONS])
     assert generated.index == 2 and generated.share is None

@@ -62,6 +62,9 @@ class ChoiceResult:
     cached: bool  # answered from the ledger, at no cost
     mode: ChoiceMode  # the mode actually used
     error: str | None = None
+    # per option, the model's probability of the whole option as the answer, renormalised over the options
+    # (softmax of the summed log-probs; calibrated: each divided by its content-free probability); None when generated
+    probabilities: list[float] | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,12 +72,10 @@ class ChoiceResult:
 
     @property
     def share(self) -> float | None:
-        """How sure the pick is: the chosen option's share of the softmax over the scores (None when generated)."""
-        if self.index is None or self.scores is None:
+        """How sure the model is of the pick: its probability among the options (None when generated)."""
+        if self.index is None or self.probabilities is None:
             return None
-        top = max(self.scores)
-        weights = [math.exp(s - top) for s in self.scores]
-        return weights[self.index] / sum(weights)
+        return self.probabilities[self.index]
 
 
 def choose(
@@ -134,10 +135,18 @@ def _by_score(
             picks.append(ChoiceResult(None, None, cached, mode, failed))
             continue
         scores = [s.mean for s in found]
+        logprobs = [s.logprob for s in found]
         if prior is not None:
             scores = [s - p.mean for s, p in zip(scores, prior, strict=True)]
-        picks.append(ChoiceResult(scores.index(max(scores)), scores, cached, mode))
+            logprobs = [s - p.logprob for s, p in zip(logprobs, prior, strict=True)]
+        picks.append(ChoiceResult(scores.index(max(scores)), scores, cached, mode, probabilities=_softmax(logprobs)))
     return picks
+
+
+def _softmax(logprobs: list[float]) -> list[float]:
+    top = max(logprobs)
+    weights = [math.exp(lp - top) for lp in logprobs]
+    return [w / sum(weights) for w in weights]
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,8 @@ class BuildConfig(_Section):
         ge=0,
         lt=1,
         description="annotators that choose by scores (llm.roles.annotator.choice=score or calibrated) leave an item "
-        "unassigned when its best descriptor holds less than this share of the softmax over the options' scores, "
-        "so that items none of the descriptors fits reach the refinement loop (0: assign every item)",
+        "unassigned when the model gives its pick less than this probability among the options (the whole name as "
+        "the answer), so that items none of the descriptors fits reach the refinement loop (0: assign every item)",
     )
 
     @model_validator(mode="after")

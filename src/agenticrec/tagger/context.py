@@ -60,8 +60,8 @@ class TaggerContext:
         """Ask the annotator which of `categories` each item belongs to; returns category positions per item.
 
         When the annotator role chooses by scoring (`llm.roles.annotator.choice`), each item's category is
-        picked by scoring the names as answers (one item per call, one answer), and a pick holding less than
-        `min_share` of the softmax over the scores counts as fitting nothing; otherwise the answers are
+        picked by scoring the names as answers (one item per call, one answer), and a pick the model gives less
+        than `min_share` probability among the options counts as fitting nothing; otherwise the answers are
         generated, constrained to the names. An item whose call failed gets no entry; one that fits nothing
         gets an empty list.
         """

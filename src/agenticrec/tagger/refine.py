@@ -7,7 +7,7 @@
    Items whose text reads like instructions to a model are never shown to the architect.
 2. With `labels=groups` the groups label the sample and the split is done (for models too small to
    choose reliably). Otherwise, up to C_max cycles: annotators assign the items (or report that none fits:
-   an annotator choosing by scores does so when its best descriptor holds less than `min_choice_share`);
+   an annotator choosing by scores does so when the model gives its pick less than `min_choice_share` probability);
    the unassigned items are clustered, an annotator turns each cluster into a change proposal (create,
    expand, ignore as outliers), the architect approves or rejects each, and approved changes are applied. The loop stops
    early once coverage reaches the target or fewer than tau_anom items are left unassigned.
