@@ -64,7 +64,7 @@ def test_expand_widens_a_description_and_reassigns(tmp_path):
 
 
 def test_ignore_marks_outliers(tmp_path):
-    _, log = build(tmp_path, TaggerScript(change={"action": "IGNORE_AS_OUTLIERS", "reasoning": "rare"}))
+    _, log = build(tmp_path, TaggerScript(change={"action": "IGNORE_AS_OUTLIERS", "description": "one-off items", "reasoning": "rare"}))
     assert events(log, "cycle")[-1]["outliers"] == 0  # counted at the next cycle, which never runs
     assert events(log, "split_done")[0]["stopped_by"] == "all unassigned items are outliers"
 
@@ -81,8 +81,9 @@ def test_anomaly_threshold_stops_before_any_proposal(tmp_path):
     [
         ({"action": "CREATE_NEW_CATEGORY", "name": "fruit", "description": "again"}, "exists already"),
         ({"action": "CREATE_NEW_CATEGORY", "name": "", "description": "no name"}, "needs a name"),
-        ({"action": "EXPAND_EXISTING_CATEGORY", "target": "", "description": "x"}, "needs the target"),
-        ({"action": "EXPAND_EXISTING_CATEGORY", "target": "meat", "description": "x"}, "not valid JSON|schema"),
+        ({"action": "CREATE_NEW_CATEGORY", "name": "dairy"}, "schema"),  # a description is required
+        ({"action": "EXPAND_EXISTING_CATEGORY", "target": "", "description": "wider"}, "needs the target"),
+        ({"action": "EXPAND_EXISTING_CATEGORY", "target": "meat", "description": "wider"}, "not valid JSON|schema"),
         ("I think you should add dairy", "not valid JSON"),
     ],
 )

@@ -105,7 +105,16 @@ def change_model(names: list[str]) -> type[BaseModel]:
         action=(Action, ...),
         target=(one_of(["", *names]), Field("", description="existing category, for EXPAND_EXISTING_CATEGORY")),
         name=(str, Field("", max_length=60, description="new category name, for CREATE_NEW_CATEGORY")),
-        description=(str, Field("", max_length=300)),
+        # required, so that constrained decoding writes one: a model left the choice skipped it for every new category
+        description=(
+            str,
+            Field(
+                ...,
+                min_length=3,
+                max_length=300,
+                description="the new category's description, the target's refined one, or what the outliers are",
+            ),
+        ),
         includes=(list[Example], Field(default_factory=list, max_length=4)),
         excludes=(list[Example], Field(default_factory=list, max_length=4)),
         reasoning=(str, Field("", max_length=300)),
