@@ -64,7 +64,10 @@ def test_expand_widens_a_description_and_reassigns(tmp_path):
 
 
 def test_ignore_marks_outliers(tmp_path):
-    _, log = build(tmp_path, TaggerScript(change={"action": "IGNORE_AS_OUTLIERS", "description": "one-off items", "reasoning": "rare"}))
+    _, log = build(
+        tmp_path,
+        TaggerScript(change={"action": "IGNORE_AS_OUTLIERS", "description": "one-off items", "reasoning": "rare"}),
+    )
     assert events(log, "cycle")[-1]["outliers"] == 0  # counted at the next cycle, which never runs
     assert events(log, "split_done")[0]["stopped_by"] == "all unassigned items are outliers"
 
@@ -82,6 +85,7 @@ def test_anomaly_threshold_stops_before_any_proposal(tmp_path):
         ({"action": "CREATE_NEW_CATEGORY", "name": "fruit", "description": "again"}, "exists already"),
         ({"action": "CREATE_NEW_CATEGORY", "name": "", "description": "no name"}, "needs a name"),
         ({"action": "CREATE_NEW_CATEGORY", "name": "dairy"}, "schema"),  # a description is required
+        ({"action": "CREATE_NEW_CATEGORY", "name": "fresh dairy from local farms", "description": "x y"}, "words"),
         ({"action": "EXPAND_EXISTING_CATEGORY", "target": "", "description": "wider"}, "needs the target"),
         ({"action": "EXPAND_EXISTING_CATEGORY", "target": "meat", "description": "wider"}, "not valid JSON|schema"),
         ("I think you should add dairy", "not valid JSON"),
@@ -95,6 +99,25 @@ def test_malformed_proposals_are_logged_and_never_reviewed(tmp_path, change, pro
     assert any(word in proposal["problem"] for word in problem.split("|"))
     assert "review" not in script.calls
     assert [d.name for d in vocabulary.children(None)] == ["fruit", "vegetable"]
+
+
+@pytest.mark.parametrize(
+    ("change", "approved"),
+    [
+        ({"action": "CREATE_NEW_CATEGORY", "name": "dairy", "description": "milk products"}, True),
+        ({"action": "EXPAND_EXISTING_CATEGORY", "target": "vegetable", "description": "vegetables, pulses"}, False),
+    ],
+)
+def test_annotators_review_a_change_by_labelling_its_cluster_again(tmp_path, change, approved):
+    """With review=annotators no architect reviews: the change stands when the annotators put at least half of the
+    cluster under the changed category. The 16 dairy items join a new "dairy" category, but not a vegetable
+    category widened to pulses."""
+    script = TaggerScript(change=change)
+    vocabulary, log = build(tmp_path, script, build={"review": "annotators"})
+    decision = events(log, "decision")[0]
+    assert "review" not in script.calls and decision["approved"] is approved
+    assert decision["reasoning"].startswith(f"the annotators put {16 if approved else 0} of the cluster's 16 items")
+    assert len(vocabulary.children(None)) == (3 if approved else 2)
 
 
 def test_architect_failure_is_a_clear_error(tmp_path):

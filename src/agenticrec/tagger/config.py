@@ -49,6 +49,12 @@ class BuildConfig(_Section):
     error_clusters: int = Field(5, ge=1, description="clusters of unassigned items, one change proposal each")
     cluster_examples: int = Field(8, ge=1, description="items of an error cluster shown to the proposing annotator")
     annotate_items_per_call: int = Field(1, ge=1, le=20, description="items an annotator labels in one call")
+    review: Literal["architect", "annotators"] = Field(
+        "architect",
+        description="who approves a change proposal: the architect in one call (the paper), or the annotators: "
+        "a change to a category stands when, labelling the proposal's cluster again with it applied, they put at "
+        "least half of its items under that category (outlier proposals always go to the architect)",
+    )
     min_choice_share: float = Field(
         0.5,
         ge=0,

@@ -9,8 +9,10 @@
    choose reliably). Otherwise, up to C_max cycles: annotators assign the items (or report that none fits:
    an annotator choosing by scores does so when the model gives its pick less than `min_choice_share` probability);
    the unassigned items are clustered, an annotator turns each cluster into a change proposal (create,
-   expand, ignore as outliers), the architect approves or rejects each, and approved changes are applied. The loop stops
-   early once coverage reaches the target or fewer than tau_anom items are left unassigned.
+   expand, ignore as outliers; a new name is held to the checks of a group's name), the architect approves or
+   rejects each (or, with `review=annotators`, the annotators do by labelling the cluster again with the change
+   applied), and approved changes are applied. The loop stops early once coverage reaches the target or fewer
+   than tau_anom items are left unassigned.
 
 Items assigned in a cycle keep their label: later changes only add categories or widen descriptions, so
 only the items still unassigned are annotated again. A split whose largest child holds more than
@@ -41,6 +43,7 @@ from agenticrec.tagger.agents import (
     propose_request,
     review_request,
 )
+from agenticrec.tagger.config import BuildConfig
 from agenticrec.tagger.context import TaggerContext
 from agenticrec.tagger.grounding import (
     GroupEvidence,
@@ -299,6 +302,7 @@ def _refine(
         return set()
     clusters = _clusters(ctx, evidence, cfg.error_clusters)
     shown = [[ctx.texts[i] for i in cluster[: cfg.cluster_examples]] for cluster in clusters]
+    phrases = keyphrases([[ctx.texts[i] for i in cluster] for cluster in clusters], top=cfg.keyphrases)
     names = [c.name for c in categories]
     results = ctx.client.batch(
         ANNOTATOR,
@@ -310,7 +314,8 @@ def _refine(
     for c, (cluster, texts, result) in enumerate(zip(clusters, shown, results)):
         where = {"node": node, "cycle": cycle, "cluster": c, "cluster_size": len(cluster)}
         proposal = result.value.model_dump() if result.value is not None else None
-        problem = result.error if proposal is None else _problem(proposal, categories, cfg.max_children)
+        cluster_evidence = GroupEvidence(phrases[c], [title_of(t) for t in texts], [ctx.texts[i] for i in cluster])
+        problem = result.error if proposal is None else _problem(proposal, categories, cluster_evidence, parent, cfg)
         ctx.log(
             "proposal",
             **where,
@@ -321,20 +326,44 @@ def _refine(
         )
         if problem is not None or proposal is None:
             continue
-        review = ctx.client.batch(
-            ARCHITECT, [review_request(parent, categories, proposal, texts, limit)], Review, progress=False
-        )[0]
-        verdict = review.value
-        approved = verdict is not None and verdict.approve
-        reasoning = verdict.reasoning if verdict is not None else f"review failed: {review.error}"
+        if cfg.review == "annotators" and proposal["action"] != "IGNORE_AS_OUTLIERS":
+            approved, reasoning = _annotators_review(ctx, parent, categories, proposal, cluster)
+        else:
+            review = ctx.client.batch(
+                ARCHITECT, [review_request(parent, categories, proposal, texts, limit)], Review, progress=False
+            )[0]
+            verdict = review.value
+            approved = verdict is not None and verdict.approve
+            reasoning = verdict.reasoning if verdict is not None else f"review failed: {review.error}"
         ctx.log("decision", node=node, cycle=cycle, cluster=c, approved=approved, reasoning=reasoning)
         if approved:
             outliers |= _apply(proposal, categories, cluster)
     return outliers
 
 
-def _problem(proposal: dict, categories: list[Descriptor], max_children: int) -> str | None:
-    """Why a well-formed proposal cannot be applied (None when it can)."""
+def _annotators_review(
+    ctx: TaggerContext, parent: Descriptor | None, categories: list[Descriptor], proposal: dict, cluster: list[int]
+) -> tuple[bool, str]:
+    """Approve a change when the annotators, labelling the cluster again with the change applied, put at least half
+    of its items under the new or widened category (with the build's `min_choice_share`)."""
+    trial = list(categories)
+    _apply(proposal, trial, cluster)
+    changed = len(trial) - 1 if proposal["action"] == "CREATE_NEW_CATEGORY" else _index_of(trial, proposal["target"])
+    answers = ctx.label_items(parent, trial, cluster, allow_none=True, min_share=ctx.tagger.build.min_choice_share)
+    joined = sum(answers.get(i) == [changed] for i in cluster)
+    reasoning = f"the annotators put {joined} of the cluster's {len(cluster)} items under {trial[changed].name!r}"
+    return 2 * joined >= len(cluster), reasoning
+
+
+def _index_of(categories: list[Descriptor], name: str) -> int:
+    return next(k for k, c in enumerate(categories) if c.name == name)
+
+
+def _problem(
+    proposal: dict, categories: list[Descriptor], evidence: GroupEvidence, parent: Descriptor | None, cfg: BuildConfig
+) -> str | None:
+    """Why a well-formed proposal cannot be applied (None when it can). A new category's name is held to the checks
+    of a group's name (`grounding.name_problem`) against the cluster's evidence."""
     names = {c.name.casefold() for c in categories}
     action = proposal["action"]
     if action == "CREATE_NEW_CATEGORY":
@@ -347,8 +376,11 @@ def _problem(proposal: dict, categories: list[Descriptor], max_children: int) ->
             return "a new category needs a description"
         if instruction_like(f"{name} {proposal['description']}"):
             return "the new category reads like an instruction, not a description of items"
-        if len(categories) >= max_children:
-            return f"this split has the maximum of {max_children} categories"
+        if len(categories) >= cfg.max_children:
+            return f"this split has the maximum of {cfg.max_children} categories"
+        siblings = [c.name for c in categories] + ([parent.name] if parent is not None else [])
+        if found := name_problem(name, proposal["description"], evidence, siblings):
+            return found.message
     if action == "EXPAND_EXISTING_CATEGORY":
         if not proposal["target"]:
             return "an expansion needs the target category"
@@ -365,7 +397,7 @@ def _apply(proposal: dict, categories: list[Descriptor], cluster: list[int]) -> 
         fields = {k: proposal[k] for k in ("description", "includes", "excludes")}
         categories.append(Descriptor(id="?", level=1, name=" ".join(proposal["name"].split()), **fields))
     else:
-        k = next(i for i, c in enumerate(categories) if c.name == proposal["target"])
+        k = _index_of(categories, proposal["target"])
         old = categories[k]
         categories[k] = old.model_copy(
             update={
