@@ -120,6 +120,24 @@ def test_annotators_review_a_change_by_labelling_its_cluster_again(tmp_path, cha
     assert len(vocabulary.children(None)) == (3 if approved else 2)
 
 
+def test_the_grouped_architect_names_a_cluster_of_unassigned_items_as_the_new_category(tmp_path):
+    """Two groups cover two kinds; the third kind's items fit neither. Their cluster is named like a group (from its
+    keyphrases) rather than by a written change, and the annotators approve it."""
+    script = TaggerScript()
+    vocabulary, log = build(
+        tmp_path, script, build={"architect": "grouped", "initial_children": 2, "review": "annotators"}
+    )
+    [proposal] = events(log, "proposal")
+    assert proposal["action"] == "CREATE_NEW_CATEGORY" and proposal["valid"]
+    assert [e["approved"] for e in events(log, "decision")] == [True]
+    assert script.calls.count("name_groups") == 2 and "change" not in script.calls and "review" not in script.calls
+    assert sorted((d.name, d.item_count) for d in vocabulary.children(None)) == [
+        ("dairy", 16),
+        ("fruit", 16),
+        ("vegetable", 16),
+    ]
+
+
 def test_architect_failure_is_a_clear_error(tmp_path):
     class NoProposal(TaggerScript):
         def __call__(self, messages, schema):

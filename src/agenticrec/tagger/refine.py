@@ -9,7 +9,8 @@
    choose reliably). Otherwise, up to C_max cycles: annotators assign the items (or report that none fits:
    an annotator choosing by scores does so when the model gives its pick less than `min_choice_share` probability);
    the unassigned items are clustered, an annotator turns each cluster into a change proposal (create,
-   expand, ignore as outliers; a new name is held to the checks of a group's name), the architect approves or
+   expand, ignore as outliers; a new name is held to the checks of a group's name), or, with the grouped
+   architect, each cluster is named like a group and proposed as a new category; the architect approves or
    rejects each (or, with `review=annotators`, the annotators do by labelling the cluster again with the change
    applied), and approved changes are applied. The loop stops early once coverage reaches the target or fewer
    than tau_anom items are left unassigned.
@@ -207,8 +208,21 @@ def _grouped_children(
 ) -> tuple[list[Descriptor], list[list[int]]]:
     """Name K-medoids groups of the node's unflagged items from their evidence; returns the named categories
     and the members of each (a group no name could be found for is dropped, its items left to the router)."""
+    groups = [
+        g for g in _clusters(ctx, [i for i in items if not ctx.flagged[i]], ctx.tagger.build.initial_children) if g
+    ]
+    named = _name_groups(ctx, node, parent, groups, existing=[])
+    categories = [d for d in named if d is not None]
+    _log_proposal(ctx, node, categories)
+    return categories, [g for g, d in zip(groups, named) if d is not None]
+
+
+def _name_groups(
+    ctx: TaggerContext, node: str, parent: Descriptor | None, groups: list[list[int]], existing: list[str]
+) -> list[Descriptor | None]:
+    """A checked name per group, from one architect call over all groups' evidence, re-asked with the reason, else
+    the group's best keyphrase; None where no name could be found. No name may repeat one in `existing`."""
     cfg = ctx.tagger.build
-    groups = [g for g in _clusters(ctx, [i for i in items if not ctx.flagged[i]], cfg.initial_children) if g]
     phrases = keyphrases([[ctx.texts[i] for i in g] for g in groups], top=cfg.keyphrases)
     evidence = [
         GroupEvidence(p, [title_of(ctx.texts[i]) for i in g[: cfg.cluster_examples]], [ctx.texts[i] for i in g])
@@ -226,7 +240,7 @@ def _grouped_children(
         list(joint.value.descriptors) if joint.value is not None else [None] * len(groups)
     )
     named: list[Descriptor | None] = [None] * len(groups)
-    above = [parent.name] if parent is not None else []  # a child named like its parent says nothing
+    above = [*existing, *([parent.name] if parent is not None else [])]  # a child named like its parent says nothing
 
     def taken() -> list[str]:
         return above + [d.name for d in named if d is not None]
@@ -262,9 +276,7 @@ def _grouped_children(
                 named[k] = Descriptor(
                     id="?", level=1, name=name, description=f"Items whose text often mentions {shared}."
                 )
-    categories = [d for d in named if d is not None]
-    _log_proposal(ctx, node, categories)
-    return categories, [g for g, d in zip(groups, named) if d is not None]
+    return named
 
 
 def _name(proposal: ProposedDescriptor | None) -> str:
@@ -302,20 +314,11 @@ def _refine(
         return set()
     clusters = _clusters(ctx, evidence, cfg.error_clusters)
     shown = [[ctx.texts[i] for i in cluster[: cfg.cluster_examples]] for cluster in clusters]
-    phrases = keyphrases([[ctx.texts[i] for i in cluster] for cluster in clusters], top=cfg.keyphrases)
-    names = [c.name for c in categories]
-    results = ctx.client.batch(
-        ANNOTATOR,
-        [change_request(parent, categories, texts, limit) for texts in shown],
-        change_model(names),
-        progress=False,
-    )
     outliers: set[int] = set()
-    for c, (cluster, texts, result) in enumerate(zip(clusters, shown, results)):
+    for c, (cluster, texts, (proposal, problem)) in enumerate(
+        zip(clusters, shown, _proposals(ctx, node, parent, categories, clusters, shown))
+    ):
         where = {"node": node, "cycle": cycle, "cluster": c, "cluster_size": len(cluster)}
-        proposal = result.value.model_dump() if result.value is not None else None
-        cluster_evidence = GroupEvidence(phrases[c], [title_of(t) for t in texts], [ctx.texts[i] for i in cluster])
-        problem = result.error if proposal is None else _problem(proposal, categories, cluster_evidence, parent, cfg)
         ctx.log(
             "proposal",
             **where,
@@ -341,6 +344,52 @@ def _refine(
     return outliers
 
 
+def _proposals(
+    ctx: TaggerContext,
+    node: str,
+    parent: Descriptor | None,
+    categories: list[Descriptor],
+    clusters: list[list[int]],
+    shown: list[list[str]],
+) -> list[tuple[dict | None, str | None]]:
+    """A change proposal per cluster of unassigned items, and why it cannot be applied (None when it can).
+
+    With the grouped architect each cluster is named like a group (checked names, else the best keyphrase) and
+    proposed as a new category; otherwise an annotator writes the change, and a new name is held to the same
+    checks against the cluster's evidence."""
+    cfg = ctx.tagger.build
+    if cfg.architect == "grouped":
+        named = _name_groups(ctx, node, parent, clusters, existing=[c.name for c in categories])
+        return [
+            (None, "no name passed the checks and every keyphrase repeats a category")
+            if d is None
+            else (_creation(d), _problem(_creation(d), categories, None, parent, cfg))
+            for d in named
+        ]
+    results = ctx.client.batch(
+        ANNOTATOR,
+        [change_request(parent, categories, texts, ctx.tagger.max_text_chars) for texts in shown],
+        change_model([c.name for c in categories]),
+        progress=False,
+    )
+    phrases = keyphrases([[ctx.texts[i] for i in cluster] for cluster in clusters], top=cfg.keyphrases)
+    found: list[tuple[dict | None, str | None]] = []
+    for cluster, texts, words, result in zip(clusters, shown, phrases, results):
+        if result.value is None:
+            found.append((None, result.error))
+            continue
+        proposal = result.value.model_dump()
+        evidence = GroupEvidence(words, [title_of(t) for t in texts], [ctx.texts[i] for i in cluster])
+        found.append((proposal, _problem(proposal, categories, evidence, parent, cfg)))
+    return found
+
+
+def _creation(descriptor: Descriptor) -> dict:
+    """A named cluster as a CREATE_NEW_CATEGORY proposal."""
+    fields = descriptor.model_dump(include={"name", "description", "includes", "excludes"})
+    return {"action": "CREATE_NEW_CATEGORY", "target": "", "reasoning": "a group of unassigned items", **fields}
+
+
 def _annotators_review(
     ctx: TaggerContext, parent: Descriptor | None, categories: list[Descriptor], proposal: dict, cluster: list[int]
 ) -> tuple[bool, str]:
@@ -360,10 +409,14 @@ def _index_of(categories: list[Descriptor], name: str) -> int:
 
 
 def _problem(
-    proposal: dict, categories: list[Descriptor], evidence: GroupEvidence, parent: Descriptor | None, cfg: BuildConfig
+    proposal: dict,
+    categories: list[Descriptor],
+    evidence: GroupEvidence | None,
+    parent: Descriptor | None,
+    cfg: BuildConfig,
 ) -> str | None:
-    """Why a well-formed proposal cannot be applied (None when it can). A new category's name is held to the checks
-    of a group's name (`grounding.name_problem`) against the cluster's evidence."""
+    """Why a well-formed proposal cannot be applied (None when it can). With `evidence`, a new category's name is
+    held to the checks of a group's name (`grounding.name_problem`) against the cluster's evidence."""
     names = {c.name.casefold() for c in categories}
     action = proposal["action"]
     if action == "CREATE_NEW_CATEGORY":
@@ -379,7 +432,7 @@ def _problem(
         if len(categories) >= cfg.max_children:
             return f"this split has the maximum of {cfg.max_children} categories"
         siblings = [c.name for c in categories] + ([parent.name] if parent is not None else [])
-        if found := name_problem(name, proposal["description"], evidence, siblings):
+        if evidence is not None and (found := name_problem(name, proposal["description"], evidence, siblings)):
             return found.message
     if action == "EXPAND_EXISTING_CATEGORY":
         if not proposal["target"]:
