@@ -33,7 +33,7 @@ def test_coverage_per_cycle_carries_early_stops_forward():
 
 def test_report_figures_and_escaped_html(tmp_path):
     script = TaggerScript(
-        change={"action": "CREATE_NEW_CATEGORY", "name": "<script>alert(1)</script>", "description": "dairy"}
+        change={"action": "CREATE_NEW_CATEGORY", "name": "dairy <script>alert(1)</script>", "description": "dairy"}
     )
     config = run_config(tmp_path, script, assign={"method": "llm"})
     run_build(config)
