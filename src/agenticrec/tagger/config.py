@@ -47,7 +47,12 @@ class BuildConfig(_Section):
     )
     distill_samples: int = Field(40, ge=2, description="K-medoids samples of a node shown to the architect")
     error_clusters: int = Field(5, ge=1, description="clusters of unassigned items, one change proposal each")
-    cluster_examples: int = Field(8, ge=1, description="items of an error cluster shown to the proposing annotator")
+    cluster_examples: int = Field(
+        8,
+        ge=1,
+        description="items of an error cluster shown to the proposing annotator (grouped: the titles the architect "
+        "sees when it names the cluster)",
+    )
     annotate_items_per_call: int = Field(1, ge=1, le=20, description="items an annotator labels in one call")
     review: Literal["architect", "annotators"] = Field(
         "architect",

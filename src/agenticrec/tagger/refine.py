@@ -359,12 +359,15 @@ def _proposals(
     checks against the cluster's evidence."""
     cfg = ctx.tagger.build
     if cfg.architect == "grouped":
-        named = _name_groups(ctx, node, parent, clusters, existing=[c.name for c in categories])
+        proposals = [
+            _creation(d) if d is not None else None
+            for d in _name_groups(ctx, node, parent, clusters, existing=[c.name for c in categories])
+        ]
         return [
-            (None, "no name passed the checks and every keyphrase repeats a category")
-            if d is None
-            else (_creation(d), _problem(_creation(d), categories, None, parent, cfg))
-            for d in named
+            (p, _problem(p, categories, None, parent, cfg))
+            if p is not None
+            else (None, "no name passed the checks and every keyphrase repeats a category")
+            for p in proposals
         ]
     results = ctx.client.batch(
         ANNOTATOR,
