@@ -11,6 +11,8 @@ from agenticrec.errors import AgenticRecError
 from agenticrec.llm import RoleConfig
 from agenticrec.pipeline.stages import tag_build as run_build
 from agenticrec.tagger import artifacts
+from agenticrec.tagger.agents import name_groups_request
+from agenticrec.tagger.grounding import GroupEvidence
 from agenticrec.tagger.report import compute_report, key_figures
 
 
@@ -136,6 +138,15 @@ def test_the_grouped_architect_names_a_cluster_of_unassigned_items_as_the_new_ca
         ("fruit", 16),
         ("vegetable", 16),
     ]
+
+
+def test_naming_clusters_of_unassigned_items_shows_the_categories_they_must_differ_from():
+    evidence = [GroupEvidence(["dairy", "milk"], ["milk 0"], ["title: milk 0; kind: dairy"])]
+    plain = name_groups_request(None, evidence)[0]["content"].splitlines()
+    told = name_groups_request(None, evidence, ["fruit", "vegetable"])[0]["content"].splitlines()
+    [added] = [line for line in told if line not in plain]
+    assert "'fruit', 'vegetable'" in added and "Never repeat them" in added
+    assert [line for line in told if line != added] == plain  # otherwise the prompt (and its cache key) is unchanged
 
 
 def test_architect_failure_is_a_clear_error(tmp_path):

@@ -8,6 +8,7 @@ Category choices are `one_of` the current names, so no answer can name a categor
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from types import GenericAlias
 from typing import Annotated, Any, Literal
 
@@ -157,10 +158,17 @@ def evidence_block(groups: list[GroupEvidence]) -> str:
     return quote_data("\n".join(lines), label="groups")
 
 
-def name_groups_request(parent: Descriptor | None, groups: list[GroupEvidence]) -> list[Message]:
-    system = load_prompt(__file__, "prompts/architect_name_groups.md").render(
-        scope=scope_line(parent), count=len(groups)
-    )
+def name_groups_request(
+    parent: Descriptor | None, groups: list[GroupEvidence], existing: Sequence[str] = ()
+) -> list[Message]:
+    """One request naming all ``groups``; with ``existing`` categories (groups of items none of them fits), the
+    architect is told their names, which it must not repeat."""
+    scope = scope_line(parent)
+    if existing:
+        names = ", ".join(repr(n) for n in existing)
+        scope += f"\nThese categories exist already, and the groups hold items none of them fits: {names}. "
+        scope += "Never repeat them."
+    system = load_prompt(__file__, "prompts/architect_name_groups.md").render(scope=scope, count=len(groups))
     return chat(system, evidence_block(groups))
 
 

@@ -231,7 +231,7 @@ def _name_groups(
     budget = {"max_tokens": TOKENS_PER_DESCRIPTOR * len(groups)}
     [joint] = ctx.client.batch(
         ARCHITECT,
-        [name_groups_request(parent, evidence)],
+        [name_groups_request(parent, evidence, existing)],
         proposal_model(len(groups), len(groups)),
         params=budget,
         progress=False,
