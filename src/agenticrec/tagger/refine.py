@@ -223,11 +223,7 @@ def _name_groups(
     """A checked name per group, from one architect call over all groups' evidence, re-asked with the reason, else
     the group's best keyphrase; None where no name could be found. No name may repeat one in `existing`."""
     cfg = ctx.tagger.build
-    phrases = keyphrases([[ctx.texts[i] for i in g] for g in groups], top=cfg.keyphrases)
-    evidence = [
-        GroupEvidence(p, [title_of(ctx.texts[i]) for i in g[: cfg.cluster_examples]], [ctx.texts[i] for i in g])
-        for g, p in zip(groups, phrases)
-    ]
+    evidence = _evidence(ctx, groups)
     budget = {"max_tokens": TOKENS_PER_DESCRIPTOR * len(groups)}
     [joint] = ctx.client.batch(
         ARCHITECT,
@@ -277,6 +273,16 @@ def _name_groups(
                     id="?", level=1, name=name, description=f"Items whose text often mentions {shared}."
                 )
     return named
+
+
+def _evidence(ctx: TaggerContext, groups: list[list[int]]) -> list[GroupEvidence]:
+    """Each group's keyphrases (against the other groups), its first members' titles and all its texts."""
+    cfg = ctx.tagger.build
+    phrases = keyphrases([[ctx.texts[i] for i in g] for g in groups], top=cfg.keyphrases)
+    return [
+        GroupEvidence(p, [title_of(ctx.texts[i]) for i in g[: cfg.cluster_examples]], [ctx.texts[i] for i in g])
+        for g, p in zip(groups, phrases)
+    ]
 
 
 def _name(proposal: ProposedDescriptor | None) -> str:
@@ -358,32 +364,27 @@ def _proposals(
     proposed as a new category; otherwise an annotator writes the change, and a new name is held to the same
     checks against the cluster's evidence."""
     cfg = ctx.tagger.build
+    found: list[tuple[dict | None, str | None]] = []
     if cfg.architect == "grouped":
-        proposals = [
-            _creation(d) if d is not None else None
-            for d in _name_groups(ctx, node, parent, clusters, existing=[c.name for c in categories])
-        ]
-        return [
-            (p, _problem(p, categories, None, parent, cfg))
-            if p is not None
-            else (None, "no name passed the checks and every keyphrase repeats a category")
-            for p in proposals
-        ]
+        for named in _name_groups(ctx, node, parent, clusters, existing=[c.name for c in categories]):
+            if named is None:
+                found.append((None, "no name passed the checks and every keyphrase repeats a category"))
+            else:
+                proposal = _creation(named)
+                found.append((proposal, _problem(proposal, categories, None, parent, cfg)))
+        return found
     results = ctx.client.batch(
         ANNOTATOR,
         [change_request(parent, categories, texts, ctx.tagger.max_text_chars) for texts in shown],
         change_model([c.name for c in categories]),
         progress=False,
     )
-    phrases = keyphrases([[ctx.texts[i] for i in cluster] for cluster in clusters], top=cfg.keyphrases)
-    found: list[tuple[dict | None, str | None]] = []
-    for cluster, texts, words, result in zip(clusters, shown, phrases, results):
+    for evidence, result in zip(_evidence(ctx, clusters), results):
         if result.value is None:
             found.append((None, result.error))
-            continue
-        proposal = result.value.model_dump()
-        evidence = GroupEvidence(words, [title_of(t) for t in texts], [ctx.texts[i] for i in cluster])
-        found.append((proposal, _problem(proposal, categories, evidence, parent, cfg)))
+        else:
+            proposal = result.value.model_dump()
+            found.append((proposal, _problem(proposal, categories, evidence, parent, cfg)))
     return found
 
 
