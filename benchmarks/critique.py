@@ -9,6 +9,9 @@ beam search (`tagger.critique.experiment`).
     .venv/bin/python benchmarks/critique.py RUN_DIR --llm smollm2 finetuned=runs/benchmarks-finetune/tuned/model.gguf
 
 A user given as NAME=PATH is SmolLM2's embedded backend loading the GGUF at PATH (a fine-tuned model), keyed NAME.
+`--examples 0 3` runs each user twice: with the options' cards as they are, and with each listing its 3 typical
+items (most interacted-with in training; the same cards for every user, so their prompt prefix is evaluated once; keys
+end in _examples3, and target_among_examples_<llm> is the share of test targets shown on a card).
 `--choice calibrated score` runs each user twice: by calibrated option scores (the default) and by raw ones (the
 same scoring calls, so a ledger that holds the calibrated run answers the raw one; its keys end in _score).
 
@@ -21,6 +24,7 @@ a GGUF's NAME) and the BENCHMARKS.md section `critique_<dataset>`.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from pathlib import Path
@@ -72,22 +76,33 @@ def main() -> None:
     parser.add_argument("--choice", nargs="+", default=["calibrated"], choices=["calibrated", "score"],
                         help="how each user chooses: calibrated option scores (can abstain) or raw ones; "
                         "the summary keys of score end in _score")  # fmt: skip
+    parser.add_argument("--examples", nargs="+", type=int, default=[0],
+                        help="typical items listed on each level-1 option's card (0: name and description only); "
+                        "the summary keys of N > 0 end in _examplesN")  # fmt: skip
     args = parser.parse_args()
     if args.valid_users < 1:
         parser.error("--valid-users must be at least 1: the soft critique's weight is fitted on them")
     results, keys = {}, {}  # user label -> result, and its summary key
-    for choice in args.choice:
-        for name, gguf in args.llm:
-            user = [f"llm.roles.{ROLE}.choice={choice}", *([f"llm.backends.smollm2.model_path={gguf}"] if gguf else [])]
-            llm = load_config(None, user, llm=None if name == "smollm2" or gguf else name).llm
-            if args.threads:
-                backend = llm.role(ROLE).backend
-                llm.backends[backend] = llm.backends[backend].model_copy(update={"n_threads": args.threads})
-            label = name if choice == "calibrated" else f"{name}, raw scores"
-            keys[label] = KEYS.get(name, name) + ("" if choice == "calibrated" else "_score")
-            results[label] = run_critique(args.run, args.users, args.seed, llm=llm, valid_users=args.valid_users)
-            if "soft" not in results[label]:
-                raise SystemExit(f"{args.run}: no soft critique; it needs a generative model on semantic IDs")
+    for examples, choice, (name, gguf) in itertools.product(args.examples, args.choice, args.llm):
+        user = [f"llm.roles.{ROLE}.choice={choice}", *([f"llm.backends.smollm2.model_path={gguf}"] if gguf else [])]
+        llm = load_config(None, user, llm=None if name == "smollm2" or gguf else name).llm
+        if args.threads:
+            backend = llm.role(ROLE).backend
+            llm.backends[backend] = llm.backends[backend].model_copy(update={"n_threads": args.threads})
+        label = (
+            name
+            + ("" if choice == "calibrated" else ", raw scores")
+            + (f", {examples} typical items" if examples else "")
+        )
+        keys[label] = (
+            KEYS.get(name, name)
+            + ("" if choice == "calibrated" else "_score")
+            + (f"_examples{examples}" if examples else "")
+        )
+        results[label] = run_critique(args.run, args.users, args.seed, llm=llm, valid_users=args.valid_users,
+                                      examples=examples)  # fmt: skip
+        if "soft" not in results[label]:
+            raise SystemExit(f"{args.run}: no soft critique; it needs a generative model on semantic IDs")
     first = next(iter(results.values()))
     summary: dict[str, Any] = {"users": first["users"], "vanilla_ndcg10": first["vanilla"]["ndcg@10"]}
     for label, result in results.items():
@@ -100,6 +115,8 @@ def main() -> None:
             f"abstained_share_{key}": result["abstained"] / result["users"],
             f"target_under_picks_{key}": result["target_under_picks"],
         }
+        if result["protocol"]["examples_per_option"]:
+            summary[f"target_among_examples_{key}"] = result["target_among_examples"]
     summary |= gain_keys(first, "oracle", "critique_gain_oracle")
     dataset = first["protocol"]["dataset"]
     protocol = {

@@ -199,3 +199,33 @@ def test_the_quickstart_example_steers_the_list_to_the_descriptor_the_user_picks
     [wanted] = [kind for kind in KINDS if f"kind: {kind}" in run.dataset.item_text(target)]
     assert example["picks"] == [wanted]
     assert example["critique"] != example["vanilla"]
+
+
+def test_option_cards_list_their_most_interacted_items():
+    import numpy as np
+
+    from agenticrec.semantic_ids import SemanticIDs
+    from agenticrec.tagger.critique.simulated_user import Option, with_examples
+
+    ids = SemanticIDs.from_paths(
+        "descriptors", [("1",), ("2",), ("1",), ("1",)], [("Skin",), ("Hair",)] + [("Skin",)] * 2
+    )
+    options = [Option("1", "Skin", "Skin: creams"), Option("2", "Hair", "Hair")]
+    counts = np.array([0, 5, 9, 1, 7])  # per item index; 0 is padding
+    cards = [o.card for o in with_examples(options, ids, counts, lambda item: f"item {item}", 2)]
+    assert cards == ["Skin: creams (typical items: item 4; item 1)", "Hair (typical items: item 2)"]
+    assert with_examples(options, ids, counts, str, 0) == options
+
+
+def test_a_critique_with_examples_shows_every_user_the_same_cards(generative_run):
+    seen: list[str] = []
+
+    def scorer(messages, options):
+        seen.append(messages[0]["content"])
+        return [3.0 if o in messages[-1]["content"] else 0.0 for o in options]
+
+    config = kind_reader().model_copy(deep=True)
+    config.backends["script"] = config.backends["script"].model_copy(update={"scorer": scorer})
+    result = run_critique(generative_run.run_dir, users=20, llm=config, valid_users=5, examples=2)
+    assert result["protocol"]["examples_per_option"] == 2 and 0.0 <= result["target_among_examples"] <= 1.0
+    assert len(set(seen)) == 1 and seen[0].count("typical items:") == result["protocol"]["level1_options"]

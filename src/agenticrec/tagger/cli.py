@@ -82,6 +82,7 @@ def critique(
     users: int = typer.Option(5000, help="test users to sample (seeded)"),
     seed: int = typer.Option(0, help="sampling seed"),
     valid_users: int = typer.Option(300, help="validation users that fit the soft critique's weight (0: none)"),
+    examples: int = typer.Option(0, min=0, help="typical items (most interacted-with) listed on each option's card"),
     llm: str | None = typer.Option(None, "--llm", help="LLM preset of the simulated user (default: the run's LLM)"),
     set_: list[str] = typer.Option(
         [], "--set", "-s", help="an llm.* key of the simulated user's LLM, e.g. llm.roles.simulated_user.choice=score"
@@ -94,7 +95,7 @@ def critique(
     if bad := [s for s in set_ if not s.startswith("llm.")]:
         raise AgenticRecError(f"critique --set takes llm.* keys only (the trained run stays as it is), got {bad}")
     user = load_config(None, set_, llm=llm).llm if llm or set_ else None  # the simulated user's own LLM config
-    result = run_critique(run_dir, users, seed, llm=user, valid_users=valid_users)
+    result = run_critique(run_dir, users, seed, llm=user, valid_users=valid_users, examples=examples)
     table = Table(
         "decoding", "R@5", "N@5", "R@10", "N@10", "R@20", "N@20", title=f"critique on {result['users']} test users"
     )

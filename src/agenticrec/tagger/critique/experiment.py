@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from agenticrec.data.dataset import EvalSet
+from agenticrec.data.dataset import EvalSet, first_words
 from agenticrec.errors import AgenticRecError
-from agenticrec.evaluate.ranking import ndcg_per_user, rank_metrics, relative_gain_interval
+from agenticrec.evaluate.ranking import item_counts, ndcg_per_user, rank_metrics, relative_gain_interval
 from agenticrec.io import write_json
 from agenticrec.llm import LLMClient, LLMConfig
 from agenticrec.models.generative.model import GenerativeRetrieval
@@ -32,10 +32,13 @@ from agenticrec.tagger.critique.simulated_user import (
     level1_choices,
     level1_options,
     pick_level1,
+    typical_items,
+    with_examples,
 )
 
 CRITIQUE_FILE = "critique.json"
 SOFT_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+EXAMPLE_WORDS = 8  # a typical item on an option's card: the first words of its first text field
 
 
 def list_ranks(lists: np.ndarray, targets: np.ndarray) -> torch.Tensor:
@@ -95,10 +98,13 @@ def run_critique(
     ks: tuple[int, ...] = (5, 10, 20),
     llm: LLMConfig | None = None,
     valid_users: int = 300,
+    examples: int = 0,
 ) -> dict[str, Any]:
     """Run the experiment on up to ``users`` seeded test users and write ``critique.json`` in the run dir; the
     simulated user is ``llm``'s role `simulated_user` (by default the run's own LLM config). The soft critique's
-    weight is fitted on ``valid_users`` seeded validation users (seed + 1)."""
+    weight is fitted on ``valid_users`` seeded validation users (seed + 1). With ``examples``, each level-1
+    option's card lists that many typical items (its most interacted-with in training), the same cards for every
+    user."""
     started = time.perf_counter()
     run = load_run(run_dir)
     llm = llm or run.config.llm
@@ -110,6 +116,9 @@ def run_critique(
     test = run.split.stage("test").sample(users, seed)
     valid = run.split.stage("valid").sample(valid_users, seed + 1)
     shown = run.dataset.without_category_field()  # the category names the level-1 tokens: no copying
+    counts = item_counts(run.split.train, run.dataset.n_items)
+    title = lambda item: first_words(str(shown.items[shown.text_fields[0]].iloc[item - 1]), EXAMPLE_WORDS)  # noqa: E731
+    options = with_examples(options, ids, counts, title, examples)
     texts = lambda targets: [shown.item_text(int(target)) for target in targets]  # noqa: E731
     scoring = llm.role(ROLE).choice != "generate" and valid_users > 0
     soft = model if isinstance(model, GenerativeRetrieval) and scoring else None  # the soft critique's model
@@ -129,6 +138,7 @@ def run_critique(
     targets = test.targets[answered]
     everything = ids.items_under([()])  # an abstaining user keeps the vanilla list
     allowed = np.stack([ids.items_under([(t,) for t in picked[k]]) if picked[k] else everything for k in answered])
+    typical = np.concatenate([typical_items(ids, o.token, counts, examples) for o in options])
     oracle = np.stack([ids.items_under([ids.tokens(int(target))[:1]]) for target in targets])
     beam = max(ks)
     ranks = {  # the oracle user picks the target's own level-1 token
@@ -145,6 +155,7 @@ def run_critique(
             "semantic_ids": ids.method,
             "beam": beam,
             "level1_options": len(options),
+            "examples_per_option": examples,
             "user_text_fields": shown.text_fields,
             "simulated_user": llm.role(ROLE).model_dump(mode="json"),
         },
@@ -153,6 +164,7 @@ def run_critique(
         "mean_picked": float(np.mean([len(picked[k]) for k in answered])),
         "abstained": sum(not picked[k] for k in answered),
         "target_under_picks": float(allowed[np.arange(len(targets)), targets].mean()),
+        "target_among_examples": float(np.isin(targets, typical).mean()),
     }
     if soft is not None:
         if not any(valid_scores):

@@ -5,11 +5,13 @@ nearly as well, and abstains when, calibrated, no name is likelier for the item 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import GenericAlias
 from typing import Any
 
+import numpy as np
 from pydantic import Field, create_model
 
 from agenticrec.llm import ChoiceResult, LLMClient, Message, chat, load_prompt, one_of, quote_data, register_role
@@ -37,6 +39,27 @@ def level1_options(ids: SemanticIDs, tagger_run: Path | None = None) -> list[Opt
         if path.is_file():
             cards = {d.id: d.card() for d in Vocabulary.load(path).children(None)}
     return [Option(token, name, cards.get(token, name)) for token, name in ids.level1().items()]
+
+
+def typical_items(ids: SemanticIDs, token: str, counts: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` items under level-1 ``token`` with the most interactions by ``counts`` (per item index, from
+    training interactions; ties by index)."""
+    items = np.flatnonzero(ids.items_under([(token,)]))
+    return items[np.argsort(-counts[items], kind="stable")[:n]]
+
+
+def with_examples(
+    options: list[Option], ids: SemanticIDs, counts: np.ndarray, title: Callable[[int], str], n: int
+) -> list[Option]:
+    """Each option's card followed by its ``n`` typical items (`typical_items`), shown by ``title``. A name such as
+    "Money" or "Nails Nail" tells a small model little; the items it holds tell it what the descriptor covers."""
+    if n <= 0:
+        return options
+    out = []
+    for option in options:
+        shown = "; ".join(title(int(i)) for i in typical_items(ids, option.token, counts, n))
+        out.append(replace(option, card=f"{option.card} (typical items: {shown})"))
+    return out
 
 
 MAX_PICKS = 2
