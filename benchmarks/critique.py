@@ -11,7 +11,9 @@ beam search (`tagger.critique.experiment`).
 A user given as NAME=PATH is SmolLM2's embedded backend loading the GGUF at PATH (a fine-tuned model), keyed NAME.
 `--examples 0 3` runs each user twice: with the options' cards as they are, and with each listing its 3 typical
 items (most interacted-with in training; the same cards for every user, so their prompt prefix is evaluated once; keys
-end in _examples3, and target_among_examples_<llm> is the share of test targets shown on a card).
+end in _examples3). A user whose wanted item is on a card is handed its descriptor: target_among_typical_<llm> is the
+share of test users whose target is among the typical items of the largest --examples, and every arm's gains ending
+in _unseen leave those users out).
 `--choice calibrated score` runs each user twice: by calibrated option scores (the default) and by raw ones (the
 same scoring calls, so a ledger that holds the calibrated run answers the raw one; its keys end in _score).
 
@@ -100,7 +102,7 @@ def main() -> None:
             + (f"_examples{examples}" if examples else "")
         )
         results[label] = run_critique(args.run, args.users, args.seed, llm=llm, valid_users=args.valid_users,
-                                      examples=examples)  # fmt: skip
+                                      examples=examples, typical_apart=max(args.examples))  # fmt: skip
         if "soft" not in results[label]:
             raise SystemExit(f"{args.run}: no soft critique; it needs a generative model on semantic IDs")
     first = next(iter(results.values()))
@@ -115,8 +117,13 @@ def main() -> None:
             f"abstained_share_{key}": result["abstained"] / result["users"],
             f"target_under_picks_{key}": result["target_under_picks"],
         }
-        if result["protocol"]["examples_per_option"]:
-            summary[f"target_among_examples_{key}"] = result["target_among_examples"]
+        if unseen := result.get("targets_not_among_typical"):
+            summary |= {
+                f"target_among_typical_{key}": result["target_among_typical"],
+                f"critique_gain_{key}_unseen": unseen["critique"] / unseen["vanilla"] - 1.0,
+                f"critique_gain_soft_{key}_unseen": unseen["soft"] / unseen["vanilla"] - 1.0,
+                f"target_under_picks_{key}_unseen": unseen["target_under_picks"],
+            }
     summary |= gain_keys(first, "oracle", "critique_gain_oracle")
     dataset = first["protocol"]["dataset"]
     protocol = {

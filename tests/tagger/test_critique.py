@@ -227,5 +227,14 @@ def test_a_critique_with_examples_shows_every_user_the_same_cards(generative_run
     config = kind_reader().model_copy(deep=True)
     config.backends["script"] = config.backends["script"].model_copy(update={"scorer": scorer})
     result = run_critique(generative_run.run_dir, users=20, llm=config, valid_users=5, examples=2)
-    assert result["protocol"]["examples_per_option"] == 2 and 0.0 <= result["target_among_examples"] <= 1.0
+    assert result["protocol"]["examples_per_option"] == 2 and 0.0 <= result["target_among_typical"] <= 1.0
     assert len(set(seen)) == 1 and seen[0].count("typical items:") == result["protocol"]["level1_options"]
+    unseen = result["targets_not_among_typical"]
+    assert unseen["users"] == round(result["users"] * (1 - result["target_among_typical"]))
+    assert set(unseen) == {"typical_per_option", "users", "target_under_picks", "vanilla", "critique", "oracle", "soft"}
+    plain = run_critique(generative_run.run_dir, users=20, llm=config, valid_users=5, typical_apart=2)
+    assert (
+        plain["protocol"]["examples_per_option"] == 0
+        and plain["target_among_typical"] == result["target_among_typical"]
+    )
+    assert plain["targets_not_among_typical"]["users"] == unseen["users"]

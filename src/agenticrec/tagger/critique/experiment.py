@@ -99,12 +99,15 @@ def run_critique(
     llm: LLMConfig | None = None,
     valid_users: int = 300,
     examples: int = 0,
+    typical_apart: int | None = None,
 ) -> dict[str, Any]:
     """Run the experiment on up to ``users`` seeded test users and write ``critique.json`` in the run dir; the
     simulated user is ``llm``'s role `simulated_user` (by default the run's own LLM config). The soft critique's
     weight is fitted on ``valid_users`` seeded validation users (seed + 1). With ``examples``, each level-1
     option's card lists that many typical items (its most interacted-with in training), the same cards for every
-    user."""
+    user; a user whose wanted item is on a card is given its descriptor, so the figures are also reported without
+    the users whose target is among each option's ``typical_apart`` typical items (default ``examples``; give runs
+    that are compared the same number, so that they leave out the same users)."""
     started = time.perf_counter()
     run = load_run(run_dir)
     llm = llm or run.config.llm
@@ -138,7 +141,8 @@ def run_critique(
     targets = test.targets[answered]
     everything = ids.items_under([()])  # an abstaining user keeps the vanilla list
     allowed = np.stack([ids.items_under([(t,) for t in picked[k]]) if picked[k] else everything for k in answered])
-    typical = np.concatenate([typical_items(ids, o.token, counts, examples) for o in options])
+    apart = examples if typical_apart is None else typical_apart
+    typical = np.concatenate([typical_items(ids, o.token, counts, apart) for o in options])
     oracle = np.stack([ids.items_under([ids.tokens(int(target))[:1]]) for target in targets])
     beam = max(ks)
     ranks = {  # the oracle user picks the target's own level-1 token
@@ -164,7 +168,7 @@ def run_critique(
         "mean_picked": float(np.mean([len(picked[k]) for k in answered])),
         "abstained": sum(not picked[k] for k in answered),
         "target_under_picks": float(allowed[np.arange(len(targets)), targets].mean()),
-        "target_among_examples": float(np.isin(targets, typical).mean()),
+        "target_among_typical": float(np.isin(targets, typical).mean()),
     }
     if soft is not None:
         if not any(valid_scores):
@@ -176,6 +180,13 @@ def run_critique(
         )
         result |= fitted
     result |= {decoding: rank_metrics(r, ks) for decoding, r in ranks.items()}
+    if apart:
+        unseen = ~np.isin(targets, typical)
+        result["targets_not_among_typical"] = {
+            "typical_per_option": apart,
+            "users": int(unseen.sum()),
+            "target_under_picks": float(allowed[np.arange(len(targets)), targets][unseen].mean()),
+        } | {decoding: rank_metrics(r[torch.as_tensor(unseen)], (10,))["ndcg@10"] for decoding, r in ranks.items()}
     vanilla = ndcg_per_user(ranks["vanilla"], 10)
     result["ndcg10_gain_ci95"] = {
         decoding: relative_gain_interval(vanilla, ndcg_per_user(r, 10), seed) for decoding, r in ranks.items()
