@@ -82,6 +82,8 @@ def test_the_critique_command_takes_the_simulated_users_own_llm(generative_run):
     assert shown.exit_code == 0, shown.output
     recorded = json.loads((generative_run.run_dir / "critique.json").read_text())["protocol"]["simulated_user"]
     assert recorded["backend"] == "other"  # not the run's own backend ("script")
+    carded = CliRunner().invoke(app, ["critique", run_dir, "--users", "100", "--examples", "2", *user])
+    assert carded.exit_code == 0 and "whose target is on no card" in carded.output, carded.output
     bad = CliRunner().invoke(app, ["critique", run_dir, "--set", "model.name=sasrec"])
     assert isinstance(bad.exception, AgenticRecError) and "llm.* keys only" in str(bad.exception)
 

@@ -113,3 +113,8 @@ def critique(
             f"soft: the user's option scores x {result['soft_weight']:g} (best on {result['soft_valid_users']} "
             "validation users) as a prior over level-1 descriptors in beam search"
         )
+    if unseen := result.get("targets_not_among_typical"):
+        ndcg = ", ".join(
+            f"{name} {unseen[name]:.4f}" for name in ("vanilla", "critique", "soft", "oracle") if name in unseen
+        )
+        Console().print(f"N@10 of the {unseen['users']} users whose target is on no card: {ndcg}")
