@@ -2,10 +2,10 @@
 assembled from the signal (`lamar_signal.py`), the models (`lamar_models.py`) and the ranker.
 
     .venv/bin/python benchmarks/lamar.py --llm qwen-1.5b --users 100 200 300 \\
-        --signal-run /work/agenticrec-runs/amazon-scientific-signal \\
         --baseline textseq=RUNS/sci-textseq-h300e8-s0 textseq-signal=RUNS/sci-textseq-h300e8-signal-s0 \\
         --llm-set llm.backends.qwen15.n_threads=1
 
+The signal comes from `--signal` (default benchmarks/results/signal_scientific.parquet, written by `lamar_signal.py`).
 The ranker renders an item as its title (arm `fields`) or as its title and the signal's value (arm `signal`), so the
 two arms differ by the signal alone, at a prompt one CPU thread ranks in about half a minute per user. Users come in
 steps (`--users`): each step ranks both arms on the seeded sample of that size, which holds the previous step's
@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agenticrec.augment import artifacts
+import pyarrow.parquet as pq
+
 from agenticrec.augment.ranker import run_rank_llm
 from agenticrec.config import save_config
 from agenticrec.llm import LLMClient
@@ -41,19 +42,18 @@ SIGNAL_KEYS = ("signal_drop_rate", "signal_items_per_s", "office_signal_drop_rat
                "scientific_signal_value_in_first_field_share", "office_signal_value_in_first_field_share")  # fmt: skip
 
 
-def arm_overrides(signal_run: Path, arm: str) -> list[str]:
-    """The item text of one arm: the title, or the title and the signal's column."""
-    augment = artifacts.augment_dir(signal_run)
-    column = json.loads((augment / "generation.json").read_text())["column"]
+def arm_overrides(signal: Path, arm: str) -> list[str]:
+    """The item text of one arm: the title, or the title and the signal's column of the table ``signal``."""
+    [column] = [name for name in pq.read_schema(signal).names if name != "item_id"]
     fields = ["title"] if arm == "fields" else ["title", column]
-    return [f"data.item_fields=[{augment / artifacts.SIGNAL}]", f"data.text_fields=[{','.join(fields)}]"]
+    return [f"data.item_fields=[{signal}]", f"data.text_fields=[{','.join(fields)}]"]
 
 
 def rank(users: int, args: argparse.Namespace, baselines: dict[str, Path]) -> dict[str, Any]:
     """Both arms on the seeded sample of `users` test users, beside random, popularity and the baselines."""
     out = {}
     for arm in ARMS:
-        config = load_config(None, [*arm_overrides(args.signal_run, arm), *args.llm_overrides,
+        config = load_config(None, [*arm_overrides(args.signal, arm), *args.llm_overrides,
                                     f"augment.ranker.users={users}", f"run_dir={args.runs_dir / f'ranker-{arm}'}"],
                              data=DATASET, llm=args.llm)  # fmt: skip
         save_config(config, config.run_dir)
@@ -142,7 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--llm", default="qwen-1.5b", help="LLM preset of the ranker")
     parser.add_argument("--users", nargs="+", type=int, default=[100, 200, 300], help="steps of the ranker's sample")
-    parser.add_argument("--signal-run", type=Path, help="the finished `augment generate` run of Scientific")
+    parser.add_argument("--signal", type=Path, default=RESULTS / "signal_scientific.parquet",
+                        help="Scientific's signal table, as `lamar_signal.py` writes it")  # fmt: skip
     parser.add_argument("--baseline", nargs="*", default=[], help="NAME=RUN_DIR: trained runs on the same candidates")
     parser.add_argument("--llm-set", dest="llm_overrides", nargs="*", default=[], help="overrides of the ranker")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks-lamar"))
@@ -151,8 +152,8 @@ def main() -> None:
     previous = RESULTS / "lamar.json"
     ranker = json.loads(previous.read_text())["metrics"].get("ranker") if previous.exists() else None
     steps = [users for users in args.users if users > 0]
-    if steps and args.signal_run is None:
-        parser.error("--signal-run is needed to rank")
+    if steps and not args.signal.is_file():
+        parser.error(f"no signal table at {args.signal}: run `augment generate` and `benchmarks/lamar_signal.py` first")
     for users in steps:  # each step written as it finishes
         ranker = rank(users, args, baselines)
         write(ranker, args)
