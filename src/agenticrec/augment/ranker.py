@@ -120,11 +120,9 @@ def model_scores(run_dir: Path, dataset: Dataset, test: EvalSet, sets: list[Cand
 def _titles(dataset: Dataset, items: np.ndarray, words: int) -> list[str]:
     """Each candidate's answer text: the first `words` words of its title (or its text), made distinct within the
     set."""
-    column = dataset.text_fields[0] if dataset.text_fields else None
     titles: list[str] = []
     for item in items.tolist():
-        title = str(dataset.items[column].iloc[item - 1]) if column else dataset.item_text(item)
-        title = first_words(title, words)
+        title = first_words(dataset.title(item), words)
         titles.append(title if title not in titles else f"{title} [{dataset.items['item_id'].iloc[item - 1]}]")
     return titles
 

@@ -141,6 +141,13 @@ class Dataset:
         values = [(name, str(row[name])) for name in self.text_fields if present(row[name])]
         return "; ".join(f"{name}: {first_words(value, words) if words else value}" for name, value in values)
 
+    def title(self, index: int) -> str:
+        """Item ``index``'s first text field (its title, in every catalogue we ship), or its whole text when the
+        catalogue has no text field."""
+        if not self.text_fields:
+            return self.item_text(index)
+        return str(self.items[self.text_fields[0]].iloc[index - 1])
+
     def without_category_field(self) -> Dataset:
         """This catalogue with every text field but the category field: the item text a model reads when the
         category is what it must judge (a label it could otherwise copy)."""

@@ -120,8 +120,7 @@ def run_critique(
     valid = run.split.stage("valid").sample(valid_users, seed + 1)
     shown = run.dataset.without_category_field()  # the category names the level-1 tokens: no copying
     counts = item_counts(run.split.train, run.dataset.n_items)
-    title = lambda item: first_words(str(shown.items[shown.text_fields[0]].iloc[item - 1]), EXAMPLE_WORDS)  # noqa: E731
-    options = with_examples(options, ids, counts, title, examples)
+    options = with_examples(options, ids, counts, lambda item: first_words(shown.title(item), EXAMPLE_WORDS), examples)
     texts = lambda targets: [shown.item_text(int(target)) for target in targets]  # noqa: E731
     scoring = llm.role(ROLE).choice != "generate" and valid_users > 0
     soft = model if isinstance(model, GenerativeRetrieval) and scoring else None  # the soft critique's model
@@ -143,6 +142,7 @@ def run_critique(
     allowed = np.stack([ids.items_under([(t,) for t in picked[k]]) if picked[k] else everything for k in answered])
     apart = examples if typical_apart is None else typical_apart
     typical = np.concatenate([typical_items(ids, o.token, counts, apart) for o in options])
+    under = allowed[np.arange(len(targets)), targets]  # the target is among the items the picks allow
     oracle = np.stack([ids.items_under([ids.tokens(int(target))[:1]]) for target in targets])
     beam = max(ks)
     ranks = {  # the oracle user picks the target's own level-1 token
@@ -167,7 +167,7 @@ def run_critique(
         "failed_llm_calls": len(test.targets) - len(answered),
         "mean_picked": float(np.mean([len(picked[k]) for k in answered])),
         "abstained": sum(not picked[k] for k in answered),
-        "target_under_picks": float(allowed[np.arange(len(targets)), targets].mean()),
+        "target_under_picks": float(under.mean()),
         "target_among_typical": float(np.isin(targets, typical).mean()),
     }
     if soft is not None:
@@ -185,7 +185,7 @@ def run_critique(
         result["targets_not_among_typical"] = {
             "typical_per_option": apart,
             "users": int(unseen.sum()),
-            "target_under_picks": float(allowed[np.arange(len(targets)), targets][unseen].mean()),
+            "target_under_picks": float(under[unseen].mean()),
         } | {decoding: rank_metrics(r[torch.as_tensor(unseen)], (10,))["ndcg@10"] for decoding, r in ranks.items()}
     vanilla = ndcg_per_user(ranks["vanilla"], 10)
     result["ndcg10_gain_ci95"] = {
