@@ -17,10 +17,10 @@ in _unseen leave those users out).
 `--choice calibrated score` runs each user twice: by calibrated option scores (the default) and by raw ones (the
 same scoring calls, so a ledger that holds the calibrated run answers the raw one; its keys end in _score).
 
-Writes benchmarks/results/critique_<dataset>.json (top-level `summary`: critique_gain_<llm>, critique_gain_soft_<llm>
-and critique_gain_oracle, each with _ci_low and _ci_high (95% paired bootstrap over users), soft_weight_<llm>,
-picks_mean_<llm>, abstained_share_<llm>, target_under_picks_<llm>, vanilla_ndcg10, users; <llm> is smollm2, qwen15 or
-a GGUF's NAME) and the BENCHMARKS.md section `critique_<dataset>`.
+Writes benchmarks/results/critique_<dataset>.json (or --name; top-level `summary`: critique_gain_<llm>,
+critique_gain_soft_<llm> and critique_gain_oracle, each with _ci_low and _ci_high (95% paired bootstrap over users),
+soft_weight_<llm>, picks_mean_<llm>, abstained_share_<llm>, target_under_picks_<llm>, vanilla_ndcg10, users; <llm> is
+smollm2, qwen15 or a GGUF's NAME) and the BENCHMARKS.md section of the same name.
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ def main() -> None:
     parser.add_argument("--examples", nargs="+", type=int, default=[0],
                         help="typical items listed on each level-1 option's card (0: name and description only); "
                         "the summary keys of N > 0 end in _examplesN")  # fmt: skip
+    parser.add_argument("--name", help="results file and BENCHMARKS.md section (default: critique_DATASET), e.g. "
+                        "for a second sample of users")  # fmt: skip
     args = parser.parse_args()
     if args.valid_users < 1:
         parser.error("--valid-users must be at least 1: the soft critique's weight is fitted on them")
@@ -142,7 +144,8 @@ def main() -> None:
         "_ci_high bound its 95% percentile bootstrap interval (2,000 resamples of users, paired)",
         "run": str(args.run),
     }
-    path = save(f"critique_{dataset}", {p: {k: r[k] for k in ("vanilla", "critique", "soft", "oracle")} for p, r in
+    name = args.name or f"critique_{dataset}"
+    path = save(name, {p: {k: r[k] for k in ("vanilla", "critique", "soft", "oracle")} for p, r in
                 results.items()}, protocol, summary=summary, details=results)  # fmt: skip
     rows = [f"| vanilla | {first['vanilla']['ndcg@10']:.4f} | {first['vanilla']['recall@10']:.4f} | | | |",
             f"| oracle (target's own level-1) | {first['oracle']['ndcg@10']:.4f} | "
@@ -156,7 +159,7 @@ def main() -> None:
                     f"{m['recall@10']:.4f} | {gain_cell(result, 'soft')} | | |")  # fmt: skip
     m = machine()
     update_section(
-        f"critique_{dataset}",
+        name,
         f"""## Critique gain on {dataset} (`benchmarks/critique.py`)
 
 Command: `{command()}` ({time.strftime("%Y-%m-%d")}; {m["cpu"]}, {m["cores_available"]} cores).
