@@ -160,7 +160,7 @@ def main() -> None:
     m = machine()
     update_section(
         name,
-        f"""## Critique gain on {dataset} (`benchmarks/critique.py`)
+        f"""## Critique gain on {dataset}{f", {name}" if args.name else ""} (`benchmarks/critique.py`)
 
 Command: `{command()}` ({time.strftime("%Y-%m-%d")}; {m["cpu"]}, {m["cores_available"]} cores).
 `{path.relative_to(path.parents[2])}`; {first["users"]} seeded test users (seed {args.seed}), leave-one-out, beam
