@@ -8,11 +8,10 @@ assembled from the signal (`lamar_signal.py`), the models (`lamar_models.py`) an
 The signal comes from `--signal` (default benchmarks/results/signal_scientific.parquet, written by `lamar_signal.py`).
 The ranker renders an item as its title (arm `fields`) or as its title and the signal's value (arm `signal`), so the
 two arms differ by the signal alone; one CPU thread ranks a user in about a minute per arm (the user's request and
-its content-free twin, which scores the 21 titles again). Users come in
-steps (`--users`): each step ranks both arms on the seeded sample of that size, which holds the previous step's
-users with the same candidates (their calls replay from the ledger), so an interrupted run resumes and the latest
-finished step is the one reported. `--users 0` only assembles. Writes benchmarks/results/lamar.json and the lamar
-section of BENCHMARKS.md.
+its content-free twin, which scores the 21 titles again). Users come in steps (`--users`): each step ranks both
+arms on the seeded sample of that size, which holds the previous step's users with the same candidates (their calls
+replay from the ledger), so an interrupted run resumes and the latest finished step is the one reported. `--users 0`
+only assembles. Writes benchmarks/results/lamar.json and the lamar section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
