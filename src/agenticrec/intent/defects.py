@@ -145,9 +145,8 @@ class CaseBuilder:
         return self.tag(row) | {"tag": self.choice(self.far)}, "far_domain"
 
     def title_tag(self, row: Any) -> Defect:
-        item = int(self.rng.integers(self.dataset.n_items))
-        title = str(self.dataset.items.iloc[item][self.dataset.text_fields[0]])
-        return self.tag(row) | {"tag": title}, "title"
+        item = int(self.rng.integers(self.dataset.n_items)) + 1
+        return self.tag(row) | {"tag": self.dataset.title(item)}, "title"
 
     def history_tag(self, row: Any) -> Defect:
         return self.tag(row) | {"tag": self.names[int(self.rng.choice(self.history[row.user]))]}, "history_item"

@@ -40,10 +40,9 @@ def run_item_tags(dataset: Dataset, config: IntentConfig, client: LLMClient, run
     texts = dataset.item_texts()
     results = client.batch(ITEM_TAGGER, [chat(prompt, quote_data(text[:2000])) for text in texts], ItemTags)
     fallback = category_tags(dataset) if dataset.categories() is not None else [[] for _ in texts]
-    title_field = dataset.text_fields[0] if dataset.text_fields else None
     rows = []
     for index, (item_id, result) in enumerate(zip(dataset.item_ids(), results)):
-        title = str(dataset.items[title_field].iloc[index]) if title_field else ""
+        title = dataset.title(index + 1)
         tags = clean_tags(result.value.tags, title, config.item_tag_words) if result.ok and result.value else []
         rows.append(
             {
