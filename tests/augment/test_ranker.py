@@ -15,7 +15,14 @@ import pytest
 
 from agenticrec.augment import artifacts
 from agenticrec.augment.config import RankerConfig
-from agenticrec.augment.ranker import candidate_sets, llm_scores, metrics, ranks_from_scores, run_rank_llm
+from agenticrec.augment.ranker import (
+    candidate_sets,
+    expected_random,
+    llm_scores,
+    metrics,
+    ranks_from_scores,
+    run_rank_llm,
+)
 from agenticrec.errors import AgenticRecError
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import RunConfig, load_config, train_and_evaluate
@@ -108,6 +115,10 @@ def test_ranks_and_metrics_on_a_hand_made_case(config: RunConfig) -> None:
     m = metrics(np.array([0, 11]))
     assert m["recall@10"] == 0.5 and m["ndcg@10"] == 0.5 and m["mrr"] == pytest.approx((1 + 1 / 12) / 2)
     assert m["hit@1"] == 0.5
+    expected = expected_random(21)  # ranks 1..21 equally likely
+    assert expected["recall@10"] == pytest.approx(10 / 21) and expected["hit@1"] == pytest.approx(1 / 21)
+    assert expected["ndcg@10"] == pytest.approx(sum(1 / np.log2(r + 1) for r in range(1, 11)) / 21)
+    assert expected["mrr"] == pytest.approx(sum(1 / r for r in range(1, 22)) / 21)
 
 
 @pytest.mark.parametrize("choice", ["generate", "calibrated"])
@@ -118,7 +129,7 @@ def test_the_llm_ranker_beside_random_and_popularity_on_the_same_candidates(conf
         result = run_rank_llm(dataset, config.augment.ranker, client, config.run_dir, config.seed, {})
     assert result["methods"]["llm"]["hit@1"] == 1.0  # the scripted ranker knows the successor pattern
     assert result["methods"]["random"]["hit@1"] < 0.5
-    assert set(result["methods"]) == {"llm", "random", "popularity"}
+    assert set(result["methods"]) == {"llm", "random", "random-expected", "popularity"}
     assert result["llm_calls"] == {"failed": 0, "incomplete": 30 if choice == "generate" else 0}
     assert sum(row["users"] for row in result["llm_by_position"]) == 30
     ranks = pd.read_parquet(artifacts.augment_dir(config.run_dir) / artifacts.RANKS)

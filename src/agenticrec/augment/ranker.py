@@ -97,6 +97,11 @@ def metrics(ranks: np.ndarray) -> dict[str, float]:
     }
 
 
+def expected_random(candidates: int) -> dict[str, float]:
+    """The exact expectation of `metrics` under a random order: every rank of the true item equally likely."""
+    return metrics(np.arange(candidates))
+
+
 def by_position(sets: list[CandidateSet], ranks: np.ndarray) -> list[dict[str, float]]:
     """Position bias: per position the true item was shown at, its users, hit@1 and NDCG@10."""
     positions = np.array([s.position for s in sets])
@@ -232,7 +237,8 @@ def run_rank_llm(
             "answer": config.answer,
             "baselines": "score from each user's full test history",
         },
-        "methods": {name: metrics(r) for name, r in ranks.items()},
+        "methods": {name: metrics(r) for name, r in ranks.items()}
+        | {"random-expected": expected_random(len(sets[0].candidates))},
         "llm_by_position": by_position(sets, ranks["llm"]),
         "llm_calls": calls,
         "seconds": time.perf_counter() - started,
