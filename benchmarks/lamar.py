@@ -22,16 +22,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
+import torch
 
+from agenticrec.augment import artifacts
 from agenticrec.augment.ranker import run_rank_llm
 from agenticrec.config import save_config
+from agenticrec.evaluate.ranking import difference_interval, ndcg_per_user
 from agenticrec.llm import LLMClient
 from agenticrec.pipeline import load_config
 from common import RESULTS, command, machine, save, update_section
 
 DATASET = "amazon-scientific"
 ARMS = ("fields", "signal")
+PAIRS = (
+    ("signal", "fields"), ("fields", "random-expected"), ("signal", "random-expected"), ("fields", "random"),
+    ("fields", "popularity"), ("fields", "textseq"), ("textseq", "popularity"), ("textseq-signal", "textseq"),
+)  # fmt: skip
 MODELS_KEYS = (
     "scientific_ndcg10_fields", "scientific_ndcg10_signal", "office_ndcg10_fields", "office_ndcg10_signal",
     "scientific_ndcg10_sasrec_ce", "office_ndcg10_sasrec_ce", "scientific_ndcg10_transfer",
@@ -63,7 +72,31 @@ def rank(users: int, args: argparse.Namespace, baselines: dict[str, Path]) -> di
     return out
 
 
-def summary_of(ranker: dict[str, Any] | None) -> dict[str, Any]:
+def pair_key(other: str, base: str) -> str:
+    return f"ranker_ndcg10_{other}_minus_{base}".replace("-", "_")
+
+
+def paired(ranker: dict[str, Any], runs_dir: Path) -> dict[str, float]:
+    """NDCG@10 differences of `PAIRS` over the ranker's users (``fields`` and ``signal`` being the LLM's two arms),
+    each with its 95% paired bootstrap interval (10,000 resamples of users), from the arms' ``ranks.parquet``."""
+    ranks = {arm: pd.read_parquet(artifacts.augment_dir(runs_dir / f"ranker-{arm}") / artifacts.RANKS) for arm in ARMS}
+    if not ranks["fields"]["user"].equals(ranks["signal"]["user"]):
+        raise SystemExit("the two arms' ranks.parquet hold different users: rerun the last step")
+    ndcg = {column.removeprefix("rank_"): ndcg_per_user(torch.as_tensor(values.to_numpy() - 1), 10)
+            for column, values in ranks["fields"].items() if column.startswith("rank_")}  # fmt: skip
+    ndcg["fields"] = ndcg.pop("llm")
+    ndcg["signal"] = ndcg_per_user(torch.as_tensor(ranks["signal"]["rank_llm"].to_numpy() - 1), 10)
+    ndcg["random-expected"] = np.full(len(ranks["fields"]), ranker["fields"]["methods"]["random-expected"]["ndcg@10"])
+    out = {}
+    for other, base in PAIRS:
+        if other in ndcg and base in ndcg:
+            key = pair_key(other, base)
+            out[key] = float((ndcg[other] - ndcg[base]).mean())
+            out[f"{key}_ci_low"], out[f"{key}_ci_high"] = difference_interval(ndcg[base], ndcg[other])
+    return out
+
+
+def summary_of(ranker: dict[str, Any] | None, runs_dir: Path) -> dict[str, Any]:
     """Issue 36's keys: the models' and the signal's from their results, the ranker's from `ranker`."""
     models = json.loads((RESULTS / "lamar_models.json").read_text())["summary"]
     signal = json.loads((RESULTS / "lamar_signal.json").read_text())["summary"]
@@ -75,6 +108,7 @@ def summary_of(ranker: dict[str, Any] | None) -> dict[str, Any]:
         for method, figures in ranker["fields"]["methods"].items():
             if method != "llm":
                 summary[f"ranker_ndcg10_{method.replace('-', '_')}"] = figures["ndcg@10"]
+        summary |= paired(ranker, runs_dir)
     return summary
 
 
@@ -124,11 +158,18 @@ def markdown(summary: dict[str, Any], ranker: dict[str, Any] | None) -> str:
         rows += [("LLM, title" if m == "llm" else m, f) for m, f in ranker["fields"]["methods"].items()]
         for label, f in rows:
             lines.append(f"| {label} | {f['ndcg@10']:.4f} | {f['recall@10']:.4f} | {f['mrr']:.4f} | {f['hit@1']:.4f} |")
+        lines += ["", "Paired NDCG@10 differences over the same users (95% bootstrap interval, 10,000 resamples):",
+                  "", "| difference | NDCG@10 | interval |", "|---|---|---|"]  # fmt: skip
+        for other, base in PAIRS:
+            key = pair_key(other, base)
+            if key in s:
+                interval = f"[{s[key + '_ci_low']:+.4f}, {s[key + '_ci_high']:+.4f}]"
+                lines.append(f"| {other} − {base} | {s[key]:+.4f} | {interval} |")
     return "\n".join(lines)
 
 
 def write(ranker: dict[str, Any] | None, args: argparse.Namespace) -> None:
-    summary = summary_of(ranker)
+    summary = summary_of(ranker, args.runs_dir)
     protocol = {
         "dataset": DATASET,
         "ranker": "LaMAR §4.4: 20 random items + the true next item per seeded test user, 5 history items",

@@ -8,6 +8,7 @@ import torch
 
 from agenticrec.data.dataset import EvalSet
 from agenticrec.evaluate.ranking import (
+    difference_interval,
     evaluate_protocols,
     evaluate_ranking,
     evaluate_variants,
@@ -167,3 +168,12 @@ def test_the_gain_interval_is_paired_and_narrows_with_more_users():
     wide, narrow = high - low, np.subtract(*relative_gain_interval(*sample(30_000))[::-1])
     assert narrow < wide / 4  # 100x the users: about a tenth of the width
     assert relative_gain_interval(np.zeros(10), other[:10]) is None  # no gain over a list that never hits
+
+
+def test_the_difference_interval_is_paired():
+    rng = np.random.default_rng(0)
+    base = rng.random(300)
+    assert difference_interval(base, base + 0.1) == pytest.approx((0.1, 0.1))  # pairs kept: no spread at all
+    other = base + rng.normal(0.05, 0.2, 300)
+    low, high = difference_interval(base, other)
+    assert low < (other - base).mean() < high and high - low < 0.1

@@ -215,10 +215,27 @@ def relative_gain_interval(
         return o.mean(axis=axis) / b.mean(axis=axis) - 1.0
 
     with np.errstate(divide="ignore", invalid="ignore"):  # a resample whose base never hits has an infinite gain
-        interval = stats.bootstrap(
-            (base, other), gain, paired=True, vectorized=True, confidence_level=level, n_resamples=resamples,
-            method="percentile", random_state=seed,
-        ).confidence_interval  # fmt: skip
+        return _paired_interval(base, other, gain, seed, level, resamples)
+
+
+def difference_interval(
+    base: np.ndarray, other: np.ndarray, seed: int = 0, level: float = 0.95, resamples: int = 10_000
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``mean(other - base)``, resampling users in pairs."""
+
+    def difference(b: np.ndarray, o: np.ndarray, axis: int) -> np.ndarray:
+        return o.mean(axis=axis) - b.mean(axis=axis)
+
+    return _paired_interval(base, other, difference, seed, level, resamples)
+
+
+def _paired_interval(
+    base: np.ndarray, other: np.ndarray, statistic: Callable[..., np.ndarray], seed: int, level: float, resamples: int
+) -> tuple[float, float]:
+    interval = stats.bootstrap(
+        (base, other), statistic, paired=True, vectorized=True, confidence_level=level, n_resamples=resamples,
+        method="percentile", random_state=seed,
+    ).confidence_interval  # fmt: skip
     return float(interval.low), float(interval.high)
 
 
