@@ -82,10 +82,14 @@ def paired(ranker: dict[str, Any], runs_dir: Path) -> dict[str, float]:
     ranks = {arm: pd.read_parquet(artifacts.augment_dir(runs_dir / f"ranker-{arm}") / artifacts.RANKS) for arm in ARMS}
     if not ranks["fields"]["user"].equals(ranks["signal"]["user"]):
         raise SystemExit("the two arms' ranks.parquet hold different users: rerun the last step")
-    ndcg = {column.removeprefix("rank_"): ndcg_per_user(torch.as_tensor(values.to_numpy() - 1), 10)
+
+    def per_user(one_based: pd.Series) -> np.ndarray:
+        return ndcg_per_user(torch.as_tensor(one_based.to_numpy() - 1), 10)
+
+    ndcg = {column.removeprefix("rank_"): per_user(values)
             for column, values in ranks["fields"].items() if column.startswith("rank_")}  # fmt: skip
     ndcg["fields"] = ndcg.pop("llm")
-    ndcg["signal"] = ndcg_per_user(torch.as_tensor(ranks["signal"]["rank_llm"].to_numpy() - 1), 10)
+    ndcg["signal"] = per_user(ranks["signal"]["rank_llm"])
     ndcg["random-expected"] = np.full(len(ranks["fields"]), ranker["fields"]["methods"]["random-expected"]["ndcg@10"])
     out = {}
     for other, base in PAIRS:
